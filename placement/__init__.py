@@ -1,0 +1,13 @@
+"""placement: where should each lightweight AI model run in a LEO edge cloud.
+
+Data flow (see README): constellation elements -> propagation -> network tensors
+-> placement problem -> solvers -> evaluation -> results.
+"""
+
+__version__ = "0.1.0"
+
+import jax
+
+# float64 is the reference mode (it matches the `sgp4` package); float32 is asked for
+# explicitly where speed matters. Without this switch JAX would silently demote float64.
+jax.config.update("jax_enable_x64", True)
