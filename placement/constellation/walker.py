@@ -65,15 +65,9 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from placement.constants import WGS72
 from placement.constellation.elements import Elements
 from placement.errors import InputError
-
-# WGS72 constants, as in Vallado's getgravconst('wgs72') (sgp4 package, propagation.py): the
-# gravity model SGP4 is run with for every published TLE.
-RADIUS_EARTH_KM = 6378.135
-MU_KM3_S2 = 398600.8
-J2 = 0.001082616
-XKE = 60.0 / math.sqrt(RADIUS_EARTH_KM**3 / MU_KM3_S2)  # k_e, sqrt(mu) in earth radii^1.5 / min
 
 # Below the Karman line (100 km) nothing stays in orbit for even one revolution.
 MIN_ALTITUDE_KM = 100.0
@@ -167,8 +161,8 @@ def walker_argument_of_latitude_rad(shell: WalkerShell) -> np.ndarray:
 
 def _brouwer_delta(no_kozai: np.ndarray, inclo: np.ndarray) -> np.ndarray:
     """d_0 of equation (3) for circular orbits: n_0 = n_K / (1 + d_0)."""
-    d1_num = 0.75 * J2 * (3.0 * np.cos(inclo) ** 2 - 1.0)
-    a1 = (XKE / no_kozai) ** (2.0 / 3.0)
+    d1_num = 0.75 * WGS72.j2 * (3.0 * np.cos(inclo) ** 2 - 1.0)
+    a1 = (WGS72.xke / no_kozai) ** (2.0 / 3.0)
     d1 = d1_num / a1**2
     a_prime = a1 * (1.0 - d1 / 3.0 - d1**2 - 134.0 / 81.0 * d1**3)
     return d1_num / a_prime**2
@@ -179,10 +173,10 @@ def kozai_mean_motion(altitude_km, inclination_rad) -> np.ndarray:
     radius at RADIUS_EARTH_KM + altitude_km (equations 4-6). Broadcasts its arguments."""
     altitude_km = np.asarray(altitude_km, dtype=np.float64)
     inclination_rad = np.asarray(inclination_rad, dtype=np.float64)
-    r_bar = 1.0 + altitude_km / RADIUS_EARTH_KM
+    r_bar = 1.0 + altitude_km / WGS72.radiusearthkm
     con41 = 3.0 * np.cos(inclination_rad) ** 2 - 1.0
-    a0 = 0.5 * (r_bar + np.sqrt(r_bar**2 + 3.0 * J2 * con41))  # (5)
-    n0 = XKE * a0**-1.5
+    a0 = 0.5 * (r_bar + np.sqrt(r_bar**2 + 3.0 * WGS72.j2 * con41))  # (5)
+    n0 = WGS72.xke * a0**-1.5
     no_kozai = n0
     for _ in range(_UNKOZAI_PASSES):  # (6)
         no_kozai = n0 * (1.0 + _brouwer_delta(no_kozai, inclination_rad))

@@ -43,34 +43,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from placement.constants import WGS72, Gravity
 from placement.constellation.elements import Elements
 from placement.propagation.timegrid import TimeGrid
 
 TWOPI = 2.0 * math.pi
 X2O3 = 2.0 / 3.0
 DEEP_SPACE_PERIOD_MIN = 225.0  # Vallado: 2 pi / n >= 225 min selects SDP4
-
-
-class Gravity(NamedTuple):
-    """Earth constants used by SGP4 (Vallado `getgravconst`)."""
-
-    radiusearthkm: float
-    mu: float  # km^3/s^2
-    j2: float
-    j3: float
-    j4: float
-
-    @property
-    def xke(self) -> float:  # sqrt(mu) in earth radii^1.5 per minute
-        return 60.0 / math.sqrt(self.radiusearthkm**3 / self.mu)
-
-    @property
-    def j3oj2(self) -> float:
-        return self.j3 / self.j2
-
-
-# WGS72 as used with every published TLE (Vallado getgravconst 'wgs72').
-WGS72 = Gravity(radiusearthkm=6378.135, mu=398600.8, j2=0.001082616, j3=-0.00000253881, j4=-0.00000165597)
 
 
 @jax.tree_util.register_dataclass
@@ -347,7 +326,6 @@ def _propagate(p: Sgp4Params, anchor: Anchors, tau_min: jax.Array, gravity: Grav
     temp = esine / (1.0 + betal)
     sinu = am / rl * (sineo1 - aynl - axnl * temp)
     cosu = am / rl * (coseo1 - axnl + aynl * temp)
-    su = jnp.arctan2(sinu, cosu)
     sin2u = (cosu + cosu) * sinu
     cos2u = 1.0 - 2.0 * sinu * sinu
     temp = 1.0 / pl
@@ -356,16 +334,17 @@ def _propagate(p: Sgp4Params, anchor: Anchors, tau_min: jax.Array, gravity: Grav
 
     # Short-period periodics.
     mrt = rl * (1.0 - 1.5 * temp2 * betal * p.con41) + 0.5 * temp1 * p.x1mth2 * cos2u
-    su = su - 0.25 * temp2 * p.x7thm1 * sin2u
+    # Vallado: su = atan2(sinu, cosu) - 0.25 temp2 x7thm1 sin2u, xinc = inclo + ..., then the sines
+    # and cosines of su and xinc. The corrections are below 1e-3 rad, so rotating the sines and
+    # cosines already at hand gives the same numbers with five fewer transcendental calls.
+    sinsu, cossu = _rotate_small(sinu, cosu, -0.25 * temp2 * p.x7thm1 * sin2u)
+    sini, cosi = _rotate_small(sinip, cosip, 1.5 * temp2 * cosip * sinip * cos2u)
     xnode = nodem + 1.5 * temp2 * cosip * sin2u
-    xinc = p.inclo + 1.5 * temp2 * cosip * sinip * cos2u
     mvt = rdotl - nm * temp1 * p.x1mth2 * sin2u / xke
     rvdot = rvdotl + nm * temp1 * (p.x1mth2 * cos2u + 1.5 * p.con41) / xke
 
     # Orientation vectors.
-    sinsu, cossu = jnp.sin(su), jnp.cos(su)
     snod, cnod = jnp.sin(xnode), jnp.cos(xnode)
-    sini, cosi = jnp.sin(xinc), jnp.cos(xinc)
     xmx = -snod * cosi
     xmy = cnod * cosi
     ux = xmx * sinsu + cnod * cossu
@@ -385,6 +364,18 @@ def _propagate(p: Sgp4Params, anchor: Anchors, tau_min: jax.Array, gravity: Grav
     r_km = jnp.where(invalid, jnp.nan, r_km)
     v_km_s = jnp.where(invalid, jnp.nan, v_km_s)
     return r_km, v_km_s, error.astype(jnp.int8)
+
+
+def _rotate_small(sin_a, cos_a, delta):
+    """(sin(a + delta), cos(a + delta)) from sin a, cos a for |delta| <= 1e-2 rad.
+
+    Taylor series of sin and cos of delta; the first omitted terms, delta^7/5040 and
+    delta^8/40320, are below 3e-18 there.
+    """
+    d2 = delta * delta
+    sin_d = delta * (1.0 - d2 / 6.0 * (1.0 - d2 / 20.0))
+    cos_d = 1.0 - d2 / 2.0 * (1.0 - d2 / 12.0 * (1.0 - d2 / 30.0))
+    return sin_a * cos_d + cos_a * sin_d, cos_a * cos_d - sin_a * sin_d
 
 
 _propagate_jit = jax.jit(_propagate, static_argnames=("gravity",))
@@ -449,8 +440,21 @@ class Propagator:
         The grid is cut into segments of about `segment_min` minutes; the host anchors each
         segment's secular angles in float64 (module docstring, point 2).
         """
-        steps_per_segment = max(1, min(grid.n_steps, int(segment_min * 60.0 // grid.step_s)))
-        n_segments = -(-grid.n_steps // steps_per_segment)
+        steps_per_segment = _steps_per_segment(grid.n_steps, grid.step_s, segment_min)
+        return self._segments(grid, steps_per_segment, -(-grid.n_steps // steps_per_segment))
+
+    def chunks(self, grid: TimeGrid, chunk_steps: int, segment_min: float = 90.0) -> Iterator[tuple[TimeGrid, Ephemeris]]:
+        """Stream a long horizon: (sub-grid, ephemeris) for consecutive chunks of `chunk_steps` steps.
+
+        Every chunk, the shorter last one included, runs the same kernel shape: one compilation.
+        """
+        chunk_steps = min(chunk_steps, grid.n_steps)
+        steps_per_segment = _steps_per_segment(chunk_steps, grid.step_s, segment_min)
+        n_segments = -(-chunk_steps // steps_per_segment)
+        for sub in grid.chunks(chunk_steps):
+            yield sub, self._segments(sub, steps_per_segment, n_segments)
+
+    def _segments(self, grid: TimeGrid, steps_per_segment: int, n_segments: int) -> Ephemeris:
         step_min = grid.step_s / 60.0
         tsince0 = grid.tsince_min(self.elements)[:, :1]  # [sat, 1] minutes since epoch at grid start
         segment_start_min = np.arange(n_segments) * steps_per_segment * step_min
@@ -464,11 +468,6 @@ class Propagator:
             ephemeris = self._with_deep_space(ephemeris, grid.tsince_min(self.elements))
         return ephemeris
 
-    def chunks(self, grid: TimeGrid, chunk_steps: int) -> Iterator[tuple[TimeGrid, Ephemeris]]:
-        """Stream a long horizon: (sub-grid, ephemeris) for consecutive chunks of `chunk_steps` steps."""
-        for sub in grid.chunks(chunk_steps):
-            yield sub, self.grid(sub)
-
     def _with_deep_space(self, ephemeris: Ephemeris, tsince_min: np.ndarray) -> Ephemeris:
         if not self.deep_space.any():
             return ephemeris
@@ -479,6 +478,10 @@ class Propagator:
             v_km_s=ephemeris.v_km_s.at[rows].set(v.astype(self.dtype)),
             error=ephemeris.error.at[rows].set(e.astype(np.int8)),
         )
+
+
+def _steps_per_segment(n_steps: int, step_s: float, segment_min: float) -> int:
+    return max(1, min(n_steps, int(segment_min * 60.0 // step_s)))
 
 
 def to_satrecs(elements: Elements) -> list:

@@ -1,0 +1,146 @@
+"""The propagate job, its config and the `placement` command, end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from placement import cli, pipeline
+from placement.config import config_from_dict, load_config
+from placement.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = ROOT / "configs" / "quickstart.toml"
+SMALL = ["time.duration_h=1.0", "constellation.max_satellites=40"]
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_quickstart_writes_a_complete_run_directory(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["propagate", str(QUICKSTART), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    config = load_config(QUICKSTART)
+    n_sat, n_time = summary["satellites"], summary["time_steps"]
+    assert (n_sat, n_time) == (config.constellation.max_satellites, 361)
+    for name, shape in [("r_teme_km", (n_sat, n_time, 3)), ("v_teme_km_s", (n_sat, n_time, 3)),
+                        ("lat_deg", (n_sat, n_time)), ("alt_km", (n_sat, n_time)),
+                        ("sunlit_fraction", (n_sat, n_time)), ("error", (n_sat, n_time))]:
+        assert np.load(out / f"{name}.npy", mmap_mode="r").shape == shape, name
+    r = np.load(out / "r_teme_km.npy")
+    alt = np.load(out / "alt_km.npy")
+    # Shells 1 and 3 fly at 550 and 570 km; the oblate Earth and SGP4's J2 terms move the
+    # geodetic altitude by at most ~25 km.
+    assert 520 < summary["altitude_km"]["min"] and summary["altitude_km"]["max"] < 600
+    assert np.allclose(np.linalg.norm(r, axis=-1) - alt, 6357 + np.zeros_like(alt), atol=25)
+    # A 550 km orbit is in shadow at most ~37% of the time (beta angle 0), less otherwise.
+    assert 0.0 < summary["eclipse_fraction"] < 0.38
+    assert summary["error_counts"] == {"0": n_sat * n_time}  # JSON keys are strings
+    assert (out / "satellites.tle").read_text().count("\n1 ") + 1 >= n_sat
+    for name in ("config.json", "environment.json"):
+        assert json.loads((out / name).read_text())
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
+
+
+def test_rerun_gives_identical_arrays(tmp_path):
+    config = load_config(QUICKSTART, SMALL)
+    pipeline.propagate(config, tmp_path / "a", progress=lambda m: None)
+    pipeline.propagate(config, tmp_path / "b", progress=lambda m: None)
+    np.testing.assert_array_equal(np.load(tmp_path / "a" / "r_teme_km.npy"), np.load(tmp_path / "b" / "r_teme_km.npy"))
+
+
+def test_existing_run_directory_is_not_touched(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("earlier results")
+    assert cli.main(["propagate", str(QUICKSTART), "--out", str(out), *sum([["--set", s] for s in SMALL], [])]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "earlier results"
+
+
+def test_interrupted_run_leaves_nothing(tmp_path):
+    def interrupt(message):
+        if "steps" in message and "/" in message:
+            raise KeyboardInterrupt
+
+    config = load_config(QUICKSTART, SMALL)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.propagate(config, tmp_path / "run", progress=interrupt)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_overwrite_replaces_only_when_complete(tmp_path):
+    config = load_config(QUICKSTART, SMALL)
+    out = tmp_path / "run"
+    pipeline.propagate(config, out, progress=lambda m: None)
+    longer = load_config(QUICKSTART, ["time.duration_h=2.0", "constellation.max_satellites=40"])
+    pipeline.propagate(longer, out, overwrite=True, progress=lambda m: None)
+    assert json.loads((out / "summary.json").read_text())["time_steps"] == 121
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_tle_file_with_bad_records_is_skipped_and_counted(tmp_path):
+    good = pipeline.load_constellation(load_config(QUICKSTART, SMALL))[0].take(range(3))
+    from placement.constellation.tle import format_tle
+
+    lines = format_tle(good)
+    bad = lines[1][:-1] + str((int(lines[1][-1]) + 1) % 10)  # wrong checksum on the first record
+    (tmp_path / "sats.tle").write_text("\n".join([lines[0], bad] + lines[2:]) + "\n")
+    text = '[constellation]\nfile = "sats.tle"\nskip_bad_records = true\n[time]\nduration_h = 0.5\n'
+    summary = pipeline.propagate(load_config(write_config(tmp_path, text)), tmp_path / "run", progress=lambda m: None)
+    assert summary["rejected_records"] == 1 and summary["satellites"] == 2
+
+    strict = write_config(tmp_path, text.replace("skip_bad_records = true", "skip_bad_records = false"))
+    with pytest.raises(InputError) as error:
+        pipeline.propagate(load_config(strict), tmp_path / "run2", progress=lambda m: None)
+    assert error.value.line == 2 and "sats.tle" in str(error.value)
+    assert not (tmp_path / "run2").exists()
+
+
+@pytest.mark.parametrize("text,field,expected", [
+    ('[constellation]\nbuiltin = "kuiper"\nshels = [1]\n', "constellation.shels", "shells"),
+    ('[constellation]\nbuiltin = "kuiper"\n[time]\nstep_s = "60"\n', "time.step_s", "a number"),
+    ('[constellation]\nbuiltin = "kuiper"\n[time]\nstep_s = -5\n', "time.step_s", "positive"),
+    ('[constellation]\nbuiltin = "kuiper"\n[propagation]\nprecision = "float16"\n', "propagation.precision", "float32"),
+    ('[constellation]\nbuiltin = "kuiper"\nfile = "x.tle"\n', "constellation", "exactly one"),
+    ('[constellation]\nbuiltin = "kuiper"\nshells = [1, "two"]\n', "constellation.shells[1]", "integer"),
+    ('seed = 1.5\n[constellation]\nbuiltin = "kuiper"\n', "seed", "integer"),
+])
+def test_bad_config_names_file_and_field(tmp_path, text, field, expected):
+    path = write_config(tmp_path, text)
+    with pytest.raises(InputError) as error:
+        load_config(path)
+    assert error.value.field == field and error.value.source == str(path)
+    assert expected in str(error.value)
+
+
+def test_bad_values_found_when_running(tmp_path):
+    missing = write_config(tmp_path, '[constellation]\nfile = "nowhere.tle"\n')
+    with pytest.raises(InputError, match="nowhere.tle"):
+        pipeline.propagate(load_config(missing), tmp_path / "run", progress=lambda m: None)
+    with pytest.raises(InputError) as error:
+        pipeline.load_constellation(load_config(QUICKSTART, ["constellation.shells=[9]"]))
+    assert error.value.field == "constellation.shells"
+    bad_start = load_config(QUICKSTART, ["time.start=2026-13-45"])  # a string: well-typed, checked when used
+    with pytest.raises(InputError) as error:
+        pipeline.time_grid(bad_start)
+    assert "time.start" in str(error.value)
+    with pytest.raises(InputError):
+        load_config(tmp_path / "absent.toml")
+    assert not (tmp_path / "run").exists()
+
+
+def test_overrides_and_validate_command(tmp_path, capsys):
+    config = config_from_dict({"constellation": {"builtin": "kuiper"}}, overrides=["time.step_s=30", "seed=7"])
+    assert config.time.step_s == 30.0 and config.seed == 7
+    assert cli.main(["validate", str(QUICKSTART), "--set", "propagation.precision=float64"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["propagation"]["precision"] == "float64"
+    assert cli.main(["validate", str(QUICKSTART), "--set", "nonsense"]) == 2
