@@ -75,8 +75,7 @@ def environment() -> dict:
         "numpy": np.__version__,
         "backend": jax.default_backend(),
         "device": devices[0].device_kind if devices else None,
-        "machine": {"platform": platform.platform(), "cpu": platform.processor() or platform.machine(),
-                    "cores": os.cpu_count()},
+        "machine": {"platform": platform.platform(), "cpu": _cpu_model(), "cores": os.cpu_count()},
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
     }
@@ -150,6 +149,16 @@ def _cell(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return "" if value is None else str(value)
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _memory_bytes() -> int:
