@@ -201,3 +201,15 @@ def test_random_near_earth_orbits_match_package(n_rev_day, ecco, incl, angles, b
     np.testing.assert_array_equal(np.asarray(ephemeris.error[0]), code)
     np.testing.assert_allclose(np.asarray(ephemeris.r_km[0]), r, atol=1e-6, equal_nan=True)
     np.testing.assert_allclose(np.asarray(ephemeris.v_km_s[0]), v, atol=1e-9, equal_nan=True)
+
+
+def test_float32_error_does_not_grow_with_the_horizon():
+    # Anchoring the secular angles on the host (sgp4.py, point 2) keeps float32 angles small however
+    # far from the epoch; without it the mean-anomaly product alone would be off by ~200 m at day 7.
+    elements = constellation(STARLINK_GEN1, EPOCH_JD, EPOCH_FR, bstar=3.0e-5).take(np.arange(0, 4408, 45))
+    grid = TimeGrid(EPOCH_JD + 7.0, EPOCH_FR, 60.0, 1440)
+    jd, fr = grid.jd_fr()
+    _, r, _ = SatrecArray(to_satrecs(elements)).sgp4(jd, fr)
+    ephemeris = Propagator.create(elements, jnp.float32).grid(grid)
+    error_m = 1000.0 * np.linalg.norm(np.asarray(ephemeris.r_km, np.float64) - r, axis=-1)
+    assert error_m.max() < 60.0

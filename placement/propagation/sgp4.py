@@ -6,7 +6,7 @@ package wraps. Variable names are Vallado's, so `sgp4_init` reads against his `i
 `sgp4init` and `_propagate` against his `sgp4` line by line. Gravity model: WGS72, as in the
 reference and in every published TLE.
 
-Two things differ from a literal transcription, both for the device:
+Three things differ from a literal transcription, all for the device:
 
 1. No branches per satellite. The "simple" drag model (`isimp`, perigee below 220 km) is the full
    model with `omgcof`, `xmcof`, `cc5`, `d2..d4`, `t3cof..t5cof` set to zero, which gives the same
@@ -22,8 +22,13 @@ Two things differ from a literal transcription, both for the device:
    an angle larger than a few radians, and the error no longer grows with the horizon. In
    float64 the result equals the `sgp4` package's to ~1e-9 km.
 
+3. Fewer transcendental calls. The short-period corrections to the argument of latitude and the
+   inclination are below 1e-3 rad, so their sines and cosines come from rotating the ones already
+   computed by the small angle (`_rotate_small`) instead of `atan2`, `sin` and `cos` again, and
+   the 2 pi reductions that the anchors make redundant are dropped.
+
 Deep-space orbits (period >= 225 min, Vallado's "method d") need SDP4's lunar-solar terms and
-resonance integrator, which this module does not implement: `propagate` routes them to the
+resonance integrator, which this module does not implement: `Propagator` routes them to the
 `sgp4` package on the host, with a warning, and merges their rows into the result. Near-Earth
 satellites never take that path.
 
