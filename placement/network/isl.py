@@ -1,0 +1,129 @@
+"""Inter-satellite laser topology: the +Grid, as fixed neighbour slots [sat, 4].
+
+Each satellite of a Walker shell links to the satellites ahead of and behind it in its plane
+and to the satellites with the same slot in the two neighbouring planes (Bhattacherjee and
+Singla, "Network topology design at 27,000 km/hour", CoNEXT 2019, call this +Grid; Starlink
+satellites carry four lasers for it, shared/reference/starlink_performance_facts.csv).
+Shells are not cross-linked.
+
+Slots, always in this order:  0 = in-plane ahead (j + 1), 1 = in-plane behind (j - 1),
+                              2 = next plane (k + 1),     3 = previous plane (k - 1).
+An absent link is -1 (a plane of one satellite, or the edge planes of a partial RAAN spread).
+
+The seam of a full Walker delta: going once round the equator from plane P-1 to plane 0, the
+phasing F has accumulated P * F * 360/T = F * 360/S degrees, so the neighbour of (P-1, j) in
+plane 0 is slot j + F, not j (equation 2 of walker.py with k = P). Linking (P-1, j) to (0, j)
+would give every seam laser a needlessly long, diagonal path.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import jax.numpy as jnp
+import numpy as np
+
+from placement.constellation.walker import WalkerShell
+
+AHEAD, BEHIND, NEXT_PLANE, PREVIOUS_PLANE = range(4)
+SLOTS = 4
+
+
+class GridShell(NamedTuple):
+    """Where one shell's satellites sit in the satellite axis, and its grid (static metadata)."""
+
+    first: int
+    planes: int
+    per_plane: int
+    phasing: int
+    full_circle: bool  # planes spread over 360 deg (a Walker delta): plane P-1 links to plane 0
+
+
+def grid_shells(shells: Sequence[WalkerShell]) -> tuple[GridShell, ...]:
+    """The grid of each shell of `walker.constellation(shells, ...)`, in its satellite order."""
+    grids, first = [], 0
+    for shell in shells:
+        grids.append(GridShell(first, shell.planes, shell.sats_per_plane, shell.phasing,
+                               shell.raan_spread_deg >= 360.0))
+        first += shell.total_sats
+    return tuple(grids)
+
+
+def _shifted(x, grid: GridShell):
+    """The four neighbours' values of one shell's [plane, slot, ...] block, as slices and
+    concatenations (contiguous copies that XLA fuses, instead of a gather)."""
+    f = grid.phasing
+    ahead = jnp.concatenate([x[:, 1:], x[:, :1]], axis=1)
+    behind = jnp.concatenate([x[:, -1:], x[:, :-1]], axis=1)
+    # across the seam, plane 0 is reached with the slot shifted by the phasing (module docstring)
+    seam_next = jnp.roll(x[:1], -f, axis=1)
+    seam_previous = jnp.roll(x[-1:], f, axis=1)
+    next_plane = jnp.concatenate([x[1:], seam_next], axis=0)
+    previous_plane = jnp.concatenate([seam_previous, x[:-1]], axis=0)
+    return ahead, behind, next_plane, previous_plane
+
+
+def _blocks(values, grids: Sequence[GridShell]):
+    for grid in grids:
+        block = values[grid.first: grid.first + grid.planes * grid.per_plane]
+        yield grid, block.reshape((grid.planes, grid.per_plane) + values.shape[1:])
+
+
+def neighbour_values(values, grids: Sequence[GridShell]):
+    """values[neighbour[v, s]] for every satellite v and slot s: [sat, ...] -> [sat, 4, ...].
+
+    The same as indexing with `plus_grid`, but built from shifts of each shell's block. Where a
+    link is absent (partial RAAN spread, single plane) the value returned is that of the wrapped
+    neighbour; the link's infinite latency makes it irrelevant.
+    """
+    out = []
+    for grid, x in _blocks(values, grids):
+        block = jnp.stack(_shifted(x, grid), axis=2)
+        out.append(block.reshape((grid.planes * grid.per_plane, SLOTS) + values.shape[1:]))
+    return jnp.concatenate(out, axis=0)
+
+
+def min_through_neighbours(values, latency, grids: Sequence[GridShell]):
+    """min over slots s of values[neighbour[v, s]] + latency[v, s]: [sat, ...] -> [sat, ...].
+
+    The inner step of shortest-path relaxation on the +Grid, without materialising [sat, 4, ...].
+    `latency` is [sat, 4] (inf where there is no link) and broadcasts over the trailing axes.
+    """
+    out = []
+    extra = (1,) * (values.ndim - 1)
+    for (grid, x), (_, lat) in zip(_blocks(values, grids), _blocks(latency, grids)):
+        through = [shifted + lat[:, :, s].reshape(lat.shape[:2] + extra)
+                   for s, shifted in enumerate(_shifted(x, grid))]
+        best = jnp.minimum(jnp.minimum(through[0], through[1]), jnp.minimum(through[2], through[3]))
+        out.append(best.reshape((grid.planes * grid.per_plane,) + values.shape[1:]))
+    return jnp.concatenate(out, axis=0)
+
+
+def plus_grid(grids: Sequence[GridShell]) -> np.ndarray:
+    """Neighbour indices [sat, 4] (int32, -1 for none) of the satellites of these shells."""
+    blocks = []
+    for grid in grids:
+        local = _shell_grid(grid)
+        blocks.append(np.where(local >= 0, local + grid.first, -1))
+    return np.concatenate(blocks).astype(np.int32)
+
+
+def _shell_grid(grid: GridShell) -> np.ndarray:
+    planes, per_plane, phasing = grid.planes, grid.per_plane, grid.phasing
+    k, j = np.meshgrid(np.arange(planes), np.arange(per_plane), indexing="ij")
+    index = lambda plane, slot: plane * per_plane + slot % per_plane  # noqa: E731
+    neighbours = np.full((planes, per_plane, SLOTS), -1, dtype=np.int64)
+    if per_plane > 1:
+        neighbours[..., AHEAD] = index(k, j + 1)
+        neighbours[..., BEHIND] = index(k, j - 1)
+    if planes > 1:
+        full_circle = grid.full_circle
+        # plane k + 1; across the seam of a full delta, plane 0 with the slot shifted by F
+        seam_next = (k == planes - 1)
+        next_plane = np.where(seam_next, index(0, j + phasing), index(k + 1, j))
+        neighbours[..., NEXT_PLANE] = np.where(seam_next & ~full_circle, -1, next_plane)
+        seam_previous = (k == 0)
+        previous_plane = np.where(seam_previous, index(planes - 1, j - phasing), index(k - 1, j))
+        neighbours[..., PREVIOUS_PLANE] = np.where(seam_previous & ~full_circle, -1, previous_plane)
+    return neighbours.reshape(planes * per_plane, SLOTS)
+

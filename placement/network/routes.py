@@ -1,0 +1,214 @@
+"""Shortest-latency routes from demand sites to candidate hosts, batched over time, in JAX.
+
+The graph of one time step (latencies one-way, in ms; capacities in Gbps):
+
+    (R1) demand site  -> satellite      uplink, the site's K access slots
+    (R2) satellite   <-> satellite      laser, the +Grid slots (isl.py), when in range and clear of the Earth
+    (R3) satellite    -> gateway        downlink, the gateway's K access slots
+    (R4) gateway      -> cloud region   fiber, through the gateway's point of presence (PoP)
+
+Ground stations do not relay between satellites: a path goes up once, across lasers (possibly
+none: bent pipe), down once, then over fiber.
+
+Candidate hosts of a site are its K access satellites, every gateway and every cloud region.
+  - A satellite in the site's access slots is best reached by its own uplink: the straight line
+    is the shortest path, and every link runs at the speed of light in vacuum.
+  - Gateways: Bellman-Ford on the laser graph, started from each gateway's access satellites,
+    gives `to_gateway_ms[v, g]`, the shortest latency from satellite v down to gateway g (R2,
+    R3). A site then reaches g through the best of its uplinks:
+    `min_k up_ms[d, k] + to_gateway_ms[up_sat[d, k], g]`.
+    Gateways (a few hundred) rather than sites (a thousand) are the sources, because the
+    relaxation cost grows with the number of sources.
+  - Cloud regions: `min over gateways` of the site-gateway latency plus the fiber latency
+    through the gateway's PoP (R4), taken PoP by PoP.
+
+At the fixed point the next hop of every satellite follows, and with it the bottleneck capacity
+of its path (pointer jumping); the path behind any reported latency can be walked back
+(`path_to_gateway`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from placement.network.geometry import line_of_sight
+from placement.network.isl import GridShell, min_through_neighbours, neighbour_values, plus_grid
+
+C_KM_PER_MS = 299.792458  # speed of light in vacuum (SI definition), km per ms
+DOWNLINK_HOP = 4  # next-hop codes: 0..3 a laser slot (isl.py), DOWNLINK_HOP + k the k-th downlink
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Access:
+    """Ground-satellite links of a set of ground nodes: [node, k] (or [time, node, k])."""
+
+    sat: jax.Array  # int32 satellite index, -1 for an empty slot
+    latency_ms: jax.Array  # inf for an empty slot
+    capacity_gbps: jax.Array
+
+
+@functools.partial(jax.tree_util.register_dataclass, data_fields=["neighbour", "latency_ms", "capacity_gbps"],
+                   meta_fields=["grids"])
+@dataclasses.dataclass(frozen=True)
+class Lasers:
+    """Laser links of one time step in fixed slots [sat, 4]: latency inf where there is no link."""
+
+    neighbour: jax.Array  # int32 [sat, 4], -1 for none (isl.plus_grid; static over time)
+    latency_ms: jax.Array
+    capacity_gbps: jax.Array
+    grids: tuple[GridShell, ...]  # the shells' grids, for the shift-based relaxation
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Routes:
+    """Latency and bottleneck capacity from every site to every candidate host, one time step."""
+
+    satellite_ms: jax.Array  # [site, k]: to the site's access satellites (hosts = Access.sat)
+    satellite_gbps: jax.Array
+    gateway_ms: jax.Array  # [site, gateway]
+    gateway_gbps: jax.Array
+    cloud_ms: jax.Array  # [site, cloud]
+    cloud_gbps: jax.Array
+
+
+def laser_links(r_km: jax.Array, grids: tuple[GridShell, ...], *, max_range_km: float, min_altitude_km: float,
+                capacity_gbps: float) -> Lasers:
+    """+Grid lasers of one time step from satellite positions [sat, 3] (any Earth-centred frame)."""
+    neighbour = jnp.asarray(plus_grid_of(grids))
+    a = r_km[:, None, :]
+    b = neighbour_values(r_km, grids)
+    range_km = jnp.linalg.norm(b - a, axis=-1)
+    up = (neighbour >= 0) & (range_km <= max_range_km) & line_of_sight(a, b, min_altitude_km=min_altitude_km)
+    up = up & jnp.isfinite(range_km)  # satellites with SGP4 errors (NaN rows) have no links
+    return Lasers(
+        neighbour=neighbour,
+        latency_ms=jnp.where(up, range_km / C_KM_PER_MS, jnp.inf),
+        capacity_gbps=jnp.where(up, jnp.asarray(capacity_gbps, r_km.dtype), 0.0),
+        grids=grids,
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def plus_grid_of(grids: tuple[GridShell, ...]) -> np.ndarray:
+    """The neighbour slots [sat, 4] of these grids (host constant, computed once)."""
+    return plus_grid(grids)
+
+
+def to_gateways(lasers: Lasers, gateways: Access) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Bellman-Ford from every gateway at once: (latency_ms, bottleneck_gbps, next_hop) [sat, gateway].
+
+    next_hop is a laser slot (0..3) towards the gateway, DOWNLINK_HOP + k when the satellite is
+    the gateway's k-th access satellite and goes straight down, -1 when the gateway is unreachable.
+    Arrays are [sat, gateway] so that taking a neighbour's distances copies one contiguous row.
+    """
+    n_gateway, k = gateways.sat.shape
+    n_sat = lasers.neighbour.shape[0]
+    dtype = lasers.latency_ms.dtype
+    column = jnp.arange(n_gateway)[:, None]
+    row = jnp.where(gateways.sat >= 0, gateways.sat, n_sat)  # empty slots land in a spare row
+    # The k access satellites of one gateway are distinct, so each (row, column) is set once.
+    on_grid = lambda fill, values, kind: (  # noqa: E731
+        jnp.full((n_sat + 1, n_gateway), fill, kind).at[row, column].set(values)[:n_sat])
+    downlink_ms = on_grid(jnp.inf, gateways.latency_ms, dtype)
+    downlink_slot = on_grid(-1, jnp.broadcast_to(jnp.arange(k, dtype=jnp.int32), (n_gateway, k)), jnp.int32)
+    downlink_gbps = on_grid(0.0, gateways.capacity_gbps, dtype)
+
+    neighbour = jnp.where(lasers.neighbour >= 0, lasers.neighbour, 0)
+    laser_ms = lasers.latency_ms[:, :, None]  # [sat, 4, 1], inf where there is no link
+
+    def through_lasers(dist):
+        return neighbour_values(dist, lasers.grids) + laser_ms  # [sat, 4, gateway]
+
+    def relax(state):
+        dist, _ = state
+        relaxed = jnp.minimum(dist, min_through_neighbours(dist, lasers.latency_ms, lasers.grids))
+        return relaxed, jnp.any(relaxed < dist)
+
+    dist, _ = jax.lax.while_loop(lambda s: s[1], relax, (downlink_ms, jnp.array(True)))
+
+    # At the fixed point dist = min(downlink, min over slots of neighbour + laser): the slot that
+    # attains it is the next hop. Latencies are positive, so next hops lead strictly downhill and
+    # form a tree rooted at the downlink satellites.
+    through = through_lasers(dist)
+    slot = jnp.argmin(through, axis=1).astype(jnp.int32)
+    via_laser = jnp.take_along_axis(through, slot[:, None, :], axis=1)[:, 0, :] < downlink_ms
+    reachable = jnp.isfinite(dist)
+    hop = jnp.where(via_laser, slot, DOWNLINK_HOP + downlink_slot)
+    hop = jnp.where(reachable, hop, -1)
+
+    # Bottleneck capacity along each tree path by pointer jumping: every round doubles the
+    # length of path each satellite has folded in, until every pointer has reached its root
+    # (log2 of the deepest path: about 6 rounds on Starlink Gen1).
+    sats = jnp.arange(n_sat)[:, None]
+    pointer = jnp.where(via_laser & reachable, neighbour[sats, slot], sats)
+    bottleneck = jnp.where(via_laser, lasers.capacity_gbps[sats, slot], downlink_gbps)
+
+    def jump(state):
+        pointer, bottleneck, _ = state
+        ahead = jnp.take_along_axis(pointer, pointer, axis=0)
+        folded = jnp.minimum(bottleneck, jnp.take_along_axis(bottleneck, pointer, axis=0))
+        return ahead, folded, jnp.any(ahead != pointer)
+
+    _, bottleneck, _ = jax.lax.while_loop(lambda s: s[2], jump, (pointer, bottleneck, jnp.array(True)))
+    return dist, jnp.where(reachable, bottleneck, 0.0), hop
+
+
+def route(lasers: Lasers, sites: Access, gateways: Access, gateway_pop: jax.Array,
+          gateway_pop_ms: jax.Array, pop_cloud_ms: jax.Array) -> Routes:
+    """Routes of one time step.
+
+    gateway_pop [gateway] int: each gateway's PoP; gateway_pop_ms [gateway]: fiber latency from
+    the gateway to its PoP; pop_cloud_ms [pop, cloud]: fiber latency from each PoP to each region.
+    Fiber capacity is taken as unconstrained.
+    """
+    dist, cap, _ = to_gateways(lasers, gateways)
+    up = jnp.where(sites.sat >= 0, sites.sat, 0)
+    through = sites.latency_ms[:, :, None] + dist[up]  # [site, k, gateway]
+    best_k = jnp.argmin(through, axis=1)[:, None, :]
+    gateway_ms = jnp.take_along_axis(through, best_k, axis=1)[:, 0, :]
+    bottleneck = jnp.minimum(sites.capacity_gbps[:, :, None], cap[up])
+    gateway_gbps = jnp.take_along_axis(bottleneck, best_k, axis=1)[:, 0, :]
+    gateway_gbps = jnp.where(jnp.isfinite(gateway_ms), gateway_gbps, 0.0)
+
+    n_pop = pop_cloud_ms.shape[0]
+    at_pop = gateway_ms + gateway_pop_ms[None, :]  # [site, gateway]
+    site_pop_ms = jax.ops.segment_min(at_pop.T, gateway_pop, num_segments=n_pop).T  # [site, pop]
+    through_pop = site_pop_ms[:, :, None] + pop_cloud_ms[None]  # [site, pop, cloud]
+    best_pop = jnp.argmin(through_pop, axis=1)  # [site, cloud]
+    cloud_ms = jnp.take_along_axis(through_pop, best_pop[:, None, :], axis=1)[:, 0, :]
+    # Bottleneck at each PoP: that of its fastest gateway (the widest one if several tie).
+    fastest = at_pop == site_pop_ms[:, gateway_pop]
+    site_pop_gbps = jax.ops.segment_max(jnp.where(fastest, gateway_gbps, 0.0).T, gateway_pop,
+                                        num_segments=n_pop).T
+    cloud_gbps = jnp.take_along_axis(site_pop_gbps, best_pop, axis=1)
+    cloud_gbps = jnp.where(jnp.isfinite(cloud_ms), cloud_gbps, 0.0)
+
+    return Routes(
+        satellite_ms=sites.latency_ms, satellite_gbps=jnp.where(sites.sat >= 0, sites.capacity_gbps, 0.0),
+        gateway_ms=gateway_ms, gateway_gbps=gateway_gbps, cloud_ms=cloud_ms, cloud_gbps=cloud_gbps,
+    )
+
+
+def path_to_gateway(lasers: Lasers, sites: Access, gateways: Access, site: int, gateway: int) -> list[tuple[str, int]]:
+    """The shortest path of one time step from `site` down to `gateway`, as [(kind, index), ...]:
+    ("site", d), ("sat", v) ..., ("gateway", g). Empty when the gateway is unreachable."""
+    dist, _, hop = to_gateways(lasers, gateways)
+    dist, hop = np.asarray(dist[:, gateway]), np.asarray(hop[:, gateway])
+    up_sat = np.asarray(sites.sat[site])
+    through = np.asarray(sites.latency_ms[site]) + np.where(up_sat >= 0, dist[np.maximum(up_sat, 0)], np.inf)
+    if not np.isfinite(through.min()):
+        return []
+    neighbour = np.asarray(lasers.neighbour)
+    v = int(up_sat[np.argmin(through)])
+    path = [("site", site), ("sat", v)]
+    while hop[v] < DOWNLINK_HOP:
+        v = int(neighbour[v, hop[v]])
+        path.append(("sat", v))
+    return path + [("gateway", gateway)]
