@@ -1,0 +1,143 @@
+"""Network tensors: per time step, which links exist and the latency and bottleneck capacity from
+every demand site to every candidate host. Time-major arrays, built in time chunks.
+
+One step (jitted, `lax.map` over the steps of a chunk):
+  TEME positions -> Earth-fixed (GMST rotation) -> ground access (look angles, elevation mask,
+  K highest satellites per ground node, link budget) -> lasers (+Grid, range, line of sight)
+  -> routes (routes.py).
+The candidate hosts of a site are its K access satellites (`site_sat`), every gateway and every
+cloud region: the pruning step that keeps the optimiser's size under control is the choice of
+K (`NetworkSpec.site_slots`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Iterator
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from placement.errors import InputError
+from placement.network.geometry import DEFAULT_GRAZING_ALTITUDE_KM, look_angles, visible_k_best
+from placement.network.isl import GridShell
+from placement.network.links import KA_GATEWAY, KU_USER_DOWNLINK, FixedRate, LinkBudget
+from placement.network.routes import C_KM_PER_MS, Access, laser_links, route
+from placement.propagation.frames import earth_rotation, teme_to_ecef
+from placement.propagation.sgp4 import Propagator
+from placement.propagation.timegrid import TimeGrid
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkSpec:
+    """Link rules (hashable: it is static under jit)."""
+
+    site_slots: int = 4  # K: satellites a demand site can use at once, and its satellite host candidates
+    gateway_slots: int = 8  # satellites a gateway can use at once
+    site_min_elevation_deg: float = 25.0  # Starlink user terminals (starlink_performance_facts.csv)
+    gateway_min_elevation_deg: float = 25.0
+    laser_max_range_km: float = 5016.0  # geometry.max_isl_range_km(550 km): lasers just clear 80 km
+    laser_grazing_altitude_km: float = DEFAULT_GRAZING_ALTITUDE_KM
+    laser_capacity_gbps: float = 100.0  # per laser link (starlink_performance_facts.csv)
+    site_link: LinkBudget | FixedRate = KU_USER_DOWNLINK
+    gateway_link: LinkBudget | FixedRate = KA_GATEWAY
+
+    def __post_init__(self):
+        for name in ("site_slots", "gateway_slots"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(f"{value!r}", source="NetworkSpec", field=name, expected="an integer >= 1")
+        for name in ("site_min_elevation_deg", "gateway_min_elevation_deg"):
+            if not 0.0 <= getattr(self, name) < 90.0:
+                raise InputError(f"{getattr(self, name)!r}", source="NetworkSpec", field=name,
+                                 expected="an elevation in [0, 90) degrees")
+        for name in ("laser_max_range_km", "laser_capacity_gbps"):
+            if not getattr(self, name) > 0.0:
+                raise InputError(f"{getattr(self, name)!r}", source="NetworkSpec", field=name, expected="> 0")
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Ground:
+    """The ground segment as arrays: Earth-fixed positions and the fiber behind the gateways."""
+
+    sites_ecef_km: jax.Array  # [site, 3]
+    gateways_ecef_km: jax.Array  # [gateway, 3]
+    gateway_pop: jax.Array  # [gateway] int: the point of presence each gateway reaches fiber at
+    gateway_pop_ms: jax.Array  # [gateway]: fiber latency gateway -> PoP
+    pop_cloud_ms: jax.Array  # [pop, cloud]: fiber latency PoP -> cloud region
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class NetworkTensors:
+    """Time-major latency (ms, one way) and bottleneck capacity (Gbps) from sites to hosts.
+
+    Unreachable hosts have latency inf and capacity 0; empty satellite slots have site_sat -1.
+    """
+
+    site_sat: jax.Array  # [time, site, K] int32: the site's satellite host candidates
+    site_sat_ms: jax.Array  # [time, site, K]
+    site_sat_gbps: jax.Array
+    site_gateway_ms: jax.Array  # [time, site, gateway]
+    site_gateway_gbps: jax.Array
+    site_cloud_ms: jax.Array  # [time, site, cloud]
+    site_cloud_gbps: jax.Array
+
+
+def _access(ground_ecef_km, sat_ecef_km, min_elevation_deg, slots, link) -> Access:
+    elevation, _, range_km = look_angles(ground_ecef_km, sat_ecef_km[None])
+    mask = jnp.deg2rad(jnp.asarray(min_elevation_deg, elevation.dtype))
+    sat, _, slant_km = visible_k_best(elevation, range_km, mask, slots)
+    slant_km = slant_km[0]
+    return Access(sat=sat[0], latency_ms=slant_km / C_KM_PER_MS,
+                  capacity_gbps=jnp.where(sat[0] >= 0, link.capacity_gbps(slant_km), 0.0))
+
+
+@functools.partial(jax.jit, static_argnames=("grids", "spec"))
+def _chunk(r_teme_km, cos_gmst, sin_gmst, ground: Ground, grids: tuple[GridShell, ...], spec: NetworkSpec):
+    """NetworkTensors for the steps of one chunk: r_teme_km [sat, time, 3], cos/sin [time]."""
+    dtype = r_teme_km.dtype
+    ground = jax.tree_util.tree_map(lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, ground)
+    r_ecef_km = jnp.moveaxis(teme_to_ecef(r_teme_km, cos_gmst, sin_gmst), 1, 0)  # [time, sat, 3]
+
+    def step(r_km):
+        sites = _access(ground.sites_ecef_km, r_km, spec.site_min_elevation_deg, spec.site_slots, spec.site_link)
+        gateways = _access(ground.gateways_ecef_km, r_km, spec.gateway_min_elevation_deg, spec.gateway_slots,
+                           spec.gateway_link)
+        lasers = laser_links(r_km, grids, max_range_km=spec.laser_max_range_km,
+                             min_altitude_km=spec.laser_grazing_altitude_km, capacity_gbps=spec.laser_capacity_gbps)
+        routes = route(lasers, sites, gateways, ground.gateway_pop, ground.gateway_pop_ms, ground.pop_cloud_ms)
+        return NetworkTensors(
+            site_sat=sites.sat, site_sat_ms=routes.satellite_ms, site_sat_gbps=routes.satellite_gbps,
+            site_gateway_ms=routes.gateway_ms, site_gateway_gbps=routes.gateway_gbps,
+            site_cloud_ms=routes.cloud_ms, site_cloud_gbps=routes.cloud_gbps,
+        )
+
+    return jax.lax.map(step, r_ecef_km)
+
+
+def network_chunks(propagator: Propagator, grids: tuple[GridShell, ...], grid: TimeGrid, ground: Ground,
+                   spec: NetworkSpec = NetworkSpec(), chunk_steps: int = 60) -> Iterator[tuple[TimeGrid, NetworkTensors]]:
+    """Stream (sub-grid, tensors) over `grid` in chunks of `chunk_steps` steps.
+
+    `grids` must describe the propagator's satellites (isl.grid_shells of the Walker shells that
+    generated them). Every chunk has the same shape but the last; each shape compiles once.
+    """
+    n_sat = len(propagator.elements)
+    if not grids or grids[-1].first + grids[-1].planes * grids[-1].per_plane != n_sat:
+        raise InputError(f"the laser grid does not cover the {n_sat} satellites", source="network_chunks",
+                         field="grids", expected="isl.grid_shells of the shells the constellation came from")
+    for sub, ephemeris in propagator.chunks(grid, chunk_steps):
+        cos_gmst, sin_gmst = earth_rotation(*sub.jd_fr())
+        yield sub, _chunk(ephemeris.r_km, jnp.asarray(cos_gmst), jnp.asarray(sin_gmst), ground, grids, spec)
+
+
+def build_network(propagator: Propagator, grids: tuple[GridShell, ...], grid: TimeGrid, ground: Ground,
+                  spec: NetworkSpec = NetworkSpec(), chunk_steps: int = 60) -> NetworkTensors:
+    """All of `grid` at once (host numpy arrays, time-major); use `network_chunks` to stream."""
+    parts = [jax.tree_util.tree_map(np.asarray, tensors)
+             for _, tensors in network_chunks(propagator, grids, grid, ground, spec, chunk_steps)]
+    return jax.tree_util.tree_map(lambda *a: np.concatenate(a, axis=0), *parts)
