@@ -87,7 +87,9 @@ class NetworkTensors:
     site_cloud_gbps: jax.Array
 
 
-def _access(ground_ecef_km, sat_ecef_km, min_elevation_deg, slots, link) -> Access:
+def ground_access(ground_ecef_km, sat_ecef_km, min_elevation_deg, slots, link) -> Access:
+    """The `slots` highest satellites above the mask from each ground point, at one time step:
+    ground_ecef_km [g, 3], sat_ecef_km [sat, 3]; latency is the slant range at light speed."""
     elevation, _, range_km = look_angles(ground_ecef_km, sat_ecef_km[None])
     mask = jnp.deg2rad(jnp.asarray(min_elevation_deg, elevation.dtype))
     sat, _, slant_km = visible_k_best(elevation, range_km, mask, slots)
@@ -104,8 +106,8 @@ def _chunk(r_teme_km, cos_gmst, sin_gmst, ground: Ground, grids: tuple[GridShell
     r_ecef_km = jnp.moveaxis(teme_to_ecef(r_teme_km, cos_gmst, sin_gmst), 1, 0)  # [time, sat, 3]
 
     def step(r_km):
-        sites = _access(ground.sites_ecef_km, r_km, spec.site_min_elevation_deg, spec.site_slots, spec.site_link)
-        gateways = _access(ground.gateways_ecef_km, r_km, spec.gateway_min_elevation_deg, spec.gateway_slots,
+        sites = ground_access(ground.sites_ecef_km, r_km, spec.site_min_elevation_deg, spec.site_slots, spec.site_link)
+        gateways = ground_access(ground.gateways_ecef_km, r_km, spec.gateway_min_elevation_deg, spec.gateway_slots,
                            spec.gateway_link)
         lasers = laser_links(r_km, grids, max_range_km=spec.laser_max_range_km,
                              min_altitude_km=spec.laser_grazing_altitude_km, capacity_gbps=spec.laser_capacity_gbps)
