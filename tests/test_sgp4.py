@@ -18,9 +18,9 @@ from placement.constellation import Elements
 from placement.constellation.walker import STARLINK_GEN1, constellation
 from placement.propagation.sgp4 import Propagator, to_satrecs
 from placement.propagation.timegrid import TimeGrid
+from shared_reference import REFERENCE, needs
 
 SGP4_DIR = Path(os.path.dirname(sgp4.__file__))
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 EPOCH_JD, EPOCH_FR = 2461094.5, 0.0  # 2026-02-24 00:00 UTC
 
 
@@ -163,7 +163,7 @@ def test_grid_equals_tsince_path():
     )
 
 
-@pytest.mark.skipif(not (REFERENCE / "starlink_2026-02-23.tle").exists(), reason="../shared/reference is absent")
+@needs("starlink_2026-02-23.tle")
 def test_real_starlink_catalog_matches_satrecarray():
     from placement.constellation.tle import read_tle
 

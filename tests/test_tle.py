@@ -32,12 +32,10 @@ from placement.constellation.tle import (
     write_tle,
 )
 from placement.errors import InputError
+from shared_reference import REFERENCE, needs
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 STARLINK = REFERENCE / "starlink_2026-02-23.tle"
-needs_reference = pytest.mark.skipif(
-    not STARLINK.is_file(), reason=f"reference data not present at {STARLINK}"
-)
+needs_reference = needs("starlink_2026-02-23.tle")
 VERIFICATION = Path(sgp4.__file__).parent / "SGP4-VER.TLE"  # Vallado's SGP4 test cases
 
 XPDOTP = 1440.0 / (2.0 * math.pi)  # (rev/day) per (rad/min), as in Vallado's code

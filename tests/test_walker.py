@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,12 +24,10 @@ from placement.constellation.walker import (
     walker_delta,
 )
 from placement.errors import InputError
+from shared_reference import REFERENCE, needs
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 SHELLS_CSV = REFERENCE / "constellation_shells.csv"
-needs_reference = pytest.mark.skipif(
-    not SHELLS_CSV.is_file(), reason=f"reference data not present at {SHELLS_CSV}"
-)
+needs_reference = needs("constellation_shells.csv")
 
 R_WGS72_KM = 6378.135  # sgp4's WGS72 equatorial radius; altitudes are measured from it
 EPOCH_JD, EPOCH_FR = 2461000.5, 0.25  # 2025-11-12 06:00 UTC
