@@ -13,4 +13,4 @@ REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
 def needs(name: str):
     path = REFERENCE / name
-    return pytest.mark.skipif(not path.is_file(), reason=f"reference data not present at {path}")
+    return pytest.mark.skipif(not path.exists(), reason=f"reference data not present at {path}")
