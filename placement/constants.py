@@ -26,3 +26,7 @@ class Gravity(NamedTuple):
 
 # WGS72 as used with every published TLE (Vallado getgravconst 'wgs72').
 WGS72 = Gravity(radiusearthkm=6378.135, mu=398600.8, j2=0.001082616, j3=-0.00000253881, j4=-0.00000165597)
+
+
+# Speed of light in vacuum, exact by the SI definition of the metre.
+SPEED_OF_LIGHT_KM_S = 299_792.458

@@ -37,6 +37,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from placement.constants import SPEED_OF_LIGHT_KM_S
 from placement.errors import InputError
 from placement.propagation.frames import geodetic_to_ecef
 
@@ -44,9 +45,8 @@ KINDS = ("gateway", "pop", "cloud", "demand")
 PROVIDERS = ("azure", "aws")
 
 EARTH_MEAN_RADIUS_KM = 6371.0088  # IUGG mean radius R1 (GRS80)
-C_KM_S = 299_792.458
 FIBER_REFRACTIVE_INDEX = 1.468
-FIBER_KM_PER_MS = C_KM_S / FIBER_REFRACTIVE_INDEX / 1000.0  # 204.218 km per ms
+FIBER_KM_PER_MS = SPEED_OF_LIGHT_KM_S / FIBER_REFRACTIVE_INDEX / 1000.0  # 204.218 km per ms
 DEFAULT_FIBER_ROUTE_FACTOR = 1.3  # Bozkurt et al. 2018, median conduit path / line of sight (US)
 
 _DATA_PACKAGE = "placement.network"

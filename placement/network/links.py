@@ -23,9 +23,10 @@ import math
 
 import jax.numpy as jnp
 
+from placement.constants import SPEED_OF_LIGHT_KM_S
 from placement.errors import InputError
 
-C_M_S = 299_792_458.0                # speed of light in vacuum, m/s (SI definition)
+C_M_S = SPEED_OF_LIGHT_KM_S * 1e3  # m/s
 BOLTZMANN_DBW_K_HZ = -228.6          # 10 log10(1.380649e-23 J/K) = -228.5991..., rounded as usual
 
 

@@ -36,10 +36,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from placement.constants import SPEED_OF_LIGHT_KM_S
 from placement.network.geometry import line_of_sight
 from placement.network.isl import GridShell, min_through_neighbours, neighbour_values, plus_grid
 
-C_KM_PER_MS = 299.792458  # speed of light in vacuum (SI definition), km per ms
+C_KM_PER_MS = SPEED_OF_LIGHT_KM_S / 1e3  # km per ms
 DOWNLINK_HOP = 4  # next-hop codes: 0..3 a laser slot (isl.py), DOWNLINK_HOP + k the k-th downlink
 
 
