@@ -11,7 +11,9 @@ from scipy.sparse.csgraph import dijkstra
 
 from placement.constellation.walker import STARLINK_GEN1, constellation
 from placement.constellation.walker import KUIPER
-from placement.network.isl import GridShell, grid_shells, neighbour_values, plus_grid
+from placement.network.isl import (
+    GridShell, grid_shells, min_through_neighbours, neighbour_values, plus_grid, relax_along_lines,
+)
 from placement.network.routes import (
     C_KM_PER_MS, Access, laser_links, path_to_gateway, route,
 )
@@ -172,3 +174,41 @@ def test_shifts_equal_the_neighbour_table():
     assert neighbour[last_plane_first_slot, 2] == shell.phasing
     # the partial spread of shell 5 (4 planes over 48 deg) has no seam link
     assert (neighbour < 0).sum() == 2 * STARLINK_GEN1[4].sats_per_plane
+
+
+def test_line_relaxation_reaches_the_bellman_ford_fixed_point():
+    # Random symmetric link latencies with a tenth of the links cut (inf), on shells with a
+    # partial spread, seams and odd sizes: relaxing whole lines plus single hops must end where
+    # plain single-hop Bellman-Ford ends.
+    grids = grid_shells(STARLINK_GEN1[3:] + KUIPER[2:])
+    neighbour = plus_grid(grids)
+    rng = np.random.default_rng(5)
+    n = len(neighbour)
+    v, s = np.nonzero(neighbour >= 0)
+    w = neighbour[v, s]
+    pair = np.minimum(v, w) * n + np.maximum(v, w)
+    unique, inverse = np.unique(pair, return_inverse=True)
+    weight = rng.uniform(1.0, 20.0, len(unique))
+    weight[rng.random(len(unique)) < 0.1] = np.inf
+    latency = np.full(neighbour.shape, np.inf)
+    latency[v, s] = weight[inverse]
+    start = np.full((n, 3), np.inf)
+    start[rng.integers(0, n, 5), rng.integers(0, 3, 5)] = rng.uniform(0.0, 5.0, 5)
+
+    expected = start.copy()
+    while True:
+        through = np.where(neighbour[..., None] >= 0, expected[np.maximum(neighbour, 0)] + latency[..., None], np.inf)
+        relaxed = np.minimum(expected, through.min(axis=1))
+        if np.array_equal(relaxed, expected):
+            break
+        expected = relaxed
+
+    dist, lat = jnp.asarray(start), jnp.asarray(latency)
+    for _ in range(n):
+        along = relax_along_lines(dist, lat, grids)
+        relaxed = jnp.minimum(along, min_through_neighbours(along, lat, grids))
+        if bool(jnp.all(relaxed == dist)):
+            break
+        dist = relaxed
+    np.testing.assert_allclose(np.asarray(dist), expected, rtol=1e-12)
+    assert np.isinf(expected).any() and np.isfinite(expected).any()

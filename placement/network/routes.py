@@ -13,7 +13,8 @@ none: bent pipe), down once, then over fiber.
 Candidate hosts of a site are its K access satellites, every gateway and every cloud region.
   - A satellite in the site's access slots is best reached by its own uplink: the straight line
     is the shortest path, and every link runs at the speed of light in vacuum.
-  - Gateways: Bellman-Ford on the laser graph, started from each gateway's access satellites,
+  - Gateways: Bellman-Ford on the laser graph, started from each gateway's access satellites
+    (each round relaxes whole planes and cross-plane lines exactly, isl.relax_along_lines),
     gives `to_gateway_ms[v, g]`, the shortest latency from satellite v down to gateway g (R2,
     R3). A site then reaches g through the best of its uplinks:
     `min_k up_ms[d, k] + to_gateway_ms[up_sat[d, k], g]`.
@@ -38,7 +39,7 @@ import numpy as np
 
 from placement.constants import SPEED_OF_LIGHT_KM_S
 from placement.network.geometry import line_of_sight
-from placement.network.isl import GridShell, min_through_neighbours, neighbour_values, plus_grid
+from placement.network.isl import GridShell, min_through_neighbours, neighbour_values, plus_grid, relax_along_lines
 
 C_KM_PER_MS = SPEED_OF_LIGHT_KM_S / 1e3  # km per ms
 DOWNLINK_HOP = 4  # next-hop codes: 0..3 a laser slot (isl.py), DOWNLINK_HOP + k the k-th downlink
@@ -129,7 +130,8 @@ def to_gateways(lasers: Lasers, gateways: Access) -> tuple[jax.Array, jax.Array,
 
     def relax(state):
         dist, _ = state
-        relaxed = jnp.minimum(dist, min_through_neighbours(dist, lasers.latency_ms, lasers.grids))
+        along = relax_along_lines(dist, lasers.latency_ms, lasers.grids)
+        relaxed = jnp.minimum(along, min_through_neighbours(along, lasers.latency_ms, lasers.grids))
         return relaxed, jnp.any(relaxed < dist)
 
     dist, _ = jax.lax.while_loop(lambda s: s[1], relax, (downlink_ms, jnp.array(True)))
