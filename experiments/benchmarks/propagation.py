@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from sgp4.api import SatrecArray
 
-from placement.constellation.walker import KUIPER, STARLINK_GEN1, WalkerShell, constellation
+from placement.constellation.walker import STARLINK_GEN1, constellation
 from placement.propagation.sgp4 import Propagator, to_satrecs
 from placement.propagation.timegrid import TimeGrid
 from placement.results import save_benchmark
