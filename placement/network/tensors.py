@@ -139,15 +139,23 @@ def network_chunks(propagator: Propagator, grids: tuple[GridShell, ...], grid: T
     """Stream (sub-grid, tensors) over `grid` in chunks of `chunk_steps` steps.
 
     `grids` must describe the propagator's satellites (isl.grid_shells of the Walker shells that
-    generated them). Every chunk has the same shape but the last; each shape compiles once.
+    generated them). Every chunk runs with the same shape, so the kernel compiles once.
     """
     n_sat = len(propagator.elements)
     if not grids or grids[-1].first + grids[-1].planes * grids[-1].per_plane != n_sat:
         raise InputError(f"the laser grid does not cover the {n_sat} satellites", source="network_chunks",
                          field="grids", expected="isl.grid_shells of the shells the constellation came from")
+    chunk_steps = min(chunk_steps, grid.n_steps)
     for sub, ephemeris in propagator.chunks(grid, chunk_steps):
         cos_gmst, sin_gmst = earth_rotation(*sub.jd_fr())
-        yield sub, _chunk(ephemeris.r_km, jnp.asarray(cos_gmst), jnp.asarray(sin_gmst), ground, grids, spec)
+        r_km, cos_gmst, sin_gmst = ephemeris.r_km, jnp.asarray(cos_gmst), jnp.asarray(sin_gmst)
+        pad = chunk_steps - sub.n_steps
+        if pad:  # a short last chunk repeats its last step, so every chunk has one shape: one compilation
+            r_km = jnp.concatenate([r_km, jnp.repeat(r_km[:, -1:], pad, axis=1)], axis=1)
+            cos_gmst = jnp.concatenate([cos_gmst, jnp.repeat(cos_gmst[-1:], pad)])
+            sin_gmst = jnp.concatenate([sin_gmst, jnp.repeat(sin_gmst[-1:], pad)])
+        tensors = _chunk(r_km, cos_gmst, sin_gmst, ground, grids, spec)
+        yield sub, jax.tree_util.tree_map(lambda a: a[: sub.n_steps], tensors)
 
 
 def build_network(propagator: Propagator, grids: tuple[GridShell, ...], grid: TimeGrid, ground: Ground,
