@@ -1,0 +1,5 @@
+"""Independent checking and scoring of placements."""
+
+from placement.evaluation.metrics import Evaluation, Violation, evaluate
+
+__all__ = ["Evaluation", "Violation", "evaluate"]

@@ -1,0 +1,214 @@
+"""Score and check a placement from the raw problem arrays, independently of every solver.
+
+`evaluate(problem, solution)` recomputes the objective of `placement.solvers.milp` term by term and checks
+each of its constraints (1)-(11) with its own sums (np.add.at over the candidate hosts, not the solver's
+matrices), so a solver bug shows up here instead of being trusted. It reports each violated constraint and
+by how much, a latency breakdown per demand, and the load on every host against its limits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from placement.problem.spec import HOST_KINDS, PlacementProblem, Solution
+
+DEFAULT_TOLERANCE = 1e-6  # relative, on each limit; solvers' own feasibility tolerances are about this
+
+
+@dataclasses.dataclass(frozen=True)
+class Violation:
+    constraint: str  # "(3) compute" etc., numbered as in placement.solvers.milp
+    where: str  # "epoch 0, host sat3"
+    amount: float  # by how much the limit is exceeded (in the limit's unit)
+    limit: float
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Evaluation:
+    """Objective terms (request-ms), constraint violations, per-demand latency and per-host load."""
+
+    feasible: bool
+    violations: tuple[Violation, ...]
+    objective: float
+    latency_term: float
+    unserved_term: float
+    opening_term: float
+    migration_term: float
+    requests: float  # all requests over the horizon
+    served_requests: float
+    mean_latency_ms: float  # over served requests
+    p95_latency_ms: float  # over served requests
+    slo_attainment: float  # share of all requests served within their demand's SLO
+    demand_mean_latency_ms: np.ndarray  # [demand] (nan when nothing is served)
+    demand_p95_latency_ms: np.ndarray  # [demand]
+    demand_slo_attainment: np.ndarray  # [demand]
+    demand_unserved_share: np.ndarray  # [demand]
+    compute_flops_s: np.ndarray  # [epoch, host] load
+    compute_utilization: np.ndarray  # [epoch, host] load / min(peak, power x efficiency)
+    power_w: np.ndarray  # [epoch, host] compute power drawn
+    memory_utilization: np.ndarray  # [epoch, host]
+    link_utilization: np.ndarray  # [epoch, host] (requests + uploads) / capacity
+    site_access_utilization: np.ndarray  # [epoch, site]
+
+    @property
+    def unserved_share(self) -> float:
+        return 1.0 - self.served_requests / self.requests if self.requests > 0 else 0.0
+
+    def summary(self) -> dict:
+        """The scalar metrics, JSON-ready."""
+        return {
+            "feasible": self.feasible, "violations": len(self.violations), "objective": self.objective,
+            "latency_term": self.latency_term, "unserved_term": self.unserved_term,
+            "opening_term": self.opening_term, "migration_term": self.migration_term,
+            "requests": self.requests, "unserved_share": self.unserved_share,
+            "mean_latency_ms": self.mean_latency_ms, "p95_latency_ms": self.p95_latency_ms,
+            "slo_attainment": self.slo_attainment,
+        }
+
+
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> np.ndarray:
+    """Per row: the smallest value with at least q of the row's weight at or below it (nan: no weight)."""
+    order = np.argsort(values, axis=-1)
+    v = np.take_along_axis(values, order, -1)
+    cum = np.cumsum(np.take_along_axis(weights, order, -1), axis=-1)
+    total = cum[..., -1:]
+    index = np.minimum((cum < q * total).sum(axis=-1, keepdims=True), v.shape[-1] - 1)
+    return np.where(total[..., 0] > 0, np.take_along_axis(v, index, -1)[..., 0], np.nan)
+
+
+def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = DEFAULT_TOLERANCE) -> Evaluation:
+    p = problem
+    T, D, K, H, M = p.n_epochs, p.n_demands, p.n_slots, p.n_hosts, p.n_models
+    violations: list[Violation] = []
+
+    def flag(constraint: str, excess: np.ndarray, limit: np.ndarray, where) -> None:
+        for index in np.argwhere(excess > 0):
+            i = tuple(int(j) for j in index)
+            violations.append(Violation(constraint, where(*i), float(excess[i]), float(limit[i])))
+
+    x, y = solution.assignment, solution.placement
+    if x.shape != (T, D, K) or y.shape != (T, M, H):
+        raise ValueError(f"solution shapes {x.shape}, {y.shape} do not match the problem "
+                         f"({T}, {D}, {K}) and ({T}, {M}, {H})")
+    host_label = lambda h: f"{HOST_KINDS[p.host_kind[h]]} {p.host_name[h]}"  # noqa: E731
+    slot_label = lambda t, d, k: f"epoch {t}, demand {p.demand_name[d]}, slot {k}"  # noqa: E731
+    flag("(0) share in [0, 1]", np.maximum(-x, x - 1) - tolerance, np.ones_like(x), slot_label)
+    x = np.clip(x, 0.0, 1.0)
+    used = x > tolerance
+    served = x.sum(axis=2)
+    unserved = np.maximum(1.0 - served, 0.0)
+    R = p.requests()
+
+    # (1) each demand's shares add up to at most 1; to exactly 1 when nothing may go unserved
+    flag("(1) served share", served - 1 - tolerance, np.ones((T, D)), lambda t, d: f"epoch {t}, demand {p.demand_name[d]}")
+    if p.unserved_penalty_ms is None:
+        flag("(1) all requests served", np.where(R > 0, unserved - tolerance, 0), np.ones((T, D)),
+             lambda t, d: f"epoch {t}, demand {p.demand_name[d]}")
+
+    # (10) only real candidates, in allowed jurisdictions, on powered hosts
+    host = np.maximum(p.candidate_host, 0)
+    t_ix = np.arange(T)[:, None, None]
+    d_ix = np.arange(D)[None, :, None]
+    padding = p.candidate_host < 0
+    foreign = ~padding & ~p.allowed[d_ix, p.host_jurisdiction[host]]
+    budget = np.minimum(p.peak_flops_s[None, :], p.power_budget_w * p.flops_per_joule[None, :])  # [T, H]
+    unpowered = ~padding & (budget[t_ix, host] <= 0)
+    for name, bad in (("(10) padding slot", padding), ("(10) jurisdiction", foreign),
+                      ("(10) unpowered host", unpowered)):
+        flag(name, np.where(bad & used, x, 0), np.zeros_like(x), slot_label)
+
+    # (2) a share is served only by a placed copy of the demand's model
+    model = np.broadcast_to(p.demand_model[None, :, None], x.shape)
+    placed = y[t_ix, model, host]
+    flag("(2) served by a placed copy", np.where(used & ~placed & ~padding, x, 0), np.zeros_like(x), slot_label)
+
+    # (11) single source
+    if p.single_source:
+        fractional = np.minimum(x, 1 - x)
+        flag("(11) single source: whole demand", fractional - tolerance, np.zeros_like(x), slot_label)
+        flag("(11) single source: one host", (used.sum(axis=2) - 1).astype(float), np.ones((T, D)),
+             lambda t, d: f"epoch {t}, demand {p.demand_name[d]}")
+
+    # (3), (4) compute and power per (epoch, host)
+    flops_rate = np.where(padding, 0.0, p.rate_per_s[:, :, None] * p.model_flops[p.demand_model][None, :, None] * x)
+    compute = np.zeros((T, H))
+    np.add.at(compute, (np.broadcast_to(t_ix, x.shape), host), flops_rate)
+    limit_peak = np.broadcast_to(p.peak_flops_s, (T, H))
+    flag("(3) compute", compute - limit_peak * (1 + tolerance), limit_peak,
+         lambda t, h: f"epoch {t}, {host_label(h)}")
+    power = compute / p.flops_per_joule[None, :]
+    flag("(4) power", np.where(np.isfinite(p.power_budget_w), power - p.power_budget_w * (1 + tolerance), 0),
+         p.power_budget_w, lambda t, h: f"epoch {t}, {host_label(h)}")
+
+    # (5) memory per (epoch, host)
+    memory = np.einsum("tmh,m->th", y.astype(float), p.model_memory_bytes)
+    limit_memory = np.broadcast_to(p.memory_bytes, (T, H))
+    flag("(5) memory", memory - limit_memory * (1 + tolerance), limit_memory,
+         lambda t, h: f"epoch {t}, {host_label(h)}")
+
+    # (9) fixed placement; (8) uploads between epochs
+    if p.placement == "fixed":
+        changed = (y != y[:1]).any(axis=1)
+        flag("(9) fixed placement", changed.astype(float), np.zeros((T, H)), lambda t, h: f"epoch {t}, {host_label(h)}")
+        uploads = np.zeros((T, M, H))
+    else:
+        uploads = np.concatenate([np.zeros((1, M, H)), np.maximum(y[1:].astype(float) - y[:-1], 0)])
+
+    # (6) host ingress: requests and model uploads, bits/s
+    bits = 8.0 * (p.request_bytes + p.response_bytes)
+    request_bps = np.zeros((T, H))
+    np.add.at(request_bps, (np.broadcast_to(t_ix, x.shape), host),
+              np.where(padding, 0.0, (p.rate_per_s * bits[None, :])[:, :, None] * x))
+    upload_bps = np.einsum("tmh,m->th", uploads, 8.0 * p.model_memory_bytes) / p.epoch_s[:, None]
+    link_bps = request_bps + upload_bps
+    flag("(6) host link", np.where(np.isfinite(p.link_gbps), link_bps - 1e9 * p.link_gbps * (1 + tolerance), 0),
+         1e9 * p.link_gbps, lambda t, h: f"epoch {t}, {host_label(h)}")
+
+    # (7) site access
+    site_bps = np.zeros((T, p.site_access_gbps.shape[1]))
+    np.add.at(site_bps, (np.broadcast_to(np.arange(T)[:, None], (T, D)), np.broadcast_to(p.demand_site, (T, D))),
+              p.rate_per_s * bits[None, :] * served)
+    flag("(7) site access",
+         np.where(np.isfinite(p.site_access_gbps), site_bps - 1e9 * p.site_access_gbps * (1 + tolerance), 0),
+         1e9 * p.site_access_gbps, lambda t, s: f"epoch {t}, site {p.site_name[s]}")
+
+    # Objective, term by term
+    latency = p.latency_ms()
+    weight = R[:, :, None] * x  # requests served in each slot
+    with np.errstate(invalid="ignore"):  # inf latency x 0 share on unusable slots
+        latency_term = float(np.where(weight > 0, weight * latency, 0.0).sum())
+    unserved_term = float((p.unserved_penalty_ms or 0.0) * (R * unserved).sum())
+    opening_term = float((y * p.opening_cost[None]).sum())
+    migration_term = float(p.migration_cost_per_gb * np.einsum("tmh,m->", uploads, p.model_memory_bytes / 1e9))
+
+    # Latency distribution: per demand over (epoch, slot), and over everything
+    values = np.where(weight > 0, latency, np.inf).transpose(1, 0, 2).reshape(D, T * K)
+    w = weight.transpose(1, 0, 2).reshape(D, T * K)
+    served_requests = w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        demand_mean = np.where(served_requests > 0, np.where(w > 0, w * values, 0).sum(axis=1) / served_requests, np.nan)
+        within = np.where(values <= p.slo_ms[:, None], w, 0).sum(axis=1)
+        total_requests = R.sum(axis=0)
+        demand_slo = np.where(total_requests > 0, within / total_requests, 1.0)
+        demand_unserved = np.where(total_requests > 0, 1 - served_requests / total_requests, 0.0)
+        compute_util = np.where(budget > 0, compute / budget, np.where(compute > 0, np.inf, 0.0))
+        memory_util = memory / p.memory_bytes[None, :]
+        link_util = link_bps / (1e9 * p.link_gbps)
+        site_util = site_bps / (1e9 * p.site_access_gbps)
+    all_served = served_requests.sum()
+
+    return Evaluation(
+        feasible=not violations, violations=tuple(violations),
+        objective=latency_term + unserved_term + opening_term + migration_term,
+        latency_term=latency_term, unserved_term=unserved_term, opening_term=opening_term,
+        migration_term=migration_term, requests=float(R.sum()), served_requests=float(all_served),
+        mean_latency_ms=float(latency_term / all_served) if all_served > 0 else float("nan"),
+        p95_latency_ms=float(_weighted_quantile(values.reshape(1, -1), w.reshape(1, -1), 0.95)[0]),
+        slo_attainment=float(within.sum() / R.sum()) if R.sum() > 0 else 1.0,
+        demand_mean_latency_ms=demand_mean, demand_p95_latency_ms=_weighted_quantile(values, w, 0.95),
+        demand_slo_attainment=demand_slo, demand_unserved_share=demand_unserved,
+        compute_flops_s=compute, compute_utilization=compute_util, power_w=power,
+        memory_utilization=memory_util, link_utilization=np.nan_to_num(link_util),
+        site_access_utilization=np.nan_to_num(site_util))

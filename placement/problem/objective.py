@@ -1,0 +1,29 @@
+"""The objective of `placement.solvers.milp`, computed from a solution: what heuristics report.
+
+The evaluator (`placement.evaluation.metrics`) recomputes it term by term on its own, so a mistake here
+shows up as a mismatch there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from placement.problem.spec import PlacementProblem, Solution
+
+
+def objective(problem: PlacementProblem, solution: Solution) -> float:
+    """Latency + unserved penalty + opening + migration, in request-ms (uploads z[t] = y[t] and not
+    y[t-1] for t >= 1, in per_epoch placement only)."""
+    p = problem
+    x, y = solution.assignment, solution.placement
+    R = p.requests()
+    weight = R[:, :, None] * x
+    with np.errstate(invalid="ignore"):  # inf latency x 0 share on unusable slots
+        latency = np.where(weight > 0, weight * p.latency_ms(), 0.0).sum()
+    unserved = (p.unserved_penalty_ms or 0.0) * (R * np.maximum(1.0 - x.sum(axis=2), 0.0)).sum()
+    opening = (y * p.opening_cost[None]).sum()
+    migration = 0.0
+    if p.placement == "per_epoch" and p.n_epochs > 1:
+        uploads = y[1:] & ~y[:-1]
+        migration = p.migration_cost_per_gb * np.einsum("tmh,m->", uploads, p.model_memory_bytes / 1e9)
+    return float(latency + unserved + opening + migration)

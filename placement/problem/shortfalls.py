@@ -1,0 +1,64 @@
+"""Why a problem cannot be solved: necessary conditions checked from the data, in plain words.
+
+When every request must be served (`unserved_penalty_ms=None`) a solver can only say "infeasible". These
+checks name the demand, site or epoch that cannot be served and by how much, so the report says what to
+change. They are necessary conditions, not sufficient: a problem can pass them all and still be
+infeasible (capacities that only fail jointly); the message then says so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from placement.problem.spec import PlacementProblem
+
+
+def shortfalls(problem: PlacementProblem, limit: int = 5) -> list[str]:
+    """Up to `limit` reasons per kind that demand which must be served cannot be."""
+    p = problem
+    if p.unserved_penalty_ms is not None:
+        return []
+    reasons: list[str] = []
+    must = p.rate_per_s > 0  # [epoch, demand]
+    usable = p.usable_slots()
+    host = np.maximum(p.candidate_host, 0)
+    t_ix = np.arange(p.n_epochs)[:, None, None]
+
+    def add(kind: str, bad: np.ndarray, text) -> None:
+        for i in np.argwhere(bad)[:limit]:
+            reasons.append(f"{kind}: {text(*(int(j) for j in i))}")
+
+    name = p.demand_name
+    add("no host", must & ~usable.any(axis=2),
+        lambda t, d: f"demand {name[d]!r} has no usable candidate in epoch {t}")
+    fits = usable & (p.memory_bytes[host] >= p.model_memory_bytes[p.demand_model][None, :, None])
+    add("memory", must & usable.any(axis=2) & ~fits.any(axis=2),
+        lambda t, d: f"demand {name[d]!r} in epoch {t}: no candidate has the "
+                     f"{p.model_memory_bytes[p.demand_model[d]] / 1e9:.3g} GB its model needs")
+    need = p.rate_per_s * p.model_flops[p.demand_model][None, :]
+    offer = np.where(fits, p.compute_budget_flops_s()[t_ix, host], 0.0).sum(axis=2)
+    add("compute", must & fits.any(axis=2) & (need > offer),
+        lambda t, d: f"demand {name[d]!r} in epoch {t} needs {need[t, d]:.3g} FLOP/s, its candidates "
+                     f"offer {offer[t, d]:.3g}")
+    hosts_used = np.zeros((p.n_epochs, p.n_hosts), bool)
+    hosts_used[np.broadcast_to(t_ix, host.shape)[usable], host[usable]] = True
+    epoch_need = need.sum(axis=1)
+    epoch_offer = np.where(hosts_used, p.compute_budget_flops_s(), 0.0).sum(axis=1)
+    add("compute", epoch_need > epoch_offer,
+        lambda t: f"epoch {t} needs {epoch_need[t]:.3g} FLOP/s, all usable candidate hosts together offer "
+                  f"{epoch_offer[t]:.3g}")
+    bits = 8.0 * (p.request_bytes + p.response_bytes)
+    site_need = np.zeros(p.site_access_gbps.shape)
+    np.add.at(site_need, (slice(None), p.demand_site), p.rate_per_s * bits[None, :] / 1e9)
+    add("site access", site_need > p.site_access_gbps,
+        lambda t, s: f"site {p.site_name[s]!r} in epoch {t} needs {site_need[t, s]:.3g} Gbps, its access "
+                     f"link carries {p.site_access_gbps[t, s]:.3g}")
+    return reasons
+
+
+def explain_infeasible(problem: PlacementProblem) -> str:
+    reasons = shortfalls(problem)
+    if not reasons:
+        return ("no single demand, site or host explains it: the capacities fail jointly; allow unserved "
+                "demand (unserved_penalty_ms) to see which requests are left out")
+    return "; ".join(reasons)

@@ -1,0 +1,285 @@
+"""The placement problem as validated, frozen arrays, and the solution and result types every solver shares.
+
+Axes: hosts `[host]`, models `[model]`, demands `[demand]`, demand sites `[site]`, epochs `[epoch]` and the
+candidate slots of each demand `[epoch, demand, slot]`. A demand may only be served by the hosts in its
+candidate slots (the network's pruning: the K satellites a site sees, the best gateways and cloud regions);
+slot -1 is padding. The mathematical model (numbered constraints) is stated once, in
+`placement.solvers.milp`; the evaluator (`placement.evaluation.metrics`) checks the same constraints.
+
+Units are in the names. The objective is in request-milliseconds: every request served adds its latency,
+every request not served adds `unserved_penalty_ms`, and deployment and migration costs are priced in the
+same unit (latency-equivalent), so one number ranks solutions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from typing import Literal
+
+import numpy as np
+
+from placement.errors import InputError
+
+SATELLITE, GATEWAY, CLOUD = 0, 1, 2
+HOST_KINDS = ("satellite", "gateway", "cloud")
+
+
+def _array(name: str, value, dtype, shape: tuple[int, ...]) -> np.ndarray:
+    a = np.asarray(value)
+    if a.shape != shape:
+        raise InputError(f"has shape {a.shape}", field=name, expected=f"shape {shape}")
+    if np.issubdtype(np.dtype(dtype), np.floating) and not np.issubdtype(a.dtype, np.number):
+        raise InputError(f"has dtype {a.dtype}", field=name, expected="numbers")
+    a = a.astype(dtype)
+    a.setflags(write=False)
+    return a
+
+
+def _check(ok, name: str, message: str, expected: str, where=None):
+    """Raise unless `ok` holds everywhere; name the first offending index."""
+    ok = np.asarray(ok)
+    if ok.all():
+        return
+    first = tuple(int(i) for i in np.argwhere(~ok)[0]) if ok.ndim else ()
+    label = where(first) if where else (f"{name}{list(first)}" if first else name)
+    raise InputError(f"{message} at {label}", field=name, expected=expected)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PlacementProblem:
+    """Hosts, models, demands, candidates and prices; checked on construction (`InputError` names the field).
+
+    Hosts
+      host_name [host], host_kind [host] (SATELLITE, GATEWAY, CLOUD), host_jurisdiction [host] (index into
+      `jurisdictions`), memory_bytes [host], peak_flops_s [host] (the host's whole compute throughput),
+      service_flops_s [host] (the speed one request sees: one accelerator), flops_per_joule [host]
+      (accelerator efficiency), power_budget_w [epoch, host] (compute power available; inf on the ground),
+      link_gbps [epoch, host] (ingress capacity that served requests and model uploads share).
+    Models
+      model_name [model], model_flops [model] (per inference), model_memory_bytes [model] (weights and
+      runtime; also what a migration uploads).
+    Demands
+      demand_name [demand], demand_model [demand], demand_site [demand], rate_per_s [epoch, demand],
+      request_bytes [demand], response_bytes [demand], slo_ms [demand], allowed [demand, jurisdiction].
+    Sites
+      site_name [site], site_access_gbps [epoch, site] (the access link every request of the site uses).
+    Candidates
+      candidate_host [epoch, demand, slot] (-1 = none), candidate_rtt_ms [epoch, demand, slot] (round-trip
+      propagation), candidate_gbps [epoch, demand, slot] (path bottleneck, sets the transmission time).
+    Time and prices
+      epoch_s [epoch] (duration), opening_cost [model, host] (per epoch a copy is placed),
+      migration_cost_per_gb (per GB of weights uploaded to a host between epochs), unserved_penalty_ms
+      (per request not served; None: every request must be served), placement ('fixed': one placement for
+      the horizon; 'per_epoch': re-placed each epoch, uploads use the host's link), single_source (each
+      demand served by one host per epoch).
+    """
+
+    host_name: tuple[str, ...]
+    host_kind: np.ndarray
+    host_jurisdiction: np.ndarray
+    jurisdictions: tuple[str, ...]
+    memory_bytes: np.ndarray
+    peak_flops_s: np.ndarray
+    service_flops_s: np.ndarray
+    flops_per_joule: np.ndarray
+    power_budget_w: np.ndarray
+    link_gbps: np.ndarray
+    model_name: tuple[str, ...]
+    model_flops: np.ndarray
+    model_memory_bytes: np.ndarray
+    demand_name: tuple[str, ...]
+    demand_model: np.ndarray
+    demand_site: np.ndarray
+    rate_per_s: np.ndarray
+    request_bytes: np.ndarray
+    response_bytes: np.ndarray
+    slo_ms: np.ndarray
+    allowed: np.ndarray
+    site_name: tuple[str, ...]
+    site_access_gbps: np.ndarray
+    candidate_host: np.ndarray
+    candidate_rtt_ms: np.ndarray
+    candidate_gbps: np.ndarray
+    epoch_s: np.ndarray
+    opening_cost: np.ndarray
+    migration_cost_per_gb: float = 0.0
+    unserved_penalty_ms: float | None = 10_000.0
+    placement: Literal["fixed", "per_epoch"] = "fixed"
+    single_source: bool = False
+
+    def __post_init__(self):
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
+        for name in ("host_name", "jurisdictions", "model_name", "demand_name", "site_name"):
+            set_(name, tuple(str(s) for s in getattr(self, name)))
+        H, M, D, S, J = (len(self.host_name), len(self.model_name), len(self.demand_name),
+                         len(self.site_name), len(self.jurisdictions))
+        T = np.asarray(self.epoch_s).shape[0] if np.ndim(self.epoch_s) == 1 else -1
+        if T < 1:
+            raise InputError("must be a non-empty 1-D array", field="epoch_s", expected="shape (epoch,)")
+        cand = np.asarray(self.candidate_host)
+        if cand.ndim != 3 or cand.shape[:2] != (T, D):
+            raise InputError(f"has shape {cand.shape}", field="candidate_host",
+                             expected=f"shape ({T}, {D}, slot)")
+        K = cand.shape[2]
+        shapes = {
+            "host_kind": (np.int8, (H,)), "host_jurisdiction": (np.int32, (H,)),
+            "memory_bytes": (np.float64, (H,)), "peak_flops_s": (np.float64, (H,)),
+            "service_flops_s": (np.float64, (H,)), "flops_per_joule": (np.float64, (H,)),
+            "power_budget_w": (np.float64, (T, H)), "link_gbps": (np.float64, (T, H)),
+            "model_flops": (np.float64, (M,)), "model_memory_bytes": (np.float64, (M,)),
+            "demand_model": (np.int32, (D,)), "demand_site": (np.int32, (D,)),
+            "rate_per_s": (np.float64, (T, D)), "request_bytes": (np.float64, (D,)),
+            "response_bytes": (np.float64, (D,)), "slo_ms": (np.float64, (D,)), "allowed": (bool, (D, J)),
+            "site_access_gbps": (np.float64, (T, S)), "candidate_host": (np.int32, (T, D, K)),
+            "candidate_rtt_ms": (np.float64, (T, D, K)), "candidate_gbps": (np.float64, (T, D, K)),
+            "epoch_s": (np.float64, (T,)), "opening_cost": (np.float64, (M, H)),
+        }
+        for name, (dtype, shape) in shapes.items():
+            set_(name, _array(name, getattr(self, name), dtype, shape))
+        if self.placement not in ("fixed", "per_epoch"):
+            raise InputError(f"is {self.placement!r}", field="placement", expected="'fixed' or 'per_epoch'")
+        if self.unserved_penalty_ms is not None and not (np.isfinite(self.unserved_penalty_ms)
+                                                         and self.unserved_penalty_ms >= 0):
+            raise InputError(f"is {self.unserved_penalty_ms}", field="unserved_penalty_ms",
+                             expected="a finite number >= 0, or None to require every request served")
+        if not (np.isfinite(self.migration_cost_per_gb) and self.migration_cost_per_gb >= 0):
+            raise InputError(f"is {self.migration_cost_per_gb}", field="migration_cost_per_gb",
+                             expected="a finite number >= 0")
+
+        _check(np.isin(self.host_kind, (SATELLITE, GATEWAY, CLOUD)), "host_kind", "unknown kind",
+               "0 (satellite), 1 (gateway) or 2 (cloud)")
+        _check((self.host_jurisdiction >= 0) & (self.host_jurisdiction < J), "host_jurisdiction",
+               "index out of range", f"an index into the {J} jurisdictions")
+        _check((self.demand_model >= 0) & (self.demand_model < M), "demand_model", "index out of range",
+               f"an index into the {M} models")
+        _check((self.demand_site >= 0) & (self.demand_site < S), "demand_site", "index out of range",
+               f"an index into the {S} sites")
+        _check((cand >= -1) & (cand < H), "candidate_host", "index out of range", f"-1 or a host index < {H}")
+        for name in ("memory_bytes", "model_flops", "model_memory_bytes", "request_bytes", "response_bytes",
+                     "opening_cost", "rate_per_s"):
+            _check(np.isfinite(getattr(self, name)) & (getattr(self, name) >= 0), name,
+                   "negative or not finite", "finite values >= 0")
+        for name in ("peak_flops_s", "service_flops_s", "flops_per_joule", "epoch_s", "slo_ms"):
+            _check(getattr(self, name) > 0, name, "not positive", "values > 0")
+        for name in ("power_budget_w", "link_gbps", "site_access_gbps"):
+            _check(~np.isnan(getattr(self, name)) & (getattr(self, name) >= 0), name,
+                   "negative or NaN", "values >= 0 (inf: unlimited)")
+        real = cand >= 0
+        _check(~real | (np.isfinite(self.candidate_rtt_ms) & (self.candidate_rtt_ms >= 0)), "candidate_rtt_ms",
+               "negative or not finite on a candidate", "finite values >= 0 where candidate_host >= 0")
+        _check(~real | (self.candidate_gbps > 0), "candidate_gbps", "not positive on a candidate",
+               "values > 0 where candidate_host >= 0")
+        ordered = np.sort(np.where(real, cand, -1 - np.arange(K)), axis=2)  # padding made distinct
+        _check((np.diff(ordered, axis=2) != 0).all(axis=2), "candidate_host", "a host repeated",
+               "distinct hosts in the slots of one demand and epoch")
+        usable = self.usable_slots()
+        _check(usable.any(axis=(0, 2)), "candidate_host",
+               "a demand has no usable candidate host (allowed jurisdiction, with power) in any epoch",
+               "at least one usable candidate per demand",
+               where=lambda i: f"demand {self.demand_name[i[0]]!r}")
+
+    # Sizes
+    @property
+    def n_hosts(self) -> int:
+        return len(self.host_name)
+
+    @property
+    def n_models(self) -> int:
+        return len(self.model_name)
+
+    @property
+    def n_demands(self) -> int:
+        return len(self.demand_name)
+
+    @property
+    def n_epochs(self) -> int:
+        return self.epoch_s.shape[0]
+
+    @property
+    def n_slots(self) -> int:
+        return self.candidate_host.shape[2]
+
+    @property
+    def size(self) -> str:
+        """hosts x demands x models x epochs, the way benchmarks label instances."""
+        return f"{self.n_hosts}x{self.n_demands}x{self.n_models}x{self.n_epochs}"
+
+    def usable_slots(self) -> np.ndarray:
+        """[epoch, demand, slot] bool: a real candidate, in a jurisdiction the demand allows (constraint 10),
+        on a host that has compute power in that epoch."""
+        host = np.maximum(self.candidate_host, 0)
+        allowed = self.allowed[np.arange(self.n_demands)[None, :, None], self.host_jurisdiction[host]]
+        powered = self.compute_budget_flops_s()[np.arange(self.n_epochs)[:, None, None], host] > 0
+        return (self.candidate_host >= 0) & allowed & powered
+
+    def requests(self) -> np.ndarray:
+        """[epoch, demand]: requests issued in each epoch."""
+        return self.rate_per_s * self.epoch_s[:, None]
+
+    def compute_budget_flops_s(self) -> np.ndarray:
+        """[epoch, host]: throughput the host may use, the tighter of its peak and power x efficiency."""
+        return np.minimum(self.peak_flops_s[None, :], self.power_budget_w * self.flops_per_joule[None, :])
+
+    def latency_ms(self) -> np.ndarray:
+        """[epoch, demand, slot]: latency of one request served in that slot (inf where unusable).
+
+        Round-trip propagation + transmission of request and response at the path bottleneck + compute at
+        the speed one request sees (one accelerator, slowed down if the power budget cannot run it at peak).
+        """
+        host = np.maximum(self.candidate_host, 0)
+        bits = 8.0 * (self.request_bytes + self.response_bytes)[None, :, None]
+        transmission_ms = 1e3 * bits / (self.candidate_gbps * 1e9)
+        speed = np.minimum(self.service_flops_s[None, :], self.compute_budget_flops_s())  # [epoch, host]
+        t = np.arange(self.n_epochs)[:, None, None]
+        with np.errstate(divide="ignore"):
+            compute_ms = 1e3 * self.model_flops[self.demand_model][None, :, None] / speed[t, host]
+        latency = self.candidate_rtt_ms + transmission_ms + compute_ms
+        return np.where(self.usable_slots(), latency, np.inf)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Solution:
+    """placement [epoch, model, host] bool; assignment [epoch, demand, slot]: the share of a demand's
+    requests served by that candidate (the rest is unserved)."""
+
+    placement: np.ndarray
+    assignment: np.ndarray
+
+    def __post_init__(self):
+        object.__setattr__(self, "placement", np.asarray(self.placement, dtype=bool))
+        object.__setattr__(self, "assignment", np.asarray(self.assignment, dtype=np.float64))
+
+    @classmethod
+    def empty(cls, problem: PlacementProblem) -> Solution:
+        return cls(np.zeros((problem.n_epochs, problem.n_models, problem.n_hosts), bool),
+                   np.zeros(problem.candidate_host.shape))
+
+
+class Status(enum.Enum):
+    OPTIMAL = "optimal"  # proven within the gap tolerance
+    FEASIBLE = "feasible"  # a solution, optimality not proven (a limit was hit, or a heuristic)
+    INFEASIBLE = "infeasible"  # proven: no solution satisfies the constraints
+    NO_SOLUTION = "no_solution"  # a limit was hit before any solution was found
+    ERROR = "error"
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SolveResult:
+    """What every solver returns. `objective` is the solver's own figure; score it with `evaluate`."""
+
+    solver: str
+    status: Status
+    solution: Solution | None
+    objective: float = float("nan")
+    dual_bound: float = float("nan")  # a proven lower bound on the optimum (nan: none)
+    build_seconds: float = 0.0
+    solve_seconds: float = 0.0
+    message: str = ""
+
+    @property
+    def gap(self) -> float:
+        """Relative gap between objective and dual bound (nan when either is missing)."""
+        if not (np.isfinite(self.objective) and np.isfinite(self.dual_bound)):
+            return float("nan")
+        return abs(self.objective - self.dual_bound) / max(abs(self.objective), 1e-9)

@@ -1,0 +1,111 @@
+"""Synthetic placement instances with the structure of the real ones, for tests and solver benchmarks.
+
+Hosts and demand sites lie on a flat map (coordinates in ms of round trip, so distance is latency):
+satellites are small, power-limited and visible to a site only in some epochs; gateways are mid-sized
+and near some sites; cloud regions are large, unlimited in power and far away. Capacities are drawn so
+that the cheapest hosts cannot take every request: placement is a real trade-off, not nearest-host.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from placement.problem.spec import CLOUD, GATEWAY, SATELLITE, PlacementProblem
+
+GFLOP = 1e9
+GB = 1e9
+
+
+def random_problem(seed: int, n_hosts: int, n_demands: int, n_models: int, n_epochs: int = 1, *,
+                   n_slots: int | None = None, n_sites: int | None = None, placement: str = "fixed",
+                   single_source: bool = False, unserved_penalty_ms: float | None = 2_000.0,
+                   opening_cost: float = 0.0, migration_cost_per_gb: float = 0.0,
+                   load: float = 0.6, restricted_share: float = 0.2) -> PlacementProblem:
+    """A random instance; `load` is total compute demand / total compute supply at peak.
+
+    Candidates per demand and epoch are the `n_slots` nearest hosts it can see (all hosts if None), so
+    large instances stay sparse as the network's pruning makes them.
+    """
+    rng = np.random.default_rng(seed)
+    H, D, M, T = n_hosts, n_demands, n_models, n_epochs
+    S = n_sites or max(1, D // 2)
+    n_cloud = max(1, H // 10)
+    n_gateway = max(1, H // 5) if H - n_cloud > 1 else 0
+    kind = np.array([CLOUD] * n_cloud + [GATEWAY] * n_gateway + [SATELLITE] * (H - n_cloud - n_gateway),
+                    np.int8)
+    sat = kind == SATELLITE
+
+    site_xy = rng.uniform(0, 40, (S, 2))
+    host_xy = np.where((kind == CLOUD)[:, None], rng.uniform(-60, 100, (H, 2)), rng.uniform(0, 40, (H, 2)))
+    base_ms = np.select([kind == SATELLITE, kind == GATEWAY, kind == CLOUD], [8.0, 15.0, 30.0])
+
+    model_flops = rng.choice([0.4, 8.7, 28.6, 2.5e3, 7.0e3], M) * GFLOP  # classifiers to 1-4 B LMs
+    model_memory = rng.uniform(0.2, 3.0, M) * GB
+    memory = np.select([kind == SATELLITE, kind == GATEWAY, kind == CLOUD], [4.0, 12.0, 1e3]) * GB
+    memory = memory * rng.uniform(0.8, 1.2, H)
+    service = np.select([kind == SATELLITE, kind == GATEWAY, kind == CLOUD], [20e12, 100e12, 400e12])
+    flops_per_joule = np.select([kind == SATELLITE, kind == GATEWAY, kind == CLOUD], [0.5e12, 1.0e12, 1.4e12])
+
+    demand_model = rng.integers(0, M, D)
+    demand_site = np.concatenate([np.arange(min(S, D)), rng.integers(0, S, max(0, D - S))])
+    # Per-demand rates sized so the total compute demand is `load` x the total peak supply.
+    weight = rng.lognormal(0, 0.5, D)
+    share = weight / weight.sum()
+    peak = np.select([kind == SATELLITE, kind == GATEWAY, kind == CLOUD], [20e12, 80e12, 120e12])
+    peak = peak * rng.uniform(0.7, 1.3, H)
+    rate = share * load * peak.sum() / model_flops[demand_model]
+    diurnal = 1.0 + 0.3 * np.sin(2 * np.pi * (np.arange(T)[:, None] / max(T, 1) + rng.uniform(0, 1, D)))
+    rate_per_s = rate[None, :] * diurnal
+
+    sunlit = rng.uniform(size=(T, H)) < 0.65
+    power = np.where(sat[None, :], np.where(sunlit, peak / flops_per_joule, 0.4 * peak / flops_per_joule),
+                     np.inf)
+    request_bytes = rng.choice([2e3, 50e3, 200e3], D)
+    response_bytes = rng.choice([1e3, 4e3], D)
+    bits = 8 * (request_bytes + response_bytes)
+    link = np.where(sat, 0.3, np.where(kind == GATEWAY, 2.0, 50.0)) * (bits * rate).sum() / 1e9 / (H / 4)
+    link_gbps = np.broadcast_to(link, (T, H)) * rng.uniform(0.8, 1.2, (T, H))
+    # Access links carry each site's busiest epoch with 0-100% headroom.
+    site_access = np.bincount(demand_site, bits * rate_per_s.max(axis=0), S) / 1e9 * rng.uniform(1.0, 2.0, S)
+    site_access_gbps = np.broadcast_to(site_access, (T, S)).copy()
+
+    jurisdictions = ("A", "B", "C")
+    host_jur = rng.integers(0, 3, H)
+    allowed = np.ones((D, 3), bool)
+    restricted = rng.uniform(size=D) < restricted_share
+    allowed[restricted] = False
+    allowed[restricted, rng.integers(0, 3, restricted.sum())] = True
+
+    rtt = base_ms[None, :] + np.linalg.norm(site_xy[demand_site][:, None, :] - host_xy[None, :, :], axis=-1)
+    visible = np.where(sat[None, None, :], rng.uniform(size=(T, D, H)) < 0.6, True)
+    order_key = np.where(visible, rtt[None, :, :], np.inf)
+    K = H if n_slots is None else min(n_slots, H)
+    order = np.argsort(order_key, axis=2, kind="stable")[:, :, :K]
+    cand = np.where(np.take_along_axis(visible, order, 2), order, -1)
+    # Every demand keeps a cloud region it may use in every epoch, as the real network always offers one.
+    cloud = np.flatnonzero(kind == CLOUD)
+    for d in range(D):
+        ok = cloud[allowed[d, host_jur[cloud]]]
+        if ok.size == 0:
+            allowed[d, host_jur[cloud[0]]] = True
+            ok = cloud[:1]
+        best = ok[np.argmin(rtt[d, ok])]
+        for t in range(T):
+            if best not in cand[t, d]:
+                cand[t, d, -1] = best
+    rtt_c = np.take_along_axis(np.broadcast_to(rtt, (T, D, H)), np.maximum(cand, 0), 2)
+    gbps = np.where(kind[np.maximum(cand, 0)] == SATELLITE, 0.1, 1.0) * rng.uniform(0.5, 1.5, cand.shape)
+
+    return PlacementProblem(
+        host_name=[f"{('sat', 'gw', 'cloud')[k]}{i}" for i, k in enumerate(kind)], host_kind=kind,
+        host_jurisdiction=host_jur, jurisdictions=jurisdictions, memory_bytes=memory, peak_flops_s=peak,
+        service_flops_s=service, flops_per_joule=flops_per_joule, power_budget_w=power, link_gbps=link_gbps,
+        model_name=[f"model{m}" for m in range(M)], model_flops=model_flops, model_memory_bytes=model_memory,
+        demand_name=[f"demand{d}" for d in range(D)], demand_model=demand_model, demand_site=demand_site,
+        rate_per_s=rate_per_s, request_bytes=request_bytes, response_bytes=response_bytes,
+        slo_ms=rng.choice([50.0, 100.0, 300.0], D), allowed=allowed,
+        site_name=[f"site{s}" for s in range(S)], site_access_gbps=site_access_gbps,
+        candidate_host=cand, candidate_rtt_ms=np.where(cand >= 0, rtt_c, 0.0), candidate_gbps=gbps,
+        epoch_s=np.full(T, 3600.0), opening_cost=np.full((M, H), opening_cost),
+        migration_cost_per_gb=migration_cost_per_gb, unserved_penalty_ms=unserved_penalty_ms,
+        placement=placement, single_source=single_source)

@@ -1,0 +1,14 @@
+"""Solvers: each maps a `PlacementProblem` to a `SolveResult`; `SOLVERS` names them for the CLI and benchmarks."""
+
+from placement.solvers import milp
+from placement.solvers.baselines import cloud_only, greedy, nearest_gateway, random_feasible
+
+SOLVERS = {
+    "milp": milp.solve,
+    "cloud_only": cloud_only,
+    "nearest_gateway": nearest_gateway,
+    "greedy": greedy,
+    "random": random_feasible,
+}
+
+__all__ = ["SOLVERS", "milp", "cloud_only", "greedy", "nearest_gateway", "random_feasible"]

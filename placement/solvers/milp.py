@@ -1,0 +1,354 @@
+"""Exact placement: a mixed-integer program solved through OR-Tools MathOpt (HiGHS by default, SCIP or CP-SAT).
+
+The model (sets and arrays as in `placement.problem.spec.PlacementProblem`; t epoch, d demand, k candidate
+slot of d in epoch t, h = host(t, d, k), m model, m(d) the model demand d asks for, s site):
+
+  Data   R[t,d] = rate_per_s[t,d] * epoch_s[t]            requests of d in epoch t
+         L[t,d,k]                                        latency of one request in slot k (problem.latency_ms)
+         F[m], W[m]                                      FLOPs per inference, memory bytes of model m
+         B[d] = 8 (request_bytes[d] + response_bytes[d])  bits moved per request
+         P = unserved_penalty_ms, f[m,h] = opening_cost, c = migration_cost_per_gb
+  Vars   x[t,d,k] in [0, 1] (binary if single_source)    share of d's requests served in slot k
+         u[t,d] >= 0                                     share of d's requests not served
+         y[t,m,h] in {0, 1}                              model m is placed on host h in epoch t
+         z[t,m,h] >= 0                                   model m uploaded to host h at the start of epoch t
+
+  minimise  sum_t,d R[t,d] (sum_k L[t,d,k] x[t,d,k] + P u[t,d])
+          + sum_t,m,h f[m,h] y[t,m,h] + c sum_t,m,h W[m]/1e9 z[t,m,h]
+
+  (1)  sum_k x[t,d,k] + u[t,d] = 1                          every request is served or counted unserved
+                                                            (u = 0 when P is None: all must be served)
+  (2)  x[t,d,k] <= y[t,m(d),h]                              only a placed copy serves (disaggregated:
+                                                            one row per demand and slot, the strong form)
+  (3)  sum_{d,k: h} rate[t,d] F[m(d)] x[t,d,k] <= peak_flops_s[h]                          compute
+  (4)  sum_{d,k: h} rate[t,d] F[m(d)] x[t,d,k] <= power_budget_w[t,h] flops_per_joule[h]   power
+  (5)  sum_m W[m] y[t,m,h] <= memory_bytes[h]                                              memory
+  (6)  sum_{d,k: h} rate[t,d] B[d] x[t,d,k] + sum_m 8 W[m] z[t,m,h] / epoch_s[t]
+           <= 1e9 link_gbps[t,h]                            host ingress: requests and model uploads
+  (7)  sum_{d: site s} rate[t,d] B[d] sum_k x[t,d,k] <= 1e9 site_access_gbps[t,s]          site access
+  (8)  z[t,m,h] >= y[t,m,h] - y[t-1,m,h]  for t >= 1       uploads (per_epoch placement; the first
+                                                            epoch's copies are loaded before the horizon)
+  (9)  y[t,m,h] = y[0,m,h]                                  fixed placement: one variable per (m, h)
+  (10) x[t,d,k] = 0 where slot k is not usable              padding, a jurisdiction d does not allow, or
+                                                            a host with no power (problem.usable_slots)
+  (11) x[t,d,k] in {0, 1}                                   single_source only
+
+Rows (3) and (4) are merged into one with the tighter right-hand side (problem.compute_budget_flops_s);
+the evaluator checks them apart. Rows whose right-hand side is infinite are not built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import time
+
+import numpy as np
+from ortools.math_opt import model_parameters_pb2, model_pb2, result_pb2
+from ortools.math_opt.core.python import solver as mathopt_core
+from ortools.math_opt.python import mathopt
+
+from placement.errors import InputError
+from placement.problem.shortfalls import explain_infeasible
+from placement.problem.spec import PlacementProblem, Solution, SolveResult, Status
+
+SOLVER_TYPES = {"highs": mathopt.SolverType.HIGHS, "scip": mathopt.SolverType.GSCIP,
+                "cp-sat": mathopt.SolverType.CP_SAT}
+
+
+@dataclasses.dataclass(frozen=True)
+class MilpOptions:
+    solver: str = "highs"
+    time_limit_s: float = 60.0
+    relative_gap: float = 1e-4
+    threads: int | None = None  # solver default
+    relax: bool = False  # solve the LP relaxation (integrality dropped): a lower bound
+    verbose: bool = False
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MilpModel:
+    """The model as numpy triplets plus the maps from variable ids back to the problem's axes."""
+
+    proto: model_pb2.ModelProto
+    objective_scale: float  # model objective x scale = problem objective (request-ms)
+    x_index: np.ndarray  # [n_x, 3]: (epoch, demand, slot) of each assignment variable
+    y_index: np.ndarray  # [n_y, 3]: (epoch, model, host); epoch -1 = every epoch (fixed placement)
+    x_ids: np.ndarray
+    y_ids: np.ndarray
+
+    @property
+    def n_variables(self) -> int:
+        return len(self.proto.variables.ids)
+
+    @property
+    def n_constraints(self) -> int:
+        return len(self.proto.linear_constraints.ids)
+
+
+class _Builder:
+    """Accumulates variables and rows as arrays; nothing is built one coefficient at a time."""
+
+    def __init__(self):
+        self.lower, self.upper, self.integer, self.cost = [], [], [], []
+        self.rows_lower, self.rows_upper = [], []
+        self.rows, self.cols, self.coefs = [], [], []
+        self.n_vars = self.n_rows = 0
+
+    def variables(self, n: int, lower, upper, integer: bool, cost) -> np.ndarray:
+        ids = np.arange(self.n_vars, self.n_vars + n)
+        self.n_vars += n
+        self.lower.append(np.broadcast_to(np.asarray(lower, float), (n,)))
+        self.upper.append(np.broadcast_to(np.asarray(upper, float), (n,)))
+        self.integer.append(np.full(n, integer))
+        self.cost.append(np.broadcast_to(np.asarray(cost, float), (n,)))
+        return ids
+
+    def rows_(self, row_of_term, var, coef, lower, upper) -> None:
+        """Rows numbered 0..n-1 by `row_of_term` (dense local numbering), bounds per row."""
+        n = len(lower)
+        self.rows.append(np.asarray(row_of_term) + self.n_rows)
+        self.cols.append(np.asarray(var))
+        self.coefs.append(np.asarray(coef, float))
+        self.rows_lower.append(np.asarray(lower, float))
+        self.rows_upper.append(np.asarray(upper, float))
+        self.n_rows += n
+
+    def proto(self) -> model_pb2.ModelProto:
+        m = model_pb2.ModelProto(name="placement")
+        v = m.variables
+        v.ids.extend(range(self.n_vars))
+        v.lower_bounds.extend(np.concatenate(self.lower).tolist())
+        v.upper_bounds.extend(np.concatenate(self.upper).tolist())
+        v.integers.extend(np.concatenate(self.integer).tolist())
+        cost = np.concatenate(self.cost)
+        nz = np.flatnonzero(cost)
+        m.objective.linear_coefficients.ids.extend(nz.tolist())
+        m.objective.linear_coefficients.values.extend(cost[nz].tolist())
+        c = m.linear_constraints
+        c.ids.extend(range(self.n_rows))
+        c.lower_bounds.extend(np.concatenate(self.rows_lower).tolist())
+        c.upper_bounds.extend(np.concatenate(self.rows_upper).tolist())
+        rows, cols, coefs = (np.concatenate(a) for a in (self.rows, self.cols, self.coefs))
+        keep = coefs != 0
+        rows, cols, coefs = rows[keep], cols[keep], coefs[keep]
+        order = np.lexsort((cols, rows))  # MathOpt wants row-major order
+        mat = m.linear_constraint_matrix
+        mat.row_ids.extend(rows[order].tolist())
+        mat.column_ids.extend(cols[order].tolist())
+        mat.coefficients.extend(coefs[order].tolist())
+        return m
+
+
+def _dense_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Number the distinct keys 0..n-1: returns (unique keys, row of each entry)."""
+    unique, row = np.unique(keys, return_inverse=True)
+    return unique, row
+
+
+def build(problem: PlacementProblem, options: MilpOptions = MilpOptions()) -> MilpModel:
+    """The MILP of the module docstring as a MathOpt model proto, built from arrays."""
+    p = problem
+    T, D, H = p.n_epochs, p.n_demands, p.n_hosts
+    integral = options.solver == "cp-sat"
+    R = p.requests()
+    # Scaling keeps the objective near the mean latency in ms and every capacity row's right side at 1.
+    # CP-SAT takes the data as it is, and only if it is integral (it would round it silently).
+    scale = 1.0 if integral else max(float(R.sum()), 1e-12)
+    b = _Builder()
+
+    # Assignment variables x: one per usable slot (10).
+    usable = p.usable_slots()
+    t_x, d_x, k_x = np.nonzero(usable)
+    h_x = p.candidate_host[t_x, d_x, k_x]
+    m_x = p.demand_model[d_x]
+    x_cost = R[t_x, d_x] * p.latency_ms()[t_x, d_x, k_x]
+    x = b.variables(len(t_x), 0.0, 1.0, p.single_source and not options.relax, x_cost / scale)
+
+    # Unserved share u per (epoch, demand); zero when nothing may go unserved.
+    must_serve = (p.unserved_penalty_ms is None) & (R > 0)
+    penalty = p.unserved_penalty_ms or 0.0
+    u = b.variables(T * D, 0.0, np.where(must_serve, 0.0, 1.0).ravel(), False, (R * penalty).ravel() / scale)
+
+    # Placement variables y: only (model, host) pairs some usable slot could use; other copies never help.
+    pair = np.unique(m_x * H + h_x)
+    pm, ph = pair // H, pair % H
+    if p.placement == "fixed":
+        y = b.variables(len(pair), 0.0, 1.0, not options.relax, T * p.opening_cost[pm, ph] / scale)
+        y_index = np.stack([np.full(len(pair), -1), pm, ph], axis=1)
+        y_of_x = y[np.searchsorted(pair, m_x * H + h_x)]
+    else:
+        y = b.variables(T * len(pair), 0.0, 1.0, not options.relax, np.tile(p.opening_cost[pm, ph], T) / scale)
+        y_index = np.stack([np.repeat(np.arange(T), len(pair)), np.tile(pm, T), np.tile(ph, T)], axis=1)
+        y_of_x = y[t_x * len(pair) + np.searchsorted(pair, m_x * H + h_x)]
+
+    # (1) sum_k x + u = 1
+    b.rows_(np.concatenate([t_x * D + d_x, np.arange(T * D)]), np.concatenate([x, u]),
+            np.ones(len(x) + T * D), np.ones(T * D), np.ones(T * D))
+    # (2) x - y <= 0, one row per slot: the disaggregated (strong) linking
+    n = len(x)
+    b.rows_(np.concatenate([np.arange(n), np.arange(n)]), np.concatenate([x, y_of_x]),
+            np.concatenate([np.ones(n), -np.ones(n)]), np.full(n, -np.inf), np.zeros(n))
+
+    # (3)+(4) compute within min(peak, power x efficiency), per (epoch, host) with any assignment
+    flops_rate = p.rate_per_s[t_x, d_x] * p.model_flops[m_x]
+    budget = p.compute_budget_flops_s()
+    _capacity_rows(b, t_x * H + h_x, x, flops_rate, budget.ravel(), integral)
+
+    # (6) host link: requests, plus model uploads in per_epoch mode (their z columns join below)
+    bits = 8.0 * (p.request_bytes + p.response_bytes)
+    link_bps = 1e9 * p.link_gbps
+    if p.placement == "per_epoch" and T > 1:
+        # (8) z >= y[t] - y[t-1], t >= 1, z continuous in [0, 1]
+        P = len(pair)
+        z_cost = p.migration_cost_per_gb * np.tile(p.model_memory_bytes[pm] / 1e9, T - 1)
+        z = b.variables((T - 1) * P, 0.0, 1.0, False, z_cost / scale)
+        y_now, y_before = y[P:], y[:-P]
+        rows = np.arange((T - 1) * P)
+        b.rows_(np.concatenate([rows, rows, rows]), np.concatenate([z, y_now, y_before]),
+                np.concatenate([np.ones_like(rows), -np.ones_like(rows), np.ones_like(rows)]),
+                np.zeros(len(rows)), np.full(len(rows), np.inf))
+        t_z = np.repeat(np.arange(1, T), P)
+        upload_bps = 8.0 * np.tile(p.model_memory_bytes[pm], T - 1) / p.epoch_s[t_z]
+        _capacity_rows(b, np.concatenate([t_x * H + h_x, t_z * H + np.tile(ph, T - 1)]), np.concatenate([x, z]),
+                       np.concatenate([p.rate_per_s[t_x, d_x] * bits[d_x], upload_bps]), link_bps.ravel(), integral)
+    else:
+        _capacity_rows(b, t_x * H + h_x, x, p.rate_per_s[t_x, d_x] * bits[d_x], link_bps.ravel(), integral)
+
+    # (5) memory: per host (fixed) or per (epoch, host); only where the candidate models could overflow it
+    if p.placement == "fixed":
+        _capacity_rows(b, ph, y, p.model_memory_bytes[pm], p.memory_bytes, integral, only_binding=True)
+    else:
+        t_y = y_index[:, 0]
+        _capacity_rows(b, t_y * H + y_index[:, 2], y, p.model_memory_bytes[y_index[:, 1]],
+                       np.tile(p.memory_bytes, T), integral, only_binding=True)
+
+    # (7) site access, per (epoch, site)
+    S = p.site_access_gbps.shape[1]
+    _capacity_rows(b, t_x * S + p.demand_site[d_x], x, p.rate_per_s[t_x, d_x] * bits[d_x],
+                   (1e9 * p.site_access_gbps).ravel(), integral)
+
+    proto = b.proto()
+    if integral:
+        _require_integral(proto)
+    return MilpModel(proto=proto, objective_scale=scale, x_index=np.stack([t_x, d_x, k_x], axis=1),
+                     y_index=y_index, x_ids=x, y_ids=y)
+
+
+def _capacity_rows(b: _Builder, key, var, coef, limit, integral: bool, only_binding: bool = False) -> None:
+    """sum over terms with the same key of coef x var <= limit[key]; rows with an infinite limit are
+    dropped, and with `only_binding` so are rows whose terms cannot reach the limit even all at 1."""
+    keys, row = _dense_rows(key)
+    rhs = limit[keys]
+    keep = np.isfinite(rhs)
+    if only_binding:
+        keep &= np.bincount(row, coef, len(keys)) > rhs
+    if not keep.any():
+        return
+    new_row = np.cumsum(keep) - 1
+    term = keep[row]
+    # Rows normalised to a right side of 1 (0 stays 0): the data spans 1e3 .. 1e15 otherwise.
+    norm = 1.0 if integral else np.where(rhs[keep] > 0, rhs[keep], 1.0)
+    upper = rhs[keep] / norm
+    coef_n = coef[term] / (norm[new_row[row[term]]] if not integral else 1.0)
+    b.rows_(new_row[row[term]], var[term], coef_n, np.full(keep.sum(), -np.inf), upper)
+
+
+def _require_integral(proto: model_pb2.ModelProto) -> None:
+    for name, values in (("objective coefficient", proto.objective.linear_coefficients.values),
+                         ("constraint coefficient", proto.linear_constraint_matrix.coefficients),
+                         ("constraint bound", [v for v in proto.linear_constraints.upper_bounds if np.isfinite(v)])):
+        a = np.asarray(values)
+        if a.size and not np.all(a == np.round(a)):
+            raise InputError(f"CP-SAT needs integral data, but a {name} is {a[a != np.round(a)][0]!r}",
+                             field="solver.milp.solver", expected="'highs' or 'scip' for non-integral data")
+
+
+_TERMINATION = result_pb2.TerminationReasonProto
+
+
+def solve(problem: PlacementProblem, options: MilpOptions = MilpOptions(), hint: Solution | None = None, *,
+          seed: int = 0) -> SolveResult:
+    """Build and solve; the result carries status, incumbent (if any), objective, dual bound and times.
+    `hint` is a starting solution (e.g. a heuristic's); `seed` is the solver's random seed."""
+    if options.solver not in SOLVER_TYPES:
+        raise InputError(f"unknown solver {options.solver!r}", field="solver.milp.solver",
+                         expected=" or ".join(repr(s) for s in SOLVER_TYPES))
+    start = time.perf_counter()
+    model = build(problem, options)
+    build_seconds = time.perf_counter() - start
+
+    params = mathopt.SolveParameters(time_limit=datetime.timedelta(seconds=options.time_limit_s),
+                                     relative_gap_tolerance=options.relative_gap, threads=options.threads, random_seed=seed,
+                                     enable_output=options.verbose)
+    model_params = model_parameters_pb2.ModelSolveParametersProto()
+    if hint is not None:
+        _add_hint(model_params, model, problem, hint)
+    start = time.perf_counter()
+    proto = mathopt_core.solve(model.proto, SOLVER_TYPES[options.solver].value,
+                               mathopt.StreamableSolverInitArguments().to_proto(), params.to_proto(),
+                               model_params, None, mathopt.CallbackRegistration().to_proto(), None, None)
+    solve_seconds = time.perf_counter() - start
+    name = f"milp-{options.solver}" + ("-lp" if options.relax else "")
+
+    reason = proto.termination.reason
+    bounds = proto.termination.objective_bounds
+    dual = bounds.dual_bound * model.objective_scale if np.isfinite(bounds.dual_bound) else float("nan")
+    primal = next((s.primal_solution for s in proto.solutions if s.HasField("primal_solution")), None)
+    solution = _solution(problem, model, primal) if primal is not None and not options.relax else None
+    objective = primal.objective_value * model.objective_scale if primal is not None else float("nan")
+    if reason == _TERMINATION.TERMINATION_REASON_OPTIMAL:
+        status = Status.OPTIMAL
+    elif reason in (_TERMINATION.TERMINATION_REASON_INFEASIBLE,
+                    _TERMINATION.TERMINATION_REASON_INFEASIBLE_OR_UNBOUNDED):
+        status = Status.INFEASIBLE
+    elif primal is not None and reason in (_TERMINATION.TERMINATION_REASON_FEASIBLE,
+                                           _TERMINATION.TERMINATION_REASON_IMPRECISE):
+        status = Status.FEASIBLE
+    elif reason == _TERMINATION.TERMINATION_REASON_NO_SOLUTION_FOUND:
+        status = Status.NO_SOLUTION
+    else:
+        status = Status.ERROR
+    message = f"{_TERMINATION.Name(reason).removeprefix('TERMINATION_REASON_').lower()}: {proto.termination.detail}"
+    if status is Status.INFEASIBLE:
+        message += f" - {explain_infeasible(problem)}"
+    return SolveResult(solver=name, status=status, solution=solution, objective=objective, dual_bound=dual,
+                       build_seconds=build_seconds, solve_seconds=solve_seconds,
+                       message=f"{message} ({model.n_variables} variables, {model.n_constraints} rows)")
+
+
+def _solution(problem: PlacementProblem, model: MilpModel, primal) -> Solution:
+    """Map solver values back onto the problem's axes; integers rounded, shares clipped to [0, 1]."""
+    values = np.zeros(model.n_variables)
+    ids = np.asarray(primal.variable_values.ids, dtype=np.int64)
+    values[ids] = np.asarray(primal.variable_values.values)
+    sol = Solution.empty(problem)
+    placement = sol.placement
+    on = values[model.y_ids] > 0.5
+    t, m, h = model.y_index.T
+    if problem.placement == "fixed":
+        placement[:, m[on], h[on]] = True
+    else:
+        placement[t[on], m[on], h[on]] = True
+    share = np.clip(values[model.x_ids], 0.0, 1.0)
+    if problem.single_source:
+        share = np.round(share)
+    tx, dx, kx = model.x_index.T
+    host = problem.candidate_host[tx, dx, kx]
+    share = np.where(placement[tx, problem.demand_model[dx], host], share, 0.0)  # x <= y after rounding
+    sol.assignment[tx, dx, kx] = share
+    return sol
+
+
+def _add_hint(model_params, model: MilpModel, problem: PlacementProblem, hint: Solution) -> None:
+    """A complete starting point (x, y; u, z follow from them in the solver's completion)."""
+    tx, dx, kx = model.x_index.T
+    x_values = hint.assignment[tx, dx, kx]
+    t, m, h = model.y_index.T
+    y_values = hint.placement[np.maximum(t, 0), m, h].astype(float)
+    ids = np.concatenate([model.x_ids, model.y_ids])
+    values = np.concatenate([x_values, y_values])
+    order = np.argsort(ids)
+    h_proto = model_params.solution_hints.add()
+    h_proto.variable_values.ids.extend(ids[order].tolist())
+    h_proto.variable_values.values.extend(values[order].tolist())

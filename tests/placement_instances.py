@@ -1,0 +1,29 @@
+"""Hand-made placement instances whose optima are derived in the comments of the tests that use them."""
+
+import numpy as np
+
+from placement.problem import CLOUD, GATEWAY, SATELLITE, PlacementProblem
+
+
+def tiny(**overrides) -> PlacementProblem:
+    """One model, a gateway G (host 0), a cloud region C (host 1), a satellite S (host 2, not a candidate
+    unless a test gives it slots), two demands of 60 requests/s at one site, one epoch of 1 s.
+
+    Model: 1e12 FLOPs per request, 1 GB. Payloads are 0 bytes, so transmission adds nothing.
+    Latency of one request: G: rtt 20 ms + 1e12 / 1e14 s = 20 + 10 = 30 ms; C: 80 + 1e12 / 1e15 s = 81 ms.
+    G's whole compute is 1e14 FLOP/s = 100 requests/s; C's is 1e18 (unlimited here).
+    """
+    fields = dict(
+        host_name=["G", "C", "S"], host_kind=[GATEWAY, CLOUD, SATELLITE], host_jurisdiction=[0, 1, 0],
+        jurisdictions=["KE", "ZA"], memory_bytes=[2e9, 1e12, 2e9], peak_flops_s=[1e14, 1e18, 1e13],
+        service_flops_s=[1e14, 1e15, 1e13], flops_per_joule=[1e12, 1e12, 1e11],
+        power_budget_w=[[np.inf, np.inf, 50.0]], link_gbps=[[10.0, 100.0, 1.0]],
+        model_name=["m"], model_flops=[1e12], model_memory_bytes=[1e9],
+        demand_name=["d0", "d1"], demand_model=[0, 0], demand_site=[0, 0], rate_per_s=[[60.0, 60.0]],
+        request_bytes=[0.0, 0.0], response_bytes=[0.0, 0.0], slo_ms=[50.0, 50.0], allowed=[[True, True]] * 2,
+        site_name=["hub"], site_access_gbps=[[1.0]],
+        candidate_host=[[[0, 1], [0, 1]]], candidate_rtt_ms=[[[20.0, 80.0], [20.0, 80.0]]],
+        candidate_gbps=[[[1.0, 1.0], [1.0, 1.0]]], epoch_s=[1.0], opening_cost=[[0.0, 0.0, 0.0]],
+        unserved_penalty_ms=1000.0)
+    fields.update(overrides)
+    return PlacementProblem(**fields)

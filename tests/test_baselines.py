@@ -1,0 +1,203 @@
+"""The baseline solvers: every solution satisfies constraints (1)-(11) of placement.solvers.milp exactly (an
+independent checker below, plus the project evaluator when it is there), reports its own objective, and
+each baseline keeps to its rule (cloud only, no satellites, ...)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from placement.problem import CLOUD, GATEWAY, SATELLITE, Status, random_problem
+from placement.solvers import SOLVERS
+from placement.solvers.baselines import EPS
+
+RTOL = 1e-9
+SIZE = dict(n_hosts=30, n_demands=24, n_models=4, n_epochs=4, n_slots=8)
+CONFIGS = {
+    "fixed": dict(),
+    "fixed_opening": dict(opening_cost=2e5),
+    "per_epoch": dict(placement="per_epoch", opening_cost=2e5, migration_cost_per_gb=1e5),
+    "single_source": dict(single_source=True),
+    "single_source_per_epoch": dict(single_source=True, placement="per_epoch", migration_cost_per_gb=1e4),
+    "tight": dict(load=1.5),
+    "tight_single_source_per_epoch": dict(load=1.5, single_source=True, placement="per_epoch"),
+}
+
+
+def roomy(problem):
+    """The instance with wider host and site links: low load then lets every request be served."""
+    return dataclasses.replace(problem, link_gbps=problem.link_gbps * 10,
+                               site_access_gbps=problem.site_access_gbps * 3)
+
+
+def check(problem, solution):
+    """Constraint (number) -> largest relative excess over its limit, each left side summed with np.add.at."""
+    p = problem
+    T, D, K = p.candidate_host.shape
+    H, M = p.n_hosts, p.n_models
+    x, y = solution.assignment, solution.placement
+    assert x.shape == (T, D, K) and y.shape == (T, M, H) and y.dtype == bool
+    host = np.maximum(p.candidate_host, 0)
+    tt = np.broadcast_to(np.arange(T)[:, None, None], x.shape)
+    mm = np.broadcast_to(p.demand_model[None, :, None], x.shape)
+    R = p.rate_per_s * p.epoch_s[:, None]
+    served = x.sum(axis=2)
+    bits = 8.0 * (p.request_bytes + p.response_bytes)
+    out = {}
+
+    out["x in [0,1]"] = max(-x.min(), x.max() - 1)
+    over = served - 1
+    if p.unserved_penalty_ms is None:
+        over = np.maximum(over, np.where(R > 0, 1 - served, 0))
+    out["(1)"] = over.max()
+    out["(2)"] = np.where(~y[tt, mm, host], x, 0).max()
+    flops = np.zeros((T, H))
+    np.add.at(flops, (tt, host), p.rate_per_s[:, :, None] * p.model_flops[mm] * x)
+    out["(3)"] = (flops / p.peak_flops_s - 1).max()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["(4)"] = np.nan_to_num(flops / p.flops_per_joule / p.power_budget_w - 1, nan=-1.0, posinf=1.0).max()
+    memory = (y * p.model_memory_bytes[None, :, None]).sum(axis=1)
+    out["(5)"] = (memory / p.memory_bytes - 1).max()
+    z = np.zeros(y.shape, bool)
+    if p.placement == "per_epoch":
+        z[1:] = y[1:] & ~y[:-1]
+    link = np.zeros((T, H))
+    np.add.at(link, (tt, host), p.rate_per_s[:, :, None] * bits[None, :, None] * x)
+    link += (z * 8.0 * p.model_memory_bytes[None, :, None] / p.epoch_s[:, None, None]).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["(6)"] = np.nan_to_num(link / (1e9 * p.link_gbps) - 1, nan=-1.0, posinf=1.0).max()
+        site = np.zeros(p.site_access_gbps.shape)
+        np.add.at(site, (np.arange(T)[:, None], np.broadcast_to(p.demand_site, (T, D))),
+                  p.rate_per_s * bits * served)
+        out["(7)"] = np.nan_to_num(site / (1e9 * p.site_access_gbps) - 1, nan=-1.0, posinf=1.0).max()
+    out["(9)"] = float(p.placement == "fixed" and (y != y[:1]).any())
+    out["(10)"] = np.where(~p.usable_slots(), x, 0).max()
+    if p.single_source:
+        out["(11)"] = max(np.minimum(x, 1 - x).max(), ((x > 0).sum(axis=2) - 1).max())
+    # y is exactly the copies used: each placed (epoch, model, host) serves some share (any epoch if fixed)
+    used = np.zeros(y.shape, bool)
+    np.logical_or.at(used, (tt, mm, host), x > 0)
+    if p.placement == "fixed":
+        used[:] = used.any(axis=0)
+    out["unused copies"] = float((y & ~used).sum())
+    return out
+
+
+def objective(problem, solution):
+    p = problem
+    x, y = solution.assignment, solution.placement
+    R = p.rate_per_s * p.epoch_s[:, None]
+    L = p.latency_ms()
+    latency = sum(R[t, d] * x[t, d, k] * L[t, d, k] for t, d, k in zip(*np.nonzero(x)))
+    unserved = (p.unserved_penalty_ms or 0.0) * (R * np.clip(1 - x.sum(axis=2), 0, 1)).sum()
+    opening = (y * p.opening_cost).sum()
+    z = (y[1:] & ~y[:-1]) if p.placement == "per_epoch" else np.zeros((0,) + y.shape[1:], bool)
+    migration = p.migration_cost_per_gb * (z * p.model_memory_bytes[None, :, None] / 1e9).sum()
+    return latency + unserved + opening + migration
+
+
+def solve(name, problem, seed=0):
+    result = SOLVERS[name](problem, seed=seed)
+    assert result.solver == name
+    assert result.solve_seconds > 0 and np.isnan(result.dual_bound)
+    return result
+
+
+def assert_valid(problem, result):
+    assert result.status is Status.FEASIBLE, result.message
+    excess = check(problem, result.solution)
+    bad = {k: v for k, v in excess.items() if v > RTOL}
+    assert not bad, bad
+    assert result.objective == pytest.approx(objective(problem, result.solution), rel=RTOL)
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("name", SOLVERS)
+def test_every_constraint_holds_and_the_objective_is_right(name, config):
+    for seed in range(3):
+        problem = random_problem(seed, **SIZE, **CONFIGS[config])
+        result = solve(name, problem, seed)
+        assert_valid(problem, result)
+        assert result.solution.assignment.sum() > 0
+
+
+@pytest.mark.parametrize("name", SOLVERS)
+def test_everything_served_when_it_must_be_and_can(name):
+    problem = roomy(random_problem(3, **SIZE, load=0.2, unserved_penalty_ms=None))
+    result = solve(name, problem)
+    if name in ("greedy", "random"):  # the ones that may use every candidate
+        assert_valid(problem, result)
+    if result.status is Status.FEASIBLE:
+        R = problem.requests()
+        assert (result.solution.assignment.sum(axis=2)[R > 0] >= 1 - EPS).all()
+
+
+@pytest.mark.parametrize("name", SOLVERS)
+def test_agrees_with_the_evaluator(name):
+    evaluation = pytest.importorskip("placement.evaluation")
+    for config in ("per_epoch", "tight_single_source_per_epoch"):
+        problem = random_problem(5, **SIZE, **CONFIGS[config])
+        result = solve(name, problem)
+        report = evaluation.evaluate(problem, result.solution)
+        assert report.feasible, report.violations
+        assert report.objective == pytest.approx(result.objective, rel=RTOL)
+
+
+def test_per_epoch_uploads_are_exercised():
+    """The per_epoch instances re-place copies, so link capacity for uploads is really checked."""
+    problem = random_problem(0, **SIZE, **CONFIGS["per_epoch"])
+    y = solve("random", problem).solution.placement
+    assert (y[1:] & ~y[:-1]).any()
+
+
+@pytest.mark.parametrize("config", ["fixed", "per_epoch", "tight"])
+def test_greedy_beats_random(config):
+    wins = 0
+    for seed in range(5):
+        problem = random_problem(10 + seed, **SIZE, **CONFIGS[config])
+        wins += solve("greedy", problem, seed).objective <= solve("random", problem, seed).objective
+    assert wins >= 4
+
+
+def test_greedy_places_no_copy_that_costs_more_than_it_saves():
+    """Opening a copy costs more than leaving all its requests unserved: greedy serves nothing."""
+    problem = random_problem(0, **SIZE, opening_cost=1e18)
+    result = solve("greedy", problem)
+    assert_valid(problem, result)
+    assert not result.solution.placement.any()
+    assert result.objective <= solve("random", problem).objective
+
+
+def test_cloud_only_uses_only_clouds_and_nearest_gateway_no_satellites():
+    for seed in range(3):
+        problem = random_problem(seed, **SIZE, **CONFIGS["tight"])
+        for name, banned in (("cloud_only", problem.host_kind != CLOUD),
+                             ("nearest_gateway", problem.host_kind == SATELLITE)):
+            solution = solve(name, problem).solution
+            assert not solution.placement[:, :, banned].any(), name
+            served_at = problem.candidate_host[solution.assignment > 0]
+            assert not banned[served_at].any(), name
+
+
+def test_nearest_gateway_prefers_gateways_over_the_cloud():
+    problem = random_problem(1, **SIZE)
+    x = solve("nearest_gateway", problem).solution.assignment
+    kind = problem.host_kind[np.maximum(problem.candidate_host, 0)]
+    assert x[kind == GATEWAY].sum() > 0 and x[kind == CLOUD].sum() > 0
+
+
+def test_random_is_seeded():
+    problem = random_problem(0, **SIZE)
+    a, b, c = (solve("random", problem, seed).solution.assignment for seed in (1, 1, 2))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("name", SOLVERS)
+def test_overload_without_unserved_is_infeasible_not_an_error(name):
+    problem = random_problem(0, **SIZE, load=5.0, unserved_penalty_ms=None)
+    result = solve(name, problem)
+    assert result.status is Status.INFEASIBLE and result.solution is None
+    assert "proven infeasible" in result.message and name in result.message

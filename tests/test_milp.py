@@ -1,0 +1,164 @@
+"""The MILP against hand-derived optima and brute-force enumeration; statuses and errors."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from placement.errors import InputError
+from placement.evaluation import evaluate
+from placement.problem import Solution, Status, random_problem
+from placement.solvers.milp import MilpOptions, build, solve
+
+from placement_instances import tiny
+
+
+@pytest.mark.parametrize("solver", ["highs", "scip"])
+@pytest.mark.parametrize("overrides, optimum", [
+    # Splittable: G takes its 100 requests/s at 30 ms, the other 20 go to C at 81 ms:
+    # 100 x 30 + 20 x 81 = 4620.
+    ({}, 4620.0),
+    # Single source: both demands on G would need 120 > 100 requests/s, so one goes to C:
+    # 60 x 30 + 60 x 81 = 6660.
+    ({"single_source": True}, 6660.0),
+    # Opening G costs 5000; it saves 100 x (81 - 30) = 5100 over all-cloud, so it still opens:
+    # 4620 + 5000 = 9620 (all-cloud would be 120 x 81 = 9720).
+    ({"opening_cost": [[5000.0, 0.0, 0.0]]}, 9620.0),
+    # At 5200 it no longer pays: all to C, 9720.
+    ({"opening_cost": [[5200.0, 0.0, 0.0]]}, 9720.0),
+    # G has 0.5 GB, the model needs 1 GB: all to C, 9720.
+    ({"memory_bytes": [0.5e9, 1e12, 2e9]}, 9720.0),
+    # The site's access link carries 80 requests/s of 1 MB (64 Mbit/s each... 80 x 8e6 bit = 0.64 Gbps):
+    # 80 served on G (30 ms) and 40 unserved at 1000 ms: 2400 + 40000 = 42400. Transmission at the
+    # path's 1e6 Gbps is 8e6 / 1e15 s = 8e-6 ms per request: + 80 x 8e-6.
+    ({"request_bytes": [1e6, 1e6], "site_access_gbps": [[0.64]],
+      "candidate_gbps": [[[1e6, 1e6], [1e6, 1e6]]]}, 42400.0 + 80 * 8e-6),
+])
+def test_tiny_instance_optimum_derived_by_hand(solver, overrides, optimum):
+    problem = tiny(**overrides)
+    result = solve(problem, MilpOptions(solver=solver))
+    assert result.status is Status.OPTIMAL
+    assert result.objective == pytest.approx(optimum, rel=1e-6)
+    report = evaluate(problem, result.solution)
+    assert report.feasible, report.violations
+    assert report.objective == pytest.approx(optimum, rel=1e-6)
+
+
+def test_eclipse_power_limits_a_satellite():
+    # S (host 2) is the closest candidate (rtt 10 ms).
+    slots = dict(candidate_host=[[[0, 1, 2], [0, 1, 2]]], candidate_rtt_ms=[[[20.0, 80.0, 10.0]] * 2],
+                 candidate_gbps=[[[1.0, 1.0, 1.0]] * 2])
+    # As in tiny(): 50 W x 1e11 FLOP/J = 5e12 FLOP/s, below its 1e13 peak, so one request takes
+    # 1e12 / 5e12 s = 200 ms: 210 ms in all, worse than C. S serves nothing: 4620 as before.
+    assert solve(tiny(**slots)).objective == pytest.approx(4620.0)
+    # A faster S (peak and one-request speed 1e14) in sunlight (1000 W x 1e11 = 1e14): 10 + 10 = 20 ms
+    # for up to 100 requests/s. S takes 100, G the other 20: 100 x 20 + 20 x 30 = 2600.
+    fast = dict(slots, peak_flops_s=[1e14, 1e18, 1e14], service_flops_s=[1e14, 1e15, 1e14])
+    assert solve(tiny(**fast, power_budget_w=[[np.inf, np.inf, 1000.0]])).objective == pytest.approx(2600.0)
+    # In eclipse with 200 W: 2e13 FLOP/s, so 20 requests/s, each 10 + 50 = 60 ms: worse than G (30 ms),
+    # better than C (81 ms). G takes 100, S the other 20: 100 x 30 + 20 x 60 = 4200.
+    assert solve(tiny(**fast, power_budget_w=[[np.inf, np.inf, 200.0]])).objective == pytest.approx(4200.0)
+
+
+def brute_force(problem):
+    """Minimum over every single-source assignment and every placement (the evaluator scores and
+    checks each); returns (objective, count of feasible points)."""
+    T, D, K = problem.candidate_host.shape
+    M, H = problem.n_models, problem.n_hosts
+    best, feasible = np.inf, 0
+    for choice in itertools.product(range(K + 1), repeat=T * D):  # K = unserved
+        x = np.zeros((T, D, K))
+        for i, k in enumerate(choice):
+            if k < K:
+                x[i // D, i % D, k] = 1.0
+        if problem.placement == "fixed":
+            placements = (np.broadcast_to(np.array(bits, bool).reshape(M, H), (T, M, H))
+                          for bits in itertools.product([0, 1], repeat=M * H))
+        else:
+            placements = (np.array(bits, bool).reshape(T, M, H)
+                          for bits in itertools.product([0, 1], repeat=T * M * H))
+        for y in placements:
+            report = evaluate(problem, Solution(y, x))
+            if report.feasible:
+                feasible += 1
+                best = min(best, report.objective)
+    return best, feasible
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("mode", ["fixed", "per_epoch"])
+def test_milp_matches_brute_force(seed, mode):
+    # Up to 12 binary decisions: 2 hosts x 1-2 models (placement) and 2-3 demands x 2 slots (assignment).
+    T = 2 if mode == "per_epoch" else 1
+    must_serve = seed % 3 == 0
+    problem = random_problem(seed, n_hosts=2, n_demands=3 if T == 1 else 2, n_models=1 + seed % 2 if T == 1 else 1,
+                             n_epochs=T, single_source=True, placement=mode,
+                             load=0.2 + 0.1 * seed if must_serve else 1.0 + 0.3 * seed,
+                             opening_cost=200.0 * seed, migration_cost_per_gb=1e5 * seed,
+                             unserved_penalty_ms=None if must_serve else 500.0)
+    expected, n_feasible = brute_force(problem)
+    result = solve(problem)
+    if n_feasible == 0:
+        assert result.status is Status.INFEASIBLE
+        return
+    assert result.status is Status.OPTIMAL
+    assert result.objective == pytest.approx(expected, rel=1e-6)
+    assert evaluate(problem, result.solution).objective == pytest.approx(expected, rel=1e-6)
+
+
+def test_infeasible_problem_is_reported_not_raised():
+    # 120 requests/s must all be served, but G holds 100 and C is not a candidate.
+    problem = tiny(unserved_penalty_ms=None, candidate_host=[[[0, -1], [0, -1]]])
+    result = solve(problem)
+    assert result.status is Status.INFEASIBLE
+    assert result.solution is None
+    assert "infeasible" in result.message
+    # Each demand alone fits on G (6e13 FLOP/s); together they do not, and the report says so.
+    assert "epoch 0 needs 1.2e+14 FLOP/s, all usable candidate hosts together offer 1e+14" in result.message
+    # d0 asks for 200 requests/s, twice what G alone can run: the report names it and the shortfall.
+    result = solve(tiny(unserved_penalty_ms=None, candidate_host=[[[0, -1], [0, 1]]], rate_per_s=[[200.0, 1.0]]))
+    assert result.status is Status.INFEASIBLE
+    assert "demand 'd0' in epoch 0 needs 2e+14 FLOP/s, its candidates offer 1e+14" in result.message
+
+
+def test_time_limit_returns_incumbent_and_bound():
+    problem = random_problem(0, n_hosts=40, n_demands=200, n_models=4, n_epochs=2, single_source=True,
+                             load=0.9, opening_cost=1e5)
+    result = solve(problem, MilpOptions(time_limit_s=0.5))
+    assert result.status in (Status.FEASIBLE, Status.OPTIMAL, Status.NO_SOLUTION)
+    if result.solution is not None:
+        assert evaluate(problem, result.solution).feasible
+        assert result.dual_bound <= result.objective * (1 + 1e-6)
+
+
+def test_lp_relaxation_bounds_the_milp():
+    problem = random_problem(2, n_hosts=8, n_demands=20, n_models=3, n_epochs=2, single_source=True,
+                             opening_cost=1e6)
+    exact = solve(problem)
+    relaxed = solve(problem, MilpOptions(relax=True))
+    assert relaxed.solution is None
+    assert relaxed.objective <= exact.objective * (1 + 1e-9)
+    assert relaxed.objective > 0
+
+
+def test_cp_sat_refuses_fractional_data_and_solves_integral_data():
+    with pytest.raises(InputError, match="CP-SAT needs integral data"):
+        solve(tiny(request_bytes=[1.5, 0.0]), MilpOptions(solver="cp-sat"))
+    # Integral data: the single-source tiny case, 6660 (see above). Only (1), (2) and capacity rows
+    # whose coefficients are integral: rates 60, FLOPs 1e12 and budget 1e14 are all integers.
+    result = solve(tiny(single_source=True), MilpOptions(solver="cp-sat"))
+    assert result.status is Status.OPTIMAL
+    assert result.objective == pytest.approx(6660.0)
+
+
+def test_unknown_solver_names_the_field():
+    with pytest.raises(InputError, match="solver.milp.solver"):
+        solve(tiny(), MilpOptions(solver="gurobi"))
+
+
+def test_building_is_vectorised_and_quick():
+    # 30k assignment variables; a per-coefficient Python build would take seconds.
+    problem = random_problem(0, n_hosts=300, n_demands=1000, n_models=5, n_epochs=3, n_slots=10)
+    model = build(problem)
+    assert model.n_variables > 30_000
+    assert len(model.x_ids) == problem.usable_slots().sum()
