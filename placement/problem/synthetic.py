@@ -21,7 +21,7 @@ def random_problem(seed: int, n_hosts: int, n_demands: int, n_models: int, n_epo
                    single_source: bool = False, unserved_penalty_ms: float | None = 2_000.0,
                    opening_cost: float = 0.0, migration_cost_per_gb: float = 0.0,
                    load: float = 0.6, restricted_share: float = 0.2) -> PlacementProblem:
-    """A random instance; `load` is total compute demand / total compute supply at peak.
+    """A random instance; `load` is total compute demand / the satellites' and gateways' peak compute.
 
     Candidates per demand and epoch are the `n_slots` nearest hosts it can see (all hosts if None), so
     large instances stay sparse as the network's pruning makes them.
@@ -51,9 +51,12 @@ def random_problem(seed: int, n_hosts: int, n_demands: int, n_models: int, n_epo
     # Per-demand rates sized so the total compute demand is `load` x the total peak supply.
     weight = rng.lognormal(0, 0.5, D)
     share = weight / weight.sum()
-    peak = np.select([kind == SATELLITE, kind == GATEWAY, kind == CLOUD], [20e12, 80e12, 120e12])
+    peak = np.select([kind == SATELLITE, kind == GATEWAY, kind == CLOUD], [20e12, 80e12, 0.0])
     peak = peak * rng.uniform(0.7, 1.3, H)
-    rate = share * load * peak.sum() / model_flops[demand_model]
+    edge_peak = peak.sum() if (~(kind == CLOUD)).any() else 20e12
+    rate = share * load * edge_peak / model_flops[demand_model]
+    # Each cloud region could run 1.5x the whole demand at its busiest: far away, but big.
+    peak[kind == CLOUD] = 1.5 * load * edge_peak * 1.3
     diurnal = 1.0 + 0.3 * np.sin(2 * np.pi * (np.arange(T)[:, None] / max(T, 1) + rng.uniform(0, 1, D)))
     rate_per_s = rate[None, :] * diurnal
 

@@ -61,7 +61,7 @@ class MilpOptions:
     solver: str = "highs"
     time_limit_s: float = 60.0
     relative_gap: float = 1e-4
-    threads: int | None = None  # solver default
+    threads: int | None = None  # solver default (HiGHS takes no thread count through MathOpt)
     relax: bool = False  # solve the LP relaxation (integrality dropped): a lower bound
     verbose: bool = False
 
@@ -274,6 +274,9 @@ def solve(problem: PlacementProblem, options: MilpOptions = MilpOptions(), hint:
     if options.solver not in SOLVER_TYPES:
         raise InputError(f"unknown solver {options.solver!r}", field="solver.milp.solver",
                          expected=" or ".join(repr(s) for s in SOLVER_TYPES))
+    if options.threads is not None and options.solver == "highs":
+        raise InputError("HiGHS takes no thread count through MathOpt", field="solver.milp.threads",
+                         expected="no value with solver 'highs'")
     start = time.perf_counter()
     model = build(problem, options)
     build_seconds = time.perf_counter() - start
