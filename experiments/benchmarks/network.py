@@ -33,7 +33,7 @@ from placement.network import ground as ground_tables
 from placement.network.isl import grid_shells
 from placement.network.routes import laser_links
 from placement.network.tensors import Ground, NetworkSpec, ground_access, network_chunks
-from placement.propagation.frames import earth_rotation, geodetic_to_ecef, teme_to_ecef
+from placement.propagation.frames import earth_rotation, teme_to_ecef
 from placement.propagation.sgp4 import Propagator
 from placement.propagation.timegrid import TimeGrid
 from placement.results import save_benchmark
@@ -46,20 +46,8 @@ EPOCH_JD, EPOCH_FR = 2461094.5, 0.0
 def reference_ground() -> tuple[Ground, int, int, int]:
     """1,000 cities, every curated gateway, every Azure region behind the points of presence."""
     cities = np.genfromtxt(REFERENCE / "cities_top1000.csv", delimiter=",", usecols=(2, 3))
-    ecef = lambda lat, lon: np.asarray(geodetic_to_ecef(np.radians(lat), np.radians(lon), np.zeros_like(lat)))  # noqa: E731
     gateways, pops, clouds = ground_tables.gateways(), ground_tables.pops(), ground_tables.cloud_regions("azure")
-    pop_index = ground_tables.nearest(gateways, pops)
-    gateway_pop_km = ground_tables.great_circle_km(gateways.lat_deg, gateways.lon_deg,
-                                                  pops.lat_deg[pop_index], pops.lon_deg[pop_index])
-    pop_cloud_km = ground_tables.great_circle_km(pops.lat_deg[:, None], pops.lon_deg[:, None],
-                                                clouds.lat_deg[None, :], clouds.lon_deg[None, :])
-    ground = Ground(
-        sites_ecef_km=jnp.asarray(ecef(cities[:, 0], cities[:, 1])),
-        gateways_ecef_km=jnp.asarray(gateways.ecef_km()),
-        gateway_pop=jnp.asarray(pop_index),
-        gateway_pop_ms=jnp.asarray(ground_tables.fiber_latency_ms(gateway_pop_km)),
-        pop_cloud_ms=jnp.asarray(ground_tables.fiber_latency_ms(pop_cloud_km)),
-    )
+    ground = Ground.from_nodes(ground_tables.demand_sites(cities[:, 0], cities[:, 1]), gateways, pops, clouds)
     return ground, len(cities), len(gateways), len(clouds)
 
 

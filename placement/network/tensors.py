@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from placement.errors import InputError
+from placement.network import ground as ground_tables
 from placement.network.geometry import DEFAULT_GRAZING_ALTITUDE_KM, ground_up_vectors, visible_k_best
 from placement.network.isl import GridShell
 from placement.network.links import KA_GATEWAY, KU_USER_DOWNLINK, FixedRate, LinkBudget
@@ -68,6 +69,22 @@ class Ground:
     gateway_pop: jax.Array  # [gateway] int: the point of presence each gateway reaches fiber at
     gateway_pop_ms: jax.Array  # [gateway]: fiber latency gateway -> PoP
     pop_cloud_ms: jax.Array  # [pop, cloud]: fiber latency PoP -> cloud region
+
+    @classmethod
+    def from_nodes(cls, sites: ground_tables.GroundNodes, gateways: ground_tables.GroundNodes,
+                   pops: ground_tables.GroundNodes, clouds: ground_tables.GroundNodes,
+                   route_factor: float = ground_tables.DEFAULT_FIBER_ROUTE_FACTOR) -> Ground:
+        """Each gateway reaches fiber at its nearest point of presence; PoP -> cloud over great-circle
+        fiber stretched by `route_factor`."""
+        pop_index = ground_tables.nearest(gateways, pops)
+        gateway_pop_km = ground_tables.great_circle_km(gateways.lat_deg, gateways.lon_deg,
+                                                      pops.lat_deg[pop_index], pops.lon_deg[pop_index])
+        pop_cloud_km = ground_tables.great_circle_km(pops.lat_deg[:, None], pops.lon_deg[:, None],
+                                                    clouds.lat_deg[None, :], clouds.lon_deg[None, :])
+        return cls(sites_ecef_km=jnp.asarray(sites.ecef_km()), gateways_ecef_km=jnp.asarray(gateways.ecef_km()),
+                   gateway_pop=jnp.asarray(pop_index),
+                   gateway_pop_ms=jnp.asarray(ground_tables.fiber_latency_ms(gateway_pop_km, route_factor)),
+                   pop_cloud_ms=jnp.asarray(ground_tables.fiber_latency_ms(pop_cloud_km, route_factor)))
 
 
 @jax.tree_util.register_dataclass

@@ -1,0 +1,102 @@
+"""A placement problem from a real network: Starlink Gen1 over four sites, every gateway, Azure regions."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from placement.constellation.walker import STARLINK_GEN1, constellation
+from placement.errors import InputError
+from placement.evaluation import evaluate
+from placement.network import ground as tables
+from placement.network.isl import grid_shells
+from placement.network.tensors import Ground, build_network
+from placement.problem import CLOUD, GATEWAY, SATELLITE, Status
+from placement.problem.build import HostOptions, Workload, build_problem
+from placement.problem.catalog import host_profiles, models, satellite_power
+from placement.propagation.sgp4 import Propagator
+from placement.propagation.timegrid import TimeGrid
+from placement.solvers.baselines import cloud_only
+from placement.solvers.milp import solve
+
+GRID = TimeGrid(2461094.5, 0.25, 60.0, 3)
+SITES = tables.demand_sites([-1.29, -4.04, 58.4, -23.55], [36.82, 39.67, 1.9, -46.63],
+                            names=["nairobi", "mombasa", "north-sea-rig", "sao-paulo"], country=["KE", "KE", "GB", "BR"])
+EUROPE = ("NO", "GB", "IE", "NL", "SE", "DE", "FR", "CH", "PL", "IT", "ES", "BE", "AT", "FI", "DK")
+
+
+@pytest.fixture(scope="module")
+def network():
+    elements = constellation(STARLINK_GEN1, 2461094.5, 0.0)
+    gateways, clouds = tables.gateways(), tables.cloud_regions("azure")
+    ground = Ground.from_nodes(SITES, gateways, tables.pops(), clouds)
+    tensors = build_network(Propagator.create(elements, jnp.float64), grid_shells(STARLINK_GEN1), GRID, ground,
+                            chunk_steps=3)
+    sunlit = np.ones((len(elements.satnum), GRID.n_steps))
+    sunlit[::2] = 0.0  # every other satellite in eclipse
+    return tensors, sunlit, gateways, clouds
+
+
+def hosts():
+    profiles = host_profiles()
+    return HostOptions(profiles["satellite-orin"], profiles["gateway-l4"], profiles["cloud-h100"], satellite_power())
+
+
+def problem_from(network, workloads, **kw):
+    tensors, sunlit, gateways, clouds = network
+    return build_problem(tensors, [0, 2], 60.0, sunlit, SITES, gateways, clouds,
+                         models(["yolov8n", "llama-3.2-1b-instruct-q4"]), workloads, hosts(), **kw)
+
+
+def test_hosts_candidates_and_physics(network):
+    p = problem_from(network, [Workload("yolov8n", 5.0, 100.0), Workload("llama-3.2-1b-instruct-q4", 0.2, 2000.0)])
+    assert p.n_hosts == 4408 + len(network[2].name) + len(network[3].name)
+    assert p.n_demands == 8 and p.n_epochs == 2 and p.n_slots == 4 + 2 + 2
+    assert p.epoch_s.tolist() == [120.0, 60.0]  # snapshots at steps 0 and 2 of three 60 s steps
+    kind = p.host_kind[np.maximum(p.candidate_host, 0)]
+    real = p.candidate_host >= 0
+    # Round trips: at least 540 km up and 540 km down at c (shells at 540-570 km); clouds further away.
+    assert (p.candidate_rtt_ms[real & (kind == SATELLITE)] >= 2 * 540 / 299_792.458 * 1e3).all()
+    sat_best = np.where(real & (kind == SATELLITE), p.candidate_rtt_ms, np.inf).min(axis=2)
+    cloud_best = np.where(real & (kind == CLOUD), p.candidate_rtt_ms, np.inf).min(axis=2)
+    assert (cloud_best > sat_best).all()
+    assert (real & (kind == GATEWAY)).any(axis=2).all()
+    # Power: sunlit satellites get the full budget, eclipsed ones the battery's share.
+    power = satellite_power()
+    assert p.power_budget_w[0, 1] == pytest.approx(power.sun_w)
+    assert p.power_budget_w[0, 0] == pytest.approx(power.eclipse_w)
+    assert np.isinf(p.power_budget_w[:, 4408:]).all()
+    assert p.jurisdictions[p.host_jurisdiction[0]] == "US"
+
+
+def test_solved_end_to_end_and_in_orbit_beats_the_cloud(network):
+    p = problem_from(network, [Workload("yolov8n", 5.0, 100.0), Workload("llama-3.2-1b-instruct-q4", 0.2, 2000.0)])
+    result = solve(p)
+    assert result.status is Status.OPTIMAL
+    best, cloud = evaluate(p, result.solution), evaluate(p, cloud_only(p).solution)
+    assert best.feasible and cloud.feasible
+    assert best.mean_latency_ms < cloud.mean_latency_ms
+    # Detection is light enough for the satellite overhead: some requests run in orbit.
+    served = result.solution.assignment > 0
+    assert (p.host_kind[p.candidate_host[served]] == SATELLITE).any()
+
+
+def test_sovereignty_keeps_processing_in_allowed_countries(network):
+    rig = Workload("yolov8n", 5.0, 100.0, sites=(2,), allowed_jurisdictions=EUROPE)
+    p = problem_from(network, [rig])
+    result = solve(p)
+    hosts_used = p.candidate_host[result.solution.assignment > 0]
+    assert hosts_used.size and all(p.jurisdictions[p.host_jurisdiction[h]] in EUROPE for h in hosts_used)
+    # Kenya has no gateway or Azure region in the tables: a Kenya-only rule leaves no host, and says so.
+    with pytest.raises(InputError, match="yolov8n@nairobi"):
+        problem_from(network, [Workload("yolov8n", 5.0, 100.0, sites=(0,), allowed_jurisdictions=("KE",))])
+
+
+def test_bad_workload_and_epochs_are_named(network):
+    with pytest.raises(InputError, match=r"workloads\[0\].model"):
+        problem_from(network, [Workload("resnet-9000", 1.0, 100.0)])
+    tensors, sunlit, gateways, clouds = network
+    with pytest.raises(InputError, match="epochs"):
+        build_problem(tensors, [2, 1], 60.0, sunlit, SITES, gateways, clouds, models(["yolov8n"]),
+                      [Workload("yolov8n", 1.0, 100.0)], hosts())
