@@ -230,7 +230,8 @@ class PlacementProblem:
         host = np.maximum(self.candidate_host, 0)
         bits = 8.0 * (self.request_bytes + self.response_bytes)[None, :, None]
         transmission_ms = 1e3 * bits / (self.candidate_gbps * 1e9)
-        speed = np.minimum(self.service_flops_s[None, :], self.compute_budget_flops_s())  # [epoch, host]
+        # One accelerator's speed, lower when the power budget cannot feed it (eclipse)
+        speed = np.minimum(self.service_flops_s[None, :], self.power_budget_w * self.flops_per_joule[None, :])
         t = np.arange(self.n_epochs)[:, None, None]
         with np.errstate(divide="ignore"):
             compute_ms = 1e3 * self.model_flops[self.demand_model][None, :, None] / speed[t, host]
