@@ -25,6 +25,10 @@ def _field(default=dataclasses.MISSING, *, help: str, check=None, expected: str 
     return dataclasses.field(default=default, metadata=metadata)
 
 
+# The solver registry's names (placement.solvers.SOLVERS; a test keeps the two in step).
+STRATEGIES = ("milp", "greedy", "nearest_gateway", "cloud_only", "random")
+
+
 def _positive(x) -> bool:
     return x > 0
 
@@ -71,11 +75,118 @@ class OutputConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class NetworkConfig:
+    site_slots: int = _field(4, check=_positive, expected="a positive integer",
+                             help="satellites a demand site uses at once: its in-orbit host candidates")
+    gateway_slots: int = _field(8, check=_positive, expected="a positive integer",
+                                help="satellites a gateway uses at once")
+    site_min_elevation_deg: float = _field(25.0, help="user terminal elevation mask, deg (Starlink: 25)")
+    gateway_min_elevation_deg: float = _field(25.0, help="gateway elevation mask, deg")
+    laser_capacity_gbps: float = _field(100.0, check=_positive, expected="a positive number",
+                                        help="capacity of one laser link, Gbps (Starlink reports ~100)")
+    cloud_provider: Literal["azure", "aws", "all"] = _field("azure", help="cloud regions behind the gateways")
+    fiber_route_factor: float = _field(1.3, check=lambda x: x >= 1, expected="a number >= 1",
+                                       help="terrestrial fiber length / great circle (Bozkurt et al. 2018)")
+
+
+@dataclasses.dataclass(frozen=True)
+class SiteConfig:
+    name: str = _field(help="site name (workloads refer to it)")
+    lat_deg: float = _field(help="geodetic latitude, deg", check=lambda x: -90 <= x <= 90,
+                            expected="a latitude in [-90, 90]")
+    lon_deg: float = _field(help="longitude, deg", check=lambda x: -180 <= x <= 180,
+                            expected="a longitude in [-180, 180]")
+    country: str = _field("", help="ISO 3166-1 alpha-2 code of the site's country")
+
+
+@dataclasses.dataclass(frozen=True)
+class DemandConfig:
+    sites: list[SiteConfig] = _field([], help="demand sites given one by one ([[demand.sites]] tables)")
+    sites_file: str | None = _field(
+        None, help="CSV of sites with a header (name, lat, lon[, population]), relative to the config file")
+    name_column: str = _field("city", help="column of `sites_file` holding the site name")
+    population_column: str = _field("population", help="column to rank sites by, largest first ('' keeps file order)")
+    limit: int | None = _field(None, check=lambda x: x >= 0, expected="an integer >= 0",
+                               help="keep the first `limit` sites of `sites_file`")
+    country: str = _field("", help="country code given to every site of `sites_file`")
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkloadConfig:
+    model: str = _field(help="a model of the catalog (placement/problem/data/models.csv)")
+    rate_per_s: float = _field(help="requests per second at each site", check=lambda x: x >= 0,
+                               expected="a rate >= 0")
+    slo_ms: float = _field(help="latency objective of one request, ms", check=_positive, expected="a positive number")
+    sites: list[str] = _field([], help="site names that ask for it (empty: every site)")
+    allowed_jurisdictions: list[str] = _field(
+        [], help="country codes where requests may be processed (empty: anywhere); satellites count as their state of registry")
+
+
+@dataclasses.dataclass(frozen=True)
+class HostsConfig:
+    satellite_profile: str = _field("satellite-orin", help="hardware profile (placement/problem/data/hosts.csv)")
+    gateway_profile: str = _field("gateway-l4", help="hardware profile of a gateway edge site")
+    cloud_profile: str = _field("cloud-h100", help="hardware profile of a cloud region")
+    satellite_jurisdiction: str = _field("US", help="the satellites' state of registry")
+    satellite_link_gbps: float = _field(24.0, check=_positive, expected="a positive number",
+                                        help="user-link capacity of one satellite, Gbps (V1.5 class)")
+    gateway_link_gbps: float = _field(100.0, check=_positive, expected="a positive number",
+                                      help="capacity into a gateway edge site, Gbps")
+    cloud_link_gbps: float = _field(float("inf"), check=_positive, expected="a positive number or inf",
+                                    help="capacity into a cloud region, Gbps (inf: not modelled)")
+    terminals_per_site: int = _field(1, check=_positive, expected="a positive integer",
+                                     help="user terminals at each site (each talks to one satellite)")
+    opening_cost_satellite: float = _field(0.0, check=lambda x: x >= 0, expected="a number >= 0",
+                                           help="cost of a copy on a satellite per epoch, request-ms")
+    opening_cost_gateway: float = _field(0.0, check=lambda x: x >= 0, expected="a number >= 0",
+                                         help="cost of a copy at a gateway per epoch, request-ms")
+    opening_cost_cloud: float = _field(0.0, check=lambda x: x >= 0, expected="a number >= 0",
+                                       help="cost of a copy in a cloud region per epoch, request-ms")
+
+
+@dataclasses.dataclass(frozen=True)
+class ProblemConfig:
+    epoch_s: float = _field(600.0, check=_positive, expected="a positive number of seconds",
+                            help="spacing of the placement epochs (network snapshots) over the time horizon")
+    placement: Literal["fixed", "per_epoch"] = _field(
+        "per_epoch", help="'fixed': one placement for the horizon; 'per_epoch': re-placed every epoch")
+    migration_cost_per_gb: float = _field(0.0, check=lambda x: x >= 0, expected="a number >= 0",
+                                          help="cost of uploading 1 GB of model weights, request-ms")
+    unserved_penalty_ms: float = _field(10_000.0, check=lambda x: x >= 0, expected="a number >= 0",
+                                        help="cost of a request not served, request-ms")
+    serve_all: bool = _field(False, help="every request must be served (no unserved option; may be infeasible)")
+    single_source: bool = _field(False, help="each demand served by one host per epoch")
+    gateway_candidates: int = _field(2, check=lambda x: x >= 0, expected="an integer >= 0",
+                                     help="nearest gateways offered to each demand")
+    cloud_candidates: int = _field(2, check=lambda x: x >= 0, expected="an integer >= 0",
+                                   help="nearest cloud regions offered to each demand")
+
+
+@dataclasses.dataclass(frozen=True)
+class SolverConfig:
+    strategies: list[str] = _field(
+        ["milp", "greedy", "nearest_gateway", "cloud_only"], check=lambda names: set(names) <= set(STRATEGIES),
+        expected="names from " + ", ".join(STRATEGIES),
+        help="solvers to run and compare (each scored by the same evaluator)")
+    milp_solver: Literal["highs", "scip", "cp-sat"] = _field("highs", help="MILP solver behind OR-Tools MathOpt")
+    time_limit_s: float = _field(60.0, check=_positive, expected="a positive number of seconds",
+                                 help="MILP time limit, s")
+    relative_gap: float = _field(1e-4, check=lambda x: x >= 0, expected="a number >= 0",
+                                 help="MILP relative gap at which a solution counts as optimal")
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     constellation: ConstellationConfig = _field(ConstellationConfig(), help="which satellites")
     time: TimeConfig = _field(TimeConfig(), help="the time grid")
     propagation: PropagationConfig = _field(PropagationConfig(), help="SGP4 settings")
     output: OutputConfig = _field(OutputConfig(), help="what the run directory holds")
+    network: NetworkConfig = _field(NetworkConfig(), help="link rules of the network")
+    demand: DemandConfig = _field(DemandConfig(), help="where requests come from")
+    workloads: list[WorkloadConfig] = _field([], help="which models each site asks for ([[workloads]] tables)")
+    hosts: HostsConfig = _field(HostsConfig(), help="hardware and links of the hosts")
+    problem: ProblemConfig = _field(ProblemConfig(), help="epochs, placement mode and prices")
+    solver: SolverConfig = _field(SolverConfig(), help="which strategies run, and the MILP's limits")
     seed: int = _field(0, help="seed for every random choice of the run")
     source: str | None = _field(None, help="(set by the loader) the config file this came from")
 

@@ -136,8 +136,9 @@ def save_benchmark(name: str, rows: list[dict], summary: dict, results_dir: str 
     return path
 
 
-def format_table(rows: list[dict]) -> str:
-    columns = ["case", "impl", "metric", "value", "unit"]
+def format_table(rows: list[dict], columns: list[str] | None = None) -> str:
+    """Rows as aligned text columns (default: the benchmark format's case, impl, metric, value, unit)."""
+    columns = columns or ["case", "impl", "metric", "value", "unit"]
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
