@@ -391,3 +391,13 @@ def test_satellite_power_malformed(tmp_path, edit, line, field):
     if line is not None:
         assert f"line {line}" in str(e.value)
 
+
+
+def test_memory_traffic_reads_the_weights_once_per_forward_pass():
+    llama, yolo = models(["llama-3.2-1b-instruct-q4", "yolov8n"])
+    # 1.23e9 params x 0.5 B (4-bit) = 0.615 GB, read for the prompt pass and each of 128 tokens.
+    assert llama.memory_traffic_bytes == pytest.approx(1.23e9 * 0.5 * 129)
+    assert yolo.memory_traffic_bytes == pytest.approx(yolo.weight_bytes)
+    # On one Orin (204.8 GB/s) the decode takes ~0.39 s, 7x its FLOP time (0.056 s at 17 TFLOP/s).
+    orin = host_profiles()["satellite-orin"]
+    assert llama.memory_traffic_bytes / orin.memory_bandwidth_bytes_s > 5 * llama.flops_per_inference / orin.service_flops_s

@@ -26,6 +26,9 @@ from placement_instances import tiny
     ({"opening_cost": [[5000.0, 0.0, 0.0]]}, 9620.0),
     # At 5200 it no longer pays: all to C, 9720.
     ({"opening_cost": [[5200.0, 0.0, 0.0]]}, 9720.0),
+    # Roofline: each request reads 10 GB. G's 100 GB/s make that 100 ms, above its 10 ms of arithmetic:
+    # 20 + 100 = 120 ms. C's 10 TB/s take 1 ms, equal to its arithmetic: 81 ms. All to C: 9720.
+    ({"model_memory_traffic_bytes": [1e10], "memory_bandwidth_bytes_s": [1e11, 1e13, 1e11]}, 9720.0),
     # G has 0.5 GB, the model needs 1 GB: all to C, 9720.
     ({"memory_bytes": [0.5e9, 1e12, 2e9]}, 9720.0),
     # The site's access link carries 80 requests/s of 1 MB (64 Mbit/s each... 80 x 8e6 bit = 0.64 Gbps):

@@ -111,9 +111,10 @@ def build_problem(network: NetworkTensors, epochs: Sequence[int], step_s: float,
     allowed = np.array([[a is None or j in a for j in jurisdictions] for a in allowed_sets], bool).reshape(-1, len(jurisdictions))
 
     kind = np.array([SATELLITE] * n_sat + [GATEWAY] * G + [CLOUD] * C, np.int8)
-    profile = lambda field: np.select(  # noqa: E731
-        [kind == SATELLITE, kind == GATEWAY, kind == CLOUD],
-        [getattr(hosts.satellite, field), getattr(hosts.gateway, field), getattr(hosts.cloud, field)])
+    def profile(field):  # a profile without a figure (None) does not limit
+        values = [getattr(p, field) for p in (hosts.satellite, hosts.gateway, hosts.cloud)]
+        return np.select([kind == SATELLITE, kind == GATEWAY, kind == CLOUD],
+                         [np.inf if v is None else v for v in values])
     sunlit = np.asarray(sunlit_fraction)[:, epochs].T  # [epoch, sat]
     power = np.concatenate([hosts.power.power_budget_w(np.nan_to_num(sunlit, nan=0.0)),
                             np.full((T, G + C), np.inf)], axis=1)
@@ -133,6 +134,8 @@ def build_problem(network: NetworkTensors, epochs: Sequence[int], step_s: float,
         power_budget_w=power, link_gbps=np.broadcast_to(link, (T, H)),
         model_name=[m.name for m in models], model_flops=[m.flops_per_inference for m in models],
         model_memory_bytes=[m.memory_bytes for m in models],
+        model_memory_traffic_bytes=[m.memory_traffic_bytes for m in models],
+        memory_bandwidth_bytes_s=profile("memory_bandwidth_bytes_s"),
         demand_name=names, demand_model=demand_model, demand_site=demand_site,
         rate_per_s=np.broadcast_to(np.asarray(rate, float), (T, len(names))),
         request_bytes=[models[m].request_bytes for m in demand_model],

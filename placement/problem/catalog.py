@@ -20,8 +20,11 @@ models.csv (ModelSpec, one row per model)
     vision, speech   flops = published FLOPs, or 2 x published multiply-adds (torchvision's
                      "GFLOPS" are multiply-adds); Whisper: from its dimensions (formula in notes)
                      memory = params x 2 B (fp16) x MEMORY_OVERHEAD[task]
-  FLOPs understate a language model's time per request: decoding at batch 1 is bound by memory
-  bandwidth, not arithmetic (hosts carry `memory_bandwidth_bytes_s` for a later, finer model).
+  FLOPs understate an autoregressive model's time per request: decoding at batch 1 is bound by memory
+  bandwidth, not arithmetic. `ModelSpec.memory_traffic_bytes` is what one request reads from memory
+  (the weights once per forward pass: 1 + generated tokens passes for language models and Whisper's
+  decoder, an upper bound for Whisper, whose decoder is part of the weights), and hosts carry
+  `memory_bandwidth_bytes_s`; the problem takes the slower of the two (a roofline).
 
 hosts.csv (HostProfile, one row per host kind profile)
   satellite-orin (one Jetson AGX Orin 64GB), gateway-l4 (4 x NVIDIA L4), cloud-h100 (64 x H100
@@ -67,6 +70,9 @@ LM_PROMPT_TOKENS = 256
 LM_GENERATED_TOKENS = 128
 BYTES_PER_TOKEN = 4  # ~4 bytes of UTF-8 text per token (English, BPE tokenizers)
 
+# Forward passes that read the whole weights, per request (Whisper: its FLOP count's 100 decoder steps).
+FORWARD_PASSES = {"text-generation": 1 + LM_GENERATED_TOKENS, "speech-recognition": 1 + 100}
+
 # Memory of one copy = weights x overhead (assumptions, explained in models.csv notes):
 # small CNNs/Whisper at batch 1 need about the weights again for activations and workspace;
 # 4-bit LMs need x1.2 for scales and higher-precision embeddings, x1.25 for KV cache and buffers.
@@ -111,6 +117,16 @@ class ModelSpec:
     precision: str  # key of BYTES_PER_PARAM: how the weights are stored
     source: str
     notes: str
+
+    @property
+    def weight_bytes(self) -> float:
+        return self.params * BYTES_PER_PARAM[self.precision]
+
+    @property
+    def memory_traffic_bytes(self) -> float:
+        """Bytes one request reads from memory: the weights once per forward pass (activations and the
+        KV cache are small next to them at batch 1)."""
+        return self.weight_bytes * FORWARD_PASSES.get(self.task, 1)
 
 
 @dataclasses.dataclass(frozen=True)

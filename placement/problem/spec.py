@@ -55,10 +55,12 @@ class PlacementProblem:
       `jurisdictions`), memory_bytes [host], peak_flops_s [host] (the host's whole compute throughput),
       service_flops_s [host] (the speed one request sees: one accelerator), flops_per_joule [host]
       (accelerator efficiency), power_budget_w [epoch, host] (compute power available; inf on the ground),
-      link_gbps [epoch, host] (ingress capacity that served requests and model uploads share).
+      link_gbps [epoch, host] (ingress capacity that served requests and model uploads share),
+      memory_bandwidth_bytes_s [host] (one accelerator's; optional).
     Models
       model_name [model], model_flops [model] (per inference), model_memory_bytes [model] (weights and
-      runtime; also what a migration uploads).
+      runtime; also what a migration uploads), model_memory_traffic_bytes [model] (read from memory per
+      request; optional).
     Demands
       demand_name [demand], demand_model [demand], demand_site [demand], rate_per_s [epoch, demand],
       request_bytes [demand], response_bytes [demand], slo_ms [demand], allowed [demand, jurisdiction].
@@ -107,6 +109,8 @@ class PlacementProblem:
     unserved_penalty_ms: float | None = 10_000.0
     placement: Literal["fixed", "per_epoch"] = "fixed"
     single_source: bool = False
+    model_memory_traffic_bytes: np.ndarray | None = None  # [model] read per request (None: not limiting)
+    memory_bandwidth_bytes_s: np.ndarray | None = None  # [host] one accelerator's (None: unlimited)
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
@@ -114,6 +118,10 @@ class PlacementProblem:
             set_(name, tuple(str(s) for s in getattr(self, name)))
         H, M, D, S, J = (len(self.host_name), len(self.model_name), len(self.demand_name),
                          len(self.site_name), len(self.jurisdictions))
+        if self.model_memory_traffic_bytes is None:
+            set_("model_memory_traffic_bytes", np.zeros(M))
+        if self.memory_bandwidth_bytes_s is None:
+            set_("memory_bandwidth_bytes_s", np.full(H, np.inf))
         T = np.asarray(self.epoch_s).shape[0] if np.ndim(self.epoch_s) == 1 else -1
         if T < 1:
             raise InputError("must be a non-empty 1-D array", field="epoch_s", expected="shape (epoch,)")
@@ -134,6 +142,7 @@ class PlacementProblem:
             "site_access_gbps": (np.float64, (T, S)), "candidate_host": (np.int32, (T, D, K)),
             "candidate_rtt_ms": (np.float64, (T, D, K)), "candidate_gbps": (np.float64, (T, D, K)),
             "epoch_s": (np.float64, (T,)), "opening_cost": (np.float64, (M, H)),
+            "model_memory_traffic_bytes": (np.float64, (M,)), "memory_bandwidth_bytes_s": (np.float64, (H,)),
         }
         for name, (dtype, shape) in shapes.items():
             set_(name, _array(name, getattr(self, name), dtype, shape))
@@ -157,10 +166,11 @@ class PlacementProblem:
                f"an index into the {S} sites")
         _check((cand >= -1) & (cand < H), "candidate_host", "index out of range", f"-1 or a host index < {H}")
         for name in ("memory_bytes", "model_flops", "model_memory_bytes", "request_bytes", "response_bytes",
-                     "opening_cost", "rate_per_s"):
+                     "opening_cost", "rate_per_s", "model_memory_traffic_bytes"):
             _check(np.isfinite(getattr(self, name)) & (getattr(self, name) >= 0), name,
                    "negative or not finite", "finite values >= 0")
-        for name in ("peak_flops_s", "service_flops_s", "flops_per_joule", "epoch_s", "slo_ms"):
+        for name in ("peak_flops_s", "service_flops_s", "flops_per_joule", "epoch_s", "slo_ms",
+                     "memory_bandwidth_bytes_s"):
             _check(getattr(self, name) > 0, name, "not positive", "values > 0")
         for name in ("power_budget_w", "link_gbps", "site_access_gbps"):
             _check(~np.isnan(getattr(self, name)) & (getattr(self, name) >= 0), name,
@@ -224,8 +234,12 @@ class PlacementProblem:
     def latency_ms(self) -> np.ndarray:
         """[epoch, demand, slot]: latency of one request served in that slot (inf where unusable).
 
-        Round-trip propagation + transmission of request and response at the path bottleneck + compute at
-        the speed one request sees (one accelerator, slowed down if the power budget cannot run it at peak).
+        Round-trip propagation + transmission of request and response at the path bottleneck + compute on
+        one accelerator: the slower of its arithmetic (FLOPs at its speed, lower when the power budget
+        cannot run it at peak) and its memory traffic at the accelerator's bandwidth (a roofline; what
+        bounds language-model decoding at batch 1). Capacity stays FLOP-based (constraint 3): requests
+        served together share each weight read (batching), so bandwidth limits one request's latency,
+        not the host's throughput.
         """
         host = np.maximum(self.candidate_host, 0)
         bits = 8.0 * (self.request_bytes + self.response_bytes)[None, :, None]
@@ -233,8 +247,11 @@ class PlacementProblem:
         # One accelerator's speed, lower when the power budget cannot feed it (eclipse)
         speed = np.minimum(self.service_flops_s[None, :], self.power_budget_w * self.flops_per_joule[None, :])
         t = np.arange(self.n_epochs)[:, None, None]
+        model = self.demand_model[None, :, None]
         with np.errstate(divide="ignore"):
-            compute_ms = 1e3 * self.model_flops[self.demand_model][None, :, None] / speed[t, host]
+            arithmetic_s = self.model_flops[model] / speed[t, host]
+        memory_s = self.model_memory_traffic_bytes[model] / self.memory_bandwidth_bytes_s[host]
+        compute_ms = 1e3 * np.maximum(arithmetic_s, memory_s)
         latency = self.candidate_rtt_ms + transmission_ms + compute_ms
         return np.where(self.usable_slots(), latency, np.inf)
 
