@@ -82,6 +82,9 @@ class NetworkConfig:
                                 help="satellites a gateway uses at once")
     site_min_elevation_deg: float = _field(25.0, help="user terminal elevation mask, deg (Starlink: 25)")
     gateway_min_elevation_deg: float = _field(25.0, help="gateway elevation mask, deg")
+    site_link: Literal["ku-terminal", "direct-to-cell"] = _field(
+        "ku-terminal", help="how sites reach satellites: a Ku user terminal, or phones over Direct-to-Cell "
+                            "(a few Mbps per beam; network/links.py)")
     laser_capacity_gbps: float = _field(100.0, check=_positive, expected="a positive number",
                                         help="capacity of one laser link, Gbps (Starlink reports ~100)")
     cloud_provider: Literal["azure", "aws", "all"] = _field("azure", help="cloud regions behind the gateways")

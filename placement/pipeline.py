@@ -27,6 +27,7 @@ from placement.evaluation import evaluate
 from placement.network import ground as ground_tables
 from placement.network.ground import GroundNodes
 from placement.network.isl import grid_shells
+from placement.network.links import DIRECT_TO_CELL, KU_USER_DOWNLINK
 from placement.network.tensors import Ground, NetworkSpec, build_network
 from placement.problem import HOST_KINDS, PlacementProblem, Solution, SolveResult
 from placement.problem import catalog
@@ -226,7 +227,8 @@ def placement_problem(config: Config, progress: Progress = _stderr_progress) -> 
     gateways = ground_tables.gateways()
     ground = Ground.from_nodes(sites, gateways, ground_tables.pops(), clouds, config.network.fiber_route_factor)
     n = config.network
-    spec = NetworkSpec(site_slots=n.site_slots, gateway_slots=n.gateway_slots,
+    site_link = {"ku-terminal": KU_USER_DOWNLINK, "direct-to-cell": DIRECT_TO_CELL}[n.site_link]
+    spec = NetworkSpec(site_slots=n.site_slots, gateway_slots=n.gateway_slots, site_link=site_link,
                        site_min_elevation_deg=n.site_min_elevation_deg,
                        gateway_min_elevation_deg=n.gateway_min_elevation_deg, laser_capacity_gbps=n.laser_capacity_gbps)
     progress(f"network: {len(elements)} satellites, {len(sites.name)} sites, {len(gateways.name)} gateways, "

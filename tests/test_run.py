@@ -71,3 +71,13 @@ def test_bad_configs_name_the_field(tmp_path, override, field):
         pipeline.run(config, tmp_path / "run", progress=lambda m: None)
     assert field in str(error.value) and str(QUICKSTART) in str(error.value)
     assert not (tmp_path / "run").exists()
+
+
+def test_direct_to_cell_sites_get_a_few_mbps(tmp_path):
+    # Phones over Direct-to-Cell: the site's access link is one beam's few Mbps (starlink_performance_facts:
+    # ~4 Mbps), so 300 detector frames/s of 82 kB per site cannot all be carried: most go unserved.
+    config = load_config(QUICKSTART, SHORT + ["network.site_link='direct-to-cell'", "solver.strategies=['milp']"])
+    problem = pipeline.placement_problem(config, progress=lambda m: None)
+    assert 0.5e-3 < problem.site_access_gbps[problem.site_access_gbps > 0].max() < 50e-3
+    metrics = pipeline.run(config, tmp_path / "run", progress=lambda m: None)
+    assert metrics["strategies"]["milp"]["unserved_share"] > 0.5
