@@ -267,8 +267,9 @@ def placement_problem(config: Config, progress: Progress = _stderr_progress) -> 
 def solve_strategy(name: str, problem: PlacementProblem, config: Config) -> SolveResult:
     s = config.solver
     if name == "milp":
+        hint = None if s.warm_start == "none" else SOLVERS[s.warm_start](problem, seed=config.seed).solution
         return milp.solve(problem, milp.MilpOptions(solver=s.milp_solver, time_limit_s=s.time_limit_s,
-                                                    relative_gap=s.relative_gap), seed=config.seed)
+                                                    relative_gap=s.relative_gap), hint=hint, seed=config.seed)
     return SOLVERS[name](problem, seed=config.seed)
 
 

@@ -8,6 +8,7 @@ import pytest
 from placement.errors import InputError
 from placement.evaluation import evaluate
 from placement.problem import Solution, Status, random_problem
+from placement.solvers.baselines import greedy
 from placement.solvers.milp import MilpOptions, build, solve
 
 from placement_instances import tiny
@@ -132,6 +133,18 @@ def test_time_limit_returns_incumbent_and_bound():
     if result.solution is not None:
         assert evaluate(problem, result.solution).feasible
         assert result.dual_bound <= result.objective * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("solver", ["highs", "scip"])
+def test_a_hint_is_taken_as_the_starting_incumbent(solver):
+    # Within a limit too short to beat greedy unaided, the solver starts from greedy's solution and can
+    # only improve on it.
+    problem = random_problem(0, n_hosts=120, n_demands=300, n_models=6, n_epochs=8, n_slots=12,
+                             placement="per_epoch", opening_cost=1e5, migration_cost_per_gb=1e6, load=0.8)
+    start = greedy(problem)
+    result = solve(problem, MilpOptions(solver=solver, time_limit_s=2.0), hint=start.solution)
+    assert result.solution is not None
+    assert evaluate(problem, result.solution).objective <= start.objective * (1 + 1e-6)
 
 
 def test_lp_relaxation_bounds_the_milp():
