@@ -154,7 +154,7 @@ def sgp4_init(elements: Elements, gravity: Gravity = WGS72) -> tuple[Sgp4Params,
         + 0.375 * j2 * tsi / psisq * con41 * (8.0 + 3.0 * etasq * (8.0 + etasq))
     )
     cc1 = bstar * cc2
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # the branch np.where drops
         cc3 = np.where(ecco > 1.0e-4, -2.0 * coef * tsi * j3oj2 * no_unkozai * sinio / ecco, 0.0)
         xmcof = np.where(ecco > 1.0e-4, -X2O3 * coef * bstar / eeta, 0.0)
     x1mth2 = 1.0 - cosio2
