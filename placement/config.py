@@ -26,7 +26,7 @@ def _field(default=dataclasses.MISSING, *, help: str, check=None, expected: str 
 
 
 # The solver registry's names (placement.solvers.SOLVERS; a test keeps the two in step).
-STRATEGIES = ("milp", "greedy", "nearest_gateway", "cloud_only", "random")
+STRATEGIES = ("milp", "gradient", "greedy", "nearest_gateway", "cloud_only", "random")
 
 
 def _positive(x) -> bool:

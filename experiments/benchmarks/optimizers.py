@@ -1,0 +1,175 @@
+"""The gradient heuristic against the exact MILP and the baselines, in three instance families.
+
+1. Small and medium synthetic instances (`milp_scaling`'s family: per-epoch placement with migration and
+   opening costs, 12 candidates per demand, load 0.8) on which HiGHS proves optimality: the heuristic's
+   gap to the optimum and its time against the MILP's.
+2. Large: Starlink Gen1 (4,408 satellites) x the 1,000 largest cities x 10 catalog models x 24 hourly
+   epochs, candidates pruned to the 4 satellites each city sees, its 2 nearest gateways and 2 nearest Azure
+   regions. The heuristic's time and its gap to the best dual bound available: the LP relaxation by HiGHS
+   within --lp-limit seconds (default 1800), or the capacity-free bound (every request at its cheapest
+   usable candidate, or unserved), whichever is higher.
+3. The baselines (greedy, nearest gateway, cloud only) on every instance, as gap to the best known.
+
+    python experiments/benchmarks/optimizers.py [--lp-limit 1800] [--skip-large]
+
+Needs ../shared/reference/cities_top1000.csv for the large family. Writes experiments/results/optimizers.json
+(optimizers.<gpu>.json on a GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+
+from placement.constellation.walker import STARLINK_GEN1, constellation
+from placement.evaluation import evaluate
+from placement.network import ground as tables
+from placement.network.isl import grid_shells
+from placement.network.tensors import Ground, build_network
+from placement.problem import PlacementProblem, Status, random_problem
+from placement.problem.build import HostOptions, Workload, build_problem
+from placement.problem.catalog import host_profiles, models, satellite_power
+from placement.propagation.sgp4 import Propagator
+from placement.propagation.sun import shadow_fraction, sun_position_km
+from placement.propagation.timegrid import TimeGrid
+from placement.results import save_benchmark
+from placement.solvers import SOLVERS
+from placement.solvers.milp import MilpOptions, solve as solve_milp
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+SMALL = [(20, 50, 3, 2), (40, 100, 4, 4)]
+MEDIUM = [(80, 200, 5, 6)]
+BASELINES = ("greedy", "nearest_gateway", "cloud_only")
+
+# Requests per second per city, a mix of cameras, classifiers, speech and chat; the language models
+# are the heavy tail. Scaled so that neighbouring cities compete for the satellites overhead.
+LARGE_RATES = {"yolov8n": 800.0, "yolov8s": 200.0, "mobilenet_v3_large": 1000.0, "efficientnet_b0": 600.0,
+               "resnet50": 400.0, "whisper-tiny": 40.0, "whisper-base": 20.0, "llama-3.2-1b-instruct-q4": 10.0,
+               "qwen2.5-1.5b-instruct-q4": 6.0, "phi-3-mini-4k-instruct-q4": 4.0}
+
+
+def synthetic(size: tuple[int, int, int, int], seed: int) -> PlacementProblem:
+    return random_problem(seed, *size, n_slots=12, placement="per_epoch", opening_cost=1e5,
+                          migration_cost_per_gb=1e6, load=0.8)
+
+
+def large_instance() -> PlacementProblem:
+    cities = np.genfromtxt(REFERENCE / "cities_top1000.csv", delimiter=",", usecols=(2, 3))
+    names = [line.split(",")[1] for line in (REFERENCE / "cities_top1000.csv").read_text().splitlines()]
+    sites = tables.demand_sites(cities[:, 0], cities[:, 1], names=[f"{i}:{n}" for i, n in enumerate(names)])
+    gateways, clouds = tables.gateways(), tables.cloud_regions("azure")
+    ground = Ground.from_nodes(sites, gateways, tables.pops(), clouds)
+    elements = constellation(STARLINK_GEN1, 2461094.5, 0.0)
+    grid = TimeGrid(2461094.5, 0.0, 3600.0, 24)
+    propagator = Propagator.create(elements, jnp.float32)
+    network = build_network(propagator, grid_shells(STARLINK_GEN1), grid, ground, chunk_steps=24)
+    jd, fr = grid.jd_fr()
+    sunlit = np.asarray(shadow_fraction(propagator.grid(grid).r_km, sun_position_km(jd, fr)), dtype=np.float64)
+    profiles = host_profiles()
+    # A city runs many user terminals: 20 per city carry its ~1 Gbps of requests.
+    hosts = HostOptions(profiles["satellite-orin"], profiles["gateway-l4"], profiles["cloud-h100"], satellite_power(),
+                        terminals_per_site=20)
+    chosen = models(list(LARGE_RATES))
+    workloads = [Workload(m.name, LARGE_RATES[m.name], 2000.0 if m.task == "text-generation" else 200.0)
+                 for m in chosen]
+    return build_problem(network, np.arange(24), 3600.0, sunlit, sites, gateways, clouds, chosen, workloads, hosts,
+                         placement="per_epoch", migration_cost_per_gb=1e4)
+
+
+def capacity_free_bound(problem: PlacementProblem) -> float:
+    """A lower bound: every request at its cheapest usable candidate (or unserved), all limits dropped.
+    Valid because opening and migration costs are >= 0 and limits only remove options."""
+    cheapest = problem.latency_ms().min(axis=2)
+    if problem.unserved_penalty_ms is not None:
+        cheapest = np.minimum(cheapest, problem.unserved_penalty_ms)
+    return float((problem.requests() * cheapest).sum())
+
+
+def run_solver(name: str, problem: PlacementProblem, seed: int = 0):
+    start = time.perf_counter()
+    result = SOLVERS[name](problem, seed=seed)
+    seconds = time.perf_counter() - start
+    report = evaluate(problem, result.solution)
+    if not report.feasible:
+        sys.exit(f"{name} on {problem.size}: infeasible solution: {report.violations[:3]}")
+    return report.objective, seconds
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lp-limit", type=float, default=1800.0, help="seconds for the large LP relaxation")
+    parser.add_argument("--milp-limit", type=float, default=600.0, help="seconds per small/medium MILP")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument("--results", default=str(RESULTS))
+    args = parser.parse_args(argv)
+
+    rows, gaps, speedups = [], [], []
+    for family, sizes in (("small", SMALL), ("medium", MEDIUM)):
+        for size in sizes:
+            for seed in range(args.seeds if family == "small" else max(1, args.seeds // 2)):
+                problem = synthetic(size, seed)
+                case = f"{family} {problem.size} seed {seed}"
+                exact = solve_milp(problem, MilpOptions(time_limit_s=args.milp_limit))
+                if exact.status is not Status.OPTIMAL:
+                    print(f"{case}: MILP not proven optimal ({exact.status.value}); skipped", flush=True)
+                    continue
+                milp_s = exact.build_seconds + exact.solve_seconds
+                SOLVERS["gradient"](problem, seed=seed)  # warm-up: compile once per shape, reported apart
+                objective, seconds = run_solver("gradient", problem, seed)
+                gap = 100 * (objective - exact.objective) / exact.objective
+                gaps.append(gap)
+                if family == "medium":
+                    speedups.append(milp_s / seconds)
+                rows += [
+                    {"case": case, "impl": "milp-highs", "metric": "seconds", "value": milp_s, "unit": "s"},
+                    {"case": case, "impl": "gradient", "metric": "seconds", "value": seconds, "unit": "s"},
+                    {"case": case, "impl": "gradient", "metric": "gap_to_optimum_pct", "value": gap, "unit": "%"},
+                ]
+                for name in BASELINES:
+                    b_objective, b_seconds = run_solver(name, problem, seed)
+                    rows.append({"case": case, "impl": name, "metric": "gap_to_optimum_pct",
+                                 "value": 100 * (b_objective - exact.objective) / exact.objective, "unit": "%"})
+                print(f"{case}: gradient gap {gap:.3f}% in {seconds:.2f} s, MILP {milp_s:.1f} s", flush=True)
+
+    summary = {"median_gap_pct": statistics.median(gaps) if gaps else None, "max_gap_pct": max(gaps) if gaps else None,
+               "medium_speedup_vs_milp": statistics.median(speedups) if speedups else None}
+
+    if not args.skip_large:
+        start = time.perf_counter()
+        problem = large_instance()
+        case = f"large {problem.size}"
+        rows.append({"case": case, "impl": "build", "metric": "seconds", "value": time.perf_counter() - start, "unit": "s"})
+        SOLVERS["gradient"](problem, seed=0)
+        objective, seconds = run_solver("gradient", problem)
+        bounds = {"capacity-free": capacity_free_bound(problem)}
+        lp = solve_milp(problem, MilpOptions(relax=True, time_limit_s=args.lp_limit))
+        if np.isfinite(lp.dual_bound):
+            bounds["lp-relaxation"] = lp.dual_bound
+        rows.append({"case": case, "impl": "lp-relaxation", "metric": "status", "value": lp.status.value, "unit": ""})
+        rows.append({"case": case, "impl": "lp-relaxation", "metric": "seconds",
+                     "value": lp.build_seconds + lp.solve_seconds, "unit": "s"})
+        best_bound = max(bounds.values())
+        for name, value in bounds.items():
+            rows.append({"case": case, "impl": name, "metric": "dual_bound", "value": value, "unit": "request-ms"})
+        objectives = {"gradient": objective}
+        rows.append({"case": case, "impl": "gradient", "metric": "seconds", "value": seconds, "unit": "s"})
+        for name in BASELINES:
+            objectives[name], b_seconds = run_solver(name, problem)
+            rows.append({"case": case, "impl": name, "metric": "seconds", "value": b_seconds, "unit": "s"})
+        for name, value in objectives.items():
+            rows.append({"case": case, "impl": name, "metric": "gap_to_bound_pct",
+                         "value": 100 * (value - best_bound) / best_bound, "unit": "%"})
+        summary.update({"large_seconds": seconds, "large_gap_to_bound_pct": 100 * (objective - best_bound) / best_bound})
+    save_benchmark("optimizers", rows, summary, args.results)
+
+
+if __name__ == "__main__":
+    main()

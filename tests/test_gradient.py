@@ -1,0 +1,119 @@
+"""The gradient heuristic: its solutions pass the evaluator, come within a measured gap of the MILP optimum,
+beat greedy, are reproducible from the seed, and the relaxation compiles once per problem shape."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numpy as np
+import pytest
+
+from placement.evaluation import evaluate
+from placement.problem import Status, random_problem
+from placement.solvers import SOLVERS
+from placement.solvers import gradient
+from placement.solvers.baselines import greedy
+from placement.solvers.milp import solve as milp
+
+from placement_instances import tiny
+
+SIZE = (20, 50, 3, 2)  # hosts, demands, models, epochs; HiGHS proves these optimal in about 0.1 s
+FAMILIES = {
+    # opening (o) and migration per GB (g) costs in units of (all requests x 25 ms) / (models x hosts),
+    # so they matter on every instance whatever its traffic
+    "fixed": dict(),
+    "fixed_opening": dict(o=0.3),
+    "per_epoch_migration": dict(placement="per_epoch", o=0.1, g=0.1, load=0.8),
+    "single_source": dict(single_source=True, o=0.05),
+    "single_source_per_epoch": dict(single_source=True, placement="per_epoch", o=0.05, g=0.05),
+    "tight_unserved": dict(load=1.5, o=0.1),
+    "must_serve": dict(unserved_penalty_ms=None, load=0.3, o=0.1),
+}
+# Gap to the MILP optimum, in %, allowed on these instances. Measured on seeds 0 / 1 (default options,
+# float32 relaxation, x86 CPU): fixed 0.005 / 0.009, fixed_opening 0.086 / 0.000, per_epoch_migration
+# 0.003 / 0.023, single_source 0.000 / 0.000, single_source_per_epoch 0.040 / 0.000, tight_unserved
+# 0.116 / 0.092, must_serve 0.000 / 0.000 (greedy: 0.2-10%). Seeds 2-4 reach 0.87% (single_source_per_epoch,
+# seed 3), so the bound holds for these seeds, not every instance. The tolerance is the largest measured gap
+# plus about 0.4 points: a regression of the relaxation, the repair or the local moves shows, while float32
+# differences between machines do not.
+TOLERANCE_PCT = 0.5
+
+
+def instance(family: str, seed: int, size=SIZE):
+    kw = dict(FAMILIES[family])
+    o, g = kw.pop("o", 0.0), kw.pop("g", 0.0)
+    probe = random_problem(seed, *size, n_slots=10, load=kw.get("load", 0.6))
+    unit = probe.requests().sum() * 25.0 / (probe.n_models * probe.n_hosts)
+    problem = random_problem(seed, *size, n_slots=10, opening_cost=o * unit, migration_cost_per_gb=g * unit, **kw)
+    if family == "must_serve":  # wider links, so that every request can be served
+        problem = dataclasses.replace(problem, link_gbps=problem.link_gbps * 10,
+                                      site_access_gbps=problem.site_access_gbps * 3)
+    return problem
+
+
+@functools.lru_cache(maxsize=None)
+def solved(family: str, seed: int):
+    problem = instance(family, seed)
+    return problem, gradient.solve(problem, seed=0)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_feasible_and_near_the_milp_optimum(family):
+    for seed in (0, 1):
+        problem, result = solved(family, seed)
+        assert result.solver == "gradient" and result.status is Status.FEASIBLE, result.message
+        report = evaluate(problem, result.solution)
+        assert report.feasible, report.violations[:3]
+        assert report.objective == pytest.approx(result.objective, rel=1e-9)
+        assert "discarded" not in result.message  # the evaluator guard never had to step in
+        exact = milp(problem)
+        assert exact.status is Status.OPTIMAL
+        assert result.objective >= exact.dual_bound * (1 - 1e-6)
+        gap_pct = 100 * (result.objective / exact.objective - 1)
+        assert gap_pct <= TOLERANCE_PCT, (family, seed, gap_pct, result.message)
+        if problem.unserved_penalty_ms is None:
+            assert report.unserved_share <= 1e-9
+
+
+def test_beats_or_matches_greedy_on_most_seeds():
+    # fixed placement with opening costs: greedy pays for copies one demand at a time, 2-7% above optimum
+    wins = 0
+    for seed in range(5):
+        problem, result = solved("fixed_opening", seed)
+        wins += result.objective <= greedy(problem).objective * (1 + 1e-9)
+    assert wins >= 4
+
+
+def test_same_seed_same_result_and_one_compilation():
+    problem, first = solved("per_epoch_migration", 0)
+    compiled = gradient._relax._cache_size()
+    again = gradient.solve(problem, seed=0)
+    np.testing.assert_array_equal(first.solution.assignment, again.solution.assignment)
+    np.testing.assert_array_equal(first.solution.placement, again.solution.placement)
+    assert again.objective == first.objective
+    # Another seed starts from other logits (the solution may or may not differ; the relaxation does)
+    other = gradient.relax(problem, seed=1)[0][0]["x"]
+    assert not np.array_equal(other, gradient.relax(problem, seed=0)[0][0]["x"])
+    # Another instance of the same shape, and other schedule values, reuse the compiled relaxation
+    options = gradient.GradientOptions(learning_rate=0.05, penalty=(2.0, 500.0), integrality=2.0,
+                                       temperature=(1.0, 0.5), improve=False)
+    gradient.solve(instance("per_epoch_migration", 1), options, seed=3)
+    assert gradient._relax._cache_size() == compiled
+
+
+def test_registered_and_infeasible_when_all_must_be_served_but_cannot():
+    assert SOLVERS["gradient"] is gradient.solve
+    # 120 requests/s that must all be served, and only G (100 requests/s) to serve them
+    problem = tiny(unserved_penalty_ms=None, candidate_host=[[[0, -1], [0, -1]]])
+    result = gradient.solve(problem)
+    assert result.status is Status.INFEASIBLE and result.solution is None
+    assert "proven infeasible" in result.message
+
+
+def test_tiny_instance_optimum():
+    # Opening G costs 5000 and saves 100 x (81 - 30) = 5100 over all-cloud (test_milp): 4620 + 5000 = 9620
+    problem = tiny(opening_cost=[[5000.0, 0.0, 0.0]])
+    result = gradient.solve(problem)
+    assert evaluate(problem, result.solution).feasible
+    assert result.objective == pytest.approx(9620.0)
