@@ -176,9 +176,12 @@ class SolverConfig:
                                  help="MILP time limit, s")
     relative_gap: float = _field(1e-4, check=lambda x: x >= 0, expected="a number >= 0",
                                  help="MILP relative gap at which a solution counts as optimal")
-    warm_start: Literal["none", "greedy"] = _field(
+    warm_start: Literal["none", "greedy", "gradient"] = _field(
         "greedy", help="start the MILP from this heuristic's solution (HiGHS at 120 hosts x 300 demands: "
                        "2.8% gap in 60 s with it, 63% after 600 s without)")
+    certify: bool = _field(
+        True, help="give every heuristic's result a certified gap: the LP relaxation's bound (within "
+                   "time_limit_s) is reported as its dual bound")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,6 +9,7 @@ memory (10,000 satellites for a week) needs only one chunk in memory at a time.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -264,13 +265,22 @@ def placement_problem(config: Config, progress: Progress = _stderr_progress) -> 
                          single_source=pc.single_source)
 
 
-def solve_strategy(name: str, problem: PlacementProblem, config: Config) -> SolveResult:
+def solve_strategy(name: str, problem: PlacementProblem, config: Config, lp_bound: float | None = None) -> SolveResult:
+    """One strategy's result; a heuristic's carries `lp_bound` as its dual bound (a certified gap)."""
     s = config.solver
     if name == "milp":
         hint = None if s.warm_start == "none" else SOLVERS[s.warm_start](problem, seed=config.seed).solution
         return milp.solve(problem, milp.MilpOptions(solver=s.milp_solver, time_limit_s=s.time_limit_s,
                                                     relative_gap=s.relative_gap), hint=hint, seed=config.seed)
-    return SOLVERS[name](problem, seed=config.seed)
+    result = SOLVERS[name](problem, seed=config.seed)
+    return result if lp_bound is None else dataclasses.replace(result, dual_bound=lp_bound)
+
+
+def lp_bound(problem: PlacementProblem, config: Config) -> float | None:
+    """The LP relaxation's bound within the MILP's time limit (None if it does not finish)."""
+    relaxed = milp.solve(problem, milp.MilpOptions(solver=config.solver.milp_solver, relax=True,
+                                                   time_limit_s=config.solver.time_limit_s))
+    return relaxed.dual_bound if np.isfinite(relaxed.dual_bound) else None
 
 
 def run(config: Config, out_dir: str | Path, *, overwrite: bool = False,
@@ -282,16 +292,20 @@ def run(config: Config, out_dir: str | Path, *, overwrite: bool = False,
     build_s = time.perf_counter() - started
     progress(f"problem: {problem.size} (hosts x demands x models x epochs), {int(problem.usable_slots().sum())} "
              f"candidate slots, built in {build_s:.1f} s")
+    heuristics = [name for name in config.solver.strategies if name != "milp"]
+    bound = lp_bound(problem, config) if config.solver.certify and heuristics else None
     strategies = {}
     for name in config.solver.strategies:
-        result = solve_strategy(name, problem, config)
+        result = solve_strategy(name, problem, config, bound)
         report = evaluate(problem, result.solution) if result.solution is not None else None
         strategies[name] = (result, report)
         progress(f"solve: {name}: {result.status.value} in {result.solve_seconds:.2f} s")
     metrics = {
         "problem": {"size": problem.size, "hosts": problem.n_hosts, "demands": problem.n_demands,
                     "models": problem.n_models, "epochs": problem.n_epochs, "build_seconds": build_s},
+        "lp_bound": bound,
         "strategies": {name: {"status": r.status.value, "solver_objective": r.objective, "dual_bound": r.dual_bound,
+                              "gap": r.gap,
                               "solve_seconds": r.solve_seconds, "build_seconds": r.build_seconds, "message": r.message,
                               **(e.summary() if e is not None else {}),
                               **(_request_shares(problem, r.solution) if r.solution is not None else {})}
@@ -355,6 +369,7 @@ def summary_table(metrics: dict) -> str:
     rows = [{"strategy": name, "status": m["status"], "mean_ms": m.get("mean_latency_ms"),
              "p95_ms": m.get("p95_latency_ms"), "slo": m.get("slo_attainment"),
              "unserved": m.get("unserved_share"), "in_orbit": m.get("share_satellite"),
-             "gateway": m.get("share_gateway"), "cloud": m.get("share_cloud"), "solve_s": m["solve_seconds"]}
+             "gateway": m.get("share_gateway"), "cloud": m.get("share_cloud"), "gap": m["gap"],
+             "solve_s": m["solve_seconds"]}
             for name, m in metrics["strategies"].items()]
     return format_table(rows, list(rows[0]) if rows else None)

@@ -32,6 +32,9 @@ def test_quickstart_run_writes_a_complete_directory(tmp_path, capsys):
     for name, m in metrics["strategies"].items():
         assert m["feasible"], name
         assert m["objective"] >= milp["dual_bound"] * (1 - 1e-6), name
+        # Every heuristic carries the LP relaxation's bound: a certified gap.
+        assert m["dual_bound"] <= m["objective"] * (1 + 1e-9) and m["gap"] >= 0, name
+    assert metrics["lp_bound"] <= milp["objective"] * (1 + 1e-9)
     assert milp["mean_latency_ms"] < metrics["strategies"]["cloud_only"]["mean_latency_ms"]
     assert metrics["strategies"]["cloud_only"]["share_cloud"] == pytest.approx(1.0)
     with open(out / "demands.csv") as f:
