@@ -2,15 +2,18 @@
 
 1. Small and medium synthetic instances (`milp_scaling`'s family: per-epoch placement with migration and
    opening costs, 12 candidates per demand, load 0.8) on which HiGHS proves optimality: the heuristic's
-   gap to the optimum and its time against the MILP's.
+   gap to the optimum and its time against the MILP's, in two configurations: `gradient` (the defaults:
+   Lagrangian prices and 16 augmented Lagrangian restarts, each repaired, the best three improved by local
+   moves for up to 60 s) and `gradient-fast` (prices, the vectorized repair and --fast-budget seconds of
+   local moves). Times are after a warm-up on the first seed of each size (compilation once per shape).
 2. Large: Starlink Gen1 (4,408 satellites) x the 1,000 largest cities x 10 catalog models x 24 hourly
    epochs, candidates pruned to the 4 satellites each city sees, its 2 nearest gateways and 2 nearest Azure
-   regions. The heuristic's time and its gap to the best dual bound available: the LP relaxation by HiGHS
-   within --lp-limit seconds (default 1800), or the capacity-free bound (every request at its cheapest
-   usable candidate, or unserved), whichever is higher.
+   regions. The heuristic's time (compilation included) and its gap to the best dual bound available: the
+   LP relaxation by HiGHS within --lp-limit seconds (default 1800), the heuristic's own Lagrangian bound,
+   or the capacity-free bound (every request at its cheapest usable candidate, or unserved).
 3. The baselines (greedy, nearest gateway, cloud only) on every instance, as gap to the best known.
 
-    python experiments/benchmarks/optimizers.py [--lp-limit 1800] [--skip-large] [--large-restarts 2] [--large-steps 200]
+    python experiments/benchmarks/optimizers.py [--lp-limit 1800] [--milp-limit 600] [--seeds 4] [--skip-large]
 
 Needs ../shared/reference/cities_top1000.csv for the large family. Writes experiments/results/optimizers.json
 (optimizers.<gpu>.json on a GPU).
@@ -103,18 +106,36 @@ def run_solver(name: str, problem: PlacementProblem, seed: int = 0):
     return report.objective, seconds
 
 
+def fast_options(budget_s: float) -> GradientOptions:
+    """The configuration for speed: Lagrangian prices, the vectorized repair and `budget_s` of local moves;
+    no augmented Lagrangian restarts."""
+    return GradientOptions(restarts=0, time_budget_s=budget_s)
+
+
+def run_gradient(problem: PlacementProblem, options: GradientOptions, seed: int = 0):
+    start = time.perf_counter()
+    result = gradient_solve(problem, options, seed=seed)
+    seconds = time.perf_counter() - start
+    report = evaluate(problem, result.solution)
+    if not report.feasible:
+        sys.exit(f"gradient on {problem.size}: infeasible solution: {report.violations[:3]}")
+    return report.objective, seconds, result
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lp-limit", type=float, default=1800.0, help="seconds for the large LP relaxation")
     parser.add_argument("--milp-limit", type=float, default=600.0, help="seconds per small/medium MILP")
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--skip-large", action="store_true")
-    parser.add_argument("--large-restarts", type=int, default=2, help="gradient restarts on the large instance")
-    parser.add_argument("--large-steps", type=int, default=200, help="gradient steps per phase on the large instance")
+    parser.add_argument("--fast-budget", type=float, default=0.5,
+                        help="seconds of local moves of gradient-fast on small and medium instances")
+    parser.add_argument("--large-budget", type=float, default=10.0, help="seconds of local moves on the large instance")
     parser.add_argument("--results", default=str(RESULTS))
     args = parser.parse_args(argv)
 
-    rows, gaps, speedups = [], [], []
+    configs = {"gradient": GradientOptions(), "gradient-fast": fast_options(args.fast_budget)}
+    rows, gaps, speedups = [], {name: [] for name in configs}, []
     for family, sizes in (("small", SMALL), ("medium", MEDIUM)):
         for size in sizes:
             for seed in range(args.seeds if family == "small" else max(1, args.seeds // 2)):
@@ -125,42 +146,44 @@ def main(argv=None) -> None:
                     print(f"{case}: MILP not proven optimal ({exact.status.value}); skipped", flush=True)
                     continue
                 milp_s = exact.build_seconds + exact.solve_seconds
-                SOLVERS["gradient"](problem, seed=seed)  # warm-up: compile once per shape, reported apart
-                objective, seconds = run_solver("gradient", problem, seed)
-                gap = 100 * (objective - exact.objective) / exact.objective
-                gaps.append(gap)
-                if family == "medium":
-                    speedups.append(milp_s / seconds)
-                rows += [
-                    {"case": case, "impl": "milp-highs", "metric": "seconds", "value": milp_s, "unit": "s"},
-                    {"case": case, "impl": "gradient", "metric": "seconds", "value": seconds, "unit": "s"},
-                    {"case": case, "impl": "gradient", "metric": "gap_to_optimum_pct", "value": gap, "unit": "%"},
-                ]
+                rows.append({"case": case, "impl": "milp-highs", "metric": "seconds", "value": milp_s, "unit": "s"})
+                line = [f"{case}: MILP {milp_s:.1f} s"]
+                for name, options in configs.items():
+                    if seed == 0 or not gaps[name]:  # warm-up: compile once per shape (seeds share shapes)
+                        run_gradient(problem, options, seed)
+                    objective, seconds, _ = run_gradient(problem, options, seed)
+                    gap = 100 * (objective - exact.objective) / exact.objective
+                    gaps[name].append(gap)
+                    if family == "medium" and name == "gradient-fast":
+                        speedups.append(milp_s / seconds)
+                    rows += [{"case": case, "impl": name, "metric": "seconds", "value": seconds, "unit": "s"},
+                             {"case": case, "impl": name, "metric": "gap_to_optimum_pct", "value": gap, "unit": "%"}]
+                    line.append(f"{name} {gap:.3f}% in {seconds:.2f} s")
                 for name in BASELINES:
                     b_objective, b_seconds = run_solver(name, problem, seed)
                     rows.append({"case": case, "impl": name, "metric": "gap_to_optimum_pct",
                                  "value": 100 * (b_objective - exact.objective) / exact.objective, "unit": "%"})
-                print(f"{case}: gradient gap {gap:.3f}% in {seconds:.2f} s, MILP {milp_s:.1f} s", flush=True)
+                print(", ".join(line), flush=True)
 
-    summary = {"median_gap_pct": statistics.median(gaps) if gaps else None, "max_gap_pct": max(gaps) if gaps else None,
+    # The targets are read on gradient-fast, the configuration the large family needs; gradient's own
+    # figures are in the rows.
+    fast = gaps["gradient-fast"]
+    summary = {"median_gap_pct": statistics.median(fast) if fast else None, "max_gap_pct": max(fast) if fast else None,
                "medium_speedup_vs_milp": statistics.median(speedups) if speedups else None}
+    for name, values in gaps.items():
+        if values:
+            summary[f"{name}_median_gap_pct"], summary[f"{name}_max_gap_pct"] = statistics.median(values), max(values)
 
     if not args.skip_large:
         start = time.perf_counter()
         problem = large_instance()
         case = f"large {problem.size}"
         rows.append({"case": case, "impl": "build", "metric": "seconds", "value": time.perf_counter() - start, "unit": "s"})
-        # One run, compilation included (it is a few seconds of several minutes here).
-        options = GradientOptions(restarts=args.large_restarts, steps=args.large_steps, time_budget_s=20.0)
-        start = time.perf_counter()
-        result = gradient_solve(problem, options, seed=0)
-        seconds = time.perf_counter() - start
-        report = evaluate(problem, result.solution)
-        if not report.feasible:
-            sys.exit(f"gradient on {case}: infeasible solution: {report.violations[:3]}")
-        objective = report.objective
+        # One run, compilation included. Too large for the augmented Lagrangian's restarts
+        # (max_relaxed_shares), so this is prices + repair + local moves whatever the configuration.
+        objective, seconds, result = run_gradient(problem, GradientOptions(time_budget_s=args.large_budget))
         print(f"{case}: gradient {objective:.4g} in {seconds:.1f} s: {result.message}", flush=True)
-        bounds = {"capacity-free": capacity_free_bound(problem)}
+        bounds = {"capacity-free": capacity_free_bound(problem), "lagrangian": result.dual_bound}
         lp = solve_milp(problem, MilpOptions(relax=True, time_limit_s=args.lp_limit))
         if np.isfinite(lp.dual_bound):
             bounds["lp-relaxation"] = lp.dual_bound

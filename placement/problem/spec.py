@@ -223,6 +223,19 @@ class PlacementProblem:
         powered = self.compute_budget_flops_s()[np.arange(self.n_epochs)[:, None, None], host] > 0
         return (self.candidate_host >= 0) & allowed & powered
 
+    def carrying_slots(self) -> np.ndarray:
+        """[epoch, demand, slot] bool: usable slots that can carry some of the demand at all: the model fits
+        the host's memory, and where requests move bits or need FLOPs the links and compute are not zero.
+        Any feasible solution has x = 0 elsewhere."""
+        host = np.maximum(self.candidate_host, 0)
+        t = np.arange(self.n_epochs)[:, None, None]
+        site = self.demand_site[None, :, None]
+        bits = (self.rate_per_s * 8.0 * (self.request_bytes + self.response_bytes)[None, :] > 0)[:, :, None]
+        flops = (self.rate_per_s * self.model_flops[self.demand_model][None, :] > 0)[:, :, None]
+        ok = self.usable_slots() & (self.model_memory_bytes[self.demand_model][None, :, None] <= self.memory_bytes[host])
+        ok &= ~bits | ((self.link_gbps[t, host] > 0) & (self.site_access_gbps[t, site] > 0))
+        return ok & (~flops | (self.compute_budget_flops_s()[t, host] > 0))
+
     def requests(self) -> np.ndarray:
         """[epoch, demand]: requests issued in each epoch."""
         return self.rate_per_s * self.epoch_s[:, None]

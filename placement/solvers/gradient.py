@@ -1,8 +1,14 @@
-"""Gradient heuristic: a relaxation of the MILP of `placement.solvers.milp` optimised in JAX, then rounded,
+"""Gradient heuristic: relaxations of the MILP of `placement.solvers.milp` optimised in JAX, then rounded,
 repaired and improved on the host, so the result satisfies every constraint (1)-(11) exactly.
 
-1. Relaxation (JAX; fixed-shape arrays built once per problem, `Relaxation`; compiled once per problem
-   shape, restart count and step count). Each demand-epoch's shares x are a softmax over its usable slots
+0. Lagrangian prices (`placement.solvers.lagrangian`, `dual_steps`): dual ascent on the capacity rows of
+   the copy-free relaxation. It certifies a lower bound (the result's dual_bound, so every result has a
+   gap) and its averaged shares, repaired with the slots ranked by latency plus prices
+   (`placement.solvers.repair`, all demand-epochs at once; the per-demand repair below under
+   single_source), are the first candidate solution. At constellation scale this is the whole relaxation.
+1. Augmented Lagrangian relaxation, run when `restarts` x epochs x demands x slots fits
+   `max_relaxed_shares` (fewer restarts, or none, above it). JAX; fixed-shape arrays built once per
+   problem (`Relaxation`); compiled once per problem shape, restart count and step count. Each demand-epoch's shares x are a softmax over its usable slots
    plus, when requests may go unserved, an "unserved" option; each copy y (a (model, host) pair some usable
    slot could use; per epoch in per_epoch mode) is a sigmoid. The objective (latency + unserved + opening
    + migration with uploads relu(y[t] - y[t-1])) is divided by all requests x their mean best latency, so
@@ -15,9 +21,9 @@ repaired and improved on the host, so the result satisfies every constraint (1)-
    `GradientOptions`). Adam (optax) takes the steps in one `lax.scan`; `restarts` random initial logits run
    under `vmap`. A second phase (`reassign`) starts from where each restart ended, with its copies rounded
    and clamped, so its shares fit the copies it will get. Schedules, learning rate and clamps are arrays.
-2. Rounding and repair (numpy, exact): for each restart and phase, the copies with y above a threshold
-   are offered; demand-epochs (by decreasing requests x latency spread between their two best offered slots)
-   take their relaxed shares where they fit, then fill what is left at offered or placed copies by
+2. Rounding and repair (numpy, exact, one demand-epoch at a time): for each restart and phase, the copies
+   with y above a threshold are offered; demand-epochs (by decreasing requests x latency spread between
+   their two best offered slots) take their relaxed shares where they fit, then fill what is left at offered or placed copies by
    increasing latency, then at new copies only where that pays for itself (latency + the copy's cost per
    request below the unserved penalty; any usable slot when every request must be served). `Residuals`
    from the baselines tracks every limit.
@@ -52,8 +58,10 @@ import optax
 from placement.evaluation.metrics import evaluate
 from placement.problem.objective import objective
 from placement.problem.shortfalls import shortfalls
-from placement.problem.spec import PlacementProblem, SolveResult, Status
+from placement.problem.spec import PlacementProblem, Solution, SolveResult, Status
+from placement.solvers import lagrangian
 from placement.solvers.baselines import EPS, Residuals
+from placement.solvers.repair import repair, uploads_bps
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +77,8 @@ class GradientOptions:
     """
 
     restarts: int = 16  # relaxations run in parallel from random initial logits
+    max_relaxed_shares: int = 1_000_000  # restarts x epochs x demands x slots at most (fewer restarts, or none)
+    dual_steps: int = 400  # Lagrangian price ascent (`placement.solvers.lagrangian`); 0 skips it
     steps: int = 600  # Adam steps per restart and phase
     multiplier_every: int = 50  # steps between multiplier updates (steps is rounded up to a multiple)
     learning_rate: float = 0.1
@@ -167,11 +177,7 @@ def build_relaxation(problem: PlacementProblem, dtype="float32") -> tuple[Relaxa
     site_bps = 1e9 * p.site_access_gbps
     site = np.broadcast_to(p.demand_site[None, :], (T, D))
 
-    # Slots that can carry anything: usable, the model fits the host's memory, links open where bits flow.
-    ok = p.usable_slots() & (p.model_memory_bytes[model] <= p.memory_bytes[host])
-    moves_bits = (bits_rate > 0)[:, :, None]
-    ok &= ~moves_bits | ((link_bps[t_ix, host] > 0) & (site_bps[t_ix, site[:, :, None]] > 0))
-    ok &= ~(flops_rate > 0)[:, :, None] | (compute[t_ix, host] > 0)
+    ok = p.carrying_slots()
 
     # Scale: all requests x their mean best latency, so the objective of a good solution is about 1.
     total = float(R.sum())
@@ -384,7 +390,7 @@ def relax(problem: PlacementProblem, options: GradientOptions = GradientOptions(
 class _State(Residuals):
     """`Residuals` that can also give shares and copies back (for local moves), and be saved and restored."""
 
-    _ARRAYS = ("compute", "link", "site", "memory", "y", "x", "remaining")
+    _LIMITS = ("compute", "link", "site", "memory", "y")
 
     def __init__(self, problem: PlacementProblem):
         super().__init__(problem)
@@ -396,12 +402,40 @@ class _State(Residuals):
         self.slack_link = 1e-9 * np.where(np.isfinite(self.link), np.abs(self.link), 0.0)
         self.slack_memory = 1e-9 * np.abs(self.memory)
 
-    def save(self) -> tuple:
-        return tuple(getattr(self, a).copy() for a in self._ARRAYS)
+    @classmethod
+    def of(cls, problem: PlacementProblem, solution: Solution) -> "_State":
+        """The state of a complete solution: its copies, shares and what they leave of every limit."""
+        p = problem
+        state = cls(p)
+        state.y, state.x = solution.placement.copy(), solution.assignment.copy()
+        T, H, S = p.n_epochs, p.n_hosts, p.site_access_gbps.shape[1]
+        row = np.arange(T)[:, None, None] * H + state.host
+        state.compute -= np.bincount(row.ravel(), (state.x * state.flops_per_share[:, :, None]).ravel(), T * H).reshape(T, H)
+        state.link -= np.bincount(row.ravel(), (state.x * state.bits_per_share[:, :, None]).ravel(), T * H).reshape(T, H)
+        state.link -= uploads_bps(p, state.y)
+        site_row = np.arange(T)[:, None] * S + p.demand_site[None, :]
+        state.site -= np.bincount(site_row.ravel(), (state.x.sum(axis=2) * state.bits_per_share).ravel(), T * S).reshape(T, S)
+        state.memory -= (state.y * p.model_memory_bytes[None, :, None]).sum(axis=1)
+        state.remaining = np.where(state.requests > 0, np.maximum(1.0 - state.x.sum(axis=2), 0.0), 0.0)
+        return state
+
+    def save(self, demands=None) -> tuple:
+        """What `restore` needs to undo a change: the limits and copies, and the shares of `demands`
+        ((epoch, demand) pairs; all when None), the only ones the change may touch."""
+        limits = tuple(getattr(self, a).copy() for a in self._LIMITS)
+        if demands is None:
+            return limits, None, self.x.copy(), self.remaining.copy()
+        index = tuple(np.asarray(demands, int).reshape(-1, 2).T)
+        return limits, index, self.x[index], self.remaining[index]
 
     def restore(self, saved: tuple) -> None:
-        for a, v in zip(self._ARRAYS, saved):
+        limits, index, x, remaining = saved
+        for a, v in zip(self._LIMITS, limits):
             setattr(self, a, v)
+        if index is None:
+            self.x, self.remaining = x.copy(), remaining.copy()
+        else:
+            self.x[index], self.remaining[index] = x, remaining
 
     def release(self, t: int, d: int) -> None:
         """Give back every share of demand d in epoch t (copies stay)."""
@@ -581,7 +615,7 @@ class _Improver:
             demands.remove(first[:2])
             demands.insert(0, first[:2])
         before = sum(s.demand_cost(t, d) for t, d in demands) + sum(s.copy_cost(m, h) for m, h in pairs)
-        saved = s.save()
+        saved = s.save(demands)
         for t, d in demands:
             s.release(t, d)
         if change() is False or not s.ok():
@@ -696,7 +730,10 @@ class _Improver:
         marginal = self._marginal()
         unserved = np.where(s.remaining > EPS, s.remaining, 1.0)
         trials = []
+        groups = [tuple(range(T))] if s.fixed else [(e,) for e in range(T)] + ([tuple(range(T))] if T > 1 else [])
         for i, key in enumerate(self.pair_keys):
+            if not self.budget_left():
+                break
             m, h = divmod(int(key), p.n_hosts)
             t, d, k = self.pair_slots[i].T
             missing = ~s.y[t, m, h]
@@ -705,12 +742,12 @@ class _Improver:
             with np.errstate(invalid="ignore"):
                 saving = np.maximum(marginal[t, d] - s.latency[t, d, k], 0.0)
             gain = np.where(missing, s.requests[t, d] * unserved[t, d] * np.nan_to_num(saving, posinf=1e300), 0.0)
-            groups = [tuple(range(T))] if s.fixed else [(e,) for e in range(T)] + ([tuple(range(T))] if T > 1 else [])
+            per_epoch = np.bincount(t, gain, T)
             for epochs in groups:
                 new = [e for e in epochs if not s.y[e, m, h]]
-                sel = np.isin(t, new) & (gain > 0)
                 price = p.opening_cost[m, h] * (T if s.fixed else len(new))
-                if new and gain[sel].sum() > price:
+                if new and per_epoch[new].sum() > price:
+                    sel = np.isin(t, new) & (gain > 0)
                     trials.append((gain[sel].sum() - price, m, h, new, np.stack([t[sel], d[sel]], axis=1)))
         trials.sort(key=lambda c: -c[0])
         for _, m, h, epochs, demands in trials:
@@ -786,7 +823,7 @@ class _Improver:
         served = self._served() > 0
         idle = ~served.any(axis=0, keepdims=True) & s.y[:1] if s.fixed else s.y & ~served
         for t, m, h in np.argwhere(idle)[::-1]:  # last epochs first: a later idle copy no longer needs an upload
-            saved = s.save()
+            saved = s.save([])  # no share changes
             before = s.copy_cost(m, h)
             s.unplace(t, m, h)
             if not (s.ok() and s.copy_cost(m, h) <= before):
@@ -804,37 +841,71 @@ class _Improver:
         self.drop_idle()
 
 
+def relaxed_restarts(problem: PlacementProblem, options: GradientOptions) -> int:
+    """Restarts of the augmented Lagrangian that fit `max_relaxed_shares` (0: the relaxation is skipped)."""
+    per_restart = problem.n_epochs * problem.n_demands * problem.n_slots
+    return min(options.restarts, options.max_relaxed_shares // max(per_restart, 1))
+
+
 def solve(problem: PlacementProblem, options: GradientOptions = GradientOptions(), *, seed: int = 0) -> SolveResult:
-    """Relax (JAX), round and repair each restart (numpy, exact), improve the best; see the module docstring."""
+    """Lagrangian prices and the augmented Lagrangian relaxation (JAX), each relaxed solution rounded and
+    repaired (numpy, exact), the best improved; see the module docstring."""
     start = time.perf_counter()
     p = problem
-    phases, scale = relax(p, options, seed=seed)
-    relax_seconds = time.perf_counter() - start
-    deadline = time.perf_counter() + options.time_budget_s
+    repaired = []  # (objective, order, tag, state)
 
-    # Round and repair every restart (phase 0 at each threshold, phase 1 at its clamped copies)
-    repaired = []
-    for phase, d in enumerate(phases):
-        for i in range(options.restarts):
-            offered = set()  # a threshold that offers the same copies as another gives the same repair
-            for threshold in (options.thresholds if phase == 0 else (0.5,)):
-                key = (d["y"][i] > threshold).tobytes()
-                if key in offered:
-                    continue
-                offered.add(key)
-                state = _repair(p, d["x"][i], d["y"][i], threshold)
-                value = objective(p, state.solution()) if _complete(state) else np.inf
-                repaired.append((value, len(repaired), (phase, i, threshold), state))
-        if time.perf_counter() > deadline:
-            break
+    def offer(tag, state):
+        value = objective(p, state.solution()) if _complete(state) else np.inf
+        repaired.append((value, len(repaired), tag, state))
+
+    notes = []
+    bound = np.nan
+    if options.dual_steps > 0:
+        prices = lagrangian.ascend(p, lagrangian.DualOptions(steps=options.dual_steps, dtype=options.dtype))
+        bound = prices.bound
+        if p.single_source:
+            use = np.zeros((p.n_epochs, p.n_models, p.n_hosts))
+            t = np.broadcast_to(np.arange(p.n_epochs)[:, None, None], p.candidate_host.shape)
+            np.add.at(use, (t, np.broadcast_to(p.demand_model[None, :, None], t.shape), np.maximum(p.candidate_host, 0)),
+                      prices.x * p.requests()[:, :, None])
+            copies = (use.sum(axis=0, keepdims=True) if p.placement == "fixed" else use) > 0
+            offer(("prices",), _repair(p, prices.x, copies.astype(float)))
+        else:
+            offer(("prices",), _State.of(p, repair(p, prices.x, prices.reduced_cost(p))))
+        notes.append(f"Lagrangian bound {bound:.6g} ({options.dual_steps} steps, {time.perf_counter() - start:.2f} s); "
+                     f"repaired from its prices {repaired[-1][0]:.6g}")
+
+    restarts = relaxed_restarts(p, options)
+    if restarts > 0:
+        started = time.perf_counter()
+        phases, scale = relax(p, dataclasses.replace(options, restarts=restarts), seed=seed)
+        relax_seconds = time.perf_counter() - started
+        deadline = time.perf_counter() + options.time_budget_s
+        # Round and repair every restart (phase 0 at each threshold, phase 1 at its clamped copies)
+        for phase, d in enumerate(phases):
+            for i in range(restarts):
+                offered = set()  # a threshold that offers the same copies as another gives the same repair
+                for threshold in (options.thresholds if phase == 0 else (0.5,)):
+                    key = (d["y"][i] > threshold).tobytes()
+                    if key not in offered:
+                        offered.add(key)
+                        offer((phase, i, threshold), _repair(p, d["x"][i], d["y"][i], threshold))
+            if time.perf_counter() > deadline:
+                break
+        relaxed = phases[0]["objective"]
+        first = int(relaxed.argmin())
+        notes.append(f"{restarts} restarts x {options.steps} steps x {len(phases)} phases ({relax_seconds:.2f} s); "
+                     f"best relaxed objective {float(relaxed[first]) * scale:.6g} (largest row violation "
+                     f"{float(phases[0]['violation'][first].max()):.2g})")
+    else:
+        deadline = time.perf_counter() + options.time_budget_s
+        notes.append("augmented Lagrangian skipped (max_relaxed_shares)")
+    if not repaired:
+        raise ValueError("GradientOptions: dual_steps = 0 and no relaxed restart fits max_relaxed_shares")
     repaired.sort(key=lambda r: r[:2])
     value, _, tag, best = repaired[0]
-    relaxed = phases[0]["objective"]
-    first = int(relaxed.argmin())
-    message = (f"{options.restarts} restarts x {options.steps} steps x {len(phases)} phases ({relax_seconds:.2f} s); "
-               f"best relaxed objective {float(relaxed[first]) * scale:.6g} (largest row violation "
-               f"{float(phases[0]['violation'][first].max()):.2g}); best repaired {value:.6g} (phase {tag[0]}, "
-               f"restart {tag[1]}, threshold {tag[2]})")
+    notes.append(f"best repaired {value:.6g} ({'from the prices' if tag == ('prices',) else 'phase {}, restart {}, threshold {}'.format(*tag)})")
+    message = "; ".join(notes)
     if not _complete(best):
         return _no_solution(p, best, start, message)
 
@@ -860,7 +931,7 @@ def solve(problem: PlacementProblem, options: GradientOptions = GradientOptions(
         value, _, best = min(finals, key=lambda f: f[:2])
         message += f"; improved {len(chosen)} of them ({accepted} of {moves} moves kept): {value:.6g}"
     solution = best.solution()
-    return SolveResult("gradient", Status.FEASIBLE, solution, objective=objective(p, solution),
+    return SolveResult("gradient", Status.FEASIBLE, solution, objective=objective(p, solution), dual_bound=bound,
                        solve_seconds=time.perf_counter() - start, message=message)
 
 

@@ -1,0 +1,176 @@
+"""Lagrangian prices of the capacity rows: a certified lower bound and a share estimate, by dual ascent in JAX.
+
+Drop from the MILP of `placement.solvers.milp` everything that only adds cost or removes options: the
+copies y with their opening and migration costs (>= 0), memory (5), the uploads' share of the host links,
+integrality. What is left is, per epoch, a transport problem over the usable slots
+(`PlacementProblem.carrying_slots`): min sum R L x + P R u subject to (1) sum_k x + u = 1, the compute (3)-(4),
+host link (6) and site access (7) rows. Its Lagrangian dual with prices lam_r >= 0 on those rows,
+
+    g(lam) = sum_{t,d} min(R P, min_k [R L_tdk + sum_r lam_r a_r,tdk]) - sum_r lam_r,
+
+(a_r,tdk: the fraction of row r's limit the whole demand-epoch takes at slot k) is a lower bound on the
+optimum for every lam >= 0 (weak duality), and the best lam makes it the optimum of the transport problem
+(it is a linear program). `ascend` maximises a smoothed g (softmin at temperature tau) over
+lam = mass x exp(theta) with Adam, in one `lax.scan`; `bound` evaluates the exact g in float64 on the host
+at the best prices found. The softmin shares, averaged over the last half of the steps, estimate the
+transport problem's optimal shares (and so where copies pay), and the prices rank the slots for a repair.
+
+Units follow `build_relaxation`: costs are divided by `scale` (all requests x their mean best latency) so
+that a price of 1 on a row is about one mean best latency per request filling it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from placement.problem.spec import PlacementProblem
+
+
+@dataclasses.dataclass(frozen=True)
+class DualOptions:
+    steps: int = 400
+    learning_rate: tuple[float, float] = (0.2, 0.01)  # Adam on log-prices: first and last step (geometric)
+    temperature: tuple[float, float] = (0.3, 0.01)  # softmin over slots, per request, in mean best latencies
+    initial_price: float = 0.01  # per request, in mean best latencies
+    dtype: str = "float32"
+
+
+@dataclasses.dataclass(frozen=True)
+class Prices:
+    """Result of `ascend`: per-row prices (request-ms per unit of the row's limit), the lower bound they
+    certify (request-ms; -inf when some demand-epoch has no usable slot and no unserved option), and the
+    averaged softmin shares x [T, D, K] and unserved share u [T, D] (float64)."""
+
+    compute: np.ndarray  # [T, H]
+    link: np.ndarray  # [T, H]
+    site: np.ndarray  # [T, S]
+    bound: float
+    x: np.ndarray
+    u: np.ndarray
+
+    def reduced_cost(self, problem: PlacementProblem) -> np.ndarray:
+        """[T, D, K] latency plus the priced load of each slot, per request (ms); inf where unusable."""
+        rows = _rows(problem)
+        ok, L, R = rows["ok"], problem.latency_ms(), problem.requests()
+        priced = (self.compute[rows["t"], rows["host"]] * rows["a_compute"]
+                  + self.link[rows["t"], rows["host"]] * rows["a_link"]
+                  + (self.site[rows["t2"], rows["site"]] * rows["a_site"])[:, :, None])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_request = np.where(R[:, :, None] > 0, priced / R[:, :, None], 0.0)
+        return np.where(ok, L + per_request, np.inf)
+
+
+def _inverse(limit: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.where(np.isfinite(limit) & (limit > 0), 1.0 / limit, 0.0)
+
+
+def _rows(problem: PlacementProblem) -> dict:
+    """Row coefficients in float64: a_compute, a_link [T, D, K] and a_site [T, D] (fraction of the limit
+    the whole demand-epoch takes), the usable slots ok, and the indices into the rows."""
+    p = problem
+    T, D, K = p.candidate_host.shape
+    host = np.maximum(p.candidate_host, 0)
+    t = np.broadcast_to(np.arange(T)[:, None, None], (T, D, K))
+    t2 = np.broadcast_to(np.arange(T)[:, None], (T, D))
+    site = np.broadcast_to(p.demand_site[None, :], (T, D))
+    bits = p.rate_per_s * (8.0 * (p.request_bytes + p.response_bytes))[None, :]
+    flops = p.rate_per_s * p.model_flops[p.demand_model][None, :]
+    ok = p.carrying_slots()
+    return {"ok": ok, "t": t, "t2": t2, "host": host, "site": site,
+            "a_compute": np.where(ok, flops[:, :, None] * _inverse(p.compute_budget_flops_s())[t, host], 0.0),
+            "a_link": np.where(ok, bits[:, :, None] * _inverse(1e9 * p.link_gbps)[t, host], 0.0),
+            "a_site": bits * _inverse(1e9 * p.site_access_gbps)[t2, site]}
+
+
+def _unserved_cost(problem: PlacementProblem) -> np.ndarray:
+    """[T, D] cost of leaving each demand-epoch unserved (request-ms; inf when not allowed)."""
+    penalty = np.inf if problem.unserved_penalty_ms is None else problem.unserved_penalty_ms
+    return np.where(problem.requests() > 0, problem.requests() * penalty, 0.0)
+
+
+def bound(problem: PlacementProblem, compute: np.ndarray, link: np.ndarray, site: np.ndarray) -> float:
+    """g(lam) in float64: a lower bound on the optimum for any prices >= 0 (request-ms per unit of limit)."""
+    rows = _rows(problem)
+    value = np.where(rows["ok"], problem.requests()[:, :, None] * problem.latency_ms()
+                     + compute[rows["t"], rows["host"]] * rows["a_compute"]
+                     + link[rows["t"], rows["host"]] * rows["a_link"], np.inf)
+    value = value + (site[rows["t2"], rows["site"]] * rows["a_site"])[:, :, None]
+    best = np.minimum(value.min(axis=2, initial=np.inf), _unserved_cost(problem))
+    best = np.where(problem.requests() > 0, best, 0.0)
+    if not np.isfinite(best).all():
+        return -np.inf
+    return float(best.sum() - compute.sum() - link.sum() - site.sum())
+
+
+def certified_bound(problem: PlacementProblem, prices: tuple[np.ndarray, np.ndarray, np.ndarray]) -> float:
+    """The better of g at the given prices and at zero prices (every request at its cheapest slot)."""
+    zero = tuple(np.zeros_like(a) for a in prices)
+    return max(bound(problem, *prices), bound(problem, *zero))
+
+
+@jax.jit
+def _ascend(theta0, arrays, schedule):
+    """Adam ascent of the smoothed dual over log-prices theta (one vector over all rows)."""
+    cost, unserved, ok, weight, row_c, row_l, row_s, a_c, a_l, a_s, mass = arrays
+    adam = optax.scale_by_adam()
+
+    def per_request(theta):
+        lam = mass * jnp.exp(theta)
+        priced = cost + lam[row_c] * a_c + lam[row_l] * a_l + (lam[row_s] * a_s)[..., None]
+        options = jnp.concatenate([jnp.where(ok, priced, jnp.inf), unserved[..., None]], axis=-1)
+        return options / jnp.where(weight > 0, weight, 1.0)[..., None], lam
+
+    def smoothed(theta, tau):
+        rho, lam = per_request(theta)
+        softmin = -tau * jax.nn.logsumexp(-rho / tau, axis=-1)
+        return (weight * softmin).sum() - lam.sum(), jax.nn.softmax(-rho / tau, axis=-1)
+
+    grad = jax.grad(lambda th, tau: -smoothed(th, tau)[0])
+
+    def step(carry, s):
+        theta, state, x_sum = carry
+        g = grad(theta, s["tau"])
+        updates, state = adam.update(g, state)
+        theta = theta - s["lr"] * updates
+        _, x = smoothed(theta, s["tau"])
+        x_sum = x_sum + s["average"] * x
+        return (theta, state, x_sum), None
+
+    x0 = jnp.zeros(cost.shape[:2] + (cost.shape[2] + 1,), cost.dtype)
+    (theta, _, x_sum), _ = jax.lax.scan(step, (theta0, adam.init(theta0), x0), schedule)
+    return theta, x_sum / jnp.maximum(schedule["average"].sum(), 1.0)
+
+
+def ascend(problem: PlacementProblem, options: DualOptions = DualOptions()) -> Prices:
+    """Prices by dual ascent (JAX), the bound they certify (float64, host) and the averaged shares."""
+    from placement.solvers.gradient import build_relaxation
+
+    r, scale = build_relaxation(problem, options.dtype)
+    T, H = r.mass_compute.shape
+    S = r.mass_site.shape[1]
+    dtype = jnp.dtype(options.dtype)
+    # Rows in one vector: compute (T x H), link (T x H), site (T x S). A row without load has mass 0 and
+    # so no price.
+    mass = jnp.concatenate([r.mass_compute.ravel(), r.mass_link.ravel(), r.mass_site.ravel()])
+    unserved = jnp.where(r.unserved_ok, r.unserved_cost, jnp.inf)
+    weight = jnp.asarray(problem.requests() / max(problem.requests().sum(), 1e-300), dtype)
+    arrays = (r.cost, unserved, r.slot_ok, weight, r.slot_row, T * H + r.slot_row, 2 * T * H + r.site_row,
+              r.slot_flops, r.slot_bits, r.site_bits, mass)
+    n = options.steps
+    f = np.linspace(0.0, 1.0, n)
+    geometric = lambda ends: ends[0] * (ends[1] / ends[0]) ** f  # noqa: E731
+    schedule = {"tau": jnp.asarray(geometric(options.temperature), dtype),
+                "lr": jnp.asarray(geometric(options.learning_rate), dtype),
+                "average": jnp.asarray(f >= 0.5, dtype)}
+    theta0 = jnp.full(mass.shape, np.log(options.initial_price), dtype)
+    theta, x = _ascend(theta0, arrays, schedule)
+    lam = scale * np.asarray(mass, np.float64) * np.exp(np.asarray(theta, np.float64))
+    compute, link, site = lam[:T * H].reshape(T, H), lam[T * H:2 * T * H].reshape(T, H), lam[2 * T * H:].reshape(T, S)
+    x = np.asarray(x, np.float64)
+    return Prices(compute, link, site, certified_bound(problem, (compute, link, site)), x[..., :-1], x[..., -1])

@@ -1,0 +1,177 @@
+"""Vectorized rounding and repair: a feasible solution from relaxed shares, every demand-epoch at once.
+
+The per-demand repair of `placement.solvers.gradient` visits demand-epochs one by one in Python, which is
+exact but takes minutes at constellation scale (hundreds of thousands of demand-epochs). This one works on
+whole arrays, in numpy float64, for splittable demands (not single_source):
+
+1. Copies. Candidate copies (epoch, model, host) are those some carrying slot
+   (`PlacementProblem.carrying_slots`) could use; on each (epoch, host) they are kept by decreasing relaxed
+   use (requests the relaxed shares send there) while the memory (5) lasts (in fixed placement the uses of
+   all epochs add up and a copy holds in every epoch (9)). Each kept copy that was not on the host in the
+   previous epoch takes its upload from the host link first (6, (8)).
+2. Relaxed shares where they fit. The relaxed shares, restricted to slots with a kept copy, are scaled
+   down on every over-full row (compute (3)-(4), host link (6), site access (7)) by the row's
+   capacity / load; each share by the smallest factor of its rows, so every row then holds (1) <= 1.
+3. Rounds. Every demand-epoch with requests left proposes the rest to its cheapest slot (by `slot_cost`,
+   for example latency plus the Lagrangian prices of its rows) whose rows still have room and whose
+   latency is below the unserved penalty, as much as that slot's rows could take alone; each row accepts
+   the proposals it receives in proportion, up to its room. A demand-epoch whose slot filled proposes to
+   its next slot in the next round; the rounds stop when nothing moves. What is left is unserved.
+4. Copies that serve nothing are removed from the last epoch backwards where no later copy needs them
+   (removing one never adds an upload).
+
+Every row is kept within its limit scaled by (1 - SLACK), so the result passes the evaluator; whether the
+requests left unserved are allowed (unserved_penalty_ms=None) is for the caller to check.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from placement.problem.spec import PlacementProblem, Solution
+
+SLACK = 1e-9  # relative room kept on every limit against rounding in the running sums
+DONE = 1e-9  # a share left below this counts as served
+MAX_ROUNDS = 200
+
+
+def _segment_sum(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(index.ravel(), values.ravel(), n)
+
+
+def choose_copies(problem: PlacementProblem, use: np.ndarray) -> np.ndarray:
+    """[T, M, H] copies: on each (epoch, host) every model some carrying slot could use, by decreasing
+    `use` [T, M, H] (requests), while the memory lasts; in fixed placement one choice for every epoch."""
+    p = problem
+    T, D, K = p.candidate_host.shape
+    M, H = p.n_models, p.n_hosts
+    ok = p.carrying_slots()
+    t, d, k = np.nonzero(ok)
+    wanted = np.zeros((T, M, H), bool)
+    wanted[t, p.demand_model[d], p.candidate_host[t, d, k]] = True
+    if p.placement == "fixed":
+        wanted, use = wanted.any(axis=0, keepdims=True), use.sum(axis=0, keepdims=True)
+    e, m, h = np.nonzero(wanted)
+    # Per (epoch, host), most used first; a copy is kept if the ones before it and itself fit the memory.
+    order = np.lexsort((-use[e, m, h], h, e))
+    e, m, h = e[order], m[order], h[order]
+    size = p.model_memory_bytes[m]
+    group = e * H + h
+    start = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
+    running = np.cumsum(size)
+    before = np.repeat(running[start] - size[start], np.diff(np.r_[start, len(size)]))
+    # A model too large for the host alone was never wanted (carrying_slots); a smaller one later in the
+    # order may still fit after a larger one that did not: keep the simple prefix, the repair does not
+    # need the densest packing.
+    keep = running - before <= p.memory_bytes[h] * (1.0 + SLACK)
+    y = np.zeros(wanted.shape, bool)
+    y[e[keep], m[keep], h[keep]] = True
+    return np.broadcast_to(y, (T, M, H)).copy() if p.placement == "fixed" else y
+
+
+def uploads_bps(problem: PlacementProblem, y: np.ndarray) -> np.ndarray:
+    """[T, H] bits/s the copies new in each epoch upload over the host link (per_epoch placement, t >= 1)."""
+    p = problem
+    if p.placement == "fixed" or p.n_epochs == 1:
+        return np.zeros((p.n_epochs, p.n_hosts))
+    new = y[1:] & ~y[:-1]  # [T - 1, M, H]
+    per_model = 8.0 * p.model_memory_bytes[None, :, None] / p.epoch_s[1:, None, None]
+    return np.concatenate([np.zeros((1, p.n_hosts)), (new * per_model).sum(axis=1)])
+
+
+def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray) -> Solution:
+    """A solution satisfying every limit from relaxed shares [T, D, K] and a per-request cost per slot
+    [T, D, K] that orders the slots of each demand-epoch (inf: never). See the module docstring."""
+    p = problem
+    if p.single_source:
+        raise ValueError("the vectorized repair splits demands; single_source needs the per-demand repair")
+    T, D, K = p.candidate_host.shape
+    H, S = p.n_hosts, p.site_access_gbps.shape[1]
+    R = p.requests()
+    L = p.latency_ms()
+    host = np.maximum(p.candidate_host, 0)
+    t3 = np.broadcast_to(np.arange(T)[:, None, None], (T, D, K))
+    model3 = np.broadcast_to(p.demand_model[None, :, None], (T, D, K))
+    site2 = np.broadcast_to(p.demand_site[None, :], (T, D))
+    row = t3 * H + host  # (epoch, host) row of each slot
+    site_row = np.arange(T)[:, None] * S + site2  # (epoch, site) row of each demand-epoch
+    flops = p.rate_per_s * p.model_flops[p.demand_model][None, :]  # [T, D] per unit share
+    bits = p.rate_per_s * (8.0 * (p.request_bytes + p.response_bytes))[None, :]
+
+    # 1. Copies, and what their uploads leave of the links
+    use = np.zeros((T, p.n_models, H))
+    np.add.at(use, (t3, model3, host), np.where(p.carrying_slots(), shares * R[:, :, None], 0.0))
+    y = choose_copies(p, use)
+    ok = p.carrying_slots() & y[t3, model3, host]
+    penalty = np.inf if p.unserved_penalty_ms is None else p.unserved_penalty_ms
+    ok &= L < penalty
+    room_compute = (1.0 - SLACK) * p.compute_budget_flops_s().ravel()
+    room_link = ((1.0 - SLACK) * 1e9 * p.link_gbps - uploads_bps(p, y)).ravel()
+    room_site = (1.0 - SLACK) * 1e9 * p.site_access_gbps.ravel()
+    if (room_link < 0).any():  # uploads alone overfill a link: drop that host's new copies' slots
+        full = (room_link < 0).reshape(T, H)
+        ok &= ~full[t3, host]
+        room_link = np.maximum(room_link, 0.0)
+    active = (R > 0)[:, :, None]
+    ok &= active
+
+    def loads(x):
+        served = x.sum(axis=2)
+        return (_segment_sum(row, x * flops[:, :, None], T * H), _segment_sum(row, x * bits[:, :, None], T * H),
+                _segment_sum(site_row, served * bits, T * S))
+
+    def factor(load, room):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(load > room, np.where(load > 0, room / load, 1.0), 1.0)
+
+    def scale(x):
+        """Each share times the smallest room / load of its rows (1 where its rows have room)."""
+        compute, link, site = loads(x)
+        f = np.minimum(np.minimum(factor(compute, room_compute)[row], factor(link, room_link)[row]),
+                       factor(site, room_site)[site_row][:, :, None])
+        return x * f
+
+    # 2. Relaxed shares where they fit
+    x = np.where(ok, np.clip(shares, 0.0, None), 0.0)
+    total = x.sum(axis=2, keepdims=True)
+    x = scale(np.where(total > 1.0, x / np.maximum(total, 1e-300), x))
+
+    # 3. Rounds of proposals to the cheapest slot with room, accepted in proportion
+    cost = np.where(ok, slot_cost, np.inf)
+    for _ in range(MAX_ROUNDS):
+        compute, link, site = loads(x)
+        left_c, left_l, left_s = room_compute - compute, room_link - link, room_site - site
+        rest = np.where(R > 0, 1.0 - x.sum(axis=2), 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fits = np.minimum(np.where(flops[:, :, None] > 0, left_c[row] / flops[:, :, None], np.inf),
+                              np.where(bits[:, :, None] > 0, left_l[row] / bits[:, :, None], np.inf))
+            fits = np.minimum(fits, np.where(bits > 0, left_s[site_row] / bits, np.inf)[:, :, None])
+        open_ = ok & (fits > DONE) & (rest > DONE)[:, :, None]
+        best = np.argmin(np.where(open_, cost, np.inf), axis=2)
+        has = np.take_along_axis(open_, best[:, :, None], axis=2)[:, :, 0]
+        if not has.any():
+            break
+        offer = np.zeros(x.shape)
+        amount = np.minimum(rest, np.take_along_axis(fits, best[:, :, None], axis=2)[:, :, 0])
+        np.put_along_axis(offer, best[:, :, None], np.where(has, amount, 0.0)[:, :, None], axis=2)
+        # Rows accept in proportion: the offers themselves are the load, scaled against what is left
+        compute, link, site = (_segment_sum(row, offer * flops[:, :, None], T * H),
+                               _segment_sum(row, offer * bits[:, :, None], T * H),
+                               _segment_sum(site_row, offer.sum(axis=2) * bits, T * S))
+        f = np.minimum(np.minimum(factor(compute, np.maximum(left_c, 0.0))[row],
+                                  factor(link, np.maximum(left_l, 0.0))[row]),
+                       factor(site, np.maximum(left_s, 0.0))[site_row][:, :, None])
+        accepted = offer * f
+        if accepted.sum() <= DONE:
+            break
+        x += accepted
+
+    # 4. Copies that serve nothing, from the last epoch back, where no later copy follows
+    served = np.zeros(y.shape, bool)
+    served[t3[x > 0], model3[x > 0], host[x > 0]] = True
+    if p.placement == "fixed":
+        y &= served.any(axis=0, keepdims=True)
+    else:
+        for e in range(T - 1, -1, -1):
+            y[e] &= served[e] | (y[e + 1] if e + 1 < T else False)
+    return Solution(y, x)
