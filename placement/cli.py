@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import json
+import subprocess
 import sys
 from pathlib import Path
 
+import placement
 from placement.errors import InputError
 
 DESCRIPTION = """\
@@ -15,11 +18,19 @@ placement: where should each lightweight AI model run in a LEO edge cloud.
   placement run CONFIG        build the placement problem (constellation -> network -> hosts, models,
                               demands), solve it with each configured strategy, score every solution
                               with the independent evaluator and write a run directory
+  placement sweep CONFIG --grid KEY=V1,V2 ...
+                              run the config at every point of a grid of field values, one run
+                              directory per point (resumable; in this process or on Ray)
   placement propagate CONFIG  propagate the constellation only (positions, tracks, sunlight)
   placement validate CONFIG   check a config and print it resolved
+  placement bench [NAME]      run a benchmark of experiments/benchmarks (no name: list them)
 
 Every config field is documented in placement/config.py; see configs/quickstart.toml.
+"placement COMMAND --help" describes each command.
 """
+
+# The benchmark scripts of a source checkout (absent from an installed wheel).
+BENCHMARKS = Path(placement.__file__).resolve().parents[1] / "experiments" / "benchmarks"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +44,32 @@ def _parser() -> argparse.ArgumentParser:
                     "solver.strategies, score each with the evaluator and write metrics.json, demands.csv and "
                     "hosts.csv into a run directory. Prints a comparison table.")
     _run_arguments(run)
+
+    sweep = commands.add_parser(
+        "sweep", help="run a config at every point of a grid of field values (resumable, local or on Ray)",
+        description="Run the config at every point of the cartesian product of the grids: each point is the config "
+                    "with the --set overrides and then its own KEY=VALUE pairs, run as by `placement run` into "
+                    "OUT/<point name>/ (the pairs joined by ',', e.g. "
+                    "problem.epoch_s=300,network.fiber_route_factor=1.0). "
+                    "Every point's config is checked before anything runs. OUT/sweep.json records the grid and "
+                    "each point's status (done, skipped, failed), error and seconds. A point whose directory holds "
+                    "metrics.json is finished and skipped, so an interrupted sweep resumes where it stopped; a re-run "
+                    "into the same OUT needs the same config, --set overrides and grid keys, and may add values. "
+                    "A failing point does not stop the others; the exit status is 1 if any failed. "
+                    "Prints a table of every point and strategy.")
+    sweep.add_argument("config", type=Path, help="TOML config file (see configs/quickstart.toml)")
+    sweep.add_argument("--grid", action="append", required=True, metavar="KEY=V1,V2,...",
+                       help="a config field and its values, each a TOML value as in --set; a comma inside [...], "
+                            "{...} or quotes belongs to its value, e.g. --grid 'solver.strategies=[\"greedy\"],"
+                            "[\"milp\"]' (repeatable: the points are every combination)")
+    sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config field at every point, e.g. --set time.duration_h=2 (repeatable)")
+    sweep.add_argument("--out", type=Path, default=None, help="sweep directory (default: runs/<config name>-sweep)")
+    sweep.add_argument("--executor", choices=["local", "ray"], default="local",
+                       help="local: one point after the other in this process (default); ray: each point a Ray task")
+    sweep.add_argument("--address", default=None,
+                       help="Ray cluster to run on, e.g. ray://head:10001 or auto (default: a new local Ray instance)")
+
     propagate = commands.add_parser(
         "propagate", help="propagate a constellation over a time grid and write a run directory",
         description="Propagate the configured constellation (SGP4 in JAX) and write positions, "
@@ -43,6 +80,14 @@ def _parser() -> argparse.ArgumentParser:
                                    description="Validate a config file; print the resolved config as JSON.")
     validate.add_argument("config", type=Path)
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+
+    bench = commands.add_parser(
+        "bench", help="run a benchmark script of experiments/benchmarks (no name: list them)",
+        description="Run experiments/benchmarks/NAME.py of this source checkout with ARGS (see each script's "
+                    "--help); it writes its results into experiments/results. Without NAME, list the benchmarks.")
+    bench.add_argument("--list", action="store_true", help="list the benchmarks (as does no NAME)")
+    bench.add_argument("name", nargs="?", metavar="NAME", help="benchmark name, e.g. milp_scaling")
+    bench.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="arguments for the script")
     return parser
 
 
@@ -58,6 +103,10 @@ def _run_arguments(command: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "bench":
+            return _bench(args.name, args.args, list_only=args.list)
+        if args.command == "sweep":
+            return _sweep(args)
         from placement.config import config_to_dict, load_config
 
         config = load_config(args.config, args.overrides)
@@ -77,6 +126,48 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         print(f"placement: error: {error}", file=sys.stderr)
         return 2
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from placement import sweep
+
+    if args.address is not None and args.executor != "ray":
+        raise InputError("a Ray address without the ray executor", field="--address", expected="--executor ray")
+    out_dir = args.out if args.out is not None else Path("runs") / f"{args.config.stem}-sweep"
+    record = sweep.sweep(args.config, args.grid, args.overrides, out_dir, args.executor, args.address)
+    print(sweep.summary_table(record, sweep.point_metrics(record)))
+    failed = [p for p in record["points"] if p["status"] == "failed"]
+    for point in failed:
+        print(f"placement: point {point['name']} failed: {point['error']}", file=sys.stderr)
+    print(f"sweep directory: {out_dir} ({len(record['points']) - len(failed)} of {len(record['points'])} points "
+          "finished)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def benchmarks() -> dict[str, str]:
+    """Each benchmark script's name and the first line of its docstring (read, not imported)."""
+    if not BENCHMARKS.is_dir():
+        raise InputError("no benchmark scripts: `placement bench` runs them from a source checkout "
+                         "(git clone, then pip install -e .)", source=str(BENCHMARKS),
+                         expected="the experiments/benchmarks folder of a checkout")
+    return {path.stem: (ast.get_docstring(ast.parse(path.read_text())) or "").strip().split("\n")[0]
+            for path in sorted(BENCHMARKS.glob("*.py"))}
+
+
+def _bench(name: str | None, script_args: list[str], *, list_only: bool) -> int:
+    from placement.results import format_table
+
+    available = benchmarks()
+    if name is None or list_only:
+        print(format_table([{"benchmark": n, "what it measures": line} for n, line in available.items()],
+                           ["benchmark", "what it measures"]))
+        print("\nplacement bench NAME [ARGS...] runs one; placement bench NAME --help lists its arguments.")
+        return 0
+    if name not in available:
+        raise InputError(f"unknown benchmark {name!r}", source=str(BENCHMARKS), field="NAME",
+                         expected="one of " + ", ".join(available))
+    # Its own process: the scripts parse sys.argv and set up JAX as they need.
+    return subprocess.run([sys.executable, str(BENCHMARKS / f"{name}.py"), *script_args]).returncode
 
 
 if __name__ == "__main__":
