@@ -61,7 +61,7 @@ from placement.problem.shortfalls import shortfalls
 from placement.problem.spec import PlacementProblem, Solution, SolveResult, Status
 from placement.solvers import lagrangian
 from placement.solvers.baselines import EPS, Residuals
-from placement.solvers.repair import repair, uploads_bps
+from placement.solvers.repair import choose_copies, relaxed_use, repair, uploads_bps
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +78,7 @@ class GradientOptions:
 
     restarts: int = 16  # relaxations run in parallel from random initial logits
     max_relaxed_shares: int = 1_000_000  # restarts x epochs x demands x slots at most (fewer restarts, or none)
-    dual_steps: int = 400  # Lagrangian price ascent (`placement.solvers.lagrangian`); 0 skips it
+    dual_steps: int = 600  # Lagrangian price ascent (`placement.solvers.lagrangian`); 0 skips it
     steps: int = 600  # Adam steps per restart and phase
     multiplier_every: int = 50  # steps between multiplier updates (steps is rounded up to a multiple)
     learning_rate: float = 0.1
@@ -861,19 +861,25 @@ def solve(problem: PlacementProblem, options: GradientOptions = GradientOptions(
     notes = []
     bound = np.nan
     if options.dual_steps > 0:
-        prices = lagrangian.ascend(p, lagrangian.DualOptions(steps=options.dual_steps, dtype=options.dtype))
+        dual = lagrangian.DualOptions(steps=options.dual_steps, dtype=options.dtype)
+        prices = lagrangian.ascend(p, dual)
         bound = prices.bound
-        if p.single_source:
-            use = np.zeros((p.n_epochs, p.n_models, p.n_hosts))
-            t = np.broadcast_to(np.arange(p.n_epochs)[:, None, None], p.candidate_host.shape)
-            np.add.at(use, (t, np.broadcast_to(p.demand_model[None, :, None], t.shape), np.maximum(p.candidate_host, 0)),
-                      prices.x * p.requests()[:, :, None])
-            copies = (use.sum(axis=0, keepdims=True) if p.placement == "fixed" else use) > 0
-            offer(("prices",), _repair(p, prices.x, copies.astype(float)))
-        else:
-            offer(("prices",), _State.of(p, repair(p, prices.x, prices.reduced_cost(p))))
-        notes.append(f"Lagrangian bound {bound:.6g} ({options.dual_steps} steps, {time.perf_counter() - start:.2f} s); "
-                     f"repaired from its prices {repaired[-1][0]:.6g}")
+        # Then, if the memory does not let the first prices have every copy they use, again within the
+        # copies it lets them have, so that the shares fit those copies.
+        use = relaxed_use(p, prices.x)
+        copies = choose_copies(p, use)
+        passes = [("prices", None)] + ([("prices within copies", copies)] if (use[~copies] > 0).any() else [])
+        for tag, within in passes:
+            if within is not None:
+                prices = lagrangian.ascend(p, dual, within)
+            if p.single_source:
+                use = relaxed_use(p, prices.x)
+                offer((tag,), _repair(p, prices.x, (use.sum(axis=0, keepdims=True) if p.placement == "fixed" else use) > 0))
+            else:
+                offer((tag,), _State.of(p, repair(p, prices.x, prices.reduced_cost(p))))
+        notes.append(f"Lagrangian bound {bound:.6g} ({options.dual_steps} steps x {len(passes)}, "
+                     f"{time.perf_counter() - start:.2f} s); repaired from its prices "
+                     + ", within its copies ".join(f"{value:.6g}" for value, *_ in repaired))
 
     restarts = relaxed_restarts(p, options)
     if restarts > 0:
@@ -904,7 +910,7 @@ def solve(problem: PlacementProblem, options: GradientOptions = GradientOptions(
         raise ValueError("GradientOptions: dual_steps = 0 and no relaxed restart fits max_relaxed_shares")
     repaired.sort(key=lambda r: r[:2])
     value, _, tag, best = repaired[0]
-    notes.append(f"best repaired {value:.6g} ({'from the prices' if tag == ('prices',) else 'phase {}, restart {}, threshold {}'.format(*tag)})")
+    notes.append(f"best repaired {value:.6g} ({tag[0] if len(tag) == 1 else 'phase {}, restart {}, threshold {}'.format(*tag)})")
     message = "; ".join(notes)
     if not _complete(best):
         return _no_solution(p, best, start, message)

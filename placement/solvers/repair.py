@@ -33,6 +33,7 @@ from placement.problem.spec import PlacementProblem, Solution
 SLACK = 1e-9  # relative room kept on every limit against rounding in the running sums
 DONE = 1e-9  # a share left below this counts as served
 MAX_ROUNDS = 200
+BUMP_ROUNDS = 20  # rounds in which an offer may displace a share held with a lower priority
 
 
 def _segment_sum(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
@@ -69,6 +70,34 @@ def choose_copies(problem: PlacementProblem, use: np.ndarray) -> np.ndarray:
     return np.broadcast_to(y, (T, M, H)).copy() if p.placement == "fixed" else y
 
 
+def _keep(rows: np.ndarray, load: np.ndarray, room: np.ndarray, priority: np.ndarray) -> np.ndarray:
+    """[n] fraction of each entry's load to keep so that every row's kept load fits its room [row]:
+    entries of a row by decreasing priority, each kept while the room lasts (the marginal one in part)."""
+    if len(rows) == 0:
+        return np.ones(0)
+    order = np.lexsort((-priority, rows))
+    r, l = rows[order], load[order]
+    running = np.cumsum(l)
+    start = np.r_[True, r[1:] != r[:-1]]
+    before = running - l - (running - l)[np.flatnonzero(start)][np.cumsum(start) - 1]  # ahead of it in its row
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kept = np.where(l > 0, np.clip(room[r] - before, 0.0, l) / l, 1.0)
+    out = np.empty(len(rows))
+    out[order] = kept
+    return out
+
+
+def relaxed_use(problem: PlacementProblem, shares: np.ndarray) -> np.ndarray:
+    """[T, M, H] requests that relaxed shares [T, D, K] send to each copy (carrying slots only)."""
+    p = problem
+    T, D, K = p.candidate_host.shape
+    use = np.zeros((T, p.n_models, p.n_hosts))
+    t = np.broadcast_to(np.arange(T)[:, None, None], (T, D, K))
+    np.add.at(use, (t, np.broadcast_to(p.demand_model[None, :, None], t.shape), np.maximum(p.candidate_host, 0)),
+              np.where(p.carrying_slots(), shares * p.requests()[:, :, None], 0.0))
+    return use
+
+
 def uploads_bps(problem: PlacementProblem, y: np.ndarray) -> np.ndarray:
     """[T, H] bits/s the copies new in each epoch upload over the host link (per_epoch placement, t >= 1)."""
     p = problem
@@ -99,9 +128,7 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     bits = p.rate_per_s * (8.0 * (p.request_bytes + p.response_bytes))[None, :]
 
     # 1. Copies, and what their uploads leave of the links
-    use = np.zeros((T, p.n_models, H))
-    np.add.at(use, (t3, model3, host), np.where(p.carrying_slots(), shares * R[:, :, None], 0.0))
-    y = choose_copies(p, use)
+    y = choose_copies(p, relaxed_use(p, shares))
     ok = p.carrying_slots() & y[t3, model3, host]
     penalty = np.inf if p.unserved_penalty_ms is None else p.unserved_penalty_ms
     ok &= L < penalty
@@ -115,56 +142,66 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     active = (R > 0)[:, :, None]
     ok &= active
 
-    def loads(x):
-        served = x.sum(axis=2)
-        return (_segment_sum(row, x * flops[:, :, None], T * H), _segment_sum(row, x * bits[:, :, None], T * H),
-                _segment_sum(site_row, served * bits, T * S))
+    def fit(wanted, offer, regret, rooms):
+        """`wanted` (held + offered shares) with each row that receives an offer cut to its room, the shares
+        that would cost the most to move elsewhere (requests x regret per unit of the row's load) kept
+        first. Rows without an offer already fit and keep everything."""
+        hit_host = np.zeros(T * H, bool)
+        hit_host[row[offer > 0]] = True
+        hit_site = np.zeros(T * S, bool)
+        hit_site[site_row[offer.sum(axis=2) > 0]] = True
+        kept = np.ones(wanted.shape)
+        for hit, per_share, room in zip((hit_host[row], hit_host[row], hit_site[site_row][:, :, None]),
+                                        (flops[:, :, None], bits[:, :, None], bits[:, :, None]), rooms):
+            t, d, k = np.nonzero(hit & (wanted > 0))
+            index = (row if hit.shape[2] > 1 else np.broadcast_to(site_row[:, :, None], wanted.shape))[t, d, k]
+            load = wanted[t, d, k] * per_share[t, d, 0]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                priority = np.where(per_share[t, d, 0] > 0, R[t, d] * regret[t, d, k] / per_share[t, d, 0], np.inf)
+            kept[t, d, k] = np.minimum(kept[t, d, k], _keep(index, load, room, priority))
+        return wanted * kept
 
-    def factor(load, room):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(load > room, np.where(load > 0, room / load, 1.0), 1.0)
+    def regret(available):
+        """[T, D, K] what a share at each slot saves against the demand-epoch's next option: its cheapest
+        other available slot, or unserved."""
+        c = np.where(available, cost, np.inf)
+        first = np.argmin(c, axis=2)
+        best = np.take_along_axis(c, first[:, :, None], axis=2)
+        second = np.min(np.where(np.arange(K) == first[:, :, None], np.inf, c), axis=2, keepdims=True)
+        alternative = np.where(np.arange(K) == first[:, :, None], second, best)
+        with np.errstate(invalid="ignore"):
+            return np.nan_to_num(np.maximum(np.minimum(alternative, penalty) - cost, 0.0), nan=0.0, posinf=np.inf)
 
-    def scale(x):
-        """Each share times the smallest room / load of its rows (1 where its rows have room)."""
-        compute, link, site = loads(x)
-        f = np.minimum(np.minimum(factor(compute, room_compute)[row], factor(link, room_link)[row]),
-                       factor(site, room_site)[site_row][:, :, None])
-        return x * f
-
-    # 2. Relaxed shares where they fit
-    x = np.where(ok, np.clip(shares, 0.0, None), 0.0)
-    total = x.sum(axis=2, keepdims=True)
-    x = scale(np.where(total > 1.0, x / np.maximum(total, 1e-300), x))
-
-    # 3. Rounds of proposals to the cheapest slot with room, accepted in proportion
+    # 2-3. Deferred acceptance: rows keep what they hold and what is offered by priority; a share cut
+    # from a slot does not offer itself there again. The first offer is the relaxed shares.
     cost = np.where(ok, slot_cost, np.inf)
-    for _ in range(MAX_ROUNDS):
-        compute, link, site = loads(x)
-        left_c, left_l, left_s = room_compute - compute, room_link - link, room_site - site
+    refused = ~ok
+    x = np.zeros(ok.shape)
+    offer = np.where(ok, np.clip(shares, 0.0, None), 0.0)
+    total = offer.sum(axis=2, keepdims=True)
+    offer = np.where(total > 1.0, offer / np.maximum(total, 1e-300), offer)
+    rooms = (room_compute, room_link, room_site)
+    for round_ in range(MAX_ROUNDS):
+        if round_ < BUMP_ROUNDS:
+            wanted = x + offer
+            x = fit(wanted, offer, regret(~refused), rooms)
+            refused |= x < wanted * (1.0 - 1e-12)
+        else:  # what is held stays; offers share what is left
+            served = x.sum(axis=2)
+            left = (room_compute - _segment_sum(row, x * flops[:, :, None], T * H),
+                    room_link - _segment_sum(row, x * bits[:, :, None], T * H),
+                    room_site - _segment_sum(site_row, served * bits, T * S))
+            accepted = fit(offer, offer, regret(~refused), tuple(np.maximum(a, 0.0) for a in left))
+            refused |= accepted < offer * (1.0 - 1e-12)
+            x = x + accepted
         rest = np.where(R > 0, 1.0 - x.sum(axis=2), 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            fits = np.minimum(np.where(flops[:, :, None] > 0, left_c[row] / flops[:, :, None], np.inf),
-                              np.where(bits[:, :, None] > 0, left_l[row] / bits[:, :, None], np.inf))
-            fits = np.minimum(fits, np.where(bits > 0, left_s[site_row] / bits, np.inf)[:, :, None])
-        open_ = ok & (fits > DONE) & (rest > DONE)[:, :, None]
-        best = np.argmin(np.where(open_, cost, np.inf), axis=2)
-        has = np.take_along_axis(open_, best[:, :, None], axis=2)[:, :, 0]
+        open_cost = np.where(ok & ~refused, cost, np.inf)
+        best = np.argmin(open_cost, axis=2)
+        has = np.isfinite(np.take_along_axis(open_cost, best[:, :, None], axis=2)[:, :, 0]) & (rest > DONE)
         if not has.any():
             break
         offer = np.zeros(x.shape)
-        amount = np.minimum(rest, np.take_along_axis(fits, best[:, :, None], axis=2)[:, :, 0])
-        np.put_along_axis(offer, best[:, :, None], np.where(has, amount, 0.0)[:, :, None], axis=2)
-        # Rows accept in proportion: the offers themselves are the load, scaled against what is left
-        compute, link, site = (_segment_sum(row, offer * flops[:, :, None], T * H),
-                               _segment_sum(row, offer * bits[:, :, None], T * H),
-                               _segment_sum(site_row, offer.sum(axis=2) * bits, T * S))
-        f = np.minimum(np.minimum(factor(compute, np.maximum(left_c, 0.0))[row],
-                                  factor(link, np.maximum(left_l, 0.0))[row]),
-                       factor(site, np.maximum(left_s, 0.0))[site_row][:, :, None])
-        accepted = offer * f
-        if accepted.sum() <= DONE:
-            break
-        x += accepted
+        np.put_along_axis(offer, best[:, :, None], np.where(has, rest, 0.0)[:, :, None], axis=2)
 
     # 4. Copies that serve nothing, from the last epoch back, where no later copy follows
     served = np.zeros(y.shape, bool)
