@@ -41,8 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run", help="solve the placement problem of a config with every strategy and write a run directory",
         description="Build the network and the placement problem of the config, solve it with each strategy in "
-                    "solver.strategies, score each with the evaluator and write metrics.json, demands.csv and "
-                    "hosts.csv into a run directory. Prints a comparison table.")
+                    "solver.strategies, score each with the evaluator and write metrics.json, Parquet tables "
+                    "(demands, hosts, assignments, tracks) and plots into a run directory. Prints a comparison table.")
     _run_arguments(run)
 
     sweep = commands.add_parser(

@@ -4,11 +4,27 @@ Every section is a frozen dataclass whose fields carry a type, a default where o
 and a docstring-style `help`. `load_config(path)` reads a TOML file and validates it: an unknown
 field, a wrong type or an out-of-range value raises `InputError` naming the file, the dotted
 field path and what was expected. `--set key=value` overrides use the same path syntax.
+
+Inheritance: a config may say `extends = "base.toml"` at its top level (a path relative to the
+extending file). The base is loaded first (it may extend another in turn; a cycle is an error
+naming the files in it), then the extending file is merged into it: tables are merged key by key,
+any other value, arrays and arrays of tables included, replaces the base's wholesale. `--set`
+overrides apply last. A variant is thus a few lines, e.g. configs/kenya-hubs-gateway.toml:
+
+    extends = "kenya-hubs.toml"
+    [[network.extra_gateways]]
+    name = "Nairobi, KE"
+    ...
+
+Errors name the file that wrote the offending value: the base, for a value only the base sets; the
+file given to `load_config` for a `--set` override. Paths written in a base (`constellation.file`,
+`demand.sites_file`) stay relative to the base's folder.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 import types
 import typing
@@ -18,8 +34,9 @@ from typing import Any, Literal
 from placement.errors import InputError
 
 
-def _field(default=dataclasses.MISSING, *, help: str, check=None, expected: str | None = None):
-    metadata = {"help": help, "check": check, "expected": expected}
+def _field(default=dataclasses.MISSING, *, help: str, check=None, expected: str | None = None, path: bool = False):
+    """A config field; `path=True` marks a file path relative to the config file that sets it."""
+    metadata = {"help": help, "check": check, "expected": expected, "path": path}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -33,12 +50,20 @@ def _positive(x) -> bool:
     return x > 0
 
 
+def _country(code: str) -> bool:
+    return code == "" or (len(code) == 2 and code.isascii() and code.isalpha() and code.isupper())
+
+
+_COUNTRY = "an ISO 3166-1 alpha-2 code such as 'KE', or ''"
+
+
 @dataclasses.dataclass(frozen=True)
 class ConstellationConfig:
     builtin: str | None = _field(
         None, help="built-in Walker constellation: 'starlink-gen1' or 'kuiper' (or give `file`)")
     file: str | None = _field(
-        None, help="TLE/3LE (.tle, .txt) or CelesTrak OMM (.json, .csv) file, relative to the config file")
+        None, path=True,
+        help="TLE/3LE (.tle, .txt) or CelesTrak OMM (.json, .csv) file, relative to the config file")
     shells: list[int] = _field(
         [], help="1-based shell numbers of the built-in constellation to keep (empty: all)")
     epoch: str = _field("2026-02-24T00:00:00Z", help="epoch of generated Walker elements, ISO-8601 UTC")
@@ -75,12 +100,44 @@ class OutputConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class PopConfig:
+    name: str = _field(help="point of presence name (extra gateways may attach to it by this name)")
+    lat_deg: float = _field(help="geodetic latitude, deg", check=lambda x: -90 <= x <= 90,
+                            expected="a latitude in [-90, 90]")
+    lon_deg: float = _field(help="longitude, deg", check=lambda x: -180 <= x <= 180,
+                            expected="a longitude in [-180, 180]")
+    country: str = _field("", check=_country, expected=_COUNTRY, help="ISO 3166-1 alpha-2 code")
+
+
+@dataclasses.dataclass(frozen=True)
+class GatewayConfig:
+    name: str = _field(help="gateway name (as its host is named in results)")
+    lat_deg: float = _field(help="geodetic latitude, deg", check=lambda x: -90 <= x <= 90,
+                            expected="a latitude in [-90, 90]")
+    lon_deg: float = _field(help="longitude, deg", check=lambda x: -180 <= x <= 180,
+                            expected="a longitude in [-180, 180]")
+    country: str = _field("", check=_country, expected=_COUNTRY,
+                          help="ISO 3166-1 alpha-2 code: the jurisdiction of the host there")
+    pop: str = _field(
+        "", help="where it reaches terrestrial fiber: '' the nearest point of presence (shipped or "
+                 "network.extra_pops), a point of presence by name, or 'none': no fiber at all, so the node is "
+                 "reached only through the satellites and cloud regions are not reached through it")
+    profile: str = _field("", help="hardware profile of the host there (placement/problem/data/hosts.csv); "
+                                   "'' is hosts.gateway_profile")
+    link_gbps: float | None = _field(None, check=_positive, expected="a positive number",
+                                     help="capacity into the host, Gbps (empty: hosts.gateway_link_gbps)")
+
+
+@dataclasses.dataclass(frozen=True)
 class NetworkConfig:
     site_slots: int = _field(4, check=_positive, expected="a positive integer",
                              help="satellites a demand site uses at once: its in-orbit host candidates")
     gateway_slots: int = _field(8, check=_positive, expected="a positive integer",
                                 help="satellites a gateway uses at once")
-    site_min_elevation_deg: float = _field(25.0, help="user terminal elevation mask, deg (Starlink: 25)")
+    site_min_elevation_deg: float | None = _field(
+        None, check=lambda x: 0 <= x < 90, expected="an elevation in [0, 90) deg",
+        help="user terminal elevation mask, deg; default: the built-in constellation's filed mask "
+             "(Starlink Gen1 25, Kuiper 35), 25 for a catalog file")
     gateway_min_elevation_deg: float = _field(25.0, help="gateway elevation mask, deg")
     site_link: Literal["ku-terminal", "direct-to-cell"] = _field(
         "ku-terminal", help="how sites reach satellites: a Ku user terminal, or phones over Direct-to-Cell "
@@ -90,6 +147,12 @@ class NetworkConfig:
     cloud_provider: Literal["azure", "aws", "all"] = _field("azure", help="cloud regions behind the gateways")
     fiber_route_factor: float = _field(1.3, check=lambda x: x >= 1, expected="a number >= 1",
                                        help="terrestrial fiber length / great circle (Bozkurt et al. 2018)")
+    extra_pops: list[PopConfig] = _field(
+        [], help="points of presence added to the shipped ones ([[network.extra_pops]] tables)")
+    extra_gateways: list[GatewayConfig] = _field(
+        [], help="ground hosts reached by a satellite downlink, added to the shipped gateways "
+                 "([[network.extra_gateways]] tables): a planned gateway, or with pop = 'none' and a cluster "
+                 "profile a remote data centre that only the constellation reaches")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,30 +162,48 @@ class SiteConfig:
                             expected="a latitude in [-90, 90]")
     lon_deg: float = _field(help="longitude, deg", check=lambda x: -180 <= x <= 180,
                             expected="a longitude in [-180, 180]")
-    country: str = _field("", help="ISO 3166-1 alpha-2 code of the site's country")
+    country: str = _field("", check=_country, expected=_COUNTRY, help="ISO 3166-1 alpha-2 code of the site's country")
+    units: int = _field(1, check=_positive, expected="a positive integer",
+                        help="demand units (hubs, platforms, phones...) the site stands for: its request rates "
+                             "and terminals scale with it")
 
 
 @dataclasses.dataclass(frozen=True)
 class DemandConfig:
     sites: list[SiteConfig] = _field([], help="demand sites given one by one ([[demand.sites]] tables)")
     sites_file: str | None = _field(
-        None, help="CSV of sites with a header (name, lat, lon[, population]), relative to the config file")
+        None, path=True,
+        help="CSV of sites with a header (name, lat, lon[, population]), relative to the config file")
     name_column: str = _field("city", help="column of `sites_file` holding the site name")
     population_column: str = _field("population", help="column to rank sites by, largest first ('' keeps file order)")
+    filter_column: str = _field("", help="column of `sites_file` to select rows by ('' keeps every row)")
+    filter_values: list[str] = _field([], help="values of `filter_column` whose rows are kept")
+    exclude: list[str] = _field([], help="names of `sites_file` rows to leave out")
     limit: int | None = _field(None, check=lambda x: x >= 0, expected="an integer >= 0",
-                               help="keep the first `limit` sites of `sites_file`")
-    country: str = _field("", help="country code given to every site of `sites_file`")
+                               help="keep the first `limit` sites of `sites_file` (after `exclude`)")
+    country: str = _field("", check=_country, expected=_COUNTRY,
+                          help="country code given to every site of `sites_file`")
+    units: int | None = _field(
+        None, check=_positive, expected="a positive integer",
+        help="demand units (hubs, platforms, drones) spread over the sites of `sites_file`: each gets "
+             "`units_min_per_site`, the rest go in proportion to `population_column` (largest remainder; equal "
+             "shares when it is ''); a site's request rates and terminals scale with its units, and a site left "
+             "with none is dropped (empty: one unit per site)")
+    units_min_per_site: int = _field(0, check=lambda x: x >= 0, expected="an integer >= 0",
+                                     help="units every site gets before the proportional share")
 
 
 @dataclasses.dataclass(frozen=True)
 class WorkloadConfig:
     model: str = _field(help="a model of the catalog (placement/problem/data/models.csv)")
-    rate_per_s: float = _field(help="requests per second at each site", check=lambda x: x >= 0,
-                               expected="a rate >= 0")
+    rate_per_s: float = _field(help="requests per second per demand unit at each site (one unit per site "
+                                    "unless `demand.units` or a site's `units` say otherwise)",
+                               check=lambda x: x >= 0, expected="a rate >= 0")
     slo_ms: float = _field(help="latency objective of one request, ms", check=_positive, expected="a positive number")
     sites: list[str] = _field([], help="site names that ask for it (empty: every site)")
     allowed_jurisdictions: list[str] = _field(
-        [], help="country codes where requests may be processed (empty: anywhere); satellites count as their state of registry")
+        [], help="country codes or groups ('EU': placement.problem.build.JURISDICTION_GROUPS) where requests "
+                 "may be processed (empty: anywhere); satellites count as their state of registry")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,7 +219,7 @@ class HostsConfig:
     cloud_link_gbps: float = _field(float("inf"), check=_positive, expected="a positive number or inf",
                                     help="capacity into a cloud region, Gbps (inf: not modelled)")
     terminals_per_site: int = _field(1, check=_positive, expected="a positive integer",
-                                     help="user terminals at each site (each talks to one satellite)")
+                                     help="user terminals per demand unit at each site (each talks to one satellite)")
     opening_cost_satellite: float = _field(0.0, check=lambda x: x >= 0, expected="a number >= 0",
                                            help="cost of a copy on a satellite per epoch, request-ms")
     opening_cost_gateway: float = _field(0.0, check=lambda x: x >= 0, expected="a number >= 0",
@@ -159,10 +240,13 @@ class ProblemConfig:
                                         help="cost of a request not served, request-ms")
     serve_all: bool = _field(False, help="every request must be served (no unserved option; may be infeasible)")
     single_source: bool = _field(False, help="each demand served by one host per epoch")
+    enforce_jurisdictions: bool = _field(
+        True, help="honour the workloads' allowed_jurisdictions; false lifts them all, to measure what "
+                   "data sovereignty costs (configs/sovereignty.toml)")
     gateway_candidates: int = _field(2, check=lambda x: x >= 0, expected="an integer >= 0",
-                                     help="nearest gateways offered to each demand")
+                                     help="nearest gateways (where the demand allows) offered to each demand")
     cloud_candidates: int = _field(2, check=lambda x: x >= 0, expected="an integer >= 0",
-                                   help="nearest cloud regions offered to each demand")
+                                   help="nearest cloud regions (where the demand allows) offered to each demand")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,34 +306,61 @@ def _type_name(kind) -> str:
     return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(kind, str(kind))
 
 
-def _coerce(value: Any, kind, path: str, source: str | None):
-    """`value` as `kind`, or an InputError naming the field path."""
+class _Origins:
+    """The file each value of a merged config came from, by dotted field path ('workloads[0].model').
+
+    A path not listed takes the file of its nearest listed ancestor (an array of tables is listed as a
+    whole: it comes from one file), and the config's own file when none is listed."""
+
+    def __init__(self, default: str | None, files: dict[str, str | None]):
+        self.default = default
+        self.files = files
+
+    def of(self, path: str) -> str | None:
+        while path:
+            if path in self.files:
+                return self.files[path]
+            cut = max(path.rfind("."), path.rfind("["))
+            path = path[:cut] if cut > 0 else ""
+        return self.default
+
+    def assign(self, path: str, file: str | None) -> None:
+        """`path` and everything under it now come from `file`."""
+        for listed in [p for p in self.files if p.startswith((path + ".", path + "["))]:
+            del self.files[listed]
+        self.files[path] = file
+
+
+def _coerce(value: Any, kind, path: str, origins: _Origins):
+    """`value` as `kind`, or an InputError naming the file it came from and the field path."""
     origin = typing.get_origin(kind)
     fail = lambda: InputError(  # noqa: E731
-        f"{value!r} has the wrong type", source=source, field=path, expected=_type_name(kind))
+        f"{value!r} has the wrong type", source=origins.of(path), field=path, expected=_type_name(kind))
     if dataclasses.is_dataclass(kind):
         if not isinstance(value, dict):
-            raise InputError(f"expected a table, got {value!r}", source=source, field=path, expected="a [table]")
-        return _build(kind, value, path, source)
+            raise InputError(f"expected a table, got {value!r}", source=origins.of(path), field=path,
+                             expected="a [table]")
+        return _build(kind, value, path, origins)
     if origin in (types.UnionType, typing.Union):
         options = [a for a in typing.get_args(kind) if a is not type(None)]
         if value is None and len(options) < len(typing.get_args(kind)):
             return None
         for option in options:
             try:
-                return _coerce(value, option, path, source)
+                return _coerce(value, option, path, origins)
             except InputError:
                 continue
         raise fail()
     if origin is Literal:
         if value not in typing.get_args(kind):
-            raise InputError(f"{value!r} is not allowed", source=source, field=path, expected=_type_name(kind))
+            raise InputError(f"{value!r} is not allowed", source=origins.of(path), field=path,
+                             expected=_type_name(kind))
         return value
     if origin is list:
         if not isinstance(value, list):
             raise fail()
         (item,) = typing.get_args(kind)
-        return [_coerce(v, item, f"{path}[{i}]", source) for i, v in enumerate(value)]
+        return [_coerce(v, item, f"{path}[{i}]", origins) for i, v in enumerate(value)]
     if kind is bool:
         if not isinstance(value, bool):
             raise fail()
@@ -269,29 +380,30 @@ def _coerce(value: Any, kind, path: str, source: str | None):
     raise TypeError(f"config field {path}: unsupported type {kind}")
 
 
-def _build(cls, data: dict, prefix: str, source: str | None):
+def _build(cls, data: dict, prefix: str, origins: _Origins):
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
     unknown = sorted(set(data) - set(fields))
     if unknown:
         where = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
-        raise InputError("unknown field", source=source, field=where,
+        raise InputError("unknown field", source=origins.of(where), field=where,
                          expected="one of " + ", ".join(sorted(fields)))
     values = {}
     for name, field in fields.items():
         path = f"{prefix}.{name}" if prefix else name
         if name not in data:
             if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-                raise InputError("missing required field", source=source, field=path, expected=_type_name(hints[name]))
+                raise InputError("missing required field", source=origins.of(path), field=path,
+                                 expected=_type_name(hints[name]))
             continue
-        value = _coerce(data[name], hints[name], path, source)
+        value = _coerce(data[name], hints[name], path, origins)
         check = field.metadata.get("check")
         if check is not None and value is not None and not check(value):
-            raise InputError(f"{value!r} is out of range", source=source, field=path,
+            raise InputError(f"{value!r} is out of range", source=origins.of(path), field=path,
                              expected=field.metadata.get("expected"))
         values[name] = value
     if cls is Config:
-        values["source"] = source
+        values["source"] = origins.default
     return cls(**values)
 
 
@@ -309,7 +421,10 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 
 def config_from_dict(data: dict, *, source: str | None = None, overrides: list[str] = ()) -> Config:
-    data = _deep_copy(data)
+    """Validate config data read from `source` (which `extends` and relative paths are relative to)."""
+    chain = (Path(source).resolve(),) if source is not None else ()
+    data, files = _with_bases(_deep_copy(data), source, chain)
+    origins = _Origins(source, files)
     for text in overrides:
         keys, value = parse_override(text)
         node = data
@@ -319,21 +434,85 @@ def config_from_dict(data: dict, *, source: str | None = None, overrides: list[s
                 raise InputError(f"override {text!r} goes through a non-table", field=".".join(keys),
                                  expected="a path of tables")
         node[keys[-1]] = value
-    return _build(Config, data, "", source)
+        origins.assign(".".join(keys), source)
+    return _build(Config, data, "", origins)
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> Config:
     """Read and validate a TOML config file (see the dataclasses above for every field)."""
-    path = Path(path)
+    return config_from_dict(_read_toml(Path(path)), source=str(path), overrides=overrides)
+
+
+def _read_toml(path: Path, extended_by: str | None = None) -> dict:
+    """The top-level table of a TOML file; when a config `extends` it, a missing file is that config's error."""
     try:
         text = path.read_text()
     except OSError as e:
+        if extended_by is not None:
+            raise InputError(f"cannot read {path}: {e.strerror}", source=extended_by, field="extends",
+                             expected="a readable TOML file, relative to the extending file") from None
         raise InputError(f"cannot read config: {e.strerror}", source=str(path), expected="a readable TOML file") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"not valid TOML: {e}", source=str(path), expected="TOML syntax") from None
-    return config_from_dict(data, source=str(path), overrides=overrides)
+
+
+def _with_bases(data: dict, source: str | None, chain: tuple[Path, ...]) -> tuple[dict, dict[str, str | None]]:
+    """`data` (read from `source`) merged over the configs it extends, and the file of every value in it.
+
+    `chain` holds the resolved files already being loaded, to catch a cycle."""
+    base_name = data.pop("extends", None)
+    files = {path: source for path in _value_paths(data)}
+    if base_name is None:
+        return data, files
+    if not isinstance(base_name, str):
+        raise InputError(f"{base_name!r} has the wrong type", source=source, field="extends",
+                         expected="a path to a TOML config, relative to this file")
+    here = Path(source).parent if source is not None else Path.cwd()
+    base = here / base_name
+    if base.resolve() in chain:
+        cycle = " -> ".join(str(p) for p in chain[chain.index(base.resolve()):] + (base.resolve(),))
+        raise InputError(f"extends cycle: {cycle}", source=source, field="extends",
+                         expected="a chain of configs that ends")
+    base_data, base_files = _with_bases(_read_toml(base, extended_by=source), str(base), chain + (base.resolve(),))
+    for keys in _path_fields(Config):
+        node = base_data
+        for key in keys[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        value = node.get(keys[-1]) if isinstance(node, dict) else None
+        if isinstance(value, str) and not os.path.isabs(value):  # relative to the base: now to this file
+            node[keys[-1]] = os.path.relpath(base.parent / value, here)
+    return _merge(base_data, data), {**base_files, **files}
+
+
+def _merge(base: dict, top: dict) -> dict:
+    """`top` over `base`: tables merged key by key, everything else (arrays included) replaced."""
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _value_paths(data: dict, prefix: str = ""):
+    """Dotted paths of every table and value in `data` (arrays are values: not entered)."""
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else key
+        yield path
+        if isinstance(value, dict):
+            yield from _value_paths(value, path)
+
+
+def _path_fields(cls, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Key paths of the fields marked `path=True` (in tables, not in arrays of tables)."""
+    out = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("path"):
+            out.append(prefix + (f.name,))
+        elif dataclasses.is_dataclass(hints[f.name]):
+            out.extend(_path_fields(hints[f.name], prefix + (f.name,)))
+    return out
 
 
 def config_to_dict(config: Config) -> dict:

@@ -144,3 +144,87 @@ def test_overrides_and_validate_command(tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out)
     assert printed["propagation"]["precision"] == "float64"
     assert cli.main(["validate", str(QUICKSTART), "--set", "nonsense"]) == 2
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# extends: a config built on another
+
+BASE_CONFIG = """\
+[constellation]
+builtin = "kuiper"
+[time]
+step_s = 30.0
+duration_h = 2.0
+[demand]
+sites_file = "data/sites.csv"
+[[workloads]]
+model = "yolov8n"
+rate_per_s = 1.0
+slo_ms = 100.0
+[[workloads]]
+model = "whisper-tiny"
+rate_per_s = 2.0
+slo_ms = 900.0
+"""
+
+
+def test_extends_merges_tables_and_replaces_arrays(tmp_path):
+    write_config(tmp_path, BASE_CONFIG).rename(tmp_path / "base.toml")
+    (tmp_path / "variants").mkdir()
+    child = tmp_path / "variants" / "child.toml"
+    child.write_text('extends = "../base.toml"\n[time]\nduration_h = 1.0\n'
+                     '[[workloads]]\nmodel = "resnet50"\nrate_per_s = 3.0\nslo_ms = 50.0\n')
+    config = load_config(child)
+    assert (config.time.step_s, config.time.duration_h) == (30.0, 1.0)  # tables merged key by key
+    assert [w.model for w in config.workloads] == ["resnet50"]  # an array of tables replaced wholesale
+    assert config.constellation.builtin == "kuiper" and config.source == str(child)
+    # A path written in the base stays relative to the base's folder.
+    assert config.resolve_path(config.demand.sites_file) == (tmp_path / "data" / "sites.csv").resolve()
+    grandchild = tmp_path / "variants" / "grandchild.toml"
+    grandchild.write_text('extends = "child.toml"\nseed = 3\n[time]\nstep_s = 10.0\n')
+    config = load_config(grandchild, ["time.duration_h=0.5"])  # overrides apply last
+    assert (config.time.step_s, config.time.duration_h, config.seed) == (10.0, 0.5, 3)
+    assert [w.model for w in config.workloads] == ["resnet50"]
+    assert config.resolve_path(config.demand.sites_file) == (tmp_path / "data" / "sites.csv").resolve()
+
+
+def test_extends_cycle_names_the_files(tmp_path):
+    (tmp_path / "a.toml").write_text('extends = "b.toml"\n[constellation]\nbuiltin = "kuiper"\n')
+    (tmp_path / "b.toml").write_text('extends = "a.toml"\n')
+    with pytest.raises(InputError) as error:
+        load_config(tmp_path / "a.toml")
+    assert error.value.field == "extends" and "cycle" in str(error.value)
+    assert "a.toml" in str(error.value) and "b.toml" in str(error.value)
+    (tmp_path / "self.toml").write_text('extends = "self.toml"\n')
+    with pytest.raises(InputError, match="cycle"):
+        load_config(tmp_path / "self.toml")
+
+
+@pytest.mark.parametrize("base_extra, child_text, culprit, field", [
+    ("", 'extends = "base.toml"\n[time]\nstpe_s = 5.0\n', "child", "time.stpe_s"),  # unknown field
+    ("", 'extends = "base.toml"\n[time]\nduration_h = "1"\n', "child", "time.duration_h"),  # wrong type
+    ("", 'extends = "base.toml"\n[[workloads]]\nmodel = "yolov8n"\nrate_per_s = -1.0\nslo_ms = 100.0\n', "child",
+     "workloads[0].rate_per_s"),  # negative rate
+    ("", 'extends = "nowhere.toml"\n', "child", "extends"),  # missing base
+    ("", 'extends = 7\n', "child", "extends"),
+    ("[propagation]\nprecision = \"float16\"\n", 'extends = "base.toml"\n', "base", "propagation.precision"),
+    ("[output]\nvelocty = true\n", 'extends = "base.toml"\nseed = 1\n', "base", "output.velocty"),
+    ("", 'extends = "base.toml"\n[demand]\nlimit = -2\n', "child", "demand.limit"),
+])
+def test_errors_in_extending_configs_name_file_and_field(tmp_path, base_extra, child_text, culprit, field):
+    base = write_config(tmp_path, BASE_CONFIG + base_extra).rename(tmp_path / "base.toml")
+    child = tmp_path / "child.toml"
+    child.write_text(child_text)
+    with pytest.raises(InputError) as error:
+        load_config(child)
+    assert error.value.field == field
+    assert error.value.source == str(base if culprit == "base" else child)
+
+
+def test_override_of_an_inherited_field_is_the_named_files(tmp_path):
+    write_config(tmp_path, BASE_CONFIG).rename(tmp_path / "base.toml")
+    child = tmp_path / "child.toml"
+    child.write_text('extends = "base.toml"\n')
+    with pytest.raises(InputError) as error:
+        load_config(child, ["time.step_s=-1"])
+    assert error.value.field == "time.step_s" and error.value.source == str(child)

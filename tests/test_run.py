@@ -1,28 +1,63 @@
-"""`placement run`: the quick start end to end, reproducibility, and the errors bad configs get."""
+"""`placement run`: the quick start end to end, the run directory (Parquet tables, plots, provenance), reading
+runs back, reproducibility from the saved config, progress reporting, and the errors bad configs get."""
 
 from __future__ import annotations
 
-import csv
+import contextlib
+import io
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from matplotlib import image
 
-from placement import cli, pipeline
-from placement.config import STRATEGIES, load_config
+import placement
+from placement import cli, pipeline, plots, results
+from placement.config import STRATEGIES, config_to_dict, load_config
 from placement.errors import InputError
+from placement.evaluation import evaluate
+from placement.progress import Reporter, Stage
 from placement.solvers import SOLVERS
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "quickstart.toml"
 SHORT = ["time.duration_h=0.34"]  # two epochs of 600 s
+# The quick start, shrunk: two epochs, and without the gradient heuristic (its JIT compilation alone takes
+# longer than the rest; tests/test_gradient.py covers it).
+QUICK = SHORT + ["solver.strategies=['milp', 'greedy', 'nearest_gateway', 'cloud_only']"]
+PLOTS = ("latency_cdf.png", "map.png", "utilisation.png", "power.png")
+quiet = lambda message: None  # noqa: E731
 
 
-def test_quickstart_run_writes_a_complete_directory(tmp_path, capsys):
-    out = tmp_path / "run"
-    assert cli.main(["run", str(QUICKSTART), "--out", str(out)]) == 0
-    table = capsys.readouterr().out
+@pytest.fixture(scope="module")
+def quick():
+    """The shrunk quick start's config and placement problem, built once (the network is the slow part)."""
+    config = load_config(QUICKSTART, QUICK)
+    return config, pipeline.placement_problem(config, quiet)
+
+
+@pytest.fixture(scope="module")
+def run_dir(quick, tmp_path_factory):
+    """`placement run` of the shrunk quick start through the command line (on the problem built once), and
+    what it printed."""
+    out = tmp_path_factory.mktemp("quick") / "run"
+    args = ["run", str(QUICKSTART), "--out", str(out)] + [a for o in QUICK for a in ("--set", o)]
+    stdout = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(stdout):
+        patch.setattr(pipeline, "placement_problem", lambda config, progress: quick[1])
+        assert cli.main(args) == 0
+    return out, stdout.getvalue()
+
+
+def test_quickstart_run_writes_a_complete_directory(quick, run_dir):
+    out, table = run_dir
+    config, problem = quick
     metrics = json.loads((out / "metrics.json").read_text())
-    config = load_config(QUICKSTART)
     assert list(metrics["strategies"]) == config.solver.strategies
     for name in config.solver.strategies:
         assert name in table
@@ -37,21 +72,127 @@ def test_quickstart_run_writes_a_complete_directory(tmp_path, capsys):
     assert metrics["lp_bound"] <= milp["objective"] * (1 + 1e-9)
     assert milp["mean_latency_ms"] < metrics["strategies"]["cloud_only"]["mean_latency_ms"]
     assert metrics["strategies"]["cloud_only"]["share_cloud"] == pytest.approx(1.0)
-    with open(out / "demands.csv") as f:
-        rows = list(csv.DictReader(f))
-    assert len(rows) == len(config.solver.strategies) * metrics["problem"]["demands"]
-    assert (out / "hosts.csv").read_text().count("\n") > 1
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["config.json", "environment.json", "metrics.json", "plots"] + [f"{t}.parquet" for t in results.RUN_TABLES])
+    assert pq.read_table(out / "demands.parquet").num_rows == len(config.solver.strategies) * problem.n_demands
     assert json.loads((out / "config.json").read_text())["solver"]["strategies"] == config.solver.strategies
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
 
 
-def test_rerun_of_the_saved_config_gives_the_same_metrics(tmp_path):
-    config = load_config(QUICKSTART, SHORT)
-    quiet = lambda message: None  # noqa: E731
-    a = pipeline.run(config, tmp_path / "a", progress=quiet)
-    b = pipeline.run(config, tmp_path / "b", progress=quiet)
-    for name in a["strategies"]:
-        assert a["strategies"][name]["objective"] == b["strategies"][name]["objective"], name
+def test_run_directory_records_version_revision_and_seed(run_dir):
+    out, _ = run_dir
+    environment = json.loads((out / "environment.json").read_text())
+    assert environment["placement"] == placement.__version__
+    assert environment["config_source"] == str(QUICKSTART)
+    assert environment["ortools"] and environment["jax"]
+    try:
+        head = subprocess.run(["git", "-C", str(QUICKSTART.parent), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        head = None
+    if head is None:
+        assert environment["git_revision"] is None
+    else:
+        assert environment["git_revision"].removesuffix("-dirty") == head
+    assert json.loads((out / "config.json").read_text())["seed"] == 0
+    assert json.loads((out / "metrics.json").read_text())["seed"] == 0
+
+
+def test_tables_are_typed_and_agree_with_the_evaluator(run_dir):
+    out, _ = run_dir
+    run = results.load_run(out)
+    demands, hosts = run.tables["demands"].schema, run.tables["hosts"].schema
+    assert demands.field("mean_latency_ms").type == pa.float64() and demands.field("site").type == pa.string()
+    assert hosts.field("epoch").type == pa.int32() and hosts.field("copies").type == pa.int32()
+    assert run.tables["tracks"].num_rows > 0 and run.tables["assignments"].num_rows > 0
+    # The same figures, recomputed from the assignments table, as the evaluator's in metrics.json.
+    for name in run.strategies:
+        from_tables = results.summarize(run, name)
+        for metric in ("mean_latency_ms", "p95_latency_ms", "slo_attainment", "unserved_share", "share_satellite",
+                       "share_gateway", "share_cloud"):
+            assert from_tables[metric] == pytest.approx(run.metrics["strategies"][name][metric], rel=1e-9,
+                                                        abs=1e-12), (name, metric)
+    # Satellites used as hosts are where their tracks say at each epoch, and carry their sunlight.
+    sat = run.table("hosts", "milp")
+    sat = {c: v[sat["host_kind"] == "satellite"] for c, v in sat.items()}
+    assert sat["host"].size > 0 and np.isfinite(sat["sunlit_fraction"]).all()
+    tracks = run.table("tracks")
+    for host, minute, lat in zip(sat["host"], sat["epoch_start_min"], sat["lat_deg"]):
+        at = (tracks["satellite"] == host) & np.isclose(tracks["time_min"], minute)
+        assert tracks["lat_deg"][at] == pytest.approx([lat])
+
+
+def test_plots_are_png_images_with_content(run_dir):
+    out, _ = run_dir
+    for name in PLOTS:
+        path = out / "plots" / name
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        pixels = image.imread(path)
+        assert pixels.shape[0] > 300 and pixels.shape[1] > 500 and pixels.std() > 0.05, name
+
+
+def test_a_run_that_fails_while_writing_leaves_nothing(quick, tmp_path, monkeypatch):
+    def broken(run, out_dir):
+        raise RuntimeError("plotting failed")
+
+    monkeypatch.setattr(pipeline, "placement_problem", lambda config, progress: quick[1])
+    monkeypatch.setattr(plots, "run_plots", broken)
+    with pytest.raises(RuntimeError, match="plotting failed"):
+        pipeline.run(quick[0], tmp_path / "run", progress=quiet)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rerun_of_the_saved_config_gives_the_same_metrics(run_dir, tmp_path):
+    out, _ = run_dir
+    saved = results.load_run(out)
+    config = saved.to_config()
+    assert config_to_dict(config) == saved.config
+    again = pipeline.run(config, tmp_path / "again", progress=quiet)  # builds the network afresh
+    for name, m in saved.metrics["strategies"].items():
+        for metric in ("status", "objective", "mean_latency_ms", "p95_latency_ms", "unserved_share", "share_satellite"):
+            assert again["strategies"][name][metric] == m[metric], (name, metric)
+
+
+def test_load_runs_reads_sweeps_in_their_order_and_labels_copies(run_dir, tmp_path, monkeypatch):
+    out, _ = run_dir
+    sweep = tmp_path / "sweep"
+    for point in ("seed=1", "seed=0"):
+        shutil.copytree(out, sweep / point)
+    (sweep / "sweep.json").write_text(json.dumps({"points": [
+        {"name": name, "overrides": [name], "run_dir": str(sweep / name), "status": "done"}
+        for name in ("seed=1", "seed=0")]}))
+    assert [run.label for run in results.load_runs(sweep)] == ["seed=1", "seed=0"]
+    assert [run.label for run in results.load_runs(out)] == [out.name]
+    with pytest.raises(InputError, match="neither a run directory nor a sweep"):
+        results.load_runs(tmp_path)
+    # The same run twice compares with itself: unique labels, every difference zero.
+    monkeypatch.setenv("PLACEMENT_RUNS", os.pathsep.join([str(out), str(out)]))
+    runs = results.runs_from_environment("quickstart")
+    assert [run.label for run in runs] == [out.name, f"{out.name} (2)"]
+    differences = results.differences(results.comparison(runs))
+    assert len(differences) == len(runs[0].strategies)
+    for row in differences:
+        assert all(row[k] == 0 or np.isnan(row[k]) for k in row if k.startswith("delta_")), row
+
+
+def test_progress_draws_a_bar_on_a_terminal_and_lines_elsewhere():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    with Stage(Reporter(terminal), "solve", 2) as stage:
+        for item in ("milp", "greedy"):
+            stage.start(item)
+            stage.done(item, "optimal")
+    assert "\r" in terminal.getvalue() and "[" + "#" * 24 + "] 2/2" in terminal.getvalue()
+    assert terminal.getvalue().endswith("done\n")
+
+    lines = []
+    with Stage(lines.append, "solve", 2) as stage:
+        stage.start("milp")
+        stage.done("milp", "optimal")
+    assert lines == ["solve 1/2: milp: optimal"]
 
 
 def test_strategy_names_match_the_solver_registry():
@@ -71,16 +212,16 @@ def test_strategy_names_match_the_solver_registry():
 def test_bad_configs_name_the_field(tmp_path, override, field):
     with pytest.raises(InputError) as error:
         config = load_config(QUICKSTART, SHORT + [override])
-        pipeline.run(config, tmp_path / "run", progress=lambda m: None)
+        pipeline.run(config, tmp_path / "run", progress=quiet)
     assert field in str(error.value) and str(QUICKSTART) in str(error.value)
     assert not (tmp_path / "run").exists()
 
 
-def test_direct_to_cell_sites_get_a_few_mbps(tmp_path):
+def test_direct_to_cell_sites_get_a_few_mbps():
     # Phones over Direct-to-Cell: the site's access link is one beam's few Mbps (starlink_performance_facts:
     # ~4 Mbps), so 300 detector frames/s of 82 kB per site cannot all be carried: most go unserved.
     config = load_config(QUICKSTART, SHORT + ["network.site_link='direct-to-cell'", "solver.strategies=['milp']"])
-    problem = pipeline.placement_problem(config, progress=lambda m: None)
+    problem = pipeline.placement_problem(config, progress=quiet)
     assert 0.5e-3 < problem.site_access_gbps[problem.site_access_gbps > 0].max() < 50e-3
-    metrics = pipeline.run(config, tmp_path / "run", progress=lambda m: None)
-    assert metrics["strategies"]["milp"]["unserved_share"] > 0.5
+    result = pipeline.solve_strategy("milp", problem, config)
+    assert evaluate(problem, result.solution).unserved_share > 0.5

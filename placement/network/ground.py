@@ -33,7 +33,7 @@ import dataclasses
 import importlib.resources
 import math
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -285,14 +285,19 @@ def demand_sites_from_table(
     lon_column: str = "lon",
     population_column: str | None = "population",
     encoding: str = "utf-8",
-) -> GroundNodes:
+    where: Mapping[str, Collection[str]] | None = None,
+    return_population: bool = False,
+):
     """Demand sites (kind 'demand') from a town table with a header row.
 
     Defaults fit kenya_towns.csv and brazil_agri_towns.csv (city, lat, lon, population). Sites
     are sorted by population, largest first (ties keep file order), filtered to population >=
     min_population, then cut to the first `limit`. With population_column=None (e.g.
     north_sea_platforms.csv: name_column="name") the file order is kept and min_population must
-    be 0. `country` (alpha-2) is given to every site; the tables do not carry one.
+    be 0. `where` keeps only the rows whose columns hold one of the values given for them (e.g.
+    {"status": ["Operational"]}), before their numbers are read. `country` (alpha-2) is given to every
+    site; the tables do not carry one. With return_population=True, (sites, population [site]) (zeros
+    without a population column).
     Malformed rows raise InputError naming the file, line and column.
     """
     path = Path(path)
@@ -303,11 +308,14 @@ def demand_sites_from_table(
     if population_column is None and min_population > 0:
         raise InputError(repr(min_population), source="demand_sites_from_table",
                          field="min_population", expected="0 when population_column is None")
-    required = [name_column, lat_column, lon_column] + ([population_column] if population_column else [])
+    where = dict(where or {})
+    required = [name_column, lat_column, lon_column] + ([population_column] if population_column else []) + list(where)
     records = []
     try:
         with open(path, encoding=encoding, newline="") as f:
             for line, row in _read_rows(f, source, required):
+                if any(row[col] not in values for col, values in where.items()):
+                    continue
                 name = row[name_column].strip()
                 if not name:
                     raise InputError("empty name", source=source, line=line, field=name_column)
@@ -331,8 +339,9 @@ def demand_sites_from_table(
         records = [r for r in records if r[3] >= min_population]
     if limit is not None:
         records = records[:limit]
-    return demand_sites([r[1] for r in records], [r[2] for r in records],
-                        names=[r[0] for r in records], country=country)
+    sites = demand_sites([r[1] for r in records], [r[2] for r in records],
+                         names=[r[0] for r in records], country=country)
+    return (sites, np.array([r[3] for r in records], dtype=np.float64)) if return_population else sites
 
 
 def demand_sites(lat_deg, lon_deg, names=None, country=None, alt_km=None) -> GroundNodes:

@@ -6,6 +6,11 @@ K satellites its site sees then (each is a host: the model runs on the satellite
 `gateway_slots` nearest gateways and `cloud_slots` nearest cloud regions, with the round trip twice the
 one-way path latency and the path's bottleneck capacity. Keep epochs short next to a satellite's pass
 (minutes) where in-orbit placement matters: between snapshots the model assumes nothing moves.
+
+A site may stand for several demand units (hubs, platforms, phones): its request rates and its terminals
+are multiplied by them (`site_units`). A gateway may carry its own hardware and link (a remote data centre
+reached by a downlink: `HostOptions.gateway_profiles`). Allowed jurisdictions may name groups of countries
+(`JURISDICTION_GROUPS`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,20 @@ from placement.problem.catalog import HostProfile, ModelSpec, SatellitePower
 from placement.problem.spec import CLOUD, GATEWAY, SATELLITE, PlacementProblem
 
 
+# Groups of countries a workload may name among its allowed jurisdictions (ISO 3166-1 alpha-2).
+JURISDICTION_GROUPS = {
+    # The 27 member states of the European Union since 1 February 2020,
+    # https://european-union.europa.eu/principles-countries-history/eu-countries_en (Greece: ISO GR, EU "EL").
+    "EU": ("AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT",
+           "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"),
+}
+
+
+def expand_jurisdictions(codes: Sequence[str]) -> tuple[str, ...]:
+    """Country codes with every group of JURISDICTION_GROUPS replaced by its members."""
+    return tuple(dict.fromkeys(c for code in codes for c in JURISDICTION_GROUPS.get(code, (code,))))
+
+
 @dataclasses.dataclass(frozen=True)
 class Workload:
     """One model asked for at a set of sites: each (site, model) becomes a demand."""
@@ -30,7 +49,7 @@ class Workload:
     rate_per_s: float  # requests per second per site
     slo_ms: float
     sites: tuple[int, ...] | None = None  # indices into the demand sites; None: every site
-    allowed_jurisdictions: tuple[str, ...] | None = None  # None: anywhere
+    allowed_jurisdictions: tuple[str, ...] | None = None  # country codes or JURISDICTION_GROUPS; None: anywhere
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,8 +64,11 @@ class HostOptions:
     satellite_link_gbps: float = 24.0
     gateway_link_gbps: float = 100.0  # a multi-antenna Ka gateway site (assumption)
     cloud_link_gbps: float = np.inf  # regions are fiber-fed: no limit modelled
-    terminals_per_site: int = 1  # each terminal talks to one satellite at a time
+    terminals_per_site: int = 1  # per demand unit; each terminal talks to one satellite at a time
     opening_cost: tuple[float, float, float] = (0.0, 0.0, 0.0)  # per epoch a copy is placed, by host kind
+    # One per gateway, in the order of the gateways (empty: `gateway` and `gateway_link_gbps` for all).
+    gateway_profiles: tuple[HostProfile, ...] = ()
+    gateway_links_gbps: tuple[float, ...] = ()
 
 
 def build_problem(network: NetworkTensors, epochs: Sequence[int], step_s: float, sunlit_fraction: np.ndarray,
@@ -54,10 +76,11 @@ def build_problem(network: NetworkTensors, epochs: Sequence[int], step_s: float,
                   models: Sequence[ModelSpec], workloads: Sequence[Workload], hosts: HostOptions, *,
                   gateway_slots: int = 2, cloud_slots: int = 2, unserved_penalty_ms: float | None = 10_000.0,
                   placement: str = "fixed", migration_cost_per_gb: float = 0.0,
-                  single_source: bool = False) -> PlacementProblem:
+                  single_source: bool = False, site_units: Sequence[int] | None = None) -> PlacementProblem:
     """`network` holds host numpy arrays over all time steps; `epochs` picks the snapshots (time-step
     indices, increasing), each standing for the steps up to the next one. `sunlit_fraction` is
-    [satellite, time step] as the propagate job writes it."""
+    [satellite, time step] as the propagate job writes it. `site_units` [site] (default ones) multiplies
+    each site's request rates and terminals."""
     epochs = np.asarray(epochs, dtype=int)
     n_steps = np.asarray(network.site_sat).shape[0]
     if epochs.ndim != 1 or epochs.size == 0 or np.any(np.diff(epochs) <= 0) or epochs[0] < 0 or epochs[-1] >= n_steps:
@@ -66,6 +89,14 @@ def build_problem(network: NetworkTensors, epochs: Sequence[int], step_s: float,
     n_sat = np.asarray(sunlit_fraction).shape[0]
     G, C, S = len(gateways.name), len(clouds.name), len(sites.name)
     H = n_sat + G + C
+    units = np.ones(S) if site_units is None else np.asarray(site_units, dtype=float)
+    if units.shape != (S,) or not np.all(units >= 1):
+        raise InputError(f"shape {units.shape}, smallest {units.min() if units.size else None}", field="site_units",
+                         expected=f"one count >= 1 per site ({S})")
+    for name, given in (("gateway_profiles", hosts.gateway_profiles), ("gateway_links_gbps", hosts.gateway_links_gbps)):
+        if given and len(given) != G:
+            raise InputError(f"{len(given)} entries for {G} gateways", source="HostOptions", field=name,
+                             expected="one per gateway, or none")
     by_name = {m.name: i for i, m in enumerate(models)}
     for i, w in enumerate(workloads):
         if w.model not in by_name:
@@ -75,55 +106,68 @@ def build_problem(network: NetworkTensors, epochs: Sequence[int], step_s: float,
     bounds = np.append(epochs, n_steps)
     epoch_s = np.diff(bounds) * step_s
 
-    # Candidates per (epoch, site): K satellites, then the nearest gateways and cloud regions.
-    take = lambda a: np.asarray(a)[epochs]  # noqa: E731
-    sat, sat_ms, sat_gbps = take(network.site_sat), take(network.site_sat_ms), take(network.site_sat_gbps)
-    gw_ms, gw_gbps = take(network.site_gateway_ms), take(network.site_gateway_gbps)
-    cl_ms, cl_gbps = take(network.site_cloud_ms), take(network.site_cloud_gbps)
-
-    def nearest(ms, gbps, slots, offset):
-        slots = min(slots, ms.shape[2])
-        order = np.argsort(np.where(np.isfinite(ms), ms, np.inf), axis=2)[:, :, :slots]
-        ms_k = np.take_along_axis(ms, order, 2)
-        ok = np.isfinite(ms_k)
-        return np.where(ok, order + offset, -1), np.where(ok, ms_k, 0.0), np.where(ok, np.take_along_axis(gbps, order, 2), 1.0)
-
-    g_host, g_ms, g_gbps = nearest(gw_ms, gw_gbps, gateway_slots, n_sat)
-    c_host, c_ms, c_gbps = nearest(cl_ms, cl_gbps, cloud_slots, n_sat + G)
-    site_host = np.concatenate([np.where(sat >= 0, sat, -1), g_host, c_host], axis=2)
-    site_ms = np.concatenate([np.where(sat >= 0, sat_ms, 0.0), g_ms, c_ms], axis=2)
-    site_gbps = np.concatenate([np.where(sat >= 0, sat_gbps, 1.0), g_gbps, c_gbps], axis=2)
-    access = hosts.terminals_per_site * np.where(sat >= 0, sat_gbps, 0.0).max(axis=2)  # [epoch, site]
-
     # Demands: one per (workload, site).
     demand_site, demand_model, rate, slo, names, allowed_sets = [], [], [], [], [], []
     for w in workloads:
         for s in (range(S) if w.sites is None else w.sites):
             demand_site.append(s)
             demand_model.append(by_name[w.model])
-            rate.append(w.rate_per_s)
+            rate.append(w.rate_per_s * units[s])
             slo.append(w.slo_ms)
             names.append(f"{w.model}@{sites.name[s]}")
-            allowed_sets.append(w.allowed_jurisdictions)
+            allowed_sets.append(None if w.allowed_jurisdictions is None
+                                else expand_jurisdictions(w.allowed_jurisdictions))
     demand_site = np.asarray(demand_site, dtype=int)
     host_country = [hosts.satellite_jurisdiction] * n_sat + list(gateways.country) + list(clouds.country)
     jurisdictions = tuple(sorted(set(host_country) | {j for a in allowed_sets if a for j in a}))
     allowed = np.array([[a is None or j in a for j in jurisdictions] for a in allowed_sets], bool).reshape(-1, len(jurisdictions))
 
+    # Candidates per (epoch, site): K satellites, then the nearest gateways and cloud regions in a jurisdiction
+    # the demand allows (one set of candidates per site and distinct allowed set).
+    take = lambda a: np.asarray(a)[epochs]  # noqa: E731
+    sat, sat_ms, sat_gbps = take(network.site_sat), take(network.site_sat_ms), take(network.site_sat_gbps)
+    gw_ms, gw_gbps = take(network.site_gateway_ms), take(network.site_gateway_gbps)
+    cl_ms, cl_gbps = take(network.site_cloud_ms), take(network.site_cloud_gbps)
+
+    def nearest(ms, gbps, slots, offset, ok_host):
+        slots = min(slots, ms.shape[2])
+        ms = np.where(ok_host, ms, np.inf)
+        order = np.argsort(np.where(np.isfinite(ms), ms, np.inf), axis=2)[:, :, :slots]
+        ms_k = np.take_along_axis(ms, order, 2)
+        ok = np.isfinite(ms_k)
+        return np.where(ok, order + offset, -1), np.where(ok, ms_k, 0.0), np.where(ok, np.take_along_axis(gbps, order, 2), 1.0)
+
+    n_slots = sat.shape[2] + min(gateway_slots, G) + min(cloud_slots, C)
+    cand = np.full((T, len(names), n_slots), -1)
+    cand_ms, cand_gbps = np.zeros(cand.shape), np.ones(cand.shape)
+    for a in set(allowed_sets):
+        near_gw = nearest(gw_ms, gw_gbps, gateway_slots, n_sat,
+                          np.array([a is None or country in a for country in gateways.country], bool))
+        near_cl = nearest(cl_ms, cl_gbps, cloud_slots, n_sat + G,
+                          np.array([a is None or country in a for country in clouds.country], bool))
+        mine = np.array([b == a for b in allowed_sets], bool)
+        for out, s_part, g_part, c_part in zip((cand, cand_ms, cand_gbps), (np.where(sat >= 0, sat, -1),
+                                               np.where(sat >= 0, sat_ms, 0.0), np.where(sat >= 0, sat_gbps, 1.0)),
+                                               near_gw, near_cl):
+            out[:, mine] = np.concatenate([s_part, g_part, c_part], axis=2)[:, demand_site[mine]]
+    access = hosts.terminals_per_site * units * np.where(sat >= 0, sat_gbps, 0.0).max(axis=2)  # [epoch, site]
+
     kind = np.array([SATELLITE] * n_sat + [GATEWAY] * G + [CLOUD] * C, np.int8)
+    gateway_profiles = hosts.gateway_profiles or (hosts.gateway,) * G
+
     def profile(field):  # a profile without a figure (None) does not limit
-        values = [getattr(p, field) for p in (hosts.satellite, hosts.gateway, hosts.cloud)]
-        return np.select([kind == SATELLITE, kind == GATEWAY, kind == CLOUD],
-                         [np.inf if v is None else v for v in values])
+        value = lambda p: np.inf if getattr(p, field) is None else getattr(p, field)  # noqa: E731
+        return np.concatenate([np.full(n_sat, value(hosts.satellite)), [value(p) for p in gateway_profiles],
+                               np.full(C, value(hosts.cloud))]).astype(float)
     sunlit = np.asarray(sunlit_fraction)[:, epochs].T  # [epoch, sat]
     power = np.concatenate([hosts.power.power_budget_w(np.nan_to_num(sunlit, nan=0.0)),
                             np.full((T, G + C), np.inf)], axis=1)
-    link = np.select([kind == SATELLITE, kind == GATEWAY, kind == CLOUD],
-                     [hosts.satellite_link_gbps, hosts.gateway_link_gbps, hosts.cloud_link_gbps])
+    link = np.concatenate([np.full(n_sat, hosts.satellite_link_gbps),
+                           hosts.gateway_links_gbps or np.full(G, hosts.gateway_link_gbps),
+                           np.full(C, hosts.cloud_link_gbps)]).astype(float)
     # A satellite whose propagation failed (NaN sunlight) is not a host that epoch.
     failed = np.zeros((T, H), bool)
     failed[:, :n_sat] = np.isnan(sunlit)
-    cand = site_host[:, demand_site]
     cand = np.where((cand >= 0) & failed[np.arange(T)[:, None, None], np.maximum(cand, 0)], -1, cand)
 
     return PlacementProblem(
@@ -141,7 +185,7 @@ def build_problem(network: NetworkTensors, epochs: Sequence[int], step_s: float,
         request_bytes=[models[m].request_bytes for m in demand_model],
         response_bytes=[models[m].response_bytes for m in demand_model],
         slo_ms=slo, allowed=allowed, site_name=sites.name, site_access_gbps=access,
-        candidate_host=cand, candidate_rtt_ms=2.0 * site_ms[:, demand_site], candidate_gbps=site_gbps[:, demand_site],
+        candidate_host=cand, candidate_rtt_ms=2.0 * cand_ms, candidate_gbps=cand_gbps,
         epoch_s=epoch_s, opening_cost=np.broadcast_to(np.select(
             [kind == SATELLITE, kind == GATEWAY, kind == CLOUD], list(hosts.opening_cost)), (len(models), H)),
         migration_cost_per_gb=migration_cost_per_gb, unserved_penalty_ms=unserved_penalty_ms,
