@@ -381,8 +381,10 @@ def placement_problem(config: Config, progress: Progress = _stderr_progress) -> 
     progress(f"network: {len(elements)} satellites, {len(sites.name)} sites ({int(units.sum())} units), "
              f"{len(gateways.name)} gateways, {len(clouds.name)} cloud regions, {n_epochs} epochs of {pc.epoch_s:g} s")
     propagator = Propagator.create(elements, np.dtype(config.propagation.precision))
-    tensors = build_network(propagator, grid_shells(shells), grid, ground, spec,
-                            chunk_steps=min(n_epochs, config.propagation.chunk_steps))
+    chunk = min(n_epochs, config.propagation.chunk_steps)
+    with Stage(progress, "network", -(-n_epochs // chunk)) as stage:
+        tensors = build_network(propagator, grid_shells(shells), grid, ground, spec, chunk_steps=chunk,
+                                on_chunk=lambda done, total: stage.done("epochs", f"{done}/{total}"))
     unreached = np.flatnonzero(~(np.asarray(tensors.site_sat) >= 0).any(axis=(0, 2)))
     if unreached.size:
         raise InputError(f"no satellite is above {spec.site_min_elevation_deg:g} deg at site "

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Iterator
+from typing import Callable, Iterator
 
 import jax
 import jax.numpy as jnp
@@ -176,8 +176,14 @@ def network_chunks(propagator: Propagator, grids: tuple[GridShell, ...], grid: T
 
 
 def build_network(propagator: Propagator, grids: tuple[GridShell, ...], grid: TimeGrid, ground: Ground,
-                  spec: NetworkSpec = NetworkSpec(), chunk_steps: int = 60) -> NetworkTensors:
-    """All of `grid` at once (host numpy arrays, time-major); use `network_chunks` to stream."""
-    parts = [jax.tree_util.tree_map(np.asarray, tensors)
-             for _, tensors in network_chunks(propagator, grids, grid, ground, spec, chunk_steps)]
+                  spec: NetworkSpec = NetworkSpec(), chunk_steps: int = 60,
+                  on_chunk: Callable[[int, int], None] | None = None) -> NetworkTensors:
+    """All of `grid` at once (host numpy arrays, time-major); use `network_chunks` to stream.
+    `on_chunk(steps_done, steps_total)` is called after each chunk (progress)."""
+    parts, done = [], 0
+    for sub, tensors in network_chunks(propagator, grids, grid, ground, spec, chunk_steps):
+        parts.append(jax.tree_util.tree_map(np.asarray, tensors))
+        done += sub.n_steps
+        if on_chunk is not None:
+            on_chunk(done, grid.n_steps)
     return jax.tree_util.tree_map(lambda *a: np.concatenate(a, axis=0), *parts)
