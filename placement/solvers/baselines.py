@@ -157,14 +157,21 @@ def _result(name: str, problem: PlacementProblem, res: Residuals, start: float) 
         solution = res.solution()
         return SolveResult(name, Status.FEASIBLE, solution, objective=objective(problem, solution),
                            solve_seconds=time.perf_counter() - start)
-    left = res.remaining > EPS
+    return no_solution(name, problem, res.remaining, start)
+
+
+def no_solution(name: str, problem: PlacementProblem, remaining: np.ndarray, start: float,
+                note: str = "") -> SolveResult:
+    """A heuristic left requests unserved where every one must be: INFEASIBLE when a capacity argument
+    (placement.problem.shortfalls) proves that no solution exists, NO_SOLUTION otherwise."""
+    left = remaining > EPS
     t, d = np.argwhere(left)[0]
     proof = shortfalls(problem, limit=1)
     why = (f"proven infeasible: {'; '.join(proof)}" if proof else
            "not proven infeasible: this heuristic found no solution, an exact solver may")
     message = (f"{name} cannot serve every request (unserved_penalty_ms=None): {int(left.sum())} "
                f"demand-epochs left partly unserved, first demand {problem.demand_name[d]!r} in epoch {t}; "
-               f"{why}")
+               f"{why}" + (f" ({note})" if note else ""))
     return SolveResult(name, Status.INFEASIBLE if proof else Status.NO_SOLUTION, None,
                        solve_seconds=time.perf_counter() - start, message=message)
 

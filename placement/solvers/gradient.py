@@ -57,10 +57,9 @@ import optax
 
 from placement.evaluation.metrics import evaluate
 from placement.problem.objective import objective
-from placement.problem.shortfalls import shortfalls
 from placement.problem.spec import PlacementProblem, Solution, SolveResult, Status
 from placement.solvers import lagrangian
-from placement.solvers.baselines import EPS, Residuals
+from placement.solvers.baselines import EPS, Residuals, no_solution
 from placement.solvers.repair import choose_copies, relaxed_use, repair, uploads_bps
 
 
@@ -913,7 +912,7 @@ def solve(problem: PlacementProblem, options: GradientOptions = GradientOptions(
     notes.append(f"best repaired {value:.6g} ({tag[0] if len(tag) == 1 else 'phase {}, restart {}, threshold {}'.format(*tag)})")
     message = "; ".join(notes)
     if not _complete(best):
-        return _no_solution(p, best, start, message)
+        return no_solution("gradient", p, best.remaining, start, message)
 
     if options.improve:
         # Improve the best `polish` repaired solutions with different placements; keep the best result.
@@ -944,15 +943,3 @@ def solve(problem: PlacementProblem, options: GradientOptions = GradientOptions(
 def _complete(state: _State) -> bool:
     """Every request served, when that is required."""
     return state.problem.unserved_penalty_ms is not None or not (state.remaining > EPS).any()
-
-
-def _no_solution(problem: PlacementProblem, state: _State, start: float, message: str) -> SolveResult:
-    left = state.remaining > EPS
-    t, d = np.argwhere(left)[0]
-    proof = shortfalls(problem, limit=1)
-    why = (f"proven infeasible: {'; '.join(proof)}" if proof else
-           "not proven infeasible: this heuristic found no solution, an exact solver may")
-    text = (f"gradient cannot serve every request (unserved_penalty_ms=None): {int(left.sum())} demand-epochs "
-            f"left partly unserved, first demand {problem.demand_name[d]!r} in epoch {t}; {why} ({message})")
-    return SolveResult("gradient", Status.INFEASIBLE if proof else Status.NO_SOLUTION, None,
-                       solve_seconds=time.perf_counter() - start, message=text)
