@@ -21,8 +21,9 @@ repaired and improved on the host, so the result satisfies every constraint (1)-
    `GradientOptions`). Adam (optax) takes the steps in one `lax.scan`; `restarts` random initial logits run
    under `vmap`. A second phase (`reassign`) starts from where each restart ended, with its copies rounded
    and clamped, so its shares fit the copies it will get. Schedules, learning rate and clamps are arrays.
-2. Rounding and repair (numpy, exact, one demand-epoch at a time): for each restart and phase, the copies
-   with y above a threshold are offered; demand-epochs (by decreasing requests x latency spread between
+2. Rounding and repair (numpy, exact): splittable demands by `placement.solvers.repair`, all at once, as
+   the prices' shares. Single-source demands one demand-epoch at a time: for each restart and phase, the
+   copies with y above a threshold are offered; demand-epochs (by decreasing requests x latency spread between
    their two best offered slots) take their relaxed shares where they fit, then fill what is left at offered or placed copies by
    increasing latency, then at new copies only where that pays for itself (latency + the copy's cost per
    request below the unserved penalty; any usable slot when every request must be served). `Residuals`
@@ -93,7 +94,7 @@ class GradientOptions:
     improve: bool = True  # local improvement of the best repaired solutions
     polish: int = 3  # how many of the best repaired solutions (with different placements) are improved
     max_moves: int = 20_000  # improvement moves tried per polished solution, at most
-    time_budget_s: float = 60.0  # for repair and improvement together (the relaxation runs to the end)
+    time_budget_s: float = 10.0  # for repair and improvement together (the relaxations run to the end)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -886,9 +887,17 @@ def solve(problem: PlacementProblem, options: GradientOptions = GradientOptions(
         phases, scale = relax(p, dataclasses.replace(options, restarts=restarts), seed=seed)
         relax_seconds = time.perf_counter() - started
         deadline = time.perf_counter() + options.time_budget_s
-        # Round and repair every restart (phase 0 at each threshold, phase 1 at its clamped copies)
+        # Repair every restart all at once where demands split (the copies follow the shares), and the
+        # `polish` best of each phase (every restart under single_source) demand by demand, at the copies
+        # their rounding offers (phase 0 at each threshold, phase 1 at its clamped copies): the first
+        # finds better assignments, the second keeps the relaxation's judgement of which copies pay.
         for phase, d in enumerate(phases):
+            exact = set(np.argsort(d["objective"], kind="stable")[:max(1, options.polish)].tolist())
             for i in range(restarts):
+                if not p.single_source:
+                    offer((phase, i), _State.of(p, repair(p, d["x"][i], p.latency_ms())))
+                    if i not in exact:
+                        continue
                 offered = set()  # a threshold that offers the same copies as another gives the same repair
                 for threshold in (options.thresholds if phase == 0 else (0.5,)):
                     key = (d["y"][i] > threshold).tobytes()
@@ -909,7 +918,8 @@ def solve(problem: PlacementProblem, options: GradientOptions = GradientOptions(
         raise ValueError("GradientOptions: dual_steps = 0 and no relaxed restart fits max_relaxed_shares")
     repaired.sort(key=lambda r: r[:2])
     value, _, tag, best = repaired[0]
-    notes.append(f"best repaired {value:.6g} ({tag[0] if len(tag) == 1 else 'phase {}, restart {}, threshold {}'.format(*tag)})")
+    where = tag[0] if len(tag) == 1 else ", ".join(f"{k} {v}" for k, v in zip(("phase", "restart", "threshold"), tag))
+    notes.append(f"best repaired {value:.6g} ({where})")
     message = "; ".join(notes)
     if not _complete(best):
         return no_solution("gradient", p, best.remaining, start, message)
