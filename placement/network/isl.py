@@ -90,30 +90,43 @@ def min_through_neighbours(values, latency, grids: Sequence[GridShell]):
     The inner step of shortest-path relaxation on the +Grid, without materialising [sat, 4, ...].
     `latency` is [sat, 4] (inf where there is no link) and broadcasts over the trailing axes.
     """
-    out = []
+    return best_through_neighbours(values, latency, grids)[0]  # XLA drops the unused slot
+
+
+def best_through_neighbours(values, latency, grids: Sequence[GridShell]):
+    """`min_through_neighbours` and the slot that attains it (the first one on ties, as argmin):
+    [sat, ...] -> ([sat, ...], int32 [sat, ...]). The slot comes from comparing each slot's value
+    with the min, not from an argmin reduction (a slow variadic reduce on a CPU)."""
+    best_out, slot_out = [], []
     extra = (1,) * (values.ndim - 1)
     for (grid, x), (_, lat) in zip(_blocks(values, grids), _blocks(latency, grids)):
         through = [shifted + lat[:, :, s].reshape(lat.shape[:2] + extra)
                    for s, shifted in enumerate(_shifted(x, grid))]
         best = jnp.minimum(jnp.minimum(through[0], through[1]), jnp.minimum(through[2], through[3]))
-        out.append(best.reshape((grid.planes * grid.per_plane,) + values.shape[1:]))
-    return jnp.concatenate(out, axis=0)
+        slot = jnp.select([t == best for t in through[:3]], [jnp.int32(s) for s in range(3)], jnp.int32(3))
+        best_out.append(best.reshape((grid.planes * grid.per_plane,) + values.shape[1:]))
+        slot_out.append(slot.reshape((grid.planes * grid.per_plane,) + values.shape[1:]))
+    return jnp.concatenate(best_out, axis=0), jnp.concatenate(slot_out, axis=0)
 
 
-def _sweep(values, link_ms, axis: int, reverse: bool):
+def _sweep(values, link_ms, axis: int, reverse: bool, laps: int = 1):
     """y[j] = min(values[j], link_ms[j] + y[j - 1]) along `axis` (from the far end if `reverse`):
     the exact shortest distances along a line whose link j joins positions j - 1 and j (j + 1 and j
-    if reverse). A sequential scan: one pass, and no prefix sums to lose precision to."""
-    values, link_ms = jnp.moveaxis(values, axis, 0), jnp.moveaxis(link_ms, axis, 0)
+    if reverse). A ring takes `laps=2`: the second lap carries paths through the wrap round, each
+    position's first-lap value standing in for `values`, which the carry can only improve on.
+    A sequential loop: one pass a lap, and no prefix sums to lose precision to. It updates one
+    buffer in place, with no transposes and no stacked output (what `lax.scan` would add)."""
+    n = values.shape[axis]
 
-    def step(carry, x):
-        value, link = x
-        y = jnp.minimum(value, link + carry)
-        return y, y
+    def step(j, state):
+        y, carry = state
+        at = n - 1 - j % n if reverse else j % n
+        carry = jnp.minimum(jax.lax.dynamic_index_in_dim(y, at, axis),
+                            jax.lax.dynamic_index_in_dim(link_ms, at, axis) + carry)
+        return jax.lax.dynamic_update_index_in_dim(y, carry, at, axis), carry
 
-    _, ys = jax.lax.scan(step, jnp.full(values.shape[1:], jnp.inf, values.dtype), (values, link_ms),
-                         reverse=reverse)
-    return jnp.moveaxis(ys, 0, axis)
+    start = jnp.full_like(jax.lax.index_in_dim(values, 0, axis), jnp.inf)
+    return jax.lax.fori_loop(0, laps * n, step, (values, start))[0]
 
 
 def relax_along_lines(values, latency, grids: Sequence[GridShell]):
@@ -130,10 +143,8 @@ def relax_along_lines(values, latency, grids: Sequence[GridShell]):
     extra = (1,) * (values.ndim - 1)
     for (grid, x), (_, lat) in zip(_blocks(values, grids), _blocks(latency, grids)):
         link = lambda slot: lat[:, :, slot].reshape(lat.shape[:2] + extra)  # noqa: E731
-        twice = lambda a: jnp.concatenate([a, a], axis=1)  # noqa: E731
-        fold = lambda a: jnp.minimum(a[:, : grid.per_plane], a[:, grid.per_plane:])  # noqa: E731
-        y = fold(_sweep(twice(x), twice(link(BEHIND)), axis=1, reverse=False))
-        y = fold(_sweep(twice(y), twice(link(AHEAD)), axis=1, reverse=True))
+        y = _sweep(x, link(BEHIND), axis=1, reverse=False, laps=2)
+        y = _sweep(y, link(AHEAD), axis=1, reverse=True, laps=2)
         y = _sweep(y, link(PREVIOUS_PLANE), axis=0, reverse=False)
         y = _sweep(y, link(NEXT_PLANE), axis=0, reverse=True)
         out.append(y.reshape((grid.planes * grid.per_plane,) + values.shape[1:]))

@@ -39,7 +39,8 @@ import numpy as np
 
 from placement.constants import SPEED_OF_LIGHT_KM_S
 from placement.network.geometry import line_of_sight
-from placement.network.isl import GridShell, min_through_neighbours, neighbour_values, plus_grid, relax_along_lines
+from placement.network.isl import (GridShell, best_through_neighbours, min_through_neighbours, neighbour_values,
+                                   plus_grid, relax_along_lines)
 
 C_KM_PER_MS = SPEED_OF_LIGHT_KM_S / 1e3  # km per ms
 DOWNLINK_HOP = 4  # next-hop codes: 0..3 a laser slot (isl.py), DOWNLINK_HOP + k the k-th downlink
@@ -123,10 +124,6 @@ def to_gateways(lasers: Lasers, gateways: Access) -> tuple[jax.Array, jax.Array,
     downlink_gbps = on_grid(0.0, gateways.capacity_gbps, dtype)
 
     neighbour = jnp.where(lasers.neighbour >= 0, lasers.neighbour, 0)
-    laser_ms = lasers.latency_ms[:, :, None]  # [sat, 4, 1], inf where there is no link
-
-    def through_lasers(dist):
-        return neighbour_values(dist, lasers.grids) + laser_ms  # [sat, 4, gateway]
 
     def relax(state):
         dist, _ = state
@@ -139,27 +136,32 @@ def to_gateways(lasers: Lasers, gateways: Access) -> tuple[jax.Array, jax.Array,
     # At the fixed point dist = min(downlink, min over slots of neighbour + laser): the slot that
     # attains it is the next hop. Latencies are positive, so next hops lead strictly downhill and
     # form a tree rooted at the downlink satellites.
-    through = through_lasers(dist)
-    slot = jnp.argmin(through, axis=1).astype(jnp.int32)
-    via_laser = jnp.take_along_axis(through, slot[:, None, :], axis=1)[:, 0, :] < downlink_ms
+    through, slot = best_through_neighbours(dist, lasers.latency_ms, lasers.grids)
+    via_laser = through < downlink_ms
     reachable = jnp.isfinite(dist)
     hop = jnp.where(via_laser, slot, DOWNLINK_HOP + downlink_slot)
     hop = jnp.where(reachable, hop, -1)
 
     # Bottleneck capacity along each tree path by pointer jumping: every round doubles the
     # length of path each satellite has folded in, until every pointer has reached its root
-    # (log2 of the deepest path: about 6 rounds on Starlink Gen1).
-    sats = jnp.arange(n_sat)[:, None]
-    pointer = jnp.where(via_laser & reachable, neighbour[sats, slot], sats)
-    bottleneck = jnp.where(via_laser, lasers.capacity_gbps[sats, slot], downlink_gbps)
+    # (log2 of the deepest path: about 6 rounds on Starlink Gen1). The slot's neighbour and
+    # capacity are picked by selects rather than gathers, and the jumps index the flattened
+    # [sat * gateway] arrays directly: gathers are what this part costs on a CPU.
+    pick = lambda per_slot: jnp.select([slot == s for s in range(3)],  # noqa: E731
+                                       [per_slot[:, s, None] for s in range(3)], per_slot[:, 3, None])
+    sats = jnp.arange(n_sat, dtype=jnp.int32)[:, None]
+    pointer = jnp.where(via_laser & reachable, pick(neighbour), sats)
+    bottleneck = jnp.where(via_laser, pick(lasers.capacity_gbps), downlink_gbps)
 
     def jump(state):
         pointer, bottleneck, _ = state
-        ahead = jnp.take_along_axis(pointer, pointer, axis=0)
-        folded = jnp.minimum(bottleneck, jnp.take_along_axis(bottleneck, pointer, axis=0))
+        ahead = pointer[pointer]
+        folded = jnp.minimum(bottleneck, bottleneck[pointer])
         return ahead, folded, jnp.any(ahead != pointer)
 
-    _, bottleneck, _ = jax.lax.while_loop(lambda s: s[2], jump, (pointer, bottleneck, jnp.array(True)))
+    flat = (pointer * n_gateway + jnp.arange(n_gateway, dtype=jnp.int32)).ravel()
+    _, bottleneck, _ = jax.lax.while_loop(lambda s: s[2], jump, (flat, bottleneck.ravel(), jnp.array(True)))
+    bottleneck = bottleneck.reshape(n_sat, n_gateway)
     return dist, jnp.where(reachable, bottleneck, 0.0), hop
 
 
