@@ -92,6 +92,14 @@ class PropagationConfig:
                               help="time steps propagated per device call (streaming of long horizons)")
 
 
+def _latitude():
+    return _field(help="geodetic latitude, deg", check=lambda x: -90 <= x <= 90, expected="a latitude in [-90, 90]")
+
+
+def _longitude():
+    return _field(help="longitude, deg", check=lambda x: -180 <= x <= 180, expected="a longitude in [-180, 180]")
+
+
 @dataclasses.dataclass(frozen=True)
 class OutputConfig:
     velocity: bool = _field(True, help="save TEME velocities v_teme_km_s")
@@ -102,20 +110,16 @@ class OutputConfig:
 @dataclasses.dataclass(frozen=True)
 class PopConfig:
     name: str = _field(help="point of presence name (extra gateways may attach to it by this name)")
-    lat_deg: float = _field(help="geodetic latitude, deg", check=lambda x: -90 <= x <= 90,
-                            expected="a latitude in [-90, 90]")
-    lon_deg: float = _field(help="longitude, deg", check=lambda x: -180 <= x <= 180,
-                            expected="a longitude in [-180, 180]")
+    lat_deg: float = _latitude()
+    lon_deg: float = _longitude()
     country: str = _field("", check=_country, expected=_COUNTRY, help="ISO 3166-1 alpha-2 code")
 
 
 @dataclasses.dataclass(frozen=True)
 class GatewayConfig:
     name: str = _field(help="gateway name (as its host is named in results)")
-    lat_deg: float = _field(help="geodetic latitude, deg", check=lambda x: -90 <= x <= 90,
-                            expected="a latitude in [-90, 90]")
-    lon_deg: float = _field(help="longitude, deg", check=lambda x: -180 <= x <= 180,
-                            expected="a longitude in [-180, 180]")
+    lat_deg: float = _latitude()
+    lon_deg: float = _longitude()
     country: str = _field("", check=_country, expected=_COUNTRY,
                           help="ISO 3166-1 alpha-2 code: the jurisdiction of the host there")
     pop: str = _field(
@@ -158,10 +162,8 @@ class NetworkConfig:
 @dataclasses.dataclass(frozen=True)
 class SiteConfig:
     name: str = _field(help="site name (workloads refer to it)")
-    lat_deg: float = _field(help="geodetic latitude, deg", check=lambda x: -90 <= x <= 90,
-                            expected="a latitude in [-90, 90]")
-    lon_deg: float = _field(help="longitude, deg", check=lambda x: -180 <= x <= 180,
-                            expected="a longitude in [-180, 180]")
+    lat_deg: float = _latitude()
+    lon_deg: float = _longitude()
     country: str = _field("", check=_country, expected=_COUNTRY, help="ISO 3166-1 alpha-2 code of the site's country")
     units: int = _field(1, check=_positive, expected="a positive integer",
                         help="demand units (hubs, platforms, phones...) the site stands for: its request rates "
