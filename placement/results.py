@@ -319,9 +319,14 @@ def sites_in(countries) -> DemandFilter:
     return lambda d: np.isin(d["site_country"], list(countries))
 
 
-def selects_any(runs: list[Run], demands: DemandFilter) -> bool:
-    """Whether `demands` keeps a demand of some run (a notebook falls back to all demands if not)."""
-    return any(_selected(run.table("demands"), demands).any() for run in runs)
+def sites_in_runs(runs: list[Run], countries, place: str) -> DemandFilter | None:
+    """`sites_in(countries)` if it keeps a demand of some run, else None (every demand), saying so: a
+    notebook then still runs on runs of another scenario, such as the quickstart in the tests."""
+    demands = sites_in(countries)
+    if any(_selected(run.table("demands"), demands).any() for run in runs):
+        return demands
+    print(f"no {place} sites in these runs: all demands are compared")
+    return None
 
 
 def _selected(d: dict, demands: DemandFilter | None) -> np.ndarray:

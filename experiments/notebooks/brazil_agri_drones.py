@@ -25,10 +25,7 @@ from placement import plots, results
 SCENARIO = "brazil-agri-drones"
 runs = results.runs_from_environment(SCENARIO)
 out = results.figures_dir(SCENARIO)
-farms = results.sites_in({"BR"})
-if not results.selects_any(runs, farms):
-    print("no Brazilian sites in these runs: all demands are compared")
-    farms = None
+farms = results.sites_in_runs(runs, {"BR"}, "Brazilian")
 print("runs:", ", ".join(run.label for run in runs))
 
 # %%

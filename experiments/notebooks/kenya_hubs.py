@@ -25,10 +25,7 @@ from placement import plots, results
 SCENARIO = "kenya-hubs"
 runs = results.runs_from_environment(SCENARIO)
 out = results.figures_dir(SCENARIO)
-kenya = results.sites_in({"KE"})
-if not results.selects_any(runs, kenya):
-    print("no Kenyan sites in these runs: all demands are compared")
-    kenya = None
+kenya = results.sites_in_runs(runs, {"KE"}, "Kenyan")
 focus = results.key_strategies(runs, also=("nearest_gateway", "cloud_only"))
 print("runs:", ", ".join(run.label for run in runs), "| strategies in focus:", ", ".join(focus))
 

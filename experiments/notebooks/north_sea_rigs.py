@@ -25,10 +25,7 @@ from placement import plots, results
 SCENARIO = "north-sea-rigs"
 runs = results.runs_from_environment(SCENARIO)
 out = results.figures_dir(SCENARIO)
-rigs = results.sites_in({"GB", "NO", "NL", "DK", "DE"})
-if not results.selects_any(runs, rigs):
-    print("no North Sea sites in these runs: all demands are compared")
-    rigs = None
+rigs = results.sites_in_runs(runs, {"GB", "NO", "NL", "DK", "DE"}, "North Sea")
 print("runs:", ", ".join(run.label for run in runs))
 
 # %% [markdown]
