@@ -148,6 +148,22 @@ class Residuals:
                 self.assign(t, d, order[0], shares[order[0]])
                 order = order[1:]
 
+    def serve_where_it_pays(self, t: int, d: int, horizon: np.ndarray, penalty: float) -> None:
+        """Serve demand d in epoch t at its cheapest slot per request, again while some is left: latency
+        plus, where the host lacks the model, the new copy's cost spread over `horizon` [slot] requests
+        times the share taken; only while that is below `penalty` (so every copy and share pays)."""
+        while self.remaining[t, d] > EPS:
+            shares = self.shares(t, d)
+            ok = shares > 0
+            if not ok.any():
+                return
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cost = np.where(ok, self.latency[t, d] + self.new_copy_cost(t, d) / (shares * horizon), np.inf)
+            k = int(np.argmin(cost))
+            if not cost[k] < penalty:
+                return
+            self.assign(t, d, k, shares[k])
+
     def solution(self) -> Solution:
         return Solution(self.y.copy(), self.x.copy())
 
@@ -242,17 +258,7 @@ def greedy(problem: PlacementProblem, *, seed: int = 0) -> SolveResult:
             horizon = res.requests[:, d] @ served_by
         else:
             horizon = np.full(p.n_slots, res.requests[t, d])
-        while res.remaining[t, d] > EPS:
-            shares = res.shares(t, d)
-            ok = shares > 0
-            if not ok.any():
-                break
-            with np.errstate(divide="ignore", invalid="ignore"):
-                cost = np.where(ok, res.latency[t, d] + res.new_copy_cost(t, d) / (shares * horizon), np.inf)
-            k = int(np.argmin(cost))
-            if not cost[k] < penalty:
-                break
-            res.assign(t, d, k, shares[k])
+        res.serve_where_it_pays(t, d, horizon, penalty)
     return _result("greedy", p, res, start)
 
 

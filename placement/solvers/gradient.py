@@ -539,18 +539,7 @@ def _repair(problem: PlacementProblem, x: np.ndarray, y: np.ndarray, threshold: 
         state.fill(t, d, ks[np.argsort(key, kind="stable")])
     # Still left: a new copy where it pays for itself on this demand-epoch (anywhere when all must be served)
     for t, d in order:
-        while state.remaining[t, d] > EPS:
-            shares = state.shares(t, d)
-            ok = shares > 0
-            if not ok.any():
-                break
-            with np.errstate(divide="ignore", invalid="ignore"):
-                per_request = state.new_copy_cost(t, d) / (shares * state.requests[t, d])
-                cost = np.where(ok, state.latency[t, d] + per_request, np.inf)
-            k = int(np.argmin(cost))
-            if not cost[k] < penalty:
-                break
-            state.assign(t, d, k, shares[k])
+        state.serve_where_it_pays(t, d, np.full(p.n_slots, state.requests[t, d]), penalty)
     return state
 
 
