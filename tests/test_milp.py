@@ -157,6 +157,24 @@ def test_lp_relaxation_bounds_the_milp():
     assert relaxed.objective > 0
 
 
+@pytest.mark.parametrize("mode", ["fixed", "per_epoch"])
+def test_fixed_copies_leave_the_best_assignment_at_them(mode):
+    problem = random_problem(3, n_hosts=10, n_demands=30, n_models=3, n_epochs=3, n_slots=6, placement=mode,
+                             opening_cost=1e5, migration_cost_per_gb=1e6, load=0.9)
+    exact = solve(problem)
+    assert exact.status is Status.OPTIMAL
+    # At the optimal copies the best assignment is the optimum itself
+    at_optimum = solve(problem, MilpOptions(relax=True), placement=exact.solution.placement)
+    assert at_optimum.objective == pytest.approx(exact.objective, rel=1e-6)
+    # At greedy's copies: the same copies, shares no worse than greedy's, no better than the optimum
+    start = greedy(problem)
+    at_greedy = solve(problem, MilpOptions(relax=True), placement=start.solution.placement)
+    report = evaluate(problem, at_greedy.solution)
+    assert report.feasible, report.violations[:3]
+    np.testing.assert_array_equal(at_greedy.solution.placement, start.solution.placement)
+    assert exact.objective * (1 - 1e-6) <= report.objective <= start.objective * (1 + 1e-9)
+
+
 def test_cp_sat_refuses_fractional_data_and_solves_integral_data():
     with pytest.raises(InputError, match="CP-SAT needs integral data"):
         solve(tiny(request_bytes=[1.5, 0.0]), MilpOptions(solver="cp-sat"))

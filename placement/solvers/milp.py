@@ -146,8 +146,10 @@ def _dense_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return unique, row
 
 
-def build(problem: PlacementProblem, options: MilpOptions = MilpOptions()) -> MilpModel:
-    """The MILP of the module docstring as a MathOpt model proto, built from arrays."""
+def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
+          placement: np.ndarray | None = None) -> MilpModel:
+    """The MILP of the module docstring as a MathOpt model proto, built from arrays. With `placement`
+    ([epoch, model, host] bool) every y is fixed to it: what is left is the best assignment at those copies."""
     p = problem
     T, D, H = p.n_epochs, p.n_demands, p.n_hosts
     integral = options.solver == "cp-sat"
@@ -174,13 +176,17 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions()) -> Mi
     pair = np.unique(m_x * H + h_x)
     pm, ph = pair // H, pair % H
     if p.placement == "fixed":
-        y = b.variables(len(pair), 0.0, 1.0, not options.relax, T * p.opening_cost[pm, ph] / scale)
         y_index = np.stack([np.full(len(pair), -1), pm, ph], axis=1)
-        y_of_x = y[np.searchsorted(pair, m_x * H + h_x)]
+        y_cost = T * p.opening_cost[pm, ph]
     else:
-        y = b.variables(T * len(pair), 0.0, 1.0, not options.relax, np.tile(p.opening_cost[pm, ph], T) / scale)
         y_index = np.stack([np.repeat(np.arange(T), len(pair)), np.tile(pm, T), np.tile(ph, T)], axis=1)
-        y_of_x = y[t_x * len(pair) + np.searchsorted(pair, m_x * H + h_x)]
+        y_cost = np.tile(p.opening_cost[pm, ph], T)
+    if placement is None:
+        y = b.variables(len(y_index), 0.0, 1.0, not options.relax, y_cost / scale)
+    else:
+        given = placement[np.maximum(y_index[:, 0], 0), y_index[:, 1], y_index[:, 2]].astype(float)
+        y = b.variables(len(y_index), given, given, not options.relax, y_cost / scale)
+    y_of_x = y[(0 if p.placement == "fixed" else t_x * len(pair)) + np.searchsorted(pair, m_x * H + h_x)]
 
     # (1) sum_k x + u = 1
     b.rows_(np.concatenate([t_x * D + d_x, np.arange(T * D)]), np.concatenate([x, u]),
@@ -268,9 +274,11 @@ _TERMINATION = result_pb2.TerminationReasonProto
 
 
 def solve(problem: PlacementProblem, options: MilpOptions = MilpOptions(), hint: Solution | None = None, *,
-          seed: int = 0) -> SolveResult:
+          seed: int = 0, placement: np.ndarray | None = None) -> SolveResult:
     """Build and solve; the result carries status, incumbent (if any), objective, dual bound and times.
-    `hint` is a starting solution (e.g. a heuristic's); `seed` is the solver's random seed."""
+    `hint` is a starting solution (e.g. a heuristic's); `seed` is the solver's random seed; `placement`
+    ([epoch, model, host] bool) fixes the copies, leaving the best assignment at them (an LP unless
+    single_source)."""
     if options.solver not in SOLVER_TYPES:
         raise InputError(f"unknown solver {options.solver!r}", field="solver.milp.solver",
                          expected=" or ".join(repr(s) for s in SOLVER_TYPES))
@@ -278,7 +286,7 @@ def solve(problem: PlacementProblem, options: MilpOptions = MilpOptions(), hint:
         raise InputError("HiGHS takes no thread count through MathOpt", field="solver.milp.threads",
                          expected="no value with solver 'highs'")
     start = time.perf_counter()
-    model = build(problem, options)
+    model = build(problem, options, placement)
     build_seconds = time.perf_counter() - start
 
     params = mathopt.SolveParameters(time_limit=datetime.timedelta(seconds=options.time_limit_s),
@@ -298,7 +306,9 @@ def solve(problem: PlacementProblem, options: MilpOptions = MilpOptions(), hint:
     bounds = proto.termination.objective_bounds
     dual = bounds.dual_bound * model.objective_scale if np.isfinite(bounds.dual_bound) else float("nan")
     primal = next((s.primal_solution for s in proto.solutions if s.HasField("primal_solution")), None)
-    solution = _solution(problem, model, primal) if primal is not None and not options.relax else None
+    # With the copies given and shares splittable, the relaxation is the assignment problem itself.
+    exact = not options.relax or (placement is not None and not problem.single_source)
+    solution = _solution(problem, model, primal) if primal is not None and exact else None
     objective = primal.objective_value * model.objective_scale if primal is not None else float("nan")
     if reason == _TERMINATION.TERMINATION_REASON_OPTIMAL:
         status = Status.OPTIMAL
