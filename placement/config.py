@@ -18,7 +18,8 @@ overrides apply last. A variant is thus a few lines, e.g. configs/kenya-hubs-gat
 
 Errors name the file that wrote the offending value: the base, for a value only the base sets; the
 file given to `load_config` for a `--set` override. Paths written in a base (`constellation.file`,
-`demand.sites_file`) stay relative to the base's folder.
+`demand.sites_file`) stay relative to the base's folder. Setting `constellation.file` drops the base's
+`constellation.builtin`, and the other way round: they are alternatives.
 """
 
 from __future__ import annotations
@@ -435,6 +436,7 @@ def config_from_dict(data: dict, *, source: str | None = None, overrides: list[s
             if not isinstance(node, dict):
                 raise InputError(f"override {text!r} goes through a non-table", field=".".join(keys),
                                  expected="a path of tables")
+        _drop_alternative(data, keys)
         node[keys[-1]] = value
         origins.assign(".".join(keys), source)
     return _build(Config, data, "", origins)
@@ -485,7 +487,30 @@ def _with_bases(data: dict, source: str | None, chain: tuple[Path, ...]) -> tupl
         value = node.get(keys[-1]) if isinstance(node, dict) else None
         if isinstance(value, str) and not os.path.isabs(value):  # relative to the base: now to this file
             node[keys[-1]] = os.path.relpath(base.parent / value, here)
+    for keys in _ALTERNATIVES:
+        if _lookup(data, keys) is not None:
+            _drop_alternative(base_data, keys)
     return _merge(base_data, data), {**base_files, **files}
+
+
+# Fields that are alternatives to each other: a config that sets one drops the other from the config it
+# extends (and so does a --set override), since TOML cannot unset a value.
+_ALTERNATIVES = {("constellation", "builtin"): ("constellation", "file"),
+                 ("constellation", "file"): ("constellation", "builtin")}
+
+
+def _lookup(data: dict, keys: tuple[str, ...]):
+    node = data
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def _drop_alternative(data: dict, keys) -> None:
+    other = _ALTERNATIVES.get(tuple(keys))
+    table = _lookup(data, other[:-1]) if other else None
+    if isinstance(table, dict):
+        table.pop(other[-1], None)
 
 
 def _merge(base: dict, top: dict) -> dict:

@@ -25,7 +25,7 @@ from placement.errors import InputError
 from placement.evaluation import evaluate
 from placement.network import ground as ground_tables
 from placement.network.ground import GroundNodes
-from placement.network.isl import grid_shells
+from placement.network.isl import grid_shells, infer_plus_grid
 from placement.network.links import DIRECT_TO_CELL, KU_USER_DOWNLINK
 from placement.network.tensors import Ground, NetworkSpec, build_network
 from placement import plots
@@ -169,16 +169,20 @@ def _shells(config: Config) -> tuple:
     return tuple(shells[s - 1] for s in c.shells) if c.shells else tuple(shells)
 
 
-def _builtin_shells(config: Config) -> tuple:
-    """The shells of a whole built-in constellation: the network's laser grid needs every satellite."""
+def laser_grid(config: Config, propagator: Propagator, grid: TimeGrid) -> tuple | np.ndarray:
+    """The +Grid the network routes over: a built-in constellation's own Walker grid (isl.grid_shells, which
+    needs every satellite), or for a catalog file the grid inferred from the satellites' orbits at the first
+    epoch (isl.infer_plus_grid: neighbour slots [sat, 4])."""
     c = config.constellation
-    if c.builtin is None:
-        raise InputError("the network's +Grid lasers need a built-in Walker constellation (TLE catalogs: not yet)",
-                         source=config.source, field="constellation.file", expected="constellation.builtin")
-    if c.max_satellites is not None:
-        raise InputError("thinning a constellation breaks its laser grid", source=config.source,
-                         field="constellation.max_satellites", expected="no value for `placement run`")
-    return _shells(config)
+    if c.builtin is not None:
+        if c.max_satellites is not None:
+            raise InputError("thinning a built-in constellation breaks its laser grid", source=config.source,
+                             field="constellation.max_satellites", expected="no value for `placement run`")
+        return grid_shells(_shells(config))
+    elements = propagator.elements
+    first = propagator.tsince(grid.tsince_min(elements)[:, :1])
+    return infer_plus_grid(np.degrees(elements.inclo), elements.mean_altitude_km(),
+                           np.asarray(first.r_km, np.float64)[:, 0], np.asarray(first.v_km_s, np.float64)[:, 0])
 
 
 # User terminal elevation masks in the filings (../shared/reference/constellation_shells.csv): Starlink Gen1
@@ -361,7 +365,6 @@ def _host_options(config: Config, n_gateways: int) -> HostOptions:
 
 def placement_problem(config: Config, progress: Progress = _stderr_progress) -> PlacementProblem:
     """Constellation -> network snapshots at every epoch -> the placement problem of `config`."""
-    shells = _builtin_shells(config)
     elements, _ = load_constellation(config)
     t, pc = config.time, config.problem
     start_jd, start_fr = parse_utc(t.start, field="time.start", source=config.source)
@@ -383,14 +386,14 @@ def placement_problem(config: Config, progress: Progress = _stderr_progress) -> 
     propagator = Propagator.create(elements, np.dtype(config.propagation.precision))
     chunk = min(n_epochs, config.propagation.chunk_steps)
     with Stage(progress, "network", -(-n_epochs // chunk)) as stage:
-        tensors = build_network(propagator, grid_shells(shells), grid, ground, spec, chunk_steps=chunk,
+        tensors = build_network(propagator, laser_grid(config, propagator, grid), grid, ground, spec, chunk_steps=chunk,
                                 on_chunk=lambda done, total: stage.done("epochs", f"{done}/{total}"))
     unreached = np.flatnonzero(~(np.asarray(tensors.site_sat) >= 0).any(axis=(0, 2)))
     if unreached.size:
         raise InputError(f"no satellite is above {spec.site_min_elevation_deg:g} deg at site "
                          f"{sites.name[unreached[0]]!r} in any epoch ({unreached.size} such sites)",
                          source=config.source, field="demand",
-                         expected=f"sites that {config.constellation.builtin} covers (everything reaches them through "
+                         expected=f"sites that {config.constellation.builtin or 'the constellation'} covers (everything reaches them through "
                                   "the satellites)")
     jd, fr = grid.jd_fr()
     cos_gmst, sin_gmst = earth_rotation(jd, fr)

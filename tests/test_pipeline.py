@@ -188,6 +188,20 @@ def test_extends_merges_tables_and_replaces_arrays(tmp_path):
     assert config.resolve_path(config.demand.sites_file) == (tmp_path / "data" / "sites.csv").resolve()
 
 
+def test_a_catalog_file_replaces_the_base_builtin_and_back(tmp_path):
+    write_config(tmp_path, BASE_CONFIG).rename(tmp_path / "base.toml")
+    (tmp_path / "catalog.toml").write_text('extends = "base.toml"\n[constellation]\nfile = "sats.tle"\n')
+    config = load_config(tmp_path / "catalog.toml")
+    assert (config.constellation.builtin, config.constellation.file) == (None, "sats.tle")
+    assert config.time.step_s == 30.0  # the rest still comes from the base
+    config = load_config(tmp_path / "catalog.toml", ['constellation.builtin="starlink-gen1"'])
+    assert (config.constellation.builtin, config.constellation.file) == ("starlink-gen1", None)
+    # Both in one file is still an error
+    (tmp_path / "both.toml").write_text('extends = "base.toml"\n[constellation]\nfile = "sats.tle"\nbuiltin = "kuiper"\n')
+    with pytest.raises(InputError):
+        load_config(tmp_path / "both.toml")
+
+
 def test_extends_cycle_names_the_files(tmp_path):
     (tmp_path / "a.toml").write_text('extends = "b.toml"\n[constellation]\nbuiltin = "kuiper"\n')
     (tmp_path / "b.toml").write_text('extends = "a.toml"\n')

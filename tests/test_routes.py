@@ -212,3 +212,22 @@ def test_line_relaxation_reaches_the_bellman_ford_fixed_point():
         dist = relaxed
     np.testing.assert_allclose(np.asarray(dist), expected, rtol=1e-12)
     assert np.isinf(expected).any() and np.isfinite(expected).any()
+
+
+def test_a_neighbour_table_routes_as_the_walker_grid(gen1_network):
+    # The same +Grid given as a table (the path a TLE catalog's inferred grid takes: gathers, one hop per
+    # Bellman-Ford round) must reach the same fixed point as the shift-based grid path.
+    grids, r_km, sites_km, gateways_km, gateway_pop, gateway_pop_ms, pop_cloud_ms = gen1_network
+    r = jnp.asarray(r_km[:, 1])
+    sites, gateways = access(sites_km, r_km[:, 1], 4, 25.0, 20.0), access(gateways_km, r_km[:, 1], 8, 25.0, 40.0)
+    fiber = jnp.asarray(gateway_pop), jnp.asarray(gateway_pop_ms), jnp.asarray(pop_cloud_ms)
+    by_grid = laser_links(r, grids, **LASER)
+    by_table = laser_links(r, plus_grid(grids), **LASER)
+    assert by_table.grids == () and by_grid.grids == grids
+    np.testing.assert_array_equal(np.asarray(by_table.latency_ms), np.asarray(by_grid.latency_ms))
+    expected = jax.jit(route)(by_grid, sites, gateways, *fiber)
+    got = jax.jit(route)(by_table, sites, gateways, *fiber)
+    for name in ("gateway_ms", "gateway_gbps", "cloud_ms", "cloud_gbps"):
+        np.testing.assert_allclose(np.asarray(getattr(got, name)), np.asarray(getattr(expected, name)), rtol=1e-12,
+                                   err_msg=name)
+    assert np.isfinite(np.asarray(got.gateway_ms)).mean() > 0.3

@@ -93,6 +93,20 @@ def test_kenya_gateway_variant_serves_from_kenya(tmp_path, monkeypatch):
 
 
 @needs_reference
+def test_kenya_hubs_on_the_real_catalog_reach_nigeria_over_inferred_lasers(tmp_path, monkeypatch):
+    problem, run = run_small(tmp_path, monkeypatch, "kenya-hubs-catalog.toml")
+    assert run.config["constellation"]["builtin"] is None  # the catalog file replaced the base's Walker shells
+    assert (problem.host_kind == SATELLITE).sum() == 9543  # every satellite of the snapshot is a host
+    # The nearest gateways are in Nigeria (Ikire, 3,743 km from Nairobi), more than 3,000 km from any Kenyan
+    # town: further than a bent pipe spans (two footprints, about 2,200 km at a 25 deg mask), so a finite
+    # latency there has crossed the inferred lasers.
+    t, d, k = np.nonzero(problem.candidate_host >= 0)
+    gateway = problem.host_kind[problem.candidate_host[t, d, k]] == GATEWAY
+    assert np.isfinite(problem.latency_ms()[t[gateway], d[gateway], k[gateway]]).any()
+    assert run.metrics["strategies"]["milp"]["share_satellite"] > 0
+
+
+@needs_reference
 def test_north_sea_rigs_use_operational_platforms(tmp_path, monkeypatch):
     problem, run = run_small(tmp_path, monkeypatch, "north-sea-rigs.toml")
     assert problem.site_name[:2] == ("GULLFAKS C", "TROLL A")  # the heaviest operational installations

@@ -25,6 +25,8 @@ from typing import Sequence
 
 import numpy as np
 
+from placement.constants import WGS72
+
 _FLOAT_FIELDS = (
     "no_kozai", "ecco", "inclo", "nodeo", "argpo", "mo",
     "bstar", "ndot", "nddot", "jdsatepoch", "jdsatepochF",
@@ -122,3 +124,8 @@ class Elements:
     def period_min(self) -> np.ndarray:
         """Orbital period from the TLE mean motion, minutes."""
         return 2.0 * np.pi / self.no_kozai
+
+    def mean_altitude_km(self) -> np.ndarray:
+        """Semi-major axis from the mean motion by Kepler's third law (WGS72, Kozai's a1 before SGP4's
+        Brouwer correction, a few km off), less the equatorial radius: for telling shells apart."""
+        return ((WGS72.xke / self.no_kozai) ** (2.0 / 3.0) - 1.0) * WGS72.radiusearthkm

@@ -100,13 +100,26 @@ def best_through_neighbours(values, latency, grids: Sequence[GridShell]):
     best_out, slot_out = [], []
     extra = (1,) * (values.ndim - 1)
     for (grid, x), (_, lat) in zip(_blocks(values, grids), _blocks(latency, grids)):
-        through = [shifted + lat[:, :, s].reshape(lat.shape[:2] + extra)
-                   for s, shifted in enumerate(_shifted(x, grid))]
-        best = jnp.minimum(jnp.minimum(through[0], through[1]), jnp.minimum(through[2], through[3]))
-        slot = jnp.select([t == best for t in through[:3]], [jnp.int32(s) for s in range(3)], jnp.int32(3))
+        best, slot = _best_of([shifted + lat[:, :, s].reshape(lat.shape[:2] + extra)
+                               for s, shifted in enumerate(_shifted(x, grid))])
         best_out.append(best.reshape((grid.planes * grid.per_plane,) + values.shape[1:]))
         slot_out.append(slot.reshape((grid.planes * grid.per_plane,) + values.shape[1:]))
     return jnp.concatenate(best_out, axis=0), jnp.concatenate(slot_out, axis=0)
+
+
+def best_through_table(values, latency, neighbour):
+    """`best_through_neighbours` on any laser graph of at most four links per satellite: neighbour
+    [sat, 4] int (-1 for none, its latency inf), by gathers of whole rows."""
+    extra = (1,) * (values.ndim - 1)
+    return _best_of([values[jnp.maximum(neighbour[:, s], 0)] + latency[:, s].reshape((-1,) + extra)
+                     for s in range(SLOTS)])
+
+
+def _best_of(through):
+    """(min of the four slots' values, the first slot attaining it), elementwise."""
+    best = jnp.minimum(jnp.minimum(through[0], through[1]), jnp.minimum(through[2], through[3]))
+    slot = jnp.select([t == best for t in through[:3]], [jnp.int32(s) for s in range(3)], jnp.int32(3))
+    return best, slot
 
 
 def _sweep(values, link_ms, axis: int, reverse: bool, laps: int = 1):
@@ -179,3 +192,95 @@ def _shell_grid(grid: GridShell) -> np.ndarray:
         neighbours[..., PREVIOUS_PLANE] = np.where(seam_previous & ~full_circle, -1, previous_plane)
     return neighbours.reshape(planes * per_plane, SLOTS)
 
+
+
+# ---------------------------------------------------------------------------------------------------
+# +Grid of a catalog: satellites without a Walker description (a TLE snapshot), from their orbits
+
+def infer_plus_grid(inclination_deg: np.ndarray, altitude_km: np.ndarray, r_km: np.ndarray, v_km_s: np.ndarray, *,
+                    inclination_gap_deg: float = 0.05, altitude_gap_km: float = 5.0, plane_gap_deg: float = 1.0,
+                    min_shell_sats: int = 20) -> np.ndarray:
+    """Neighbour slots [sat, 4] (int32, -1 for none; slots as `plus_grid`) of satellites given by their
+    mean inclination and altitude [sat] and their position and velocity [sat, 3] at one instant (any
+    Earth-centred inertial frame, e.g. TEME from SGP4).
+
+    1. Shells: satellites sorted by inclination, a new shell where the next differs by more than
+       `inclination_gap_deg`; each split again where sorted altitudes jump by more than `altitude_gap_km`.
+       Shells of fewer than `min_shell_sats` (satellites raising or lowering their orbit) get no lasers.
+    2. Planes: in a shell, the right ascensions of the ascending node (RAAN, from the angular momentum
+       h = r x v) sorted round the circle; a new plane where the next is more than `plane_gap_deg` away.
+    3. In a plane, satellites ordered by argument of latitude u (the angle from the ascending node to r,
+       in the direction of motion) form a ring: AHEAD the next, BEHIND the previous.
+    4. Across planes: each plane with the next by RAAN (the last with the first when the planes go round
+       the circle, that is when the gap between them is at most 1.5x the median gap between planes).
+       Pairs (one satellite from each plane) are taken by increasing difference of u, each satellite at most
+       once per side and never more than one in-plane spacing apart: NEXT_PLANE of one, PREVIOUS_PLANE of
+       the other.
+    On a Walker delta this gives `plus_grid` itself, its seam shifted by the phasing included (tests). The
+    links are symmetric; whether each exists at a time step is for `routes.laser_links` (range, line of
+    sight). Satellites with a NaN state get none.
+    """
+    n = len(inclination_deg)
+    neighbour = np.full((n, SLOTS), -1, np.int32)
+    r, v = np.asarray(r_km, float), np.asarray(v_km_s, float)
+    h = np.cross(r, v)
+    raan_deg = np.degrees(np.arctan2(h[:, 0], -h[:, 1])) % 360.0
+    node = np.stack([-h[:, 1], h[:, 0], np.zeros(n)], axis=1)  # towards the ascending node
+    with np.errstate(invalid="ignore", divide="ignore"):
+        node /= np.linalg.norm(node, axis=1, keepdims=True)
+        normal = np.cross(h / np.linalg.norm(h, axis=1, keepdims=True), node)  # in the plane, 90 deg past the node
+    u_deg = np.degrees(np.arctan2(np.einsum("sx,sx->s", r, normal), np.einsum("sx,sx->s", r, node))) % 360.0
+    valid = np.isfinite(u_deg) & np.isfinite(raan_deg) & np.isfinite(inclination_deg) & np.isfinite(altitude_km)
+
+    for shell in _split(np.flatnonzero(valid), inclination_deg, inclination_gap_deg):
+        for members in _split(shell, altitude_km, altitude_gap_km):
+            if len(members) >= min_shell_sats:
+                _link_shell(neighbour, members, raan_deg[members], u_deg[members], plane_gap_deg)
+    return neighbour
+
+
+def _split(members: np.ndarray, key: np.ndarray, gap: float) -> list[np.ndarray]:
+    """`members` sorted by `key`, cut where consecutive keys differ by more than `gap`."""
+    ordered = members[np.argsort(key[members], kind="stable")]
+    cuts = np.flatnonzero(np.diff(key[ordered]) > gap) + 1
+    return np.split(ordered, cuts)
+
+
+def _link_shell(neighbour: np.ndarray, members: np.ndarray, raan_deg: np.ndarray, u_deg: np.ndarray,
+                plane_gap_deg: float) -> None:
+    """Steps 2-4 of `infer_plus_grid` for one shell (`members` are satellite indices)."""
+    # Planes round the circle, starting after the widest gap between RAANs
+    order = np.argsort(raan_deg, kind="stable")
+    gaps = np.diff(np.r_[raan_deg[order], raan_deg[order][0] + 360.0])
+    start = (int(np.argmax(gaps)) + 1) % len(order)
+    order, gaps = np.roll(order, -start), np.roll(gaps, -start)
+    planes = np.split(order, np.flatnonzero(gaps[:-1] > plane_gap_deg) + 1)
+    planes = [p[np.argsort(u_deg[p], kind="stable")] for p in planes]
+
+    for p in planes:  # rings by argument of latitude
+        if len(p) > 1:
+            neighbour[members[p], AHEAD] = members[np.roll(p, -1)]
+        if len(p) > 2:
+            neighbour[members[p], BEHIND] = members[np.roll(p, 1)]
+    if len(planes) < 2:
+        return
+    centre = np.array([_circular_mean(raan_deg[p]) for p in planes])
+    between = (np.diff(np.r_[centre, centre[0]]) + 360.0) % 360.0  # plane k to k + 1, the last to the first
+    pairs = list(zip(planes[:-1], planes[1:]))
+    if len(planes) > 2 and between[-1] <= 1.5 * np.median(between[:-1]):
+        pairs.append((planes[-1], planes[0]))
+    for a, b in pairs:
+        du = np.abs((u_deg[a][:, None] - u_deg[b][None, :] + 180.0) % 360.0 - 180.0)
+        spacing = 360.0 / max(len(a), len(b))
+        ia, ib = np.nonzero(du <= spacing)
+        taken_a, taken_b = np.zeros(len(a), bool), np.zeros(len(b), bool)
+        for i, j in zip(ia[np.argsort(du[ia, ib], kind="stable")], ib[np.argsort(du[ia, ib], kind="stable")]):
+            if not (taken_a[i] or taken_b[j]):
+                taken_a[i] = taken_b[j] = True
+                neighbour[members[a[i]], NEXT_PLANE] = members[b[j]]
+                neighbour[members[b[j]], PREVIOUS_PLANE] = members[a[i]]
+
+
+def _circular_mean(angles_deg: np.ndarray) -> float:
+    a = np.radians(angles_deg)
+    return float(np.degrees(np.arctan2(np.sin(a).mean(), np.cos(a).mean())) % 360.0)

@@ -14,8 +14,8 @@ Candidate hosts of a site are its K access satellites, every gateway and every c
   - A satellite in the site's access slots is best reached by its own uplink: the straight line
     is the shortest path, and every link runs at the speed of light in vacuum.
   - Gateways: Bellman-Ford on the laser graph, started from each gateway's access satellites
-    (each round relaxes whole planes and cross-plane lines exactly, isl.relax_along_lines),
-    gives `to_gateway_ms[v, g]`, the shortest latency from satellite v down to gateway g (R2,
+    (on a Walker grid each round relaxes whole planes and cross-plane lines exactly,
+    isl.relax_along_lines; on any other graph, such as a catalog's inferred grid, one hop), gives `to_gateway_ms[v, g]`, the shortest latency from satellite v down to gateway g (R2,
     R3). A site then reaches g through the best of its uplinks:
     `min_k up_ms[d, k] + to_gateway_ms[up_sat[d, k], g]`.
     Gateways (a few hundred) rather than sites (a thousand) are the sources, because the
@@ -39,7 +39,7 @@ import numpy as np
 
 from placement.constants import SPEED_OF_LIGHT_KM_S
 from placement.network.geometry import line_of_sight
-from placement.network.isl import (GridShell, best_through_neighbours, min_through_neighbours, neighbour_values,
+from placement.network.isl import (GridShell, best_through_neighbours, best_through_table, neighbour_values,
                                    plus_grid, relax_along_lines)
 
 C_KM_PER_MS = SPEED_OF_LIGHT_KM_S / 1e3  # km per ms
@@ -62,10 +62,21 @@ class Access:
 class Lasers:
     """Laser links of one time step in fixed slots [sat, 4]: latency inf where there is no link."""
 
-    neighbour: jax.Array  # int32 [sat, 4], -1 for none (isl.plus_grid; static over time)
+    neighbour: jax.Array  # int32 [sat, 4], -1 for none (isl.plus_grid or isl.infer_plus_grid; static over time)
     latency_ms: jax.Array
     capacity_gbps: jax.Array
-    grids: tuple[GridShell, ...]  # the shells' grids, for the shift-based relaxation
+    grids: tuple[GridShell, ...]  # Walker shells' grids, for the shift-based relaxation; () for any other graph
+
+    def best_through(self, values):
+        """min over slots of values[neighbour] + latency, and the slot attaining it: [sat, ...] each."""
+        if self.grids:
+            return best_through_neighbours(values, self.latency_ms, self.grids)
+        return best_through_table(values, self.latency_ms, self.neighbour)
+
+    def relax(self, values):
+        """One Bellman-Ford round: whole lines of a Walker grid at once, one hop otherwise."""
+        along = relax_along_lines(values, self.latency_ms, self.grids) if self.grids else values
+        return jnp.minimum(along, self.best_through(along)[0])
 
 
 @jax.tree_util.register_dataclass
@@ -81,12 +92,18 @@ class Routes:
     cloud_gbps: jax.Array
 
 
-def laser_links(r_km: jax.Array, grids: tuple[GridShell, ...], *, max_range_km: float, min_altitude_km: float,
-                capacity_gbps: float) -> Lasers:
-    """+Grid lasers of one time step from satellite positions [sat, 3] (any Earth-centred frame)."""
-    neighbour = jnp.asarray(plus_grid_of(grids))
+def laser_links(r_km: jax.Array, grids: tuple[GridShell, ...] | jax.Array, *, max_range_km: float,
+                min_altitude_km: float, capacity_gbps: float) -> Lasers:
+    """+Grid lasers of one time step from satellite positions [sat, 3] (any Earth-centred frame). `grids`:
+    the Walker shells' grids (isl.grid_shells), or neighbour slots [sat, 4] of any other laser graph (for a
+    catalog, isl.infer_plus_grid)."""
+    if isinstance(grids, tuple):
+        neighbour = jnp.asarray(plus_grid_of(grids))
+        b = neighbour_values(r_km, grids)
+    else:
+        neighbour, grids = jnp.asarray(grids, jnp.int32), ()
+        b = r_km[jnp.maximum(neighbour, 0)]
     a = r_km[:, None, :]
-    b = neighbour_values(r_km, grids)
     range_km = jnp.linalg.norm(b - a, axis=-1)
     up = (neighbour >= 0) & (range_km <= max_range_km) & line_of_sight(a, b, min_altitude_km=min_altitude_km)
     up = up & jnp.isfinite(range_km)  # satellites with SGP4 errors (NaN rows) have no links
@@ -127,8 +144,7 @@ def to_gateways(lasers: Lasers, gateways: Access) -> tuple[jax.Array, jax.Array,
 
     def relax(state):
         dist, _ = state
-        along = relax_along_lines(dist, lasers.latency_ms, lasers.grids)
-        relaxed = jnp.minimum(along, min_through_neighbours(along, lasers.latency_ms, lasers.grids))
+        relaxed = lasers.relax(dist)
         return relaxed, jnp.any(relaxed < dist)
 
     dist, _ = jax.lax.while_loop(lambda s: s[1], relax, (downlink_ms, jnp.array(True)))
@@ -136,7 +152,7 @@ def to_gateways(lasers: Lasers, gateways: Access) -> tuple[jax.Array, jax.Array,
     # At the fixed point dist = min(downlink, min over slots of neighbour + laser): the slot that
     # attains it is the next hop. Latencies are positive, so next hops lead strictly downhill and
     # form a tree rooted at the downlink satellites.
-    through, slot = best_through_neighbours(dist, lasers.latency_ms, lasers.grids)
+    through, slot = lasers.best_through(dist)
     via_laser = through < downlink_ms
     reachable = jnp.isfinite(dist)
     hop = jnp.where(via_laser, slot, DOWNLINK_HOP + downlink_slot)

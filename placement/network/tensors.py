@@ -129,8 +129,9 @@ def ground_access(ground_ecef_km, sat_ecef_km, min_elevation_deg, slots, link) -
 
 
 @functools.partial(jax.jit, static_argnames=("grids", "spec"))
-def _chunk(r_teme_km, cos_gmst, sin_gmst, ground: Ground, grids: tuple[GridShell, ...], spec: NetworkSpec):
-    """NetworkTensors for the steps of one chunk: r_teme_km [sat, time, 3], cos/sin [time]."""
+def _chunk(r_teme_km, cos_gmst, sin_gmst, ground: Ground, table, grids: tuple[GridShell, ...], spec: NetworkSpec):
+    """NetworkTensors for the steps of one chunk: r_teme_km [sat, time, 3], cos/sin [time]; the lasers
+    of the Walker `grids`, or of the neighbour `table` [sat, 4] when it is not None."""
     dtype = r_teme_km.dtype
     ground = jax.tree_util.tree_map(lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, ground)
     r_ecef_km = jnp.moveaxis(teme_to_ecef(r_teme_km, cos_gmst, sin_gmst), 1, 0)  # [time, sat, 3]
@@ -139,7 +140,7 @@ def _chunk(r_teme_km, cos_gmst, sin_gmst, ground: Ground, grids: tuple[GridShell
         sites = ground_access(ground.sites_ecef_km, r_km, spec.site_min_elevation_deg, spec.site_slots, spec.site_link)
         gateways = ground_access(ground.gateways_ecef_km, r_km, spec.gateway_min_elevation_deg, spec.gateway_slots,
                            spec.gateway_link)
-        lasers = laser_links(r_km, grids, max_range_km=spec.laser_max_range_km,
+        lasers = laser_links(r_km, grids if table is None else table, max_range_km=spec.laser_max_range_km,
                              min_altitude_km=spec.laser_grazing_altitude_km, capacity_gbps=spec.laser_capacity_gbps)
         routes = route(lasers, sites, gateways, ground.gateway_pop, ground.gateway_pop_ms, ground.pop_cloud_ms)
         return NetworkTensors(
@@ -151,15 +152,23 @@ def _chunk(r_teme_km, cos_gmst, sin_gmst, ground: Ground, grids: tuple[GridShell
     return jax.lax.map(step, r_ecef_km)
 
 
-def network_chunks(propagator: Propagator, grids: tuple[GridShell, ...], grid: TimeGrid, ground: Ground,
+def network_chunks(propagator: Propagator, grids: tuple[GridShell, ...] | np.ndarray, grid: TimeGrid, ground: Ground,
                    spec: NetworkSpec = NetworkSpec(), chunk_steps: int = 60) -> Iterator[tuple[TimeGrid, NetworkTensors]]:
     """Stream (sub-grid, tensors) over `grid` in chunks of `chunk_steps` steps.
 
-    `grids` must describe the propagator's satellites (isl.grid_shells of the Walker shells that
-    generated them). Every chunk runs with the same shape, so the kernel compiles once.
+    `grids` must describe the propagator's satellites: isl.grid_shells of the Walker shells that
+    generated them, or neighbour slots [sat, 4] of any laser graph (isl.infer_plus_grid for a catalog).
+    Every chunk runs with the same shape, so the kernel compiles once.
     """
     n_sat = len(propagator.elements)
-    if not grids or grids[-1].first + grids[-1].planes * grids[-1].per_plane != n_sat:
+    table = None
+    if not isinstance(grids, tuple):
+        table, grids = np.asarray(grids), ()
+        if table.shape != (n_sat, 4) or not np.issubdtype(table.dtype, np.integer) or (table >= n_sat).any():
+            raise InputError(f"a laser table of shape {table.shape}", source="network_chunks", field="grids",
+                             expected=f"neighbour slots [{n_sat}, 4] of satellite indices (-1 for none)")
+        table = jnp.asarray(table, jnp.int32)
+    elif not grids or grids[-1].first + grids[-1].planes * grids[-1].per_plane != n_sat:
         raise InputError(f"the laser grid does not cover the {n_sat} satellites", source="network_chunks",
                          field="grids", expected="isl.grid_shells of the shells the constellation came from")
     chunk_steps = min(chunk_steps, grid.n_steps)
@@ -171,11 +180,11 @@ def network_chunks(propagator: Propagator, grids: tuple[GridShell, ...], grid: T
             r_km = jnp.concatenate([r_km, jnp.repeat(r_km[:, -1:], pad, axis=1)], axis=1)
             cos_gmst = jnp.concatenate([cos_gmst, jnp.repeat(cos_gmst[-1:], pad)])
             sin_gmst = jnp.concatenate([sin_gmst, jnp.repeat(sin_gmst[-1:], pad)])
-        tensors = _chunk(r_km, cos_gmst, sin_gmst, ground, grids, spec)
+        tensors = _chunk(r_km, cos_gmst, sin_gmst, ground, table, grids, spec)
         yield sub, jax.tree_util.tree_map(lambda a: a[: sub.n_steps], tensors)
 
 
-def build_network(propagator: Propagator, grids: tuple[GridShell, ...], grid: TimeGrid, ground: Ground,
+def build_network(propagator: Propagator, grids: tuple[GridShell, ...] | np.ndarray, grid: TimeGrid, ground: Ground,
                   spec: NetworkSpec = NetworkSpec(), chunk_steps: int = 60,
                   on_chunk: Callable[[int, int], None] | None = None) -> NetworkTensors:
     """All of `grid` at once (host numpy arrays, time-major); use `network_chunks` to stream.
