@@ -198,15 +198,16 @@ def _shell_grid(grid: GridShell) -> np.ndarray:
 # +Grid of a catalog: satellites without a Walker description (a TLE snapshot), from their orbits
 
 def infer_plus_grid(inclination_deg: np.ndarray, altitude_km: np.ndarray, r_km: np.ndarray, v_km_s: np.ndarray, *,
-                    inclination_gap_deg: float = 0.05, altitude_gap_km: float = 5.0, plane_gap_deg: float = 1.0,
+                    inclination_gap_deg: float = 0.05, altitude_bin_km: float = 5.0, plane_gap_deg: float = 1.0,
                     min_shell_sats: int = 20) -> np.ndarray:
     """Neighbour slots [sat, 4] (int32, -1 for none; slots as `plus_grid`) of satellites given by their
     mean inclination and altitude [sat] and their position and velocity [sat, 3] at one instant (any
     Earth-centred inertial frame, e.g. TEME from SGP4).
 
-    1. Shells: satellites sorted by inclination, a new shell where the next differs by more than
-       `inclination_gap_deg`; each split again where sorted altitudes jump by more than `altitude_gap_km`.
-       Shells of fewer than `min_shell_sats` (satellites raising or lowering their orbit) get no lasers.
+    1. Shells: satellites sorted by inclination, a new group where the next differs by more than
+       `inclination_gap_deg`; in each group, altitudes binned by `altitude_bin_km`, and each run of bins
+       holding at least `min_shell_sats` satellites each is a shell. Satellites in sparser bins (raising or
+       lowering their orbit between shells) get no lasers.
     2. Planes: in a shell, the right ascensions of the ascending node (RAAN, from the angular momentum
        h = r x v) sorted round the circle; a new plane where the next is more than `plane_gap_deg` away.
     3. In a plane, satellites ordered by argument of latitude u (the angle from the ascending node to r,
@@ -214,8 +215,8 @@ def infer_plus_grid(inclination_deg: np.ndarray, altitude_km: np.ndarray, r_km: 
     4. Across planes: each plane with the next by RAAN (the last with the first when the planes go round
        the circle, that is when the gap between them is at most 1.5x the median gap between planes).
        Pairs (one satellite from each plane) are taken by increasing difference of u, each satellite at most
-       once per side and never more than one in-plane spacing apart: NEXT_PLANE of one, PREVIOUS_PLANE of
-       the other.
+       once per side and never more than one in-plane spacing (nor `MAX_PAIR_DEG`) apart: NEXT_PLANE of one,
+       PREVIOUS_PLANE of the other.
     On a Walker delta this gives `plus_grid` itself, its seam shifted by the phasing included (tests). The
     links are symmetric; whether each exists at a time step is for `routes.laser_links` (range, line of
     sight). Satellites with a NaN state get none.
@@ -232,10 +233,9 @@ def infer_plus_grid(inclination_deg: np.ndarray, altitude_km: np.ndarray, r_km: 
     u_deg = np.degrees(np.arctan2(np.einsum("sx,sx->s", r, normal), np.einsum("sx,sx->s", r, node))) % 360.0
     valid = np.isfinite(u_deg) & np.isfinite(raan_deg) & np.isfinite(inclination_deg) & np.isfinite(altitude_km)
 
-    for shell in _split(np.flatnonzero(valid), inclination_deg, inclination_gap_deg):
-        for members in _split(shell, altitude_km, altitude_gap_km):
-            if len(members) >= min_shell_sats:
-                _link_shell(neighbour, members, raan_deg[members], u_deg[members], plane_gap_deg)
+    for group in _split(np.flatnonzero(valid), inclination_deg, inclination_gap_deg):
+        for members in _dense_runs(group, altitude_km, altitude_bin_km, min_shell_sats):
+            _link_shell(neighbour, members, raan_deg[members], u_deg[members], plane_gap_deg)
     return neighbour
 
 
@@ -244,6 +244,20 @@ def _split(members: np.ndarray, key: np.ndarray, gap: float) -> list[np.ndarray]
     ordered = members[np.argsort(key[members], kind="stable")]
     cuts = np.flatnonzero(np.diff(key[ordered]) > gap) + 1
     return np.split(ordered, cuts)
+
+
+def _dense_runs(members: np.ndarray, key: np.ndarray, width: float, at_least: int) -> list[np.ndarray]:
+    """`members` whose `key` falls in runs of consecutive bins of `width` that hold `at_least` each."""
+    bins = np.floor(key[members] / width).astype(np.int64)
+    low = bins.min()
+    counts = np.bincount(bins - low)
+    dense = counts >= at_least
+    run = np.cumsum(np.r_[dense[:1], dense[1:] & ~dense[:-1]]) * dense  # 1, 2, ... per run; 0 where sparse
+    of_member = run[bins - low]
+    return [members[of_member == r] for r in range(1, int(run.max(initial=0)) + 1)]
+
+
+MAX_PAIR_DEG = 30.0  # cross-plane partners at most this far apart in u (lasers reach ~41 deg of arc at 550 km)
 
 
 def _link_shell(neighbour: np.ndarray, members: np.ndarray, raan_deg: np.ndarray, u_deg: np.ndarray,
@@ -271,7 +285,7 @@ def _link_shell(neighbour: np.ndarray, members: np.ndarray, raan_deg: np.ndarray
         pairs.append((planes[-1], planes[0]))
     for a, b in pairs:
         du = np.abs((u_deg[a][:, None] - u_deg[b][None, :] + 180.0) % 360.0 - 180.0)
-        spacing = 360.0 / max(len(a), len(b))
+        spacing = min(360.0 / max(len(a), len(b)), MAX_PAIR_DEG)
         ia, ib = np.nonzero(du <= spacing)
         taken_a, taken_b = np.zeros(len(a), bool), np.zeros(len(b), bool)
         for i, j in zip(ia[np.argsort(du[ia, ib], kind="stable")], ib[np.argsort(du[ia, ib], kind="stable")]):
