@@ -133,3 +133,33 @@ def test_the_assignment_lp_at_the_final_copies_closes_the_assignment_gap():
     assert result.objective <= milp(problem).objective * (1 + 1e-3)
     # The LP keeps the copies it was given, less those it leaves idle
     assert not (result.solution.placement & ~without.solution.placement).any()
+
+
+def with_idle_hosts(problem, n: int):
+    """`problem` with `n` more hosts that no demand has as a candidate (as most of a catalog's satellites)."""
+    grow = lambda a, fill: np.concatenate([a, np.full(a.shape[:-1] + (n,), fill, a.dtype)], axis=-1)  # noqa: E731
+    return dataclasses.replace(
+        problem, host_name=problem.host_name + tuple(f"idle{i}" for i in range(n)),
+        host_kind=grow(problem.host_kind, problem.host_kind[0]), host_jurisdiction=grow(problem.host_jurisdiction, 0),
+        memory_bytes=grow(problem.memory_bytes, 1e11), peak_flops_s=grow(problem.peak_flops_s, 1e15),
+        service_flops_s=grow(problem.service_flops_s, 1e14), flops_per_joule=grow(problem.flops_per_joule, 1e12),
+        power_budget_w=grow(problem.power_budget_w, 1e3), link_gbps=grow(problem.link_gbps, 10.0),
+        opening_cost=grow(problem.opening_cost, 0.0),
+        memory_bandwidth_bytes_s=grow(problem.memory_bandwidth_bytes_s, np.inf))
+
+
+def test_hosts_no_demand_can_use_change_nothing():
+    problem = instance("per_epoch_migration", 0)
+    padded = with_idle_hosts(problem, 200)
+    np.testing.assert_array_equal(padded.candidate_hosts(), np.arange(problem.n_hosts))
+    # The restriction is the original problem again
+    restricted = padded.restricted_to(padded.candidate_hosts())
+    np.testing.assert_array_equal(restricted.candidate_host, problem.candidate_host)
+    assert restricted.host_name == problem.host_name
+    fast = gradient.GradientOptions(restarts=0, dual_steps=300, improve=False)
+    alone, among_idle = gradient.solve(problem, fast), gradient.solve(padded, fast)
+    assert among_idle.objective == pytest.approx(alone.objective, rel=1e-12)
+    assert "20 of 220 hosts are candidates" in among_idle.message
+    assert not among_idle.solution.placement[:, :, problem.n_hosts:].any()
+    np.testing.assert_array_equal(among_idle.solution.placement[:, :, :problem.n_hosts], alone.solution.placement)
+    assert evaluate(padded, among_idle.solution).objective == pytest.approx(alone.objective, rel=1e-12)

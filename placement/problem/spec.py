@@ -236,6 +236,30 @@ class PlacementProblem:
         ok &= ~bits | ((self.link_gbps[t, host] > 0) & (self.site_access_gbps[t, site] > 0))
         return ok & (~flops | (self.compute_budget_flops_s()[t, host] > 0))
 
+    def candidate_hosts(self) -> np.ndarray:
+        """Sorted indices of the hosts that are some demand's candidate in some epoch: no other host can
+        carry anything, so a solver may work on `restricted_to(candidate_hosts())` alone."""
+        return np.unique(self.candidate_host[self.candidate_host >= 0])
+
+    def restricted_to(self, hosts: np.ndarray) -> PlacementProblem:
+        """The same problem on the sorted `hosts` only (every candidate host among them): host arrays taken
+        at `hosts`, candidate slots renumbered. A solution of it is one of this problem through
+        `Solution.on_hosts`, with the same objective."""
+        hosts = np.asarray(hosts)
+        if not np.isin(self.candidate_host[self.candidate_host >= 0], hosts).all():
+            raise ValueError("restricted_to: every candidate host must be kept")
+        renumber = np.full(self.n_hosts, -1)
+        renumber[hosts] = np.arange(len(hosts))
+        per_host = lambda a: None if a is None else a[..., hosts]  # noqa: E731 (host is the last axis)
+        return dataclasses.replace(
+            self, host_name=tuple(self.host_name[h] for h in hosts), host_kind=self.host_kind[hosts],
+            host_jurisdiction=self.host_jurisdiction[hosts], memory_bytes=per_host(self.memory_bytes),
+            peak_flops_s=per_host(self.peak_flops_s), service_flops_s=per_host(self.service_flops_s),
+            flops_per_joule=per_host(self.flops_per_joule), power_budget_w=per_host(self.power_budget_w),
+            link_gbps=per_host(self.link_gbps), opening_cost=per_host(self.opening_cost),
+            memory_bandwidth_bytes_s=per_host(self.memory_bandwidth_bytes_s),
+            candidate_host=np.where(self.candidate_host >= 0, renumber[np.maximum(self.candidate_host, 0)], -1))
+
     def requests(self) -> np.ndarray:
         """[epoch, demand]: requests issued in each epoch."""
         return self.rate_per_s * self.epoch_s[:, None]
@@ -280,6 +304,12 @@ class Solution:
     def __post_init__(self):
         object.__setattr__(self, "placement", np.asarray(self.placement, dtype=bool))
         object.__setattr__(self, "assignment", np.asarray(self.assignment, dtype=np.float64))
+
+    def on_hosts(self, hosts: np.ndarray, n_hosts: int) -> Solution:
+        """This solution of `problem.restricted_to(hosts)` as one of the problem with `n_hosts` hosts."""
+        placement = np.zeros(self.placement.shape[:2] + (n_hosts,), bool)
+        placement[:, :, hosts] = self.placement
+        return Solution(placement, self.assignment)
 
     @classmethod
     def empty(cls, problem: PlacementProblem) -> Solution:

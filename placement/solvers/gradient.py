@@ -847,6 +847,14 @@ def solve(problem: PlacementProblem, options: GradientOptions = GradientOptions(
     """Lagrangian prices and the augmented Lagrangian relaxation (JAX), each relaxed solution rounded and
     repaired (numpy, exact), the best improved; see the module docstring."""
     start = time.perf_counter()
+    hosts = problem.candidate_hosts()
+    if len(hosts) < problem.n_hosts:
+        # Hosts that are no demand's candidate carry nothing; without them every array scales with the hosts
+        # in use (a few hundred of a 9,543-satellite catalog over one country), not with the constellation.
+        result = solve(problem.restricted_to(hosts), options, seed=seed)
+        solution = None if result.solution is None else result.solution.on_hosts(hosts, problem.n_hosts)
+        return dataclasses.replace(result, solution=solution, solve_seconds=time.perf_counter() - start,
+                                   message=f"{len(hosts)} of {problem.n_hosts} hosts are candidates; {result.message}")
     p = problem
     repaired = []  # (objective, order, tag, state)
 
