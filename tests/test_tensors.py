@@ -120,3 +120,9 @@ def test_grid_must_match_the_constellation(gen1):
                       GRID, ground)
     with pytest.raises(InputError, match="site_slots"):
         NetworkSpec(site_slots=0)
+    # A neighbour table (a catalog's inferred grid) must be [sat, 4] of satellite indices
+    propagator = Propagator.create(elements.take(range(100)), jnp.float64)
+    for bad in (np.zeros((99, 4), np.int32), np.zeros((100, 3), np.int32), np.full((100, 4), 100),
+                np.zeros((100, 4))):
+        with pytest.raises(InputError, match=r"neighbour slots \[100, 4\]"):
+            build_network(propagator, bad, GRID, ground)
