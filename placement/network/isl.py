@@ -193,7 +193,6 @@ def _shell_grid(grid: GridShell) -> np.ndarray:
     return neighbours.reshape(planes * per_plane, SLOTS)
 
 
-
 # ---------------------------------------------------------------------------------------------------
 # +Grid of a catalog: satellites without a Walker description (a TLE snapshot), from their orbits
 
@@ -287,8 +286,9 @@ def _link_shell(neighbour: np.ndarray, members: np.ndarray, raan_deg: np.ndarray
         du = np.abs((u_deg[a][:, None] - u_deg[b][None, :] + 180.0) % 360.0 - 180.0)
         spacing = min(360.0 / max(len(a), len(b)), MAX_PAIR_DEG)
         ia, ib = np.nonzero(du <= spacing)
+        closest = np.argsort(du[ia, ib], kind="stable")
         taken_a, taken_b = np.zeros(len(a), bool), np.zeros(len(b), bool)
-        for i, j in zip(ia[np.argsort(du[ia, ib], kind="stable")], ib[np.argsort(du[ia, ib], kind="stable")]):
+        for i, j in zip(ia[closest], ib[closest]):
             if not (taken_a[i] or taken_b[j]):
                 taken_a[i] = taken_b[j] = True
                 neighbour[members[a[i]], NEXT_PLANE] = members[b[j]]

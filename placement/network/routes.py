@@ -15,7 +15,8 @@ Candidate hosts of a site are its K access satellites, every gateway and every c
     is the shortest path, and every link runs at the speed of light in vacuum.
   - Gateways: Bellman-Ford on the laser graph, started from each gateway's access satellites
     (on a Walker grid each round relaxes whole planes and cross-plane lines exactly,
-    isl.relax_along_lines; on any other graph, such as a catalog's inferred grid, one hop), gives `to_gateway_ms[v, g]`, the shortest latency from satellite v down to gateway g (R2,
+    isl.relax_along_lines; on any other graph, such as a catalog's inferred grid, one hop),
+    gives `to_gateway_ms[v, g]`, the shortest latency from satellite v down to gateway g (R2,
     R3). A site then reaches g through the best of its uplinks:
     `min_k up_ms[d, k] + to_gateway_ms[up_sat[d, k], g]`.
     Gateways (a few hundred) rather than sites (a thousand) are the sources, because the
