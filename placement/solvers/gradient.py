@@ -848,7 +848,7 @@ def solve(problem: PlacementProblem, options: GradientOptions = GradientOptions(
     repaired (numpy, exact), the best improved; see the module docstring."""
     start = time.perf_counter()
     hosts = problem.candidate_hosts()
-    if len(hosts) < problem.n_hosts:
+    if 0 < len(hosts) < problem.n_hosts:
         # Hosts that are no demand's candidate carry nothing; without them every array scales with the hosts
         # in use (a few hundred of a 9,543-satellite catalog over one country), not with the constellation.
         result = solve(problem.restricted_to(hosts), options, seed=seed)
