@@ -8,9 +8,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from placement.constellation.tle import read_elements
-from placement.constellation.walker import KUIPER, STARLINK_GEN1, constellation
+from placement.constellation.walker import KUIPER, STARLINK_GEN1, WalkerShell, constellation
 from placement.network.isl import grid_shells, infer_plus_grid, plus_grid
 from placement.network.routes import laser_links, route
 from placement.propagation.sgp4 import Propagator
@@ -41,6 +42,20 @@ def test_walker_shells_give_their_own_plus_grid(shells):
     shuffled = infer_plus_grid(np.degrees(elements.inclo)[order], elements.mean_altitude_km()[order], r[order], v[order])
     back = np.where(shuffled >= 0, order[np.maximum(shuffled, 0)], -1)
     np.testing.assert_array_equal(np.sort(back, axis=1)[np.argsort(order)], np.sort(inferred, axis=1))
+
+
+@settings(max_examples=12, deadline=None)
+@given(planes=st.integers(3, 30), per_plane=st.integers(12, 40), phasing_share=st.floats(0.0, 0.49),
+       inclination=st.floats(30.0, 99.0), altitude=st.floats(350.0, 1300.0), spread=st.sampled_from([360.0, 100.0]))
+def test_any_walker_shell_gives_its_own_plus_grid(planes, per_plane, phasing_share, inclination, altitude, spread):
+    # The nearest partner across the seam of plane P-1 and plane 0 is slot j + F while F < P / 2 (the seam
+    # offset is F/P of a slot); at 12 or more satellites per plane, partners are within MAX_PAIR_DEG.
+    shell = WalkerShell("W", altitude, inclination, planes, per_plane, phasing=int(phasing_share * planes),
+                        raan_spread_deg=spread)
+    elements = constellation((shell,), 2461094.5, 0.0)
+    r, v = state(elements)
+    inferred = infer_plus_grid(np.degrees(elements.inclo), elements.mean_altitude_km(), r, v)
+    np.testing.assert_array_equal(inferred, plus_grid(grid_shells((shell,))))
 
 
 def test_mean_altitude_tells_the_filed_shells_apart():
