@@ -409,7 +409,8 @@ def placement_problem(config: Config, progress: Progress = _stderr_progress) -> 
                          workloads, hosts, gateway_slots=pc.gateway_candidates, cloud_slots=pc.cloud_candidates,
                          unserved_penalty_ms=None if pc.serve_all else pc.unserved_penalty_ms,
                          placement=pc.placement, migration_cost_per_gb=pc.migration_cost_per_gb,
-                         single_source=pc.single_source, site_units=units)
+                         single_source=pc.single_source, site_units=units,
+                         satellite_names=elements.name if len(set(elements.name)) == len(elements) else None)
 
 
 def solve_strategy(name: str, problem: PlacementProblem, config: Config, lp_bound: float | None = None) -> SolveResult:

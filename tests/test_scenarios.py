@@ -97,6 +97,7 @@ def test_kenya_hubs_on_the_real_catalog_reach_nigeria_over_inferred_lasers(tmp_p
     problem, run = run_small(tmp_path, monkeypatch, "kenya-hubs-catalog.toml")
     assert run.config["constellation"]["builtin"] is None  # the catalog file replaced the base's Walker shells
     assert (problem.host_kind == SATELLITE).sum() == 9543  # every satellite of the snapshot is a host
+    assert problem.host_name[:2] == ("STARLINK-1008", "STARLINK-1012")  # named as in the catalog
     # The nearest gateways are in Nigeria (Ikire, 3,743 km from Nairobi), more than 3,000 km from any Kenyan
     # town: further than a bent pipe spans (two footprints, about 2,200 km at a 25 deg mask), so a finite
     # latency there has crossed the inferred lasers.

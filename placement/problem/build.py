@@ -76,11 +76,13 @@ def build_problem(network: NetworkTensors, epochs: Sequence[int], step_s: float,
                   models: Sequence[ModelSpec], workloads: Sequence[Workload], hosts: HostOptions, *,
                   gateway_slots: int = 2, cloud_slots: int = 2, unserved_penalty_ms: float | None = 10_000.0,
                   placement: str = "fixed", migration_cost_per_gb: float = 0.0,
-                  single_source: bool = False, site_units: Sequence[int] | None = None) -> PlacementProblem:
+                  single_source: bool = False, site_units: Sequence[int] | None = None,
+                  satellite_names: Sequence[str] | None = None) -> PlacementProblem:
     """`network` holds host numpy arrays over all time steps; `epochs` picks the snapshots (time-step
     indices, increasing), each standing for the steps up to the next one. `sunlit_fraction` is
     [satellite, time step] as the propagate job writes it. `site_units` [site] (default ones) multiplies
-    each site's request rates and terminals."""
+    each site's request rates and terminals. `satellite_names` name the satellite hosts (default sat0,
+    sat1, ...; e.g. a catalog's names)."""
     epochs = np.asarray(epochs, dtype=int)
     n_steps = np.asarray(network.site_sat).shape[0]
     if epochs.ndim != 1 or epochs.size == 0 or np.any(np.diff(epochs) <= 0) or epochs[0] < 0 or epochs[-1] >= n_steps:
@@ -171,7 +173,8 @@ def build_problem(network: NetworkTensors, epochs: Sequence[int], step_s: float,
     cand = np.where((cand >= 0) & failed[np.arange(T)[:, None, None], np.maximum(cand, 0)], -1, cand)
 
     return PlacementProblem(
-        host_name=[f"sat{i}" for i in range(n_sat)] + list(gateways.name) + list(clouds.name), host_kind=kind,
+        host_name=(list(satellite_names) if satellite_names is not None else [f"sat{i}" for i in range(n_sat)])
+        + list(gateways.name) + list(clouds.name), host_kind=kind,
         host_jurisdiction=np.array([jurisdictions.index(c) for c in host_country]), jurisdictions=jurisdictions,
         memory_bytes=profile("memory_bytes"), peak_flops_s=profile("peak_flops_s"),
         service_flops_s=profile("service_flops_s"), flops_per_joule=profile("flops_per_joule"),
