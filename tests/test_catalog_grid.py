@@ -13,7 +13,7 @@ from hypothesis import given, settings, strategies as st
 from placement.constellation.tle import read_elements
 from placement.constellation.walker import KUIPER, STARLINK_GEN1, WalkerShell, constellation
 from placement.network.isl import grid_shells, infer_plus_grid, plus_grid
-from placement.network.routes import laser_links, route
+from placement.network.routes import C_KM_PER_MS, laser_links, path_to_gateway, route
 from placement.propagation.sgp4 import Propagator
 from placement.propagation.timegrid import TimeGrid
 from shared_reference import REFERENCE
@@ -107,3 +107,10 @@ def test_routes_over_the_real_catalog_equal_scipy(catalog):
     np.testing.assert_array_equal(np.isfinite(np.asarray(routes.gateway_ms)), reachable)
     np.testing.assert_allclose(np.asarray(routes.gateway_ms)[reachable], to_gateway[reachable], rtol=0, atol=1e-6)
     np.testing.assert_allclose(np.asarray(routes.cloud_ms), to_cloud, rtol=0, atol=1e-6)
+    # The path behind a reported latency walks the inferred lasers and has that length
+    for site, gateway in list(zip(*np.nonzero(reachable)))[:5]:
+        sats = [i for kind, i in path_to_gateway(lasers, sites, gateways, int(site), int(gateway)) if kind == "sat"]
+        assert all(w in neighbour[u] for u, w in zip(sats, sats[1:]))
+        length = np.linalg.norm(sites_km[site] - r[sats[0]]) + np.linalg.norm(r[sats[-1]] - gateways_km[gateway])
+        length += sum(np.linalg.norm(r[u] - r[w]) for u, w in zip(sats, sats[1:]))
+        np.testing.assert_allclose(length / C_KM_PER_MS, to_gateway[site, gateway], atol=1e-6)
