@@ -176,7 +176,7 @@ def to_gateways(lasers: Lasers, gateways: Access) -> tuple[jax.Array, jax.Array,
         folded = jnp.minimum(bottleneck, bottleneck[pointer])
         return ahead, folded, jnp.any(ahead != pointer)
 
-    flat = (pointer * n_gateway + jnp.arange(n_gateway, dtype=jnp.int32)).ravel()
+    flat = (pointer * n_gateway + jnp.arange(n_gateway, dtype=jnp.int32)[None, :]).ravel()
     _, bottleneck, _ = jax.lax.while_loop(lambda s: s[2], jump, (flat, bottleneck.ravel(), jnp.array(True)))
     bottleneck = bottleneck.reshape(n_sat, n_gateway)
     return dist, jnp.where(reachable, bottleneck, 0.0), hop

@@ -80,7 +80,9 @@ def _angles_like(r, cos_gmst, sin_gmst):
         r = r.astype(jnp.result_type(float))
     c = jnp.asarray(cos_gmst, dtype=r.dtype)
     s = jnp.asarray(sin_gmst, dtype=r.dtype)
-    return r, c, s
+    # [time] against r[..., time, 0]: leading axes made explicit (strict rank promotion)
+    lead = (1,) * (r.ndim - 1 - c.ndim)
+    return r, c.reshape(lead + c.shape), s.reshape(lead + s.shape)
 
 
 def teme_to_ecef(r_teme_km, cos_gmst, sin_gmst):

@@ -84,6 +84,7 @@ def shadow_fraction(r_km, sun_km):
     if not jnp.issubdtype(r.dtype, jnp.floating):
         r = r.astype(jnp.result_type(float))
     s = jnp.asarray(sun_km, dtype=r.dtype)
+    s = s.reshape((1,) * (r.ndim - s.ndim) + s.shape)  # leading axes made explicit (strict rank promotion)
     d = s - r                                            # satellite -> Sun
     rn = jnp.linalg.norm(r, axis=-1)
     dn = jnp.linalg.norm(d, axis=-1)
