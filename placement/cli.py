@@ -76,8 +76,11 @@ def _parser() -> argparse.ArgumentParser:
                     "geodetic tracks, sunlight and a summary into a run directory.")
     _run_arguments(propagate)
 
-    validate = commands.add_parser("validate", help="check a config file and print it resolved",
-                                   description="Validate a config file; print the resolved config as JSON.")
+    validate = commands.add_parser(
+        "validate", help="check a config file and print it resolved",
+        description="Resolve a config as `placement run` does (every file read, every name looked up: sites, "
+                    "models, hardware profiles, points of presence, jurisdictions, times) without computing "
+                    "anything; print the resolved config as JSON and a summary line.")
     validate.add_argument("config", type=Path)
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
 
@@ -107,25 +110,37 @@ def main(argv: list[str] | None = None) -> int:
             return _bench(args.name, args.args, list_only=args.list)
         if args.command == "sweep":
             return _sweep(args)
-        from placement.config import config_to_dict, load_config
+        from placement import pipeline
+        from placement.config import load_config
+        from placement.scenario import resolve, resolve_propagation
 
         config = load_config(args.config, args.overrides)
-        if args.command == "validate":
-            print(json.dumps(config_to_dict(config), indent=2))
-            return 0
-        from placement import pipeline
-
+        if args.command == "propagate":
+            job = resolve_propagation(config)
+        else:
+            scenario = resolve(config)  # every reference checked, before any computation
+            if args.command == "validate":
+                print(json.dumps(scenario.config, indent=2))
+                print(_scenario_line(scenario), file=sys.stderr)
+                return 0
         out_dir = args.out if args.out is not None else Path("runs") / args.config.stem
         if args.command == "run":
-            metrics = pipeline.run(config, out_dir, overwrite=args.overwrite)
+            metrics = pipeline.run(scenario, out_dir, overwrite=args.overwrite)
             print(pipeline.summary_table(metrics))
         else:
-            print(json.dumps(pipeline.propagate(config, out_dir, overwrite=args.overwrite), indent=2))
+            print(json.dumps(pipeline.propagate(job, out_dir, overwrite=args.overwrite), indent=2))
         print(f"run directory: {out_dir}", file=sys.stderr)
         return 0
     except InputError as error:
         print(f"placement: error: {error}", file=sys.stderr)
         return 2
+
+
+def _scenario_line(scenario) -> str:
+    h, d = scenario.horizon, scenario.demand
+    return (f"valid: {len(scenario.constellation.elements)} satellites ({scenario.constellation.label}), "
+            f"{len(d.sites)} sites, {len(d.workloads)} workloads, {h.n_epochs} epochs of {h.epoch_s:g} s "
+            f"({h.steps_per_epoch} network steps each), strategies {', '.join(scenario.strategies)}")
 
 
 def _sweep(args: argparse.Namespace) -> int:

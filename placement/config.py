@@ -25,6 +25,7 @@ file given to `load_config` for a `--set` override. Paths written in a base (`co
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import types
@@ -33,18 +34,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from placement.errors import InputError
-
-
-def _field(default=dataclasses.MISSING, *, help: str, check=None, expected: str | None = None, path: bool = False):
-    """A config field; `path=True` marks a file path relative to the config file that sets it."""
-    metadata = {"help": help, "check": check, "expected": expected, "path": path}
-    if isinstance(default, (list, dict)):
-        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
-    return dataclasses.field(default=default, metadata=metadata)
-
-
-# The solver registry's names (placement.solvers.SOLVERS; a test keeps the two in step).
-STRATEGIES = ("milp", "gradient", "greedy", "nearest_gateway", "cloud_only", "random")
+from placement.fields import non_negative, option, positive
+from placement.network.ground import DEFAULT_FIBER_ROUTE_FACTOR
+from placement.network.tensors import NetworkSpec
+from placement.problem.build import DEFAULT_PROFILES, HostOptions, ProblemOptions
+from placement.solvers import SOLVERS
 
 
 def _positive(x) -> bool:
@@ -60,101 +54,109 @@ _COUNTRY = "an ISO 3166-1 alpha-2 code such as 'KE', or ''"
 
 @dataclasses.dataclass(frozen=True)
 class ConstellationConfig:
-    builtin: str | None = _field(
+    builtin: str | None = option(
         None, help="built-in Walker constellation: 'starlink-gen1' or 'kuiper' (or give `file`)")
-    file: str | None = _field(
+    file: str | None = option(
         None, path=True,
         help="TLE/3LE (.tle, .txt) or CelesTrak OMM (.json, .csv) file, relative to the config file")
-    shells: list[int] = _field(
+    shells: list[int] = option(
         [], help="1-based shell numbers of the built-in constellation to keep (empty: all)")
-    epoch: str = _field("2026-02-24T00:00:00Z", help="epoch of generated Walker elements, ISO-8601 UTC")
-    bstar: float = _field(0.0, help="drag term of generated elements, 1/earth radii")
-    max_satellites: int | None = _field(
+    epoch: str = option("2026-02-24T00:00:00Z", help="epoch of generated Walker elements, ISO-8601 UTC")
+    bstar: float = option(0.0, help="drag term of generated elements, 1/earth radii")
+    max_satellites: int | None = option(
         None, check=_positive, expected="a positive integer",
-        help="keep at most this many satellites, evenly spread over the catalog")
-    skip_bad_records: bool = _field(
+        help="keep at most this many satellites, evenly spread over the catalog (`placement propagate` only: "
+             "thinning breaks the laser grid a run routes over)")
+    skip_bad_records: bool = option(
         False, help="skip (and count) malformed TLE/OMM records instead of stopping at the first")
 
 
 @dataclasses.dataclass(frozen=True)
 class TimeConfig:
-    start: str = _field("2026-02-24T00:00:00Z", help="first instant, ISO-8601 UTC")
-    step_s: float = _field(60.0, check=_positive, expected="a positive number of seconds",
-                           help="spacing of the time grid, seconds")
-    duration_h: float = _field(24.0, check=_positive, expected="a positive number of hours",
+    start: str = option("2026-02-24T00:00:00Z", help="first instant, ISO-8601 UTC")
+    step_s: float = option(60.0, check=positive, expected="a positive number of seconds",
+                           help="spacing of the time grid, seconds: `placement propagate`'s steps; in a run the "
+                                "network steps inside each placement epoch (the epoch is cut into equal steps of "
+                                "at most this length), which the tracks are drawn at")
+    duration_h: float = option(24.0, check=positive, expected="a positive number of hours",
                                help="length of the horizon, hours (the grid includes its start)")
 
 
 @dataclasses.dataclass(frozen=True)
 class PropagationConfig:
-    precision: Literal["float32", "float64"] = _field(
+    precision: Literal["float32", "float64"] = option(
         "float32", help="float64 matches the sgp4 package to 1e-6 km; float32 is faster (error in README)")
-    chunk_steps: int = _field(1440, check=_positive, expected="a positive integer",
+    chunk_steps: int = option(1440, check=_positive, expected="a positive integer",
                               help="time steps propagated per device call (streaming of long horizons)")
 
 
 def _latitude():
-    return _field(help="geodetic latitude, deg", check=lambda x: -90 <= x <= 90, expected="a latitude in [-90, 90]")
+    return option(help="geodetic latitude, deg", check=lambda x: -90 <= x <= 90, expected="a latitude in [-90, 90]")
 
 
 def _longitude():
-    return _field(help="longitude, deg", check=lambda x: -180 <= x <= 180, expected="a longitude in [-180, 180]")
+    return option(help="longitude, deg", check=lambda x: -180 <= x <= 180, expected="a longitude in [-180, 180]")
 
 
 @dataclasses.dataclass(frozen=True)
 class OutputConfig:
-    velocity: bool = _field(True, help="save TEME velocities v_teme_km_s")
-    geodetic: bool = _field(True, help="save WGS84 latitude, longitude (deg) and altitude (km)")
-    sunlit: bool = _field(True, help="save the visible fraction of the solar disc per satellite and time")
+    velocity: bool = option(True, help="save TEME velocities v_teme_km_s")
+    geodetic: bool = option(True, help="save WGS84 latitude, longitude (deg) and altitude (km)")
+    sunlit: bool = option(True, help="save the visible fraction of the solar disc per satellite and time")
 
 
 @dataclasses.dataclass(frozen=True)
 class PopConfig:
-    name: str = _field(help="point of presence name (extra gateways may attach to it by this name)")
+    name: str = option(help="point of presence name (extra gateways may attach to it by this name)")
     lat_deg: float = _latitude()
     lon_deg: float = _longitude()
-    country: str = _field("", check=_country, expected=_COUNTRY, help="ISO 3166-1 alpha-2 code")
+    country: str = option("", check=_country, expected=_COUNTRY, help="ISO 3166-1 alpha-2 code")
 
 
 @dataclasses.dataclass(frozen=True)
 class GatewayConfig:
-    name: str = _field(help="gateway name (as its host is named in results)")
+    name: str = option(help="gateway name (as its host is named in results)")
     lat_deg: float = _latitude()
     lon_deg: float = _longitude()
-    country: str = _field("", check=_country, expected=_COUNTRY,
+    country: str = option("", check=_country, expected=_COUNTRY,
                           help="ISO 3166-1 alpha-2 code: the jurisdiction of the host there")
-    pop: str = _field(
+    pop: str = option(
         "", help="where it reaches terrestrial fiber: '' the nearest point of presence (shipped or "
                  "network.extra_pops), a point of presence by name, or 'none': no fiber at all, so the node is "
                  "reached only through the satellites and cloud regions are not reached through it")
-    profile: str = _field("", help="hardware profile of the host there (placement/problem/data/hosts.csv); "
+    profile: str = option("", help="hardware profile of the host there (placement/problem/data/hosts.csv); "
                                    "'' is hosts.gateway_profile")
-    link_gbps: float | None = _field(None, check=_positive, expected="a positive number",
+    link_gbps: float | None = option(None, check=positive, expected="a positive number",
                                      help="capacity into the host, Gbps (empty: hosts.gateway_link_gbps)")
+
+
+_SPEC = NetworkSpec()
 
 
 @dataclasses.dataclass(frozen=True)
 class NetworkConfig:
-    site_slots: int = _field(4, check=_positive, expected="a positive integer",
+    site_slots: int = option(_SPEC.site_slots, check=_positive, expected="a positive integer",
                              help="satellites a demand site uses at once: its in-orbit host candidates")
-    gateway_slots: int = _field(8, check=_positive, expected="a positive integer",
+    gateway_slots: int = option(_SPEC.gateway_slots, check=_positive, expected="a positive integer",
                                 help="satellites a gateway uses at once")
-    site_min_elevation_deg: float | None = _field(
+    site_min_elevation_deg: float | None = option(
         None, check=lambda x: 0 <= x < 90, expected="an elevation in [0, 90) deg",
         help="user terminal elevation mask, deg; default: the built-in constellation's filed mask "
              "(Starlink Gen1 25, Kuiper 35), 25 for a catalog file")
-    gateway_min_elevation_deg: float = _field(25.0, help="gateway elevation mask, deg")
-    site_link: Literal["ku-terminal", "direct-to-cell"] = _field(
+    gateway_min_elevation_deg: float = option(_SPEC.gateway_min_elevation_deg, check=lambda x: 0 <= x < 90,
+                                              expected="an elevation in [0, 90) deg", help="gateway elevation mask, deg")
+    site_link: Literal["ku-terminal", "direct-to-cell"] = option(
         "ku-terminal", help="how sites reach satellites: a Ku user terminal, or phones over Direct-to-Cell "
                             "(a few Mbps per beam; network/links.py)")
-    laser_capacity_gbps: float = _field(100.0, check=_positive, expected="a positive number",
+    laser_capacity_gbps: float = option(_SPEC.laser_capacity_gbps, check=positive, expected="a positive number",
                                         help="capacity of one laser link, Gbps (Starlink reports ~100)")
-    cloud_provider: Literal["azure", "aws", "all"] = _field("azure", help="cloud regions behind the gateways")
-    fiber_route_factor: float = _field(1.3, check=lambda x: x >= 1, expected="a number >= 1",
+    cloud_provider: Literal["azure", "aws", "all"] = option("azure", help="cloud regions behind the gateways")
+    fiber_route_factor: float = option(DEFAULT_FIBER_ROUTE_FACTOR, check=lambda x: math.isfinite(x) and x >= 1,
+                                       expected="a finite number >= 1",
                                        help="terrestrial fiber length / great circle (Bozkurt et al. 2018)")
-    extra_pops: list[PopConfig] = _field(
+    extra_pops: list[PopConfig] = option(
         [], help="points of presence added to the shipped ones ([[network.extra_pops]] tables)")
-    extra_gateways: list[GatewayConfig] = _field(
+    extra_gateways: list[GatewayConfig] = option(
         [], help="ground hosts reached by a satellite downlink, added to the shipped gateways "
                  "([[network.extra_gateways]] tables): a planned gateway, or with pop = 'none' and a cluster "
                  "profile a remote data centre that only the constellation reaches")
@@ -162,129 +164,129 @@ class NetworkConfig:
 
 @dataclasses.dataclass(frozen=True)
 class SiteConfig:
-    name: str = _field(help="site name (workloads refer to it)")
+    name: str = option(help="site name (workloads refer to it)")
     lat_deg: float = _latitude()
     lon_deg: float = _longitude()
-    country: str = _field("", check=_country, expected=_COUNTRY, help="ISO 3166-1 alpha-2 code of the site's country")
-    units: int = _field(1, check=_positive, expected="a positive integer",
+    country: str = option("", check=_country, expected=_COUNTRY, help="ISO 3166-1 alpha-2 code of the site's country")
+    units: int = option(1, check=_positive, expected="a positive integer",
                         help="demand units (hubs, platforms, phones...) the site stands for: its request rates "
                              "and terminals scale with it")
 
 
 @dataclasses.dataclass(frozen=True)
 class DemandConfig:
-    sites: list[SiteConfig] = _field([], help="demand sites given one by one ([[demand.sites]] tables)")
-    sites_file: str | None = _field(
+    sites: list[SiteConfig] = option([], help="demand sites given one by one ([[demand.sites]] tables)")
+    sites_file: str | None = option(
         None, path=True,
         help="CSV of sites with a header (name, lat, lon[, population]), relative to the config file")
-    name_column: str = _field("city", help="column of `sites_file` holding the site name")
-    population_column: str = _field("population", help="column to rank sites by, largest first ('' keeps file order)")
-    filter_column: str = _field("", help="column of `sites_file` to select rows by ('' keeps every row)")
-    filter_values: list[str] = _field([], help="values of `filter_column` whose rows are kept")
-    exclude: list[str] = _field([], help="names of `sites_file` rows to leave out")
-    limit: int | None = _field(None, check=lambda x: x >= 0, expected="an integer >= 0",
+    name_column: str = option("city", help="column of `sites_file` holding the site name")
+    population_column: str = option("population", help="column to rank sites by, largest first ('' keeps file order)")
+    filter_column: str = option("", help="column of `sites_file` to select rows by ('' keeps every row)")
+    filter_values: list[str] = option([], help="values of `filter_column` whose rows are kept")
+    exclude: list[str] = option([], help="names of `sites_file` rows to leave out")
+    limit: int | None = option(None, check=lambda x: x >= 0, expected="an integer >= 0",
                                help="keep the first `limit` sites of `sites_file` (after `exclude`)")
-    country: str = _field("", check=_country, expected=_COUNTRY,
+    country: str = option("", check=_country, expected=_COUNTRY,
                           help="country code given to every site of `sites_file`")
-    units: int | None = _field(
+    units: int | None = option(
         None, check=_positive, expected="a positive integer",
         help="demand units (hubs, platforms, drones) spread over the sites of `sites_file`: each gets "
              "`units_min_per_site`, the rest go in proportion to `population_column` (largest remainder; equal "
              "shares when it is ''); a site's request rates and terminals scale with its units, and a site left "
              "with none is dropped (empty: one unit per site)")
-    units_min_per_site: int = _field(0, check=lambda x: x >= 0, expected="an integer >= 0",
+    units_min_per_site: int = option(0, check=lambda x: x >= 0, expected="an integer >= 0",
                                      help="units every site gets before the proportional share")
 
 
 @dataclasses.dataclass(frozen=True)
 class WorkloadConfig:
-    model: str = _field(help="a model of the catalog (placement/problem/data/models.csv)")
-    rate_per_s: float = _field(help="requests per second per demand unit at each site (one unit per site "
+    model: str = option(help="a model of the catalog (placement/problem/data/models.csv)")
+    rate_per_s: float = option(help="requests per second per demand unit at each site (one unit per site "
                                     "unless `demand.units` or a site's `units` say otherwise)",
-                               check=lambda x: x >= 0, expected="a rate >= 0")
-    slo_ms: float = _field(help="latency objective of one request, ms", check=_positive, expected="a positive number")
-    sites: list[str] = _field([], help="site names that ask for it (empty: every site)")
-    allowed_jurisdictions: list[str] = _field(
+                               check=non_negative, expected="a finite rate >= 0")
+    slo_ms: float = option(help="latency objective of one request, ms", check=positive, expected="a positive number")
+    sites: list[str] = option([], help="site names that ask for it (empty: every site)")
+    allowed_jurisdictions: list[str] = option(
         [], help="country codes or groups ('EU': placement.problem.build.JURISDICTION_GROUPS) where requests "
                  "may be processed (empty: anywhere); satellites count as their state of registry")
 
 
+_HOSTS = HostOptions.__dataclass_fields__
+
+
+def _host_default(name: str):
+    return _HOSTS[name].default
+
+
 @dataclasses.dataclass(frozen=True)
 class HostsConfig:
-    satellite_profile: str = _field("satellite-orin", help="hardware profile (placement/problem/data/hosts.csv)")
-    gateway_profile: str = _field("gateway-l4", help="hardware profile of a gateway edge site")
-    cloud_profile: str = _field("cloud-h100", help="hardware profile of a cloud region")
-    satellite_jurisdiction: str = _field("US", help="the satellites' state of registry")
-    satellite_link_gbps: float = _field(24.0, check=_positive, expected="a positive number",
+    satellite_profile: str = option(DEFAULT_PROFILES["satellite"],
+                                    help="hardware profile (placement/problem/data/hosts.csv)")
+    gateway_profile: str = option(DEFAULT_PROFILES["gateway"], help="hardware profile of a gateway edge site")
+    cloud_profile: str = option(DEFAULT_PROFILES["cloud"], help="hardware profile of a cloud region")
+    satellite_jurisdiction: str = option(_host_default("satellite_jurisdiction"), check=_country, expected=_COUNTRY,
+                                         help="the satellites' state of registry")
+    satellite_link_gbps: float = option(_host_default("satellite_link_gbps"), check=positive,
+                                        expected="a positive number",
                                         help="user-link capacity of one satellite, Gbps (V1.5 class)")
-    gateway_link_gbps: float = _field(100.0, check=_positive, expected="a positive number",
-                                      help="capacity into a gateway edge site, Gbps")
-    cloud_link_gbps: float = _field(float("inf"), check=_positive, expected="a positive number or inf",
-                                    help="capacity into a cloud region, Gbps (inf: not modelled)")
-    terminals_per_site: int = _field(1, check=_positive, expected="a positive integer",
+    gateway_link_gbps: float = option(_host_default("gateway_link_gbps"), check=positive,
+                                      expected="a positive number", help="capacity into a gateway edge site, Gbps")
+    cloud_link_gbps: float | None = option(_host_default("cloud_link_gbps"), check=positive,
+                                           expected="a positive number",
+                                           help="capacity into a cloud region, Gbps (empty: not modelled)")
+    terminals_per_site: int = option(_host_default("terminals_per_site"), check=_positive,
+                                     expected="a positive integer",
                                      help="user terminals per demand unit at each site (each talks to one satellite)")
-    opening_cost_satellite: float = _field(0.0, check=lambda x: x >= 0, expected="a number >= 0",
+    opening_cost_satellite: float = option(0.0, check=non_negative, expected="a number >= 0",
                                            help="cost of a copy on a satellite per epoch, request-ms")
-    opening_cost_gateway: float = _field(0.0, check=lambda x: x >= 0, expected="a number >= 0",
+    opening_cost_gateway: float = option(0.0, check=non_negative, expected="a number >= 0",
                                          help="cost of a copy at a gateway per epoch, request-ms")
-    opening_cost_cloud: float = _field(0.0, check=lambda x: x >= 0, expected="a number >= 0",
+    opening_cost_cloud: float = option(0.0, check=non_negative, expected="a number >= 0",
                                        help="cost of a copy in a cloud region per epoch, request-ms")
 
 
 @dataclasses.dataclass(frozen=True)
-class ProblemConfig:
-    epoch_s: float = _field(600.0, check=_positive, expected="a positive number of seconds",
-                            help="spacing of the placement epochs (network snapshots) over the time horizon")
-    placement: Literal["fixed", "per_epoch"] = _field(
-        "per_epoch", help="'fixed': one placement for the horizon; 'per_epoch': re-placed every epoch")
-    migration_cost_per_gb: float = _field(0.0, check=lambda x: x >= 0, expected="a number >= 0",
-                                          help="cost of uploading 1 GB of model weights, request-ms")
-    unserved_penalty_ms: float = _field(10_000.0, check=lambda x: x >= 0, expected="a number >= 0",
-                                        help="cost of a request not served, request-ms")
-    serve_all: bool = _field(False, help="every request must be served (no unserved option; may be infeasible)")
-    single_source: bool = _field(False, help="each demand served by one host per epoch")
-    enforce_jurisdictions: bool = _field(
-        True, help="honour the workloads' allowed_jurisdictions; false lifts them all, to measure what "
-                   "data sovereignty costs (configs/sovereignty.toml)")
-    gateway_candidates: int = _field(2, check=lambda x: x >= 0, expected="an integer >= 0",
-                                     help="nearest gateways (where the demand allows) offered to each demand")
-    cloud_candidates: int = _field(2, check=lambda x: x >= 0, expected="an integer >= 0",
-                                   help="nearest cloud regions (where the demand allows) offered to each demand")
+class ProblemConfig(ProblemOptions):
+    """`placement.problem.build.ProblemOptions` (its fields and defaults) and the placement epochs' length."""
+
+    epoch_s: float = option(600.0, check=positive, expected="a positive number of seconds",
+                            help="length of a placement epoch, s: copies are placed (and paid for) per epoch")
 
 
-@dataclasses.dataclass(frozen=True)
-class SolverConfig:
-    strategies: list[str] = _field(
-        ["milp", "greedy", "nearest_gateway", "cloud_only"], check=lambda names: set(names) <= set(STRATEGIES),
-        expected="names from " + ", ".join(STRATEGIES),
-        help="solvers to run and compare (each scored by the same evaluator)")
-    milp_solver: Literal["highs", "scip", "cp-sat"] = _field("highs", help="MILP solver behind OR-Tools MathOpt")
-    time_limit_s: float = _field(60.0, check=_positive, expected="a positive number of seconds",
-                                 help="MILP time limit, s")
-    relative_gap: float = _field(1e-4, check=lambda x: x >= 0, expected="a number >= 0",
-                                 help="MILP relative gap at which a solution counts as optimal")
-    warm_start: Literal["none", "greedy", "gradient"] = _field(
-        "greedy", help="start the MILP from this heuristic's solution (HiGHS at 120 hosts x 300 demands: "
-                       "2.8% gap in 60 s with it, 63% after 600 s without)")
-    certify: bool = _field(
-        True, help="give every heuristic's result a certified gap: the LP relaxation's bound (within "
-                   "time_limit_s) is reported as its dual bound")
+def _solver_config() -> type:
+    """The [solver] section: which strategies run, whether heuristics are certified, and one [solver.<name>]
+    table per registered strategy, typed as its options dataclass with its preset's values as defaults."""
+    fields = [
+        ("strategies", list[str], option(
+            ["milp", "greedy", "nearest_gateway", "cloud_only"], check=lambda names: set(names) <= set(SOLVERS),
+            expected="names from " + ", ".join(SOLVERS),
+            help="solvers to run and compare (each scored by the same evaluator)")),
+        ("certify", bool, option(
+            True, help="give every heuristic's result a certified gap: the LP relaxation's bound (by "
+                       "solver.milp's solver, within its time_limit_s) is reported as its dual bound")),
+    ]
+    fields += [(name, type(s.options), option(s.options, help=s.help)) for name, s in SOLVERS.items()]
+    return dataclasses.make_dataclass("SolverConfig", fields, frozen=True, module=__name__)
+
+
+SolverConfig = _solver_config()
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    constellation: ConstellationConfig = _field(ConstellationConfig(), help="which satellites")
-    time: TimeConfig = _field(TimeConfig(), help="the time grid")
-    propagation: PropagationConfig = _field(PropagationConfig(), help="SGP4 settings")
-    output: OutputConfig = _field(OutputConfig(), help="what the run directory holds")
-    network: NetworkConfig = _field(NetworkConfig(), help="link rules of the network")
-    demand: DemandConfig = _field(DemandConfig(), help="where requests come from")
-    workloads: list[WorkloadConfig] = _field([], help="which models each site asks for ([[workloads]] tables)")
-    hosts: HostsConfig = _field(HostsConfig(), help="hardware and links of the hosts")
-    problem: ProblemConfig = _field(ProblemConfig(), help="epochs, placement mode and prices")
-    solver: SolverConfig = _field(SolverConfig(), help="which strategies run, and the MILP's limits")
-    seed: int = _field(0, help="seed for every random choice of the run")
-    source: str | None = _field(None, help="(set by the loader) the config file this came from")
+    constellation: ConstellationConfig = option(ConstellationConfig(), help="which satellites")
+    time: TimeConfig = option(TimeConfig(), help="the time grid")
+    propagation: PropagationConfig = option(PropagationConfig(), help="SGP4 settings")
+    output: OutputConfig = option(OutputConfig(), help="what the run directory holds")
+    network: NetworkConfig = option(NetworkConfig(), help="link rules of the network")
+    demand: DemandConfig = option(DemandConfig(), help="where requests come from")
+    workloads: list[WorkloadConfig] = option([], help="which models each site asks for ([[workloads]] tables)")
+    hosts: HostsConfig = option(HostsConfig(), help="hardware and links of the hosts")
+    problem: ProblemConfig = option(ProblemConfig(), help="epochs, placement mode and prices")
+    solver: SolverConfig = option(SolverConfig(), help="which strategies run, and each one's options")
+    seed: int = option(0, check=lambda x: x >= 0, expected="an integer >= 0",
+                       help="seed for every random choice of the run")
+    source: str | None = option(None, help="(set by the loader) the config file this came from")
 
     def __post_init__(self):
         c = self.constellation
@@ -306,6 +308,13 @@ def _type_name(kind) -> str:
         return " or ".join(_type_name(a) for a in typing.get_args(kind) if a is not type(None))
     if origin is list:
         return f"a list of {_type_name(typing.get_args(kind)[0])}"
+    if origin is tuple:
+        args = typing.get_args(kind)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"a list of {_type_name(args[0])}"
+        return f"a list of {len(args)}: " + ", ".join(_type_name(a) for a in args)
+    if dataclasses.is_dataclass(kind):
+        return "a [table]"
     return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(kind, str(kind))
 
 
@@ -334,8 +343,9 @@ class _Origins:
         self.files[path] = file
 
 
-def _coerce(value: Any, kind, path: str, origins: _Origins):
-    """`value` as `kind`, or an InputError naming the file it came from and the field path."""
+def _coerce(value: Any, kind, path: str, origins: _Origins, base=None):
+    """`value` as `kind`, or an InputError naming the file it came from and the field path. A table given for
+    a dataclass field updates `base`, the field's default, so a preset keeps the values the table leaves out."""
     origin = typing.get_origin(kind)
     fail = lambda: InputError(  # noqa: E731
         f"{value!r} has the wrong type", source=origins.of(path), field=path, expected=_type_name(kind))
@@ -343,7 +353,7 @@ def _coerce(value: Any, kind, path: str, origins: _Origins):
         if not isinstance(value, dict):
             raise InputError(f"expected a table, got {value!r}", source=origins.of(path), field=path,
                              expected="a [table]")
-        return _build(kind, value, path, origins)
+        return _build(kind, value, path, origins, base)
     if origin in (types.UnionType, typing.Union):
         options = [a for a in typing.get_args(kind) if a is not type(None)]
         if value is None and len(options) < len(typing.get_args(kind)):
@@ -364,6 +374,12 @@ def _coerce(value: Any, kind, path: str, origins: _Origins):
             raise fail()
         (item,) = typing.get_args(kind)
         return [_coerce(v, item, f"{path}[{i}]", origins) for i, v in enumerate(value)]
+    if origin is tuple:
+        args = typing.get_args(kind)
+        items = [args[0]] * len(value) if len(args) == 2 and args[1] is Ellipsis else list(args)
+        if not isinstance(value, list) or len(value) != len(items):
+            raise fail()
+        return tuple(_coerce(v, item, f"{path}[{i}]", origins) for i, (v, item) in enumerate(zip(value, items)))
     if kind is bool:
         if not isinstance(value, bool):
             raise fail()
@@ -375,6 +391,9 @@ def _coerce(value: Any, kind, path: str, origins: _Origins):
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise fail()
+        if not math.isfinite(value):
+            raise InputError(f"{value!r} is not a finite number", source=origins.of(path), field=path,
+                             expected=_type_name(kind) + " (finite)")
         return float(value)
     if kind is str:
         if not isinstance(value, str):
@@ -383,7 +402,7 @@ def _coerce(value: Any, kind, path: str, origins: _Origins):
     raise TypeError(f"config field {path}: unsupported type {kind}")
 
 
-def _build(cls, data: dict, prefix: str, origins: _Origins):
+def _build(cls, data: dict, prefix: str, origins: _Origins, base=None):
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
     unknown = sorted(set(data) - set(fields))
@@ -395,11 +414,14 @@ def _build(cls, data: dict, prefix: str, origins: _Origins):
     for name, field in fields.items():
         path = f"{prefix}.{name}" if prefix else name
         if name not in data:
-            if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            if base is None and field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
                 raise InputError("missing required field", source=origins.of(path), field=path,
                                  expected=_type_name(hints[name]))
             continue
-        value = _coerce(data[name], hints[name], path, origins)
+        default = getattr(base, name) if base is not None else (
+            field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default)
+        value = _coerce(data[name], hints[name], path, origins,
+                        default if dataclasses.is_dataclass(default) else None)
         check = field.metadata.get("check")
         if check is not None and value is not None and not check(value):
             raise InputError(f"{value!r} is out of range", source=origins.of(path), field=path,
@@ -407,7 +429,13 @@ def _build(cls, data: dict, prefix: str, origins: _Origins):
         values[name] = value
     if cls is Config:
         values["source"] = origins.default
-    return cls(**values)
+    try:
+        return dataclasses.replace(base, **values) if base is not None else cls(**values)
+    except InputError as error:  # a check across fields (__post_init__): it concerns this table
+        if error.source in (None, cls.__name__):
+            raise InputError(error.detail, source=origins.of(prefix), field=f"{prefix}.{error.field}"
+                             if prefix and error.field else (prefix or error.field), expected=error.expected) from None
+        raise
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

@@ -9,8 +9,9 @@ records the config, the grid and each point's overrides, status ("pending", "don
 error and seconds.
 
 Why it is built this way:
-- every point's config is validated before anything runs, so a typo in the last value of a grid fails in
-  a second rather than after hours of points;
+- every point's config is resolved (`placement.scenario.resolve`: every reference checked, as `placement
+  run` does) before anything runs, so a typo in the last value of a grid fails in a second rather than
+  after hours of points;
 - a run directory appears only when complete (pipeline.run renames it into place), so a point whose
   directory holds metrics.json is finished: an interrupted sweep resumes without redoing or losing any;
 - a finished point is kept only if its recorded config.json is the config this sweep gives it, and a
@@ -41,6 +42,7 @@ from typing import Callable, Iterator
 from placement.config import config_to_dict, load_config
 from placement.errors import InputError
 from placement.results import format_table, write_json
+from placement.scenario import resolve
 
 try:
     import fcntl
@@ -131,6 +133,7 @@ def plan(config_path: str | Path, grid: list[str], overrides: list[str],
         seen[name] = text
         point_overrides = tuple(overrides) + tuple(f"{key}={value}" for key, value in pairs)
         config = load_config(config_path, list(point_overrides))
+        resolve(config)  # what `placement run` would reject is rejected here, before any point runs
         points.append(Point(name, point_overrides, Path(out_dir) / name, _plain(config_to_dict(config))))
     return axes, points
 
@@ -143,7 +146,7 @@ def run_point(config_path: str, overrides: list[str], run_dir: str) -> dict:
     name = Path(run_dir).name
     started = time.perf_counter()
     try:
-        pipeline.run(load_config(config_path, overrides), run_dir,
+        pipeline.run(resolve(load_config(config_path, overrides)), run_dir,
                      progress=lambda message: print(f"{name}: {message}", file=sys.stderr, flush=True))
     except Exception as error:  # a failing point must not stop the others: it is reported in sweep.json
         if not isinstance(error, InputError):

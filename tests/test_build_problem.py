@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -15,7 +14,7 @@ from placement.network.tensors import Ground, build_network
 from placement.problem import CLOUD, GATEWAY, SATELLITE, Status
 from placement.problem.build import HostOptions, Workload, build_problem
 from placement.problem.catalog import host_profiles, models, satellite_power
-from placement.propagation.sgp4 import Propagator
+from placement.propagation.orbits import propagate_orbits
 from placement.propagation.timegrid import TimeGrid
 from placement.solvers.baselines import cloud_only
 from placement.solvers.milp import solve
@@ -31,10 +30,11 @@ def network():
     elements = constellation(STARLINK_GEN1, 2461094.5, 0.0)
     gateways, clouds = tables.gateways(), tables.cloud_regions("azure")
     ground = Ground.from_nodes(SITES, gateways, tables.pops(), clouds)
-    tensors = build_network(Propagator.create(elements, jnp.float64), grid_shells(STARLINK_GEN1), GRID, ground,
-                            chunk_steps=3)
-    sunlit = np.ones((len(elements.satnum), GRID.n_steps))
-    sunlit[::2] = 0.0  # every other satellite in eclipse
+    orbits = propagate_orbits(elements, GRID, np.float64)
+    # snapshots at steps 0 and 2 of three 60 s steps: the epochs last 120 s and 60 s
+    tensors = build_network(orbits.r_ecef_km, grid_shells(STARLINK_GEN1), ground, chunk_steps=3, steps=[0, 2])
+    sunlit = np.ones((2, len(elements.satnum)))  # [epoch, satellite]
+    sunlit[:, ::2] = 0.0  # every other satellite in eclipse
     return tensors, sunlit, gateways, clouds
 
 
@@ -45,7 +45,7 @@ def hosts():
 
 def problem_from(network, workloads, **kw):
     tensors, sunlit, gateways, clouds = network
-    return build_problem(tensors, [0, 2], 60.0, sunlit, SITES, gateways, clouds,
+    return build_problem(tensors, [120.0, 60.0], sunlit, SITES, gateways, clouds,
                          models(["yolov8n", "llama-3.2-1b-instruct-q4"]), workloads, hosts(), **kw)
 
 
@@ -53,7 +53,7 @@ def test_hosts_candidates_and_physics(network):
     p = problem_from(network, [Workload("yolov8n", 5.0, 100.0), Workload("llama-3.2-1b-instruct-q4", 0.2, 2000.0)])
     assert p.n_hosts == 4408 + len(network[2].name) + len(network[3].name)
     assert p.n_demands == 8 and p.n_epochs == 2 and p.n_slots == 4 + 2 + 2
-    assert p.epoch_s.tolist() == [120.0, 60.0]  # snapshots at steps 0 and 2 of three 60 s steps
+    assert p.epoch_s.tolist() == [120.0, 60.0]
     kind = p.host_kind[np.maximum(p.candidate_host, 0)]
     real = p.candidate_host >= 0
     # Round trips: at least 540 km up and 540 km down at c (shells at 540-570 km); clouds further away.
@@ -97,6 +97,9 @@ def test_bad_workload_and_epochs_are_named(network):
     with pytest.raises(InputError, match=r"workloads\[0\].model"):
         problem_from(network, [Workload("resnet-9000", 1.0, 100.0)])
     tensors, sunlit, gateways, clouds = network
-    with pytest.raises(InputError, match="epochs"):
-        build_problem(tensors, [2, 1], 60.0, sunlit, SITES, gateways, clouds, models(["yolov8n"]),
+    with pytest.raises(InputError, match="epoch_s"):  # one duration for two snapshots
+        build_problem(tensors, [60.0], sunlit, SITES, gateways, clouds, models(["yolov8n"]),
+                      [Workload("yolov8n", 1.0, 100.0)], hosts())
+    with pytest.raises(InputError, match="sunlit_fraction"):  # [satellite, epoch] instead of [epoch, satellite]
+        build_problem(tensors, [60.0, 60.0], sunlit.T, SITES, gateways, clouds, models(["yolov8n"]),
                       [Workload("yolov8n", 1.0, 100.0)], hosts())

@@ -1,4 +1,5 @@
-"""The propagate job, its config and the `placement` command, end to end."""
+"""The propagate job, configs (typed fields, extends, overrides), their resolution into a Scenario and the
+`placement` command, end to end."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from placement import cli, pipeline
 from placement.config import config_from_dict, load_config
 from placement.errors import InputError
+from placement.scenario import resolve, resolve_propagation
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "configs" / "quickstart.toml"
@@ -21,6 +23,10 @@ def write_config(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(text)
     return path
+
+
+def propagate(config, out_dir, **kwargs) -> dict:
+    return pipeline.propagate(resolve_propagation(config), out_dir, progress=lambda m: None, **kwargs)
 
 
 def test_quickstart_writes_a_complete_run_directory(tmp_path, capsys):
@@ -51,8 +57,8 @@ def test_quickstart_writes_a_complete_run_directory(tmp_path, capsys):
 
 def test_rerun_gives_identical_arrays(tmp_path):
     config = load_config(QUICKSTART, SMALL)
-    pipeline.propagate(config, tmp_path / "a", progress=lambda m: None)
-    pipeline.propagate(config, tmp_path / "b", progress=lambda m: None)
+    propagate(config, tmp_path / "a")
+    propagate(config, tmp_path / "b")
     np.testing.assert_array_equal(np.load(tmp_path / "a" / "r_teme_km.npy"), np.load(tmp_path / "b" / "r_teme_km.npy"))
 
 
@@ -70,36 +76,36 @@ def test_interrupted_run_leaves_nothing(tmp_path):
         if "steps" in message and "/" in message:
             raise KeyboardInterrupt
 
-    config = load_config(QUICKSTART, SMALL)
+    job = resolve_propagation(load_config(QUICKSTART, SMALL))
     with pytest.raises(KeyboardInterrupt):
-        pipeline.propagate(config, tmp_path / "run", progress=interrupt)
+        pipeline.propagate(job, tmp_path / "run", progress=interrupt)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_overwrite_replaces_only_when_complete(tmp_path):
     config = load_config(QUICKSTART, SMALL)
     out = tmp_path / "run"
-    pipeline.propagate(config, out, progress=lambda m: None)
+    propagate(config, out)
     longer = load_config(QUICKSTART, ["time.duration_h=2.0", "constellation.max_satellites=40"])
-    pipeline.propagate(longer, out, overwrite=True, progress=lambda m: None)
+    propagate(longer, out, overwrite=True)
     assert json.loads((out / "summary.json").read_text())["time_steps"] == 121
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 
 def test_tle_file_with_bad_records_is_skipped_and_counted(tmp_path):
-    good = pipeline.load_constellation(load_config(QUICKSTART, SMALL))[0].take(range(3))
+    good = resolve_propagation(load_config(QUICKSTART, SMALL)).constellation.elements.take(range(3))
     from placement.constellation.tle import format_tle
 
     lines = format_tle(good)
     bad = lines[1][:-1] + str((int(lines[1][-1]) + 1) % 10)  # wrong checksum on the first record
     (tmp_path / "sats.tle").write_text("\n".join([lines[0], bad] + lines[2:]) + "\n")
     text = '[constellation]\nfile = "sats.tle"\nskip_bad_records = true\n[time]\nduration_h = 0.5\n'
-    summary = pipeline.propagate(load_config(write_config(tmp_path, text)), tmp_path / "run", progress=lambda m: None)
+    summary = propagate(load_config(write_config(tmp_path, text)), tmp_path / "run")
     assert summary["rejected_records"] == 1 and summary["satellites"] == 2
 
     strict = write_config(tmp_path, text.replace("skip_bad_records = true", "skip_bad_records = false"))
     with pytest.raises(InputError) as error:
-        pipeline.propagate(load_config(strict), tmp_path / "run2", progress=lambda m: None)
+        propagate(load_config(strict), tmp_path / "run2")
     assert error.value.line == 2 and "sats.tle" in str(error.value)
     assert not (tmp_path / "run2").exists()
 
@@ -121,16 +127,17 @@ def test_bad_config_names_file_and_field(tmp_path, text, field, expected):
     assert expected in str(error.value)
 
 
-def test_bad_values_found_when_running(tmp_path):
+def test_bad_values_found_at_resolution(tmp_path):
     missing = write_config(tmp_path, '[constellation]\nfile = "nowhere.tle"\n')
-    with pytest.raises(InputError, match="nowhere.tle"):
-        pipeline.propagate(load_config(missing), tmp_path / "run", progress=lambda m: None)
+    with pytest.raises(InputError, match="nowhere.tle") as error:
+        propagate(load_config(missing), tmp_path / "run")
+    assert error.value.field == "constellation.file" and error.value.source == str(missing)
     with pytest.raises(InputError) as error:
-        pipeline.load_constellation(load_config(QUICKSTART, ["constellation.shells=[9]"]))
+        resolve_propagation(load_config(QUICKSTART, ["constellation.shells=[9]"]))
     assert error.value.field == "constellation.shells"
-    bad_start = load_config(QUICKSTART, ["time.start=2026-13-45"])  # a string: well-typed, checked when used
+    bad_start = load_config(QUICKSTART, ["time.start=2026-13-45"])  # a string: well-typed, checked when resolved
     with pytest.raises(InputError) as error:
-        pipeline.time_grid(bad_start)
+        resolve_propagation(bad_start)
     assert "time.start" in str(error.value)
     with pytest.raises(InputError):
         load_config(tmp_path / "absent.toml")

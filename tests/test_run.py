@@ -18,12 +18,12 @@ import pytest
 from matplotlib import image
 
 import placement
-from placement import cli, pipeline, plots, results
-from placement.config import STRATEGIES, config_to_dict, load_config
+from placement import cli, pipeline, plots, results, solvers
+from placement.config import config_to_dict, load_config
 from placement.errors import InputError
 from placement.evaluation import evaluate
 from placement.progress import Reporter, Stage
-from placement.solvers import SOLVERS
+from placement.scenario import resolve
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "quickstart.toml"
 SHORT = ["time.duration_h=0.34"]  # two epochs of 600 s
@@ -34,32 +34,40 @@ PLOTS = ("latency_cdf.png", "map.png", "utilisation.png", "power.png")
 quiet = lambda message: None  # noqa: E731
 
 
+def strict_json(path: Path):
+    """A JSON file read by the standard's rules: NaN and Infinity are not JSON."""
+    def refuse(constant):
+        raise AssertionError(f"{path.name} holds {constant}, which is not JSON")
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
 @pytest.fixture(scope="module")
 def quick():
-    """The shrunk quick start's config and placement problem, built once (the network is the slow part)."""
-    config = load_config(QUICKSTART, QUICK)
-    return config, pipeline.placement_problem(config, quiet)
+    """The shrunk quick start's scenario and what `pipeline.prepare` computes for it, built once (the network
+    is the slow part)."""
+    scenario = resolve(load_config(QUICKSTART, QUICK))
+    return scenario, pipeline.prepare(scenario, quiet)
 
 
 @pytest.fixture(scope="module")
 def run_dir(quick, tmp_path_factory):
-    """`placement run` of the shrunk quick start through the command line (on the problem built once), and
+    """`placement run` of the shrunk quick start through the command line (on the network built once), and
     what it printed."""
     out = tmp_path_factory.mktemp("quick") / "run"
     args = ["run", str(QUICKSTART), "--out", str(out)] + [a for o in QUICK for a in ("--set", o)]
     stdout = io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(stdout):
-        patch.setattr(pipeline, "placement_problem", lambda config, progress: quick[1])
+        patch.setattr(pipeline, "prepare", lambda scenario, progress: quick[1])
         assert cli.main(args) == 0
     return out, stdout.getvalue()
 
 
 def test_quickstart_run_writes_a_complete_directory(quick, run_dir):
     out, table = run_dir
-    config, problem = quick
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert list(metrics["strategies"]) == config.solver.strategies
-    for name in config.solver.strategies:
+    scenario, problem = quick[0], quick[1].problem
+    metrics = strict_json(out / "metrics.json")
+    assert list(metrics["strategies"]) == list(scenario.strategies)
+    for name in scenario.strategies:
         assert name in table
     milp = metrics["strategies"]["milp"]
     assert milp["status"] == "optimal" and milp["feasible"]
@@ -74,8 +82,10 @@ def test_quickstart_run_writes_a_complete_directory(quick, run_dir):
     assert metrics["strategies"]["cloud_only"]["share_cloud"] == pytest.approx(1.0)
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["config.json", "environment.json", "metrics.json", "plots"] + [f"{t}.parquet" for t in results.RUN_TABLES])
-    assert pq.read_table(out / "demands.parquet").num_rows == len(config.solver.strategies) * problem.n_demands
-    assert json.loads((out / "config.json").read_text())["solver"]["strategies"] == config.solver.strategies
+    assert pq.read_table(out / "demands.parquet").num_rows == len(scenario.strategies) * problem.n_demands
+    recorded = strict_json(out / "config.json")
+    assert recorded["solver"]["strategies"] == list(scenario.strategies)
+    assert recorded["hosts"]["cloud_link_gbps"] is None  # not modelled: null, not Infinity
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
 
 
@@ -135,11 +145,24 @@ def test_a_run_that_fails_while_writing_leaves_nothing(quick, tmp_path, monkeypa
     def broken(run, out_dir):
         raise RuntimeError("plotting failed")
 
-    monkeypatch.setattr(pipeline, "placement_problem", lambda config, progress: quick[1])
+    monkeypatch.setattr(pipeline, "prepare", lambda scenario, progress: quick[1])
     monkeypatch.setattr(plots, "run_plots", broken)
     with pytest.raises(RuntimeError, match="plotting failed"):
         pipeline.run(quick[0], tmp_path / "run", progress=quiet)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_out_is_refused_before_anything_is_computed(tmp_path, monkeypatch, capsys):
+    def never(scenario, progress):
+        raise AssertionError("computed before the output directory was checked")
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("earlier results")
+    monkeypatch.setattr(pipeline, "prepare", never)
+    assert cli.main(["run", str(QUICKSTART), "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
 
 def test_rerun_of_the_saved_config_gives_the_same_metrics(run_dir, tmp_path):
@@ -147,7 +170,7 @@ def test_rerun_of_the_saved_config_gives_the_same_metrics(run_dir, tmp_path):
     saved = results.load_run(out)
     config = saved.to_config()
     assert config_to_dict(config) == saved.config
-    again = pipeline.run(config, tmp_path / "again", progress=quiet)  # builds the network afresh
+    again = pipeline.run(resolve(config), tmp_path / "again", progress=quiet)  # builds the network afresh
     for name, m in saved.metrics["strategies"].items():
         for metric in ("status", "objective", "mean_latency_ms", "p95_latency_ms", "unserved_share", "share_satellite"):
             assert again["strategies"][name][metric] == m[metric], (name, metric)
@@ -195,12 +218,20 @@ def test_progress_draws_a_bar_on_a_terminal_and_lines_elsewhere():
     assert lines == ["solve 1/2: milp: optimal"]
 
 
-def test_strategy_names_match_the_solver_registry():
-    assert set(STRATEGIES) <= set(SOLVERS)
+def test_a_solver_option_set_on_the_command_line_is_used_and_recorded(quick, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    overrides = SHORT + ["solver.strategies=['gradient']", "solver.gradient.restarts=2", "solver.gradient.steps=100",
+                         "solver.certify=false"]
+    monkeypatch.setattr(pipeline, "prepare", lambda scenario, progress: quick[1])
+    assert cli.main(["run", str(QUICKSTART), "--out", str(out)] + [a for o in overrides for a in ("--set", o)]) == 0
+    recorded = strict_json(out / "config.json")["solver"]["gradient"]
+    assert (recorded["restarts"], recorded["steps"]) == (2, 100)
+    assert "2 restarts x 100 steps" in strict_json(out / "metrics.json")["strategies"]["gradient"]["message"]
+    assert results.load_run(out).to_config().solver.gradient.steps == 100
 
 
 @pytest.mark.parametrize("override, field", [
-    ("workloads=[{model='resnet-9000', rate_per_s=1.0, slo_ms=100.0}]", "workloads.model"),
+    ("workloads=[{model='resnet-9000', rate_per_s=1.0, slo_ms=100.0}]", "workloads[0].model"),
     ("workloads=[{model='yolov8n', rate_per_s=1.0, slo_ms=100.0, sites=['atlantis']}]", "workloads[0].sites"),
     ("workloads=[{model='yolov8n', rate_per_s=-1.0, slo_ms=100.0}]", "workloads[0].rate_per_s"),
     ("constellation.max_satellites=100", "constellation.max_satellites"),
@@ -212,7 +243,7 @@ def test_strategy_names_match_the_solver_registry():
 def test_bad_configs_name_the_field(tmp_path, override, field):
     with pytest.raises(InputError) as error:
         config = load_config(QUICKSTART, SHORT + [override])
-        pipeline.run(config, tmp_path / "run", progress=quiet)
+        pipeline.run(resolve(config), tmp_path / "run", progress=quiet)
     assert field in str(error.value) and str(QUICKSTART) in str(error.value)
     assert not (tmp_path / "run").exists()
 
@@ -220,8 +251,8 @@ def test_bad_configs_name_the_field(tmp_path, override, field):
 def test_direct_to_cell_sites_get_a_few_mbps():
     # Phones over Direct-to-Cell: the site's access link is one beam's few Mbps (starlink_performance_facts:
     # ~4 Mbps), so 300 detector frames/s of 82 kB per site cannot all be carried: most go unserved.
-    config = load_config(QUICKSTART, SHORT + ["network.site_link='direct-to-cell'", "solver.strategies=['milp']"])
-    problem = pipeline.placement_problem(config, progress=quiet)
+    scenario = resolve(load_config(QUICKSTART, SHORT + ["network.site_link='direct-to-cell'"]))
+    problem = pipeline.placement_problem(scenario)
     assert 0.5e-3 < problem.site_access_gbps[problem.site_access_gbps > 0].max() < 50e-3
-    result = pipeline.solve_strategy("milp", problem, config)
+    result = solvers.solve("milp", problem, scenario.options("milp"), seed=scenario.seed)
     assert evaluate(problem, result.solution).unserved_share > 0.5

@@ -12,6 +12,7 @@ from placement.network.isl import grid_shells
 from placement.network.routes import C_KM_PER_MS
 from placement.network.tensors import Ground, NetworkSpec, build_network
 from placement.propagation.frames import earth_rotation, geodetic_to_ecef, teme_to_ecef
+from placement.propagation.orbits import propagate_orbits
 from placement.propagation.sgp4 import Propagator
 from placement.propagation.timegrid import TimeGrid
 
@@ -42,11 +43,13 @@ def gen1():
 def network(gen1):
     elements, grids = gen1
     ground, site_lat, site_lon = ground_segment(np.random.default_rng(11))
-    propagator = Propagator.create(elements, jnp.float64)
-    tensors = build_network(propagator, grids, GRID, ground, chunk_steps=4)
+    orbits = propagate_orbits(elements, GRID, np.float64)
+    tensors = build_network(orbits.r_ecef_km, grids, ground, chunk_steps=4)
+    # The positions the test checks against: SGP4 and the frame rotation called directly
     cos_gmst, sin_gmst = earth_rotation(*GRID.jd_fr())
-    r_ecef = np.asarray(teme_to_ecef(propagator.grid(GRID).r_km, cos_gmst, sin_gmst))  # [sat, time, 3]
-    return tensors, ground, site_lat, site_lon, r_ecef, propagator
+    r_ecef = np.asarray(teme_to_ecef(Propagator.create(elements, jnp.float64).grid(GRID).r_km, cos_gmst, sin_gmst))
+    np.testing.assert_allclose(orbits.r_ecef_km, r_ecef, rtol=0, atol=1e-9)
+    return tensors, ground, site_lat, site_lon, r_ecef, orbits
 
 
 def test_shapes_are_time_major(network):
@@ -96,16 +99,20 @@ def test_latencies_respect_physics(network):
 
 def test_chunking_does_not_change_results(gen1, network):
     elements, grids = gen1
-    tensors, ground, *_, propagator = network
-    whole = build_network(propagator, grids, GRID, ground, chunk_steps=6)
+    tensors, ground, *_, orbits = network
+    whole = build_network(orbits.r_ecef_km, grids, ground, chunk_steps=6)
     np.testing.assert_array_equal(whole.site_sat, tensors.site_sat)
     np.testing.assert_allclose(whole.site_gateway_ms, tensors.site_gateway_ms, rtol=1e-12)
+    # some steps only (a run's epoch starts): the same tensors as those steps of the whole grid
+    picked = build_network(orbits.r_ecef_km, grids, ground, chunk_steps=4, steps=np.array([1, 4, 5]))
+    np.testing.assert_array_equal(picked.site_sat, tensors.site_sat[[1, 4, 5]])
+    np.testing.assert_allclose(picked.site_cloud_ms, tensors.site_cloud_ms[[1, 4, 5]], rtol=1e-12)
 
 
 def test_float32_close_to_float64(gen1, network):
     elements, grids = gen1
     tensors, ground, *_ = network
-    fast = build_network(Propagator.create(elements, jnp.float32), grids, GRID, ground, chunk_steps=6)
+    fast = build_network(propagate_orbits(elements, GRID, np.float32).r_ecef_km, grids, ground, chunk_steps=6)
     both = np.isfinite(tensors.site_gateway_ms) & np.isfinite(fast.site_gateway_ms)
     assert both.mean() > 0.5
     # ~30 m of float32 SGP4 error is 1e-4 ms of light time; a few such links per path
@@ -116,13 +123,12 @@ def test_grid_must_match_the_constellation(gen1):
     elements, _ = gen1
     ground, *_ = ground_segment(np.random.default_rng(0))
     with pytest.raises(InputError, match="grids"):
-        build_network(Propagator.create(elements.take(range(100)), jnp.float64), grid_shells(STARLINK_GEN1),
-                      GRID, ground)
+        build_network(propagate_orbits(elements.take(range(100)), GRID).r_ecef_km, grid_shells(STARLINK_GEN1), ground)
     with pytest.raises(InputError, match="site_slots"):
         NetworkSpec(site_slots=0)
     # A neighbour table (a catalog's inferred grid) must be [sat, 4] of satellite indices
-    propagator = Propagator.create(elements.take(range(100)), jnp.float64)
+    r_ecef_km = propagate_orbits(elements.take(range(100)), GRID).r_ecef_km
     for bad in (np.zeros((99, 4), np.int32), np.zeros((100, 3), np.int32), np.full((100, 4), 100),
                 np.zeros((100, 4))):
         with pytest.raises(InputError, match=r"neighbour slots \[100, 4\]"):
-            build_network(propagator, bad, GRID, ground)
+            build_network(r_ecef_km, bad, ground)

@@ -24,7 +24,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from placement.constellation.elements import Elements
 from placement.constellation.walker import WalkerShell
+from placement.propagation.sgp4 import Propagator
+from placement.propagation.timegrid import TimeGrid
 
 AHEAD, BEHIND, NEXT_PLANE, PREVIOUS_PLANE = range(4)
 SLOTS = 4
@@ -236,6 +239,18 @@ def infer_plus_grid(inclination_deg: np.ndarray, altitude_km: np.ndarray, r_km: 
         for members in _dense_runs(group, altitude_km, altitude_bin_km, min_shell_sats):
             _link_shell(neighbour, members, raan_deg[members], u_deg[members], plane_gap_deg)
     return neighbour
+
+
+def constellation_lasers(elements: Elements, shells: Sequence[WalkerShell] | None,
+                         grid: TimeGrid) -> tuple[GridShell, ...] | np.ndarray:
+    """The lasers a constellation routes over: the +Grid of the Walker `shells` that generated every satellite
+    (`grid_shells`), or for a catalog (`shells` None) the grid inferred from the orbits at the first instant of
+    `grid` (`infer_plus_grid`: one SGP4 call at that instant, float64, for the TEME state it needs)."""
+    if shells is not None:
+        return grid_shells(shells)
+    first = Propagator.create(elements, np.float64).tsince(grid.tsince_min(elements)[:, :1])
+    return infer_plus_grid(np.degrees(elements.inclo), elements.mean_altitude_km(),
+                           np.asarray(first.r_km, np.float64)[:, 0], np.asarray(first.v_km_s, np.float64)[:, 0])
 
 
 def _split(members: np.ndarray, key: np.ndarray, gap: float) -> list[np.ndarray]:

@@ -2,9 +2,9 @@
 every demand site to every candidate host. Time-major arrays, built in time chunks.
 
 One step (jitted, `lax.map` over the steps of a chunk):
-  TEME positions -> Earth-fixed (GMST rotation) -> ground access (look angles, elevation mask,
-  K highest satellites per ground node, link budget) -> lasers (+Grid, range, line of sight)
-  -> routes (routes.py).
+  Earth-fixed satellite positions (from the one propagation, placement.propagation.orbits) -> ground
+  access (look angles, elevation mask, K highest satellites per ground node, link budget) -> lasers
+  (+Grid, range, line of sight) -> routes (routes.py).
 The candidate hosts of a site are its K access satellites (`site_sat`), every gateway and every
 cloud region: the pruning step that keeps the optimiser's size under control is the choice of
 K (`NetworkSpec.site_slots`).
@@ -26,9 +26,7 @@ from placement.network.geometry import DEFAULT_GRAZING_ALTITUDE_KM, ground_up_ve
 from placement.network.isl import GridShell
 from placement.network.links import KA_GATEWAY, KU_USER_DOWNLINK, FixedRate, LinkBudget
 from placement.network.routes import C_KM_PER_MS, Access, laser_links, route
-from placement.propagation.frames import earth_rotation, ecef_to_geodetic, teme_to_ecef
-from placement.propagation.sgp4 import Propagator
-from placement.propagation.timegrid import TimeGrid
+from placement.propagation.frames import ecef_to_geodetic
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,17 +71,20 @@ class Ground:
     @classmethod
     def from_nodes(cls, sites: ground_tables.GroundNodes, gateways: ground_tables.GroundNodes,
                    pops: ground_tables.GroundNodes, clouds: ground_tables.GroundNodes,
-                   route_factor: float = ground_tables.DEFAULT_FIBER_ROUTE_FACTOR) -> Ground:
-        """Each gateway reaches fiber at its nearest point of presence; PoP -> cloud over great-circle
-        fiber stretched by `route_factor`."""
-        pop_index = ground_tables.nearest(gateways, pops)
+                   route_factor: float = ground_tables.DEFAULT_FIBER_ROUTE_FACTOR,
+                   gateway_pop: np.ndarray | None = None) -> Ground:
+        """Each gateway reaches fiber at the point of presence `gateway_pop` [gateway] names (default: its
+        nearest; -1: none, so no route to a cloud region leaves the satellites there); fiber runs the great
+        circle stretched by `route_factor`."""
+        attach = ground_tables.nearest(gateways, pops) if gateway_pop is None else np.asarray(gateway_pop, int)
+        at = np.maximum(attach, 0)
         gateway_pop_km = ground_tables.great_circle_km(gateways.lat_deg, gateways.lon_deg,
-                                                      pops.lat_deg[pop_index], pops.lon_deg[pop_index])
+                                                      pops.lat_deg[at], pops.lon_deg[at])
         pop_cloud_km = ground_tables.great_circle_km(pops.lat_deg[:, None], pops.lon_deg[:, None],
                                                     clouds.lat_deg[None, :], clouds.lon_deg[None, :])
+        gateway_pop_ms = np.where(attach >= 0, ground_tables.fiber_latency_ms(gateway_pop_km, route_factor), np.inf)
         return cls(sites_ecef_km=jnp.asarray(sites.ecef_km()), gateways_ecef_km=jnp.asarray(gateways.ecef_km()),
-                   gateway_pop=jnp.asarray(pop_index),
-                   gateway_pop_ms=jnp.asarray(ground_tables.fiber_latency_ms(gateway_pop_km, route_factor)),
+                   gateway_pop=jnp.asarray(at), gateway_pop_ms=jnp.asarray(gateway_pop_ms),
                    pop_cloud_ms=jnp.asarray(ground_tables.fiber_latency_ms(pop_cloud_km, route_factor)))
 
 
@@ -129,17 +130,16 @@ def ground_access(ground_ecef_km, sat_ecef_km, min_elevation_deg, slots, link) -
 
 
 @functools.partial(jax.jit, static_argnames=("grids", "spec"))
-def _chunk(r_teme_km, cos_gmst, sin_gmst, ground: Ground, table, grids: tuple[GridShell, ...], spec: NetworkSpec):
-    """NetworkTensors for the steps of one chunk: r_teme_km [sat, time, 3], cos/sin [time]; the lasers
-    of the Walker `grids`, or of the neighbour `table` [sat, 4] when it is not None."""
-    dtype = r_teme_km.dtype
+def _chunk(r_ecef_km, ground: Ground, table, grids: tuple[GridShell, ...], spec: NetworkSpec):
+    """NetworkTensors for the steps of one chunk: r_ecef_km [sat, time, 3]; the lasers of the Walker `grids`,
+    or of the neighbour `table` [sat, 4] when it is not None."""
+    dtype = r_ecef_km.dtype
     ground = jax.tree_util.tree_map(lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, ground)
-    r_ecef_km = jnp.moveaxis(teme_to_ecef(r_teme_km, cos_gmst, sin_gmst), 1, 0)  # [time, sat, 3]
 
     def step(r_km):
         sites = ground_access(ground.sites_ecef_km, r_km, spec.site_min_elevation_deg, spec.site_slots, spec.site_link)
         gateways = ground_access(ground.gateways_ecef_km, r_km, spec.gateway_min_elevation_deg, spec.gateway_slots,
-                           spec.gateway_link)
+                                 spec.gateway_link)
         lasers = laser_links(r_km, grids if table is None else table, max_range_km=spec.laser_max_range_km,
                              min_altitude_km=spec.laser_grazing_altitude_km, capacity_gbps=spec.laser_capacity_gbps)
         routes = route(lasers, sites, gateways, ground.gateway_pop, ground.gateway_pop_ms, ground.pop_cloud_ms)
@@ -149,50 +149,56 @@ def _chunk(r_teme_km, cos_gmst, sin_gmst, ground: Ground, table, grids: tuple[Gr
             site_cloud_ms=routes.cloud_ms, site_cloud_gbps=routes.cloud_gbps,
         )
 
-    return jax.lax.map(step, r_ecef_km)
+    return jax.lax.map(step, jnp.moveaxis(r_ecef_km, 1, 0))
 
 
-def network_chunks(propagator: Propagator, grids: tuple[GridShell, ...] | np.ndarray, grid: TimeGrid, ground: Ground,
-                   spec: NetworkSpec = NetworkSpec(), chunk_steps: int = 60) -> Iterator[tuple[TimeGrid, NetworkTensors]]:
-    """Stream (sub-grid, tensors) over `grid` in chunks of `chunk_steps` steps.
-
-    `grids` must describe the propagator's satellites: isl.grid_shells of the Walker shells that
-    generated them, or neighbour slots [sat, 4] of any laser graph (isl.infer_plus_grid for a catalog).
-    Every chunk runs with the same shape, so the kernel compiles once.
-    """
-    n_sat = len(propagator.elements)
-    table = None
+def _laser_table(grids: tuple[GridShell, ...] | np.ndarray, n_sat: int):
+    """(neighbour table or None, Walker grids) after checking that they describe `n_sat` satellites."""
     if not isinstance(grids, tuple):
-        table, grids = np.asarray(grids), ()
+        table = np.asarray(grids)
         if table.shape != (n_sat, 4) or not np.issubdtype(table.dtype, np.integer) or (table >= n_sat).any():
             raise InputError(f"a laser table of shape {table.shape}", source="network_chunks", field="grids",
                              expected=f"neighbour slots [{n_sat}, 4] of satellite indices (-1 for none)")
-        table = jnp.asarray(table, jnp.int32)
-    elif not grids or grids[-1].first + grids[-1].planes * grids[-1].per_plane != n_sat:
+        return jnp.asarray(table, jnp.int32), ()
+    if not grids or grids[-1].first + grids[-1].planes * grids[-1].per_plane != n_sat:
         raise InputError(f"the laser grid does not cover the {n_sat} satellites", source="network_chunks",
                          field="grids", expected="isl.grid_shells of the shells the constellation came from")
-    chunk_steps = min(chunk_steps, grid.n_steps)
-    for sub, ephemeris in propagator.chunks(grid, chunk_steps):
-        cos_gmst, sin_gmst = earth_rotation(*sub.jd_fr())
-        r_km, cos_gmst, sin_gmst = ephemeris.r_km, jnp.asarray(cos_gmst), jnp.asarray(sin_gmst)
-        pad = chunk_steps - sub.n_steps
-        if pad:  # a short last chunk repeats its last step, so every chunk has one shape: one compilation
-            r_km = jnp.concatenate([r_km, jnp.repeat(r_km[:, -1:], pad, axis=1)], axis=1)
-            cos_gmst = jnp.concatenate([cos_gmst, jnp.repeat(cos_gmst[-1:], pad)])
-            sin_gmst = jnp.concatenate([sin_gmst, jnp.repeat(sin_gmst[-1:], pad)])
-        tensors = _chunk(r_km, cos_gmst, sin_gmst, ground, table, grids, spec)
-        yield sub, jax.tree_util.tree_map(lambda a: a[: sub.n_steps], tensors)
+    return None, grids
 
 
-def build_network(propagator: Propagator, grids: tuple[GridShell, ...] | np.ndarray, grid: TimeGrid, ground: Ground,
-                  spec: NetworkSpec = NetworkSpec(), chunk_steps: int = 60,
+def network_chunks(r_ecef_km: np.ndarray, grids: tuple[GridShell, ...] | np.ndarray, ground: Ground,
+                   spec: NetworkSpec = NetworkSpec(), chunk_steps: int = 60,
+                   steps: np.ndarray | None = None) -> Iterator[tuple[np.ndarray, NetworkTensors]]:
+    """Stream (step indices, tensors) over the time steps `steps` (default all) of Earth-fixed satellite
+    positions r_ecef_km [sat, time, 3] (`placement.propagation.orbits.Orbits.r_ecef_km`), `chunk_steps` steps at
+    a time.
+
+    `grids` must describe those satellites: isl.grid_shells of the Walker shells that generated them, or
+    neighbour slots [sat, 4] of any laser graph (isl.infer_plus_grid for a catalog). Every chunk runs with the
+    same shape, so the kernel compiles once.
+    """
+    n_sat = r_ecef_km.shape[0]
+    table, grids = _laser_table(grids, n_sat)
+    steps = np.arange(r_ecef_km.shape[1]) if steps is None else np.asarray(steps, int)
+    chunk_steps = max(1, min(chunk_steps, len(steps)))
+    for first in range(0, len(steps), chunk_steps):
+        chunk = steps[first:first + chunk_steps]
+        # a short last chunk repeats its last step, so every chunk has one shape: one compilation
+        padded = np.concatenate([chunk, np.repeat(chunk[-1:], chunk_steps - len(chunk))])
+        tensors = _chunk(jnp.asarray(r_ecef_km[:, padded]), ground, table, grids, spec)
+        yield chunk, jax.tree_util.tree_map(lambda a: a[: len(chunk)], tensors)
+
+
+def build_network(r_ecef_km: np.ndarray, grids: tuple[GridShell, ...] | np.ndarray, ground: Ground,
+                  spec: NetworkSpec = NetworkSpec(), chunk_steps: int = 60, steps: np.ndarray | None = None,
                   on_chunk: Callable[[int, int], None] | None = None) -> NetworkTensors:
-    """All of `grid` at once (host numpy arrays, time-major); use `network_chunks` to stream.
-    `on_chunk(steps_done, steps_total)` is called after each chunk (progress)."""
+    """The tensors of every step of `steps` at once (host numpy arrays, time-major); `network_chunks` streams
+    them. `on_chunk(steps_done, steps_total)` is called after each chunk (progress)."""
     parts, done = [], 0
-    for sub, tensors in network_chunks(propagator, grids, grid, ground, spec, chunk_steps):
+    total = r_ecef_km.shape[1] if steps is None else len(steps)
+    for chunk, tensors in network_chunks(r_ecef_km, grids, ground, spec, chunk_steps, steps):
         parts.append(jax.tree_util.tree_map(np.asarray, tensors))
-        done += sub.n_steps
+        done += len(chunk)
         if on_chunk is not None:
-            on_chunk(done, grid.n_steps)
+            on_chunk(done, total)
     return jax.tree_util.tree_map(lambda *a: np.concatenate(a, axis=0), *parts)

@@ -3,7 +3,8 @@
 Hosts are every satellite, then every gateway, then every cloud region, in the order of the network's
 axes. Epochs are snapshots of the network at chosen time steps: a demand's candidates in an epoch are the
 K satellites its site sees then (each is a host: the model runs on the satellite overhead), its
-`gateway_slots` nearest gateways and `cloud_slots` nearest cloud regions, with the round trip twice the
+`ProblemOptions.gateway_candidates` nearest gateways and `cloud_candidates` nearest cloud regions, with the
+round trip twice the
 one-way path latency and the path's bottleneck capacity. Keep epochs short next to a satellite's pass
 (minutes) where in-orbit placement matters: between snapshots the model assumes nothing moves.
 
@@ -17,13 +18,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
 from placement.errors import InputError
+from placement.fields import NON_NEGATIVE, NON_NEGATIVE_INTEGER, check_fields, non_negative, option
 from placement.network.ground import GroundNodes
 from placement.network.tensors import NetworkTensors
-from placement.problem.catalog import HostProfile, ModelSpec, SatellitePower
+from placement.problem.catalog import HostProfile, ModelSpec, SatellitePower, host_profiles, satellite_power
 from placement.problem.spec import CLOUD, GATEWAY, SATELLITE, PlacementProblem
 
 
@@ -46,24 +49,34 @@ class Workload:
     """One model asked for at a set of sites: each (site, model) becomes a demand."""
 
     model: str
-    rate_per_s: float  # requests per second per site
+    rate_per_s: float  # requests per second per demand unit of a site
     slo_ms: float
     sites: tuple[int, ...] | None = None  # indices into the demand sites; None: every site
     allowed_jurisdictions: tuple[str, ...] | None = None  # country codes or JURISDICTION_GROUPS; None: anywhere
 
 
+# The hardware profile of each host kind unless a config or caller names another (problem/data/hosts.csv).
+DEFAULT_PROFILES = {"satellite": "satellite-orin", "gateway": "gateway-l4", "cloud": "cloud-h100"}
+
+
+def _profile(kind: str) -> HostProfile:
+    return host_profiles()[DEFAULT_PROFILES[kind]]
+
+
 @dataclasses.dataclass(frozen=True)
 class HostOptions:
-    satellite: HostProfile
-    gateway: HostProfile
-    cloud: HostProfile
-    power: SatellitePower
+    """Hardware, links, jurisdiction and prices of the hosts (defaults: the catalog's profiles)."""
+
+    satellite: HostProfile = dataclasses.field(default_factory=lambda: _profile("satellite"))
+    gateway: HostProfile = dataclasses.field(default_factory=lambda: _profile("gateway"))
+    cloud: HostProfile = dataclasses.field(default_factory=lambda: _profile("cloud"))
+    power: SatellitePower = dataclasses.field(default_factory=satellite_power)
     satellite_jurisdiction: str = "US"  # Starlink's state of registry (FCC-licensed)
     # Starlink V2 Mini: ~96 Gbps of user downlink, about 4x a V1.5 (starlink_performance_facts.csv);
     # Gen1 satellites are V1.0/V1.5, so about 24 Gbps.
     satellite_link_gbps: float = 24.0
     gateway_link_gbps: float = 100.0  # a multi-antenna Ka gateway site (assumption)
-    cloud_link_gbps: float = np.inf  # regions are fiber-fed: no limit modelled
+    cloud_link_gbps: float | None = None  # regions are fiber-fed: None, no limit modelled
     terminals_per_site: int = 1  # per demand unit; each terminal talks to one satellite at a time
     opening_cost: tuple[float, float, float] = (0.0, 0.0, 0.0)  # per epoch a copy is placed, by host kind
     # One per gateway, in the order of the gateways (empty: `gateway` and `gateway_link_gbps` for all).
@@ -71,24 +84,50 @@ class HostOptions:
     gateway_links_gbps: tuple[float, ...] = ()
 
 
-def build_problem(network: NetworkTensors, epochs: Sequence[int], step_s: float, sunlit_fraction: np.ndarray,
+@dataclasses.dataclass(frozen=True)
+class ProblemOptions:
+    """How the network's candidates become a placement problem: which hosts each demand is offered, the
+    placement mode and the prices (the config's [problem] section adds the epoch length)."""
+
+    placement: Literal["fixed", "per_epoch"] = option(
+        "per_epoch", help="'fixed': one placement for the horizon; 'per_epoch': re-placed every epoch (copies "
+                          "follow the satellites), uploads paid and carried by the host link")
+    migration_cost_per_gb: float = option(0.0, check=non_negative, expected=NON_NEGATIVE,
+                                          help="cost of uploading 1 GB of model weights to a host, request-ms")
+    unserved_penalty_ms: float = option(10_000.0, check=non_negative, expected=NON_NEGATIVE,
+                                        help="cost of a request not served, request-ms")
+    serve_all: bool = option(False, help="every request must be served (no unserved option; may be infeasible)")
+    single_source: bool = option(False, help="each demand served by one host per epoch")
+    enforce_jurisdictions: bool = option(
+        True, help="honour the workloads' allowed jurisdictions; false lifts them all, to measure what data "
+                   "sovereignty costs (configs/sovereignty.toml)")
+    gateway_candidates: int = option(2, check=lambda x: x >= 0, expected=NON_NEGATIVE_INTEGER,
+                                     help="nearest gateways (where the demand allows) offered to each demand")
+    cloud_candidates: int = option(2, check=lambda x: x >= 0, expected=NON_NEGATIVE_INTEGER,
+                                   help="nearest cloud regions (where the demand allows) offered to each demand")
+
+    def __post_init__(self):
+        check_fields(self)
+
+
+def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_fraction: np.ndarray,
                   sites: GroundNodes, gateways: GroundNodes, clouds: GroundNodes,
-                  models: Sequence[ModelSpec], workloads: Sequence[Workload], hosts: HostOptions, *,
-                  gateway_slots: int = 2, cloud_slots: int = 2, unserved_penalty_ms: float | None = 10_000.0,
-                  placement: str = "fixed", migration_cost_per_gb: float = 0.0,
-                  single_source: bool = False, site_units: Sequence[int] | None = None,
+                  models: Sequence[ModelSpec], workloads: Sequence[Workload], hosts: HostOptions | None = None,
+                  options: ProblemOptions = ProblemOptions(), *, site_units: Sequence[int] | None = None,
                   satellite_names: Sequence[str] | None = None) -> PlacementProblem:
-    """`network` holds host numpy arrays over all time steps; `epochs` picks the snapshots (time-step
-    indices, increasing), each standing for the steps up to the next one. `sunlit_fraction` is
-    [satellite, time step] as the propagate job writes it. `site_units` [site] (default ones) multiplies
-    each site's request rates and terminals. `satellite_names` name the satellite hosts (default sat0,
-    sat1, ...; e.g. a catalog's names)."""
-    epochs = np.asarray(epochs, dtype=int)
-    n_steps = np.asarray(network.site_sat).shape[0]
-    if epochs.ndim != 1 or epochs.size == 0 or np.any(np.diff(epochs) <= 0) or epochs[0] < 0 or epochs[-1] >= n_steps:
-        raise InputError(f"{epochs.tolist()[:8]}", field="epochs",
-                         expected=f"increasing time-step indices in [0, {n_steps})")
-    n_sat = np.asarray(sunlit_fraction).shape[0]
+    """`network` holds one snapshot per epoch (host numpy arrays [epoch, ...]), `epoch_s` [epoch] the epochs'
+    lengths and `sunlit_fraction` [epoch, satellite] the satellites' sunlight in them. `site_units` [site]
+    (default ones) multiplies each site's request rates and terminals. `satellite_names` name the satellite
+    hosts (default sat0, sat1, ...; e.g. a catalog's names)."""
+    hosts = HostOptions() if hosts is None else hosts
+    epoch_s = np.asarray(epoch_s, dtype=float)
+    T = np.asarray(network.site_sat).shape[0]
+    if epoch_s.shape != (T,) or not np.all(epoch_s > 0):
+        raise InputError(f"shape {epoch_s.shape}", field="epoch_s", expected=f"{T} positive durations, one per epoch")
+    n_sat = np.asarray(sunlit_fraction).shape[1]
+    if np.asarray(sunlit_fraction).shape[0] != T:
+        raise InputError(f"shape {np.asarray(sunlit_fraction).shape}", field="sunlit_fraction",
+                         expected=f"[epoch = {T}, satellite]")
     G, C, S = len(gateways.name), len(clouds.name), len(sites.name)
     H = n_sat + G + C
     units = np.ones(S) if site_units is None else np.asarray(site_units, dtype=float)
@@ -104,9 +143,6 @@ def build_problem(network: NetworkTensors, epochs: Sequence[int], step_s: float,
         if w.model not in by_name:
             raise InputError(f"unknown model {w.model!r}", field=f"workloads[{i}].model",
                              expected="one of " + ", ".join(sorted(by_name)))
-    T = len(epochs)
-    bounds = np.append(epochs, n_steps)
-    epoch_s = np.diff(bounds) * step_s
 
     # Demands: one per (workload, site).
     demand_site, demand_model, rate, slo, names, allowed_sets = [], [], [], [], [], []
@@ -117,7 +153,7 @@ def build_problem(network: NetworkTensors, epochs: Sequence[int], step_s: float,
             rate.append(w.rate_per_s * units[s])
             slo.append(w.slo_ms)
             names.append(f"{w.model}@{sites.name[s]}")
-            allowed_sets.append(None if w.allowed_jurisdictions is None
+            allowed_sets.append(None if w.allowed_jurisdictions is None or not options.enforce_jurisdictions
                                 else expand_jurisdictions(w.allowed_jurisdictions))
     demand_site = np.asarray(demand_site, dtype=int)
     host_country = [hosts.satellite_jurisdiction] * n_sat + list(gateways.country) + list(clouds.country)
@@ -126,10 +162,9 @@ def build_problem(network: NetworkTensors, epochs: Sequence[int], step_s: float,
 
     # Candidates per (epoch, site): K satellites, then the nearest gateways and cloud regions in a jurisdiction
     # the demand allows (one set of candidates per site and distinct allowed set).
-    take = lambda a: np.asarray(a)[epochs]  # noqa: E731
-    sat, sat_ms, sat_gbps = take(network.site_sat), take(network.site_sat_ms), take(network.site_sat_gbps)
-    gw_ms, gw_gbps = take(network.site_gateway_ms), take(network.site_gateway_gbps)
-    cl_ms, cl_gbps = take(network.site_cloud_ms), take(network.site_cloud_gbps)
+    sat, sat_ms, sat_gbps = (np.asarray(a) for a in (network.site_sat, network.site_sat_ms, network.site_sat_gbps))
+    gw_ms, gw_gbps = np.asarray(network.site_gateway_ms), np.asarray(network.site_gateway_gbps)
+    cl_ms, cl_gbps = np.asarray(network.site_cloud_ms), np.asarray(network.site_cloud_gbps)
 
     def nearest(ms, gbps, slots, offset, ok_host):
         slots = min(slots, ms.shape[2])
@@ -139,6 +174,7 @@ def build_problem(network: NetworkTensors, epochs: Sequence[int], step_s: float,
         ok = np.isfinite(ms_k)
         return np.where(ok, order + offset, -1), np.where(ok, ms_k, 0.0), np.where(ok, np.take_along_axis(gbps, order, 2), 1.0)
 
+    gateway_slots, cloud_slots = options.gateway_candidates, options.cloud_candidates
     n_slots = sat.shape[2] + min(gateway_slots, G) + min(cloud_slots, C)
     cand = np.full((T, len(names), n_slots), -1)
     cand_ms, cand_gbps = np.zeros(cand.shape), np.ones(cand.shape)
@@ -161,12 +197,12 @@ def build_problem(network: NetworkTensors, epochs: Sequence[int], step_s: float,
         value = lambda p: np.inf if getattr(p, field) is None else getattr(p, field)  # noqa: E731
         return np.concatenate([np.full(n_sat, value(hosts.satellite)), [value(p) for p in gateway_profiles],
                                np.full(C, value(hosts.cloud))]).astype(float)
-    sunlit = np.asarray(sunlit_fraction)[:, epochs].T  # [epoch, sat]
+    sunlit = np.asarray(sunlit_fraction, dtype=float)  # [epoch, sat]
     power = np.concatenate([hosts.power.power_budget_w(np.nan_to_num(sunlit, nan=0.0)),
                             np.full((T, G + C), np.inf)], axis=1)
     link = np.concatenate([np.full(n_sat, hosts.satellite_link_gbps),
                            hosts.gateway_links_gbps or np.full(G, hosts.gateway_link_gbps),
-                           np.full(C, hosts.cloud_link_gbps)]).astype(float)
+                           np.full(C, np.inf if hosts.cloud_link_gbps is None else hosts.cloud_link_gbps)]).astype(float)
     # A satellite whose propagation failed (NaN sunlight) is not a host that epoch.
     failed = np.zeros((T, H), bool)
     failed[:, :n_sat] = np.isnan(sunlit)
@@ -191,5 +227,6 @@ def build_problem(network: NetworkTensors, epochs: Sequence[int], step_s: float,
         candidate_host=cand, candidate_rtt_ms=2.0 * cand_ms, candidate_gbps=cand_gbps,
         epoch_s=epoch_s, opening_cost=np.broadcast_to(np.select(
             [kind == SATELLITE, kind == GATEWAY, kind == CLOUD], list(hosts.opening_cost)), (len(models), H)),
-        migration_cost_per_gb=migration_cost_per_gb, unserved_penalty_ms=unserved_penalty_ms,
-        placement=placement, single_source=single_source)
+        migration_cost_per_gb=options.migration_cost_per_gb,
+        unserved_penalty_ms=None if options.serve_all else options.unserved_penalty_ms,
+        placement=options.placement, single_source=options.single_source)

@@ -50,6 +50,7 @@ import numpy as np
 
 from placement.constants import WGS72, Gravity
 from placement.constellation.elements import Elements
+from placement.errors import InputError
 from placement.propagation.timegrid import TimeGrid
 
 TWOPI = 2.0 * math.pi
@@ -412,6 +413,11 @@ class Propagator:
 
     @staticmethod
     def create(elements: Elements, dtype=jnp.float64, gravity: Gravity = WGS72) -> "Propagator":
+        if jnp.dtype(dtype) == jnp.float64 and not jax.config.jax_enable_x64:
+            # JAX would silently run it in float32
+            raise InputError("a float64 propagation needs JAX's float64 mode", source="Propagator", field="dtype",
+                             expected="jax.config.update('jax_enable_x64', True) first "
+                                      "(placement.pipeline.enable_float64()), or float32")
         params_f64, deep_space = sgp4_init(elements, gravity)
         if deep_space.any():
             names = ", ".join(elements.name[i] for i in np.flatnonzero(deep_space)[:5])

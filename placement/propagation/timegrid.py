@@ -264,3 +264,65 @@ class TimeGrid:
                              expected="an integer >= 1")
         for start in range(0, self.n_steps, n):
             yield self.subgrid(start, n)
+
+
+@dataclasses.dataclass(frozen=True)
+class Horizon:
+    """The placement horizon: `n_epochs` epochs of `epoch_s` seconds from (start_jd, start_fr), each sampled by
+    `steps_per_epoch` network steps `step_s = epoch_s / steps_per_epoch` apart.
+
+    Two time scales (../DESIGN.md): satellites move and terminals hand over between network steps (tens of
+    seconds); copies are placed, moved and paid for per epoch (minutes). Step i belongs to epoch
+    i // steps_per_epoch; `steps()` also holds the horizon's end (one instant after the last epoch's steps),
+    so tracks drawn from it cover the whole horizon.
+    """
+
+    start_jd: float
+    start_fr: float
+    epoch_s: float
+    n_epochs: int
+    steps_per_epoch: int = 1
+
+    def __post_init__(self):
+        for name, value, ok, expected in (
+                ("epoch_s", self.epoch_s, math.isfinite(self.epoch_s) and self.epoch_s > 0, "seconds > 0"),
+                ("n_epochs", self.n_epochs, isinstance(self.n_epochs, (int, np.integer)) and self.n_epochs >= 1,
+                 "an integer >= 1"),
+                ("steps_per_epoch", self.steps_per_epoch,
+                 isinstance(self.steps_per_epoch, (int, np.integer)) and self.steps_per_epoch >= 1,
+                 "an integer >= 1")):
+            if not ok:
+                raise InputError(f"Horizon.{name} = {value!r}", field=name, expected=expected)
+        jd, fr = _normalize(float(self.start_jd), float(self.start_fr))
+        object.__setattr__(self, "start_jd", float(jd))
+        object.__setattr__(self, "start_fr", float(fr))
+
+    @classmethod
+    def from_utc(cls, start: str, epoch_s: float, n_epochs: int, steps_per_epoch: int = 1) -> "Horizon":
+        jd, fr = parse_utc(start, field="start")
+        return cls(jd, fr, epoch_s, n_epochs, steps_per_epoch)
+
+    @property
+    def step_s(self) -> float:
+        return self.epoch_s / self.steps_per_epoch
+
+    @property
+    def n_steps(self) -> int:
+        """Network steps inside the epochs (the horizon's end instant not counted)."""
+        return self.n_epochs * self.steps_per_epoch
+
+    def steps(self) -> TimeGrid:
+        """Every network step, then the horizon's end: n_steps + 1 instants."""
+        return TimeGrid(self.start_jd, self.start_fr, self.step_s, self.n_steps + 1)
+
+    def epochs(self) -> TimeGrid:
+        """The epochs' first instants."""
+        return TimeGrid(self.start_jd, self.start_fr, self.epoch_s, self.n_epochs)
+
+    def epoch_starts(self) -> np.ndarray:
+        """[epoch] index into `steps()` of each epoch's first step."""
+        return np.arange(self.n_epochs) * self.steps_per_epoch
+
+    def epoch_of_step(self) -> np.ndarray:
+        """[step] the epoch each of `steps()` belongs to (the end instant to the last epoch)."""
+        return np.minimum(np.arange(self.n_steps + 1) // self.steps_per_epoch, self.n_epochs - 1)

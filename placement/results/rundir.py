@@ -1,0 +1,205 @@
+"""Run directories and result files: written atomically, only valid JSON, with what reproduces them.
+
+A run is written into a hidden sibling folder and renamed into place only when complete, so an interrupted
+run leaves no half-written directory, and an existing directory is never touched unless the caller asks to
+replace it (and then only once the new one is complete). `run_directory` refuses an existing directory on
+entry, before the caller computes anything. JSON files hold null where a figure is not finite (a gap without
+a bound, an unlimited capacity). Benchmarks save their tables here too (`save_benchmark`, in the format of
+../shared/BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import placement
+from placement.errors import InputError
+
+
+@contextlib.contextmanager
+def run_directory(out_dir: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a fresh folder to write the run into; on success it becomes `out_dir`."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not overwrite:
+        raise InputError("the run directory already exists (choose another --out, or --overwrite)",
+                         source=str(out_dir), field="--out", expected="a path that does not exist yet")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    retired = None
+    if out_dir.exists():
+        retired = out_dir.parent / f".{out_dir.name}.replaced-{uuid.uuid4().hex[:8]}"
+        os.replace(out_dir, retired)
+    os.replace(staging, out_dir)
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)
+
+
+def git_revision() -> str | None:
+    """The source checkout's commit (with '-dirty' for local changes), or None outside git."""
+    root = Path(placement.__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return rev + ("-dirty" if dirty else "")
+
+
+def environment() -> dict:
+    """Package versions, device and machine: what a result depends on besides its config."""
+    import jax
+
+    devices = jax.devices()
+    return {
+        "placement": placement.__version__,
+        "git_revision": git_revision(),
+        "python": platform.python_version(),
+        "jax": jax.__version__,
+        "numpy": np.__version__,
+        **{name: _version(name) for name in ("jaxlib", "ortools", "optax", "sgp4", "pyarrow", "matplotlib")},
+        "backend": jax.default_backend(),
+        "device": devices[0].device_kind if devices else None,
+        "machine": {"platform": platform.platform(), "cpu": _cpu_model(), "cores": os.cpu_count()},
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+    }
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def write_json(path: Path, data) -> None:
+    """`data` as JSON; NaN and infinities, which JSON cannot hold, are written as null."""
+    path.write_text(json.dumps(_finite(data), indent=2, sort_keys=False, allow_nan=False,
+                               default=_json_default) + "\n")
+
+
+def _finite(value):
+    """`value` with every non-finite float (numpy scalars and arrays included) replaced by None."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _finite(value.tolist())
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def machine_tag() -> str | None:
+    """Short accelerator name for result file names ('h100'), or None on CPU."""
+    import jax
+
+    if jax.default_backend() == "cpu":
+        return None
+    kind = jax.devices()[0].device_kind.lower()
+    for known in ("h200", "h100", "a100", "l4", "v100"):
+        if known in kind:
+            return known
+    return kind.replace(" ", "-")
+
+
+def save_benchmark(name: str, rows: list[dict], summary: dict, results_dir: str | Path) -> Path:
+    """Write experiments/results/<name>[.<device>].json in the format of shared/BENCHMARKS.md
+    and print the rows as a table."""
+    import jax
+
+    env = environment()
+    tag = machine_tag()
+    record = {
+        "benchmark": name,
+        "command": env["command"],
+        "machine": {"cpu": env["machine"]["cpu"], "cores": env["machine"]["cores"],
+                    "memory_gb": round(_memory_bytes() / 2**30, 1),
+                    "gpu": None if tag is None else jax.devices()[0].device_kind},
+        "date": env["date"],
+        "versions": {"placement": env["placement"], "git_revision": env["git_revision"], "jax": env["jax"],
+                     "numpy": env["numpy"]},
+        "rows": rows,
+        "summary": summary,
+    }
+    path = Path(results_dir) / (f"{name}.json" if tag is None else f"{name}.{tag}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, record)
+    print(format_table(rows))
+    print(json.dumps(summary, indent=2))
+    print(f"saved {path}")
+    return path
+
+
+def format_table(rows: list[dict], columns: list[str] | None = None) -> str:
+    """Rows as aligned text columns (default: the benchmark format's case, impl, metric, value, unit)."""
+    columns = columns or ["case", "impl", "metric", "value", "unit"]
+    cells = [[cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    return "\n".join(lines)
+
+
+def cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 0
+
+
+def write_table(path: Path, columns: dict) -> None:
+    """One Parquet file from named columns (numpy arrays keep their dtype; lists of str become strings)."""
+    pq.write_table(pa.table(columns), path)

@@ -1,0 +1,156 @@
+"""The tables of a run directory (`placement.results.analysis.RUN_TABLES`), built from what the run computed.
+
+Inputs are the placement problem, each strategy's solution and evaluation, the demand sites, the positions of
+the hosts on the ground, and the one propagation of the run (`placement.propagation.orbits.Orbits`) for the
+satellites' positions and sunlight; nothing goes back to the config. Columns are typed (`*_COLUMNS`), so a run
+in which no strategy found a solution still writes every table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from placement.evaluation import Evaluation
+from placement.network.ground import GroundNodes
+from placement.problem.spec import HOST_KINDS, SATELLITE, PlacementProblem, Solution
+from placement.propagation.orbits import Orbits
+
+# Column types of the per-strategy tables, so that a run where no strategy found a solution still writes them.
+DEMANDS_COLUMNS = {"strategy": str, "demand": str, "model": str, "site": str, "site_country": str,
+                   "site_lat_deg": np.float64, "site_lon_deg": np.float64, "requests": np.float64,
+                   "slo_ms": np.float64, "allowed_jurisdictions": str, "mean_latency_ms": np.float64,
+                   "p95_latency_ms": np.float64, "slo_attainment": np.float64, "unserved_share": np.float64,
+                   **{f"share_{k}": np.float64 for k in HOST_KINDS}}
+HOSTS_COLUMNS = {"strategy": str, "epoch": np.int32, "epoch_start_min": np.float64, "host": str, "host_kind": str,
+                 "host_jurisdiction": str, "lat_deg": np.float64, "lon_deg": np.float64, "copies": np.int32,
+                 "requests": np.float64,
+                 "compute_utilization": np.float64, "power_w": np.float64, "power_budget_w": np.float64,
+                 "memory_utilization": np.float64, "link_utilization": np.float64, "sunlit_fraction": np.float64}
+ASSIGNMENTS_COLUMNS = {"strategy": str, "epoch": np.int32, "demand": str, "host": str, "host_kind": str,
+                       "host_jurisdiction": str, "share": np.float64, "requests": np.float64,
+                       "latency_ms": np.float64, "slo_ms": np.float64, "sunlit_fraction": np.float64}
+
+
+def run_tables(problem: PlacementProblem, solved: dict[str, tuple[Solution, Evaluation]], sites: GroundNodes,
+               ground_positions: dict[str, tuple[float, float]], orbits: Orbits,
+               epoch_steps: np.ndarray) -> dict[str, dict]:
+    """The run's tables as named columns. `solved`: strategy -> (solution, evaluation) for every strategy that
+    returned one; `ground_positions`: (lat, lon) of the gateways and cloud regions by host name; `orbits`: the
+    run's propagation (satellites are the first hosts, in its order); `epoch_steps` [epoch]: each epoch's
+    first step in it."""
+    used = np.any([s.placement.any(axis=(0, 1)) for s, _ in solved.values()], axis=0) if solved else False
+    satellites = np.flatnonzero((problem.host_kind == SATELLITE) & used)
+    lat, lon, _ = orbits.geodetic(satellites)  # [satellite, step]
+    sunlit = np.asarray(orbits.sunlit_fraction[satellites], np.float64)
+    host_lat, host_lon, host_sunlit = _host_positions(problem, satellites, (lat, lon, sunlit), epoch_steps,
+                                                       ground_positions)
+    return {"demands": _demands_table(problem, solved, sites),
+            "hosts": _hosts_table(problem, solved, host_lat, host_lon, host_sunlit),
+            "assignments": _assignments_table(problem, solved, host_sunlit),
+            "tracks": {"satellite": [problem.host_name[h] for h in satellites for _ in range(orbits.grid.n_steps)],
+                       "time_min": np.tile(orbits.grid.minutes(), len(satellites)),
+                       "lat_deg": lat.ravel(), "lon_deg": lon.ravel(), "sunlit_fraction": sunlit.ravel()}}
+
+
+def request_shares(problem: PlacementProblem, solution: Solution) -> dict:
+    """Share of all requests served by each host kind."""
+    served = problem.requests()[:, :, None] * solution.assignment
+    kind = problem.host_kind[np.maximum(problem.candidate_host, 0)]
+    total = problem.requests().sum()
+    return {f"share_{name}": float(served[kind == code].sum() / total) if total > 0 else 0.0
+            for code, name in enumerate(HOST_KINDS)}
+
+
+def _host_positions(problem: PlacementProblem, satellites: np.ndarray, tracks: tuple, epoch_steps: np.ndarray,
+                    ground_positions: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Latitude, longitude and sunlit fraction [epoch, host] at each epoch's start: the used satellites from
+    their tracks (NaN for satellites no strategy uses), gateways and cloud regions by name (sunlit NaN)."""
+    T, H = problem.n_epochs, problem.n_hosts
+    lat, lon, sunlit = (np.full((T, H), np.nan) for _ in range(3))
+    for out, track in zip((lat, lon, sunlit), tracks):
+        out[:, satellites] = track[:, epoch_steps].T
+    for h in np.flatnonzero(problem.host_kind != SATELLITE):
+        lat[:, h], lon[:, h] = ground_positions.get(problem.host_name[h], (np.nan, np.nan))
+    return lat, lon, sunlit
+
+
+def _served(problem: PlacementProblem, solution: Solution) -> np.ndarray:
+    """[epoch, demand, slot] requests served in each candidate slot."""
+    return np.where(problem.candidate_host >= 0, problem.requests()[:, :, None] * solution.assignment, 0.0)
+
+
+def _demands_table(problem: PlacementProblem, solved: dict, sites: GroundNodes) -> dict:
+    """Per strategy and demand: its site, the evaluator's latency figures and where its requests went."""
+    index = {name: i for i, name in enumerate(sites.name)}
+    s = np.array([index[problem.site_name[j]] for j in problem.demand_site], int)
+    requests = problem.requests().sum(axis=0)
+    kind = problem.host_kind[np.maximum(problem.candidate_host, 0)]
+    # Comma-separated codes; '' where every jurisdiction is allowed.
+    allowed = ["" if row.all() else ",".join(j for j, ok in zip(problem.jurisdictions, row) if ok)
+               for row in problem.allowed]
+    parts = []
+    for name, (solution, e) in solved.items():
+        served = _served(problem, solution)
+        parts.append({
+            "strategy": [name] * problem.n_demands, "demand": problem.demand_name,
+            "model": [problem.model_name[m] for m in problem.demand_model], "site": [sites.name[i] for i in s],
+            "site_country": [sites.country[i] for i in s], "site_lat_deg": sites.lat_deg[s],
+            "site_lon_deg": sites.lon_deg[s], "requests": requests, "slo_ms": problem.slo_ms,
+            "allowed_jurisdictions": allowed,
+            "mean_latency_ms": e.demand_mean_latency_ms, "p95_latency_ms": e.demand_p95_latency_ms,
+            "slo_attainment": e.demand_slo_attainment, "unserved_share": e.demand_unserved_share,
+            **{f"share_{k}": np.divide(np.where(kind == code, served, 0.0).sum(axis=(0, 2)), requests,
+                                       out=np.zeros(problem.n_demands), where=requests > 0)
+               for code, k in enumerate(HOST_KINDS)}})
+    return _concatenate(parts, DEMANDS_COLUMNS)
+
+
+def _hosts_table(problem: PlacementProblem, solved: dict, lat: np.ndarray, lon: np.ndarray,
+                 sunlit: np.ndarray) -> dict:
+    """Per strategy, epoch and host holding a copy: position, copies, requests served and the load against
+    every limit."""
+    parts = []
+    for name, (solution, e) in solved.items():
+        copies = solution.placement.sum(axis=1)  # [epoch, host]
+        requests = np.zeros((problem.n_epochs, problem.n_hosts))
+        np.add.at(requests, (np.arange(problem.n_epochs)[:, None, None], np.maximum(problem.candidate_host, 0)),
+                  _served(problem, solution))
+        t, h = np.nonzero(copies)
+        parts.append({
+            "strategy": [name] * len(t), "epoch": t.astype(np.int32),
+            "epoch_start_min": (np.cumsum(problem.epoch_s) - problem.epoch_s)[t] / 60.0,
+            **_host_columns(problem, h), "lat_deg": lat[t, h], "lon_deg": lon[t, h],
+            "copies": copies[t, h].astype(np.int32), "requests": requests[t, h],
+            "compute_utilization": e.compute_utilization[t, h],
+            "power_w": e.power_w[t, h], "power_budget_w": problem.power_budget_w[t, h],
+            "memory_utilization": e.memory_utilization[t, h], "link_utilization": e.link_utilization[t, h],
+            "sunlit_fraction": sunlit[t, h]})
+    return _concatenate(parts, HOSTS_COLUMNS)
+
+
+def _assignments_table(problem: PlacementProblem, solved: dict, sunlit: np.ndarray) -> dict:
+    """Per strategy, epoch, demand and serving host: the share and number of requests, their latency and the
+    host's sunlit fraction (NaN on the ground)."""
+    latency = problem.latency_ms()
+    parts = []
+    for name, (solution, _) in solved.items():
+        served = _served(problem, solution)
+        t, d, k = np.nonzero(served > 0)
+        h = problem.candidate_host[t, d, k]
+        parts.append({
+            "strategy": [name] * len(t), "epoch": t.astype(np.int32), "demand": [problem.demand_name[i] for i in d],
+            **_host_columns(problem, h), "share": solution.assignment[t, d, k], "requests": served[t, d, k],
+            "latency_ms": latency[t, d, k], "slo_ms": problem.slo_ms[d], "sunlit_fraction": sunlit[t, h]})
+    return _concatenate(parts, ASSIGNMENTS_COLUMNS)
+
+
+def _host_columns(problem: PlacementProblem, hosts: np.ndarray) -> dict:
+    return {"host": [problem.host_name[h] for h in hosts],
+            "host_kind": [HOST_KINDS[problem.host_kind[h]] for h in hosts],
+            "host_jurisdiction": [problem.jurisdictions[problem.host_jurisdiction[h]] for h in hosts]}
+
+
+def _concatenate(parts: list[dict], types: dict) -> dict:
+    """Columns of every part, one after another, typed as `types` (lists of str stay lists)."""
+    return {c: [v for p in parts for v in p[c]] if t is str else
+            np.concatenate([np.asarray(p[c], t) for p in parts] or [np.zeros(0, t)]) for c, t in types.items()}

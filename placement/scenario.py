@@ -1,0 +1,402 @@
+"""A config resolved once into a config-free `Scenario`: everything a run needs, every reference checked.
+
+`resolve(config)` reads the files a config names (element sets, site tables), looks up every name (built-in
+constellations and shells, sites, models, hardware profiles, points of presence, jurisdictions) and parses
+every time, raising `InputError` with the config file and field for anything wrong, before any computation.
+`placement validate`, the sweep's pre-check and `placement run` all call it, so they accept and reject the
+same configs. What comes out holds no config: the library, benchmarks and tests build a `Scenario` in code
+(`Scenario(constellation=Constellation.walker(...), horizon=Horizon(...), ...)`) and run the same stages
+(`placement.pipeline.placement_problem`).
+
+`resolve_propagation(config)` is the smaller resolution of `placement propagate`: the satellites and the
+time grid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from placement.config import Config, config_to_dict
+from placement.constellation import Elements, read_elements
+from placement.constellation import walker
+from placement.errors import InputError
+from placement.network import ground as ground_tables
+from placement.network.ground import GroundNodes
+from placement.network.links import DIRECT_TO_CELL, KU_USER_DOWNLINK
+from placement.network.tensors import Ground, NetworkSpec
+from placement.problem import catalog
+from placement.problem.build import JURISDICTION_GROUPS, HostOptions, ProblemOptions, Workload
+from placement.problem.catalog import ModelSpec
+from placement.propagation.timegrid import Horizon, TimeGrid, parse_utc
+from placement.solvers import SOLVERS
+
+# User terminal elevation masks in the filings (FCC; constellation_shells.csv of the reference set): Starlink
+# Gen1 25 deg (FCC SAT-MOD-20181108-00083), Kuiper 35 deg (FCC SAT-LOA-20190704-00057). A comparison of the
+# two keeps each system's own mask unless network.site_min_elevation_deg says otherwise.
+FILED_SITE_MIN_ELEVATION_DEG = {"starlink-gen1": 25.0, "kuiper": 35.0}
+DEFAULT_SITE_MIN_ELEVATION_DEG = 25.0
+SITE_LINKS = {"ku-terminal": KU_USER_DOWNLINK, "direct-to-cell": DIRECT_TO_CELL}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Constellation:
+    """The satellites: their mean elements, and the Walker shells they were generated from (None for a
+    catalog), whose own +Grid the lasers follow (a catalog's grid is inferred from its orbits)."""
+
+    elements: Elements
+    shells: tuple[walker.WalkerShell, ...] | None = None
+    label: str = "constellation"  # a built-in's name or the catalog file's
+    rejected_records: int = 0  # malformed records skipped while reading the catalog
+
+    @classmethod
+    def walker(cls, shells: tuple[walker.WalkerShell, ...], epoch: str = "2026-02-24T00:00:00Z", *,
+               bstar: float = 0.0, label: str = "walker") -> Constellation:
+        jd, fr = parse_utc(epoch, field="epoch")
+        return cls(walker.constellation(shells, jd, fr, bstar=bstar), tuple(shells), label)
+
+    @property
+    def satellite_names(self) -> tuple[str, ...] | None:
+        """The satellites' names when they tell them apart (host names in results), else None."""
+        names = self.elements.name
+        return tuple(names) if len(set(names)) == len(names) else None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class GroundSegment:
+    """Gateways, points of presence, the PoP each gateway reaches fiber at (-1: none) and the cloud regions."""
+
+    gateways: GroundNodes
+    pops: GroundNodes
+    gateway_pop: np.ndarray  # [gateway] index into pops, -1: reached only through the satellites
+    clouds: GroundNodes
+    fiber_route_factor: float = ground_tables.DEFAULT_FIBER_ROUTE_FACTOR
+
+    @classmethod
+    def shipped(cls, cloud_provider: str | None = "azure",
+                fiber_route_factor: float = ground_tables.DEFAULT_FIBER_ROUTE_FACTOR) -> GroundSegment:
+        """The shipped tables (placement/network/data/), each gateway at its nearest point of presence."""
+        gateways, pops = ground_tables.gateways(), ground_tables.pops()
+        return cls(gateways, pops, ground_tables.nearest(gateways, pops),
+                   ground_tables.cloud_regions(cloud_provider), fiber_route_factor)
+
+    def arrays(self, sites: GroundNodes) -> Ground:
+        """The network stage's ground arrays for these demand sites."""
+        return Ground.from_nodes(sites, self.gateways, self.pops, self.clouds, self.fiber_route_factor,
+                                 gateway_pop=self.gateway_pop)
+
+    def positions(self) -> dict[str, tuple[float, float]]:
+        """Latitude and longitude (deg) of every gateway and cloud region by name (hosts on the ground)."""
+        return {name: (lat, lon) for nodes in (self.gateways, self.clouds)
+                for name, lat, lon in zip(nodes.name, nodes.lat_deg, nodes.lon_deg)}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Demand:
+    """Where requests come from: sites, the demand units each stands for, the workloads and their models."""
+
+    sites: GroundNodes
+    workloads: tuple[Workload, ...]
+    models: tuple[ModelSpec, ...] = ()  # the workloads' models (default: looked up in the catalog)
+    site_units: np.ndarray | None = None  # [site] (default: one unit per site)
+
+    def __post_init__(self):
+        if not self.models:
+            object.__setattr__(self, "models", catalog.models(sorted({w.model for w in self.workloads})))
+        units = np.ones(len(self.sites), int) if self.site_units is None else np.asarray(self.site_units, int)
+        object.__setattr__(self, "site_units", units)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Scenario:
+    """Everything a run needs, config-free: the satellites, the horizon, the ground segment, the demand, the
+    hosts' hardware, the link rules, how the problem is formed and which strategies solve it with which
+    options. `config` is the resolved config as plain data when the scenario came from one (a run directory
+    records it, so the run can be repeated), None when built in code."""
+
+    constellation: Constellation
+    horizon: Horizon
+    ground: GroundSegment
+    demand: Demand
+    hosts: HostOptions = dataclasses.field(default_factory=HostOptions)
+    network: NetworkSpec = NetworkSpec()
+    problem: ProblemOptions = ProblemOptions()
+    strategies: tuple[str, ...] = ("milp", "greedy", "nearest_gateway", "cloud_only")
+    solver_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # name -> options (else preset)
+    certify: bool = True  # heuristics carry the LP relaxation's bound (milp options' solver and time limit)
+    precision: str = "float32"  # of propagation and network
+    chunk_steps: int = 1440  # network steps propagated and routed per device call
+    seed: int = 0
+    name: str = "scenario"
+    config: dict | None = None
+    source: str | None = None  # the config file (relative paths in `config` resolve from its folder)
+
+    def __post_init__(self):
+        unknown = [s for s in self.strategies if s not in SOLVERS]
+        if unknown:
+            raise InputError(f"unknown strategy {unknown[0]!r}", source="Scenario", field="strategies",
+                             expected="names from " + ", ".join(SOLVERS))
+
+    def options(self, strategy: str):
+        """The options `strategy` runs with: the scenario's, else the registry's preset."""
+        return self.solver_options.get(strategy, SOLVERS[strategy].options)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PropagationJob:
+    """What `placement propagate` needs: the satellites, the time grid, precision, streaming and outputs."""
+
+    constellation: Constellation
+    grid: TimeGrid
+    precision: str
+    chunk_steps: int
+    outputs: tuple[str, ...]  # of "velocity", "geodetic", "sunlit"
+    config: dict
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Resolution of a config
+
+
+def resolve(config: Config) -> Scenario:
+    """The Scenario of a `placement run` config; raises InputError naming the file and field of anything a run
+    would reject, before computing anything."""
+    constellation = _constellation(config)
+    if constellation.shells is None and len(constellation.elements) < 1:
+        raise InputError("no satellites left", source=config.source, field="constellation")
+    if config.constellation.max_satellites is not None and config.constellation.builtin is not None:
+        raise InputError("thinning a built-in constellation breaks its laser grid", source=config.source,
+                         field="constellation.max_satellites", expected="no value for `placement run`")
+    sites, units = sites_and_units(config)
+    ground = ground_segment(config)
+    pc = config.problem
+    n_epochs = max(1, int(config.time.duration_h * 3600.0 // pc.epoch_s))
+    start_jd, start_fr = parse_utc(config.time.start, field="time.start", source=config.source)
+    horizon = Horizon(start_jd, start_fr, pc.epoch_s, n_epochs,
+                      steps_per_epoch=max(1, math.ceil(pc.epoch_s / config.time.step_s - 1e-9)))
+    s = config.solver
+    n = config.network
+    return Scenario(
+        constellation=constellation, horizon=horizon, ground=ground,
+        demand=Demand(sites, _workloads(config, sites), _models(config), units),
+        hosts=host_options(config, len(ground.gateways)),
+        network=NetworkSpec(site_slots=n.site_slots, gateway_slots=n.gateway_slots, site_link=SITE_LINKS[n.site_link],
+                            site_min_elevation_deg=_site_min_elevation_deg(config),
+                            gateway_min_elevation_deg=n.gateway_min_elevation_deg,
+                            laser_capacity_gbps=n.laser_capacity_gbps),
+        problem=ProblemOptions(**{f.name: getattr(pc, f.name) for f in dataclasses.fields(ProblemOptions)}),
+        strategies=tuple(s.strategies), solver_options={name: getattr(s, name) for name in SOLVERS},
+        certify=s.certify, precision=config.propagation.precision, chunk_steps=config.propagation.chunk_steps,
+        seed=config.seed, name=Path(config.source).stem if config.source else "scenario",
+        config=config_to_dict(config), source=config.source)
+
+
+def resolve_propagation(config: Config) -> PropagationJob:
+    """The satellites and time grid of a `placement propagate` config (no demand needed)."""
+    t = config.time
+    start_jd, start_fr = parse_utc(t.start, field="time.start", source=config.source)
+    grid = TimeGrid(start_jd, start_fr, t.step_s, int(round(t.duration_h * 3600.0 / t.step_s)) + 1)
+    o = config.output
+    outputs = tuple(name for name in ("velocity", "geodetic", "sunlit") if getattr(o, name))
+    return PropagationJob(_constellation(config), grid, config.propagation.precision, config.propagation.chunk_steps,
+                          outputs, config_to_dict(config))
+
+
+def _constellation(config: Config) -> Constellation:
+    c = config.constellation
+    if c.builtin is not None:
+        try:
+            shells = walker.builtin(c.builtin)
+        except InputError as error:
+            raise InputError(error.detail, source=config.source, field="constellation.builtin",
+                             expected=error.expected) from None
+        bad = [s for s in c.shells if not 1 <= s <= len(shells)]
+        if bad:
+            raise InputError(f"shell {bad[0]} does not exist", source=config.source, field="constellation.shells",
+                             expected=f"shell numbers 1..{len(shells)} of {c.builtin}")
+        chosen = tuple(shells[s - 1] for s in c.shells) if c.shells else tuple(shells)
+        epoch_jd, epoch_fr = parse_utc(c.epoch, field="constellation.epoch", source=config.source)
+        elements = walker.constellation(chosen, epoch_jd, epoch_fr, bstar=c.bstar)
+        result = Constellation(elements, chosen, c.builtin.strip().lower())
+    else:
+        path = _existing_file(config, c.file, "constellation.file", "a TLE/3LE or OMM file")
+        read = read_elements(path, skip_bad=c.skip_bad_records)
+        result = Constellation(read.elements, None, path.name, len(read.rejected))
+    if c.max_satellites is not None and c.max_satellites < len(result.elements):
+        keep = np.unique(np.linspace(0, len(result.elements) - 1, c.max_satellites).round().astype(int))
+        result = dataclasses.replace(result, elements=result.elements.take(keep), shells=None)
+    return result
+
+
+def _existing_file(config: Config, relative: str, field: str, what: str) -> Path:
+    path = config.resolve_path(relative)
+    if not path.is_file():
+        raise InputError(f"no file {relative!r} (looked at {path})", source=config.source, field=field,
+                         expected=f"{what}, relative to the config file")
+    return path
+
+
+def _site_min_elevation_deg(config: Config) -> float:
+    """The user terminals' elevation mask: the configured one, else the built-in constellation's filed one."""
+    if config.network.site_min_elevation_deg is not None:
+        return config.network.site_min_elevation_deg
+    builtin = (config.constellation.builtin or "").strip().lower()
+    return FILED_SITE_MIN_ELEVATION_DEG.get(builtin, DEFAULT_SITE_MIN_ELEVATION_DEG)
+
+
+def sites_and_units(config: Config) -> tuple[GroundNodes, np.ndarray]:
+    """The demand sites (names made unique: place names repeat) and the demand units [site] each stands for.
+
+    From `demand.sites_file`: rows kept by `filter_column`, minus `exclude`, ranked by population, cut to
+    `limit`; `demand.units` are then spread over them (`_spread_units`) and a site left with none is dropped.
+    """
+    d = config.demand
+    if d.sites_file is not None:
+        if d.sites:
+            raise InputError("give sites either one by one or from a file, not both", source=config.source,
+                             field="demand.sites", expected="demand.sites or demand.sites_file")
+        path = _existing_file(config, d.sites_file, "demand.sites_file", "a CSV table of sites")
+        sites, population = ground_tables.demand_sites_from_table(
+            path, country=d.country or None, name_column=d.name_column,
+            population_column=d.population_column or None, return_population=True,
+            where={d.filter_column: set(d.filter_values)} if d.filter_column else None)
+        unmatched = sorted(set(d.exclude) - set(sites.name))
+        if unmatched:
+            raise InputError(f"no site {unmatched[0]!r} in {d.sites_file}", source=config.source,
+                             field="demand.exclude", expected="names of rows of demand.sites_file")
+        keep = np.flatnonzero([name not in d.exclude for name in sites.name])[:d.limit]
+        sites, population = sites.take(keep), population[keep]
+        units = _spread_units(config, population) if d.units is not None else np.ones(len(sites), int)
+    else:
+        if not d.sites:
+            raise InputError("no demand sites", source=config.source, field="demand.sites",
+                             expected="[[demand.sites]] tables or demand.sites_file")
+        if d.units is not None:
+            raise InputError("demand.units spreads units over the sites of a file", source=config.source,
+                             field="demand.units", expected="demand.sites_file, or `units` in each [[demand.sites]]")
+        sites = ground_tables.demand_sites([s.lat_deg for s in d.sites], [s.lon_deg for s in d.sites],
+                                           names=[s.name for s in d.sites], country=[s.country for s in d.sites])
+        units = np.array([s.units for s in d.sites])
+    sites, units = sites.take(units > 0), units[units > 0]
+    if not len(sites):
+        raise InputError("no demand sites left", source=config.source, field="demand",
+                         expected="filter_values, exclude and limit that keep some rows of demand.sites_file")
+    seen: dict[str, int] = {}
+    names = []
+    for name in sites.name:
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name} #{seen[name]}")
+    return dataclasses.replace(sites, name=tuple(names)), units
+
+
+def _spread_units(config: Config, population: np.ndarray) -> np.ndarray:
+    """`demand.units` over the sites: `units_min_per_site` each, the rest in proportion to population
+    (equal weights without a population column), rounded by largest remainder so they add up exactly."""
+    d = config.demand
+    spare = d.units - d.units_min_per_site * len(population)
+    if spare < 0:
+        raise InputError(f"{d.units} units cannot give {len(population)} sites {d.units_min_per_site} each",
+                         source=config.source, field="demand.units",
+                         expected=f"at least units_min_per_site x sites = {d.units_min_per_site * len(population)}")
+    weight = population if d.population_column and population.sum() > 0 else np.ones(len(population))
+    share = spare * weight / max(weight.sum(), 1.0)
+    units = np.floor(share).astype(int)
+    units[np.argsort(-(share - units), kind="stable")[:spare - units.sum()]] += 1
+    return units + d.units_min_per_site
+
+
+def _models(config: Config) -> tuple[ModelSpec, ...]:
+    known = {m.name for m in catalog.models()}
+    for i, w in enumerate(config.workloads):
+        if w.model not in known:
+            raise InputError(f"unknown model {w.model!r}", source=config.source, field=f"workloads[{i}].model",
+                             expected="a model of placement/problem/data/models.csv: " + ", ".join(sorted(known)))
+    return catalog.models(sorted({w.model for w in config.workloads}))
+
+
+def _workloads(config: Config, sites: GroundNodes) -> tuple[Workload, ...]:
+    if not config.workloads:
+        raise InputError("no workloads", source=config.source, field="workloads", expected="[[workloads]] tables")
+    index = {name: i for i, name in enumerate(sites.name)}
+    out = []
+    for i, w in enumerate(config.workloads):
+        unknown = [s for s in w.sites if s not in index]
+        if unknown:
+            raise InputError(f"unknown site {unknown[0]!r}", source=config.source, field=f"workloads[{i}].sites",
+                             expected="names of demand sites")
+        bad = [j for j in w.allowed_jurisdictions
+               if j not in JURISDICTION_GROUPS and not (len(j) == 2 and j.isascii() and j.isalpha() and j.isupper())]
+        if bad:
+            raise InputError(f"unknown jurisdiction {bad[0]!r}", source=config.source,
+                             field=f"workloads[{i}].allowed_jurisdictions",
+                             expected="ISO 3166-1 alpha-2 codes or one of " + ", ".join(JURISDICTION_GROUPS))
+        out.append(Workload(w.model, w.rate_per_s, w.slo_ms, tuple(index[s] for s in w.sites) if w.sites else None,
+                            tuple(w.allowed_jurisdictions) or None))
+    return tuple(out)
+
+
+def _host_profile(config: Config, name: str, field: str) -> catalog.HostProfile:
+    profiles = catalog.host_profiles()
+    if name not in profiles:
+        raise InputError(f"unknown profile {name!r}", source=config.source, field=field,
+                         expected="one of " + ", ".join(sorted(profiles)))
+    return profiles[name]
+
+
+def ground_segment(config: Config) -> GroundSegment:
+    """The gateways (shipped, then network.extra_gateways), the points of presence (shipped, then
+    network.extra_pops), the PoP each gateway reaches fiber at and the configured cloud regions."""
+    n = config.network
+    gateways, pops = ground_tables.gateways(), ground_tables.pops()
+    if n.extra_pops:
+        pops = pops.concatenate(GroundNodes(tuple(p.name for p in n.extra_pops), ("pop",) * len(n.extra_pops),
+                                            [p.lat_deg for p in n.extra_pops], [p.lon_deg for p in n.extra_pops],
+                                            None, tuple(p.country for p in n.extra_pops)))
+    extra = GroundNodes(tuple(g.name for g in n.extra_gateways), ("gateway",) * len(n.extra_gateways),
+                        [g.lat_deg for g in n.extra_gateways], [g.lon_deg for g in n.extra_gateways],
+                        None, tuple(g.country for g in n.extra_gateways))
+    gateways = gateways.concatenate(extra)
+    for name in {name for name in gateways.name if gateways.name.count(name) > 1}:
+        raise InputError(f"gateway {name!r} named twice", source=config.source, field="network.extra_gateways",
+                         expected="names not used by placement/network/data/gateways.csv or each other")
+    attach = ground_tables.nearest(gateways, pops)
+    first = len(gateways) - len(extra)
+    for i, g in enumerate(n.extra_gateways):
+        if g.pop == "none":
+            attach[first + i] = -1
+        elif g.pop:
+            if g.pop not in pops.name:
+                raise InputError(f"unknown point of presence {g.pop!r}", source=config.source,
+                                 field=f"network.extra_gateways[{i}].pop",
+                                 expected="'', 'none' or a name from placement/network/data/pops.csv or "
+                                          "network.extra_pops")
+            attach[first + i] = pops.name.index(g.pop)
+    clouds = ground_tables.cloud_regions(None if n.cloud_provider == "all" else n.cloud_provider)
+    return GroundSegment(gateways, pops, attach, clouds, n.fiber_route_factor)
+
+
+def host_options(config: Config, n_gateways: int) -> HostOptions:
+    """Hardware, links, jurisdiction and prices of the hosts; network.extra_gateways (the last gateways) may
+    bring their own profile and link."""
+    h = config.hosts
+    satellite, gateway, cloud = (_host_profile(config, getattr(h, field), f"hosts.{field}")
+                                 for field in ("satellite_profile", "gateway_profile", "cloud_profile"))
+    extra = config.network.extra_gateways
+    profiles, links = (), ()
+    if extra:
+        shipped = n_gateways - len(extra)
+        profiles = (gateway,) * shipped + tuple(
+            _host_profile(config, g.profile, f"network.extra_gateways[{i}].profile") if g.profile else gateway
+            for i, g in enumerate(extra))
+        links = (h.gateway_link_gbps,) * shipped + tuple(
+            h.gateway_link_gbps if g.link_gbps is None else g.link_gbps for g in extra)
+    return HostOptions(satellite, gateway, cloud, catalog.satellite_power(),
+                       satellite_jurisdiction=h.satellite_jurisdiction, satellite_link_gbps=h.satellite_link_gbps,
+                       gateway_link_gbps=h.gateway_link_gbps, cloud_link_gbps=h.cloud_link_gbps,
+                       terminals_per_site=h.terminals_per_site,
+                       opening_cost=(h.opening_cost_satellite, h.opening_cost_gateway, h.opening_cost_cloud),
+                       gateway_profiles=profiles, gateway_links_gbps=links)
