@@ -32,7 +32,8 @@ from placement import plots
 from placement.problem import HOST_KINDS, SATELLITE, PlacementProblem, Solution, SolveResult
 from placement.problem import catalog
 from placement.problem.build import JURISDICTION_GROUPS, HostOptions, Workload, build_problem
-from placement.solvers import SOLVERS, milp
+from placement import solvers
+from placement.solvers.options import MilpOptions
 from placement.propagation.frames import earth_rotation, ecef_to_geodetic, teme_to_ecef
 from placement.propagation.sgp4 import Propagator
 from placement.propagation.sun import shadow_fraction, sun_position_km
@@ -418,10 +419,10 @@ def solve_strategy(name: str, problem: PlacementProblem, config: Config, lp_boun
     heuristic's Lagrangian bound) as its dual bound, so its gap is certified."""
     s = config.solver
     if name == "milp":
-        hint = None if s.warm_start == "none" else SOLVERS[s.warm_start](problem, seed=config.seed).solution
-        return milp.solve(problem, milp.MilpOptions(solver=s.milp_solver, time_limit_s=s.time_limit_s,
-                                                    relative_gap=s.relative_gap), hint=hint, seed=config.seed)
-    result = SOLVERS[name](problem, seed=config.seed)
+        return solvers.solve(name, problem, MilpOptions(solver=s.milp_solver, time_limit_s=s.time_limit_s,
+                                                        relative_gap=s.relative_gap, warm_start=s.warm_start),
+                             seed=config.seed)
+    result = solvers.solve(name, problem, seed=config.seed)
     if lp_bound is None or (np.isfinite(result.dual_bound) and result.dual_bound >= lp_bound):
         return result
     return dataclasses.replace(result, dual_bound=lp_bound)
@@ -429,8 +430,8 @@ def solve_strategy(name: str, problem: PlacementProblem, config: Config, lp_boun
 
 def lp_bound(problem: PlacementProblem, config: Config) -> float | None:
     """The LP relaxation's bound within the MILP's time limit (None if it does not finish)."""
-    relaxed = milp.solve(problem, milp.MilpOptions(solver=config.solver.milp_solver, relax=True,
-                                                   time_limit_s=config.solver.time_limit_s))
+    relaxed = solvers.solve("milp", problem, MilpOptions(solver=config.solver.milp_solver, relax=True,
+                                                         time_limit_s=config.solver.time_limit_s))
     return relaxed.dual_bound if np.isfinite(relaxed.dual_bound) else None
 
 
