@@ -104,15 +104,22 @@ class Improver:
         self.rejected[move] = self.version
         return False
 
-    def refill_pass(self) -> bool:
-        """Each demand-epoch whose slowest part could go to a faster placed copy: served again."""
-        s, improved = self.s, False
+    def _faster_slots(self):
+        """(epoch, demand, slots) while the budget lasts: each demand-epoch with requests, the largest first,
+        and its placed slots faster than its slowest part at the start of the pass, fastest first."""
+        s = self.s
         marginal = self._marginal()
         for t, d in s.demand_order(s.requests):
             if not self.budget_left():
-                break
+                return
             placed = s.placed_slots(t, d)
-            if placed.size and s.latency[t, d, placed[0]] < marginal[t, d]:
+            yield t, d, placed[s.latency[t, d, placed] < marginal[t, d]]
+
+    def refill_pass(self) -> bool:
+        """Each demand-epoch whose slowest part could go to a faster placed copy: served again."""
+        improved = False
+        for t, d, faster in self._faster_slots():
+            if faster.size:
                 improved |= self._try(("refill", t, d), [(t, d)], lambda: None, [])
         return improved
 
@@ -121,12 +128,7 @@ class Improver:
         first, the host's other demand-epochs of that epoch served again after it (its cheapest
         `EJECT_SLOTS` such copies are tried)."""
         s, improved = self.s, False
-        marginal = self._marginal()
-        for t, d in s.demand_order(s.requests):
-            if not self.budget_left():
-                break
-            placed = s.placed_slots(t, d)
-            faster = placed[s.latency[t, d, placed] < marginal[t, d]]
+        for t, d, faster in self._faster_slots():
             for k in faster[:EJECT_SLOTS]:
                 h = s.host[t, d, k]
                 others = np.flatnonzero(((s.host[t] == h) & (s.x[t] > 0)).any(axis=1))
