@@ -169,7 +169,8 @@ def test_a_baseline_held_to_some_kinds_fails_only_where_they_cannot_serve(name):
     # The roomy instance with clouds of a tenth of one epoch's compute: neither baseline serves it all.
     problem = roomy(random_problem(3, **SIZE, load=0.2, unserved_penalty_ms=None))
     small = problem.flops_per_s().sum(axis=1).max() / 10
-    problem = dataclasses.replace(problem, peak_flops_s=np.where(problem.host_kind == CLOUD, small, problem.peak_flops_s))
+    peak = np.where(problem.host_kind == CLOUD, small, problem.peak_flops_s)
+    problem = dataclasses.replace(problem, peak_flops_s=peak)
     result = solve(name, problem)
     assert result.status is not Status.FEASIBLE
     assert_all_served_or_kinds_cannot(name, problem, result)

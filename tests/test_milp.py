@@ -1,6 +1,7 @@
 """The MILP against hand-derived optima and brute-force enumeration; statuses and errors."""
 
 import itertools
+import typing
 
 import numpy as np
 import pytest
@@ -9,8 +10,8 @@ from placement.errors import InputError
 from placement.evaluation import evaluate
 from placement.problem import Solution, Status, random_problem
 from placement.solvers.baselines import greedy
-from placement.solvers.milp import best_assignment, build, solve
-from placement.solvers.options import MilpOptions
+from placement.solvers.milp import SOLVER_TYPES, best_assignment, build, solve
+from placement.solvers.options import MilpOptions, MilpSolver
 
 from placement_instances import tiny
 
@@ -203,6 +204,7 @@ def test_cp_sat_refuses_fractional_data_and_solves_integral_data():
 
 
 def test_unknown_solver_names_the_field():
+    assert set(SOLVER_TYPES) == set(typing.get_args(MilpSolver))  # the options' names are the ones mapped here
     with pytest.raises(InputError, match="solver.milp.solver"):
         solve(tiny(), MilpOptions(solver="gurobi"))
 

@@ -121,7 +121,8 @@ def solve(problem: PlacementProblem, options: GradientOptions = GradientOptions(
     if restarts > 0:
         deadline, note = _from_relaxation(p, dataclasses.replace(options, restarts=restarts), seed, offer)
     else:
-        deadline, note = time.perf_counter() + options.time_budget_s, "augmented Lagrangian skipped (max_relaxed_shares)"
+        deadline = time.perf_counter() + options.time_budget_s
+        note = "augmented Lagrangian skipped (max_relaxed_shares)"
     notes.append(note)
     if not repaired:
         raise ValueError("GradientOptions: dual.steps = 0 and no relaxed restart fits max_relaxed_shares")

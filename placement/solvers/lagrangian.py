@@ -28,9 +28,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from placement.problem.spec import PlacementProblem, inverse_limit
+from placement.problem.spec import PlacementProblem
 from placement.solvers.options import DualOptions
-from placement.solvers.relaxation import build_relaxation
+from placement.solvers.relaxation import build_relaxation, row_loads
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,12 +68,9 @@ def _rows(problem: PlacementProblem) -> dict:
     t = np.broadcast_to(np.arange(T)[:, None, None], (T, D, K))
     t2 = np.broadcast_to(np.arange(T)[:, None], (T, D))
     site = np.broadcast_to(p.demand_site[None, :], (T, D))
-    bits, flops = p.bits_per_s(), p.flops_per_s()
-    ok = p.carrying_slots()
-    return {"ok": ok, "t": t, "t2": t2, "host": host, "site": site,
-            "a_compute": np.where(ok, flops[:, :, None] * inverse_limit(p.compute_budget_flops_s())[t, host], 0.0),
-            "a_link": np.where(ok, bits[:, :, None] * inverse_limit(p.link_bps())[t, host], 0.0),
-            "a_site": bits * inverse_limit(p.site_access_bps())[t2, site]}
+    a_compute, a_link, a_site = row_loads(p)
+    return {"ok": p.carrying_slots(), "t": t, "t2": t2, "host": host, "site": site,
+            "a_compute": a_compute, "a_link": a_link, "a_site": a_site}
 
 
 def _unserved_cost(problem: PlacementProblem) -> np.ndarray:

@@ -275,15 +275,16 @@ def solve(problem: PlacementProblem, options: MilpOptions = MilpOptions(), *, se
     `seed` is the solver's random seed; `hint` a starting solution. Without a hint (and unless `options.relax`:
     an LP has no incumbent to start from) the strategy `options.warm_start` names gives one, with the same
     seed; its time counts in build_seconds."""
+    _check(options)
     if hint is not None or options.warm_start == "none" or options.relax:
         return _solve(problem, options, seed, hint)
     start = time.perf_counter()
     warm = SOLVERS[options.warm_start].solve(problem, seed=seed)
     warm_seconds = time.perf_counter() - start
     result = _solve(problem, options, seed, warm.solution)
+    started = f"started from {options.warm_start} ({warm.status.value}, {warm_seconds:.2f} s)"
     return dataclasses.replace(result, build_seconds=result.build_seconds + warm_seconds,
-                               message=f"started from {options.warm_start} ({warm.status.value}, {warm_seconds:.2f} s); "
-                                       + result.message)
+                               message=f"{started}; {result.message}")
 
 
 def best_assignment(problem: PlacementProblem, placement: np.ndarray, options: MilpOptions = MilpOptions()
@@ -291,18 +292,23 @@ def best_assignment(problem: PlacementProblem, placement: np.ndarray, options: M
     """The MILP with every copy fixed to `placement` ([epoch, model, host] bool): what is left is the best
     assignment at those copies. With `options.relax` and splittable demands that is an LP whose solution is
     the assignment itself (the gradient heuristic's last step); under single_source it needs relax=False."""
+    _check(options)
     return _solve(problem, options, 0, None, placement)
 
 
-def _solve(problem: PlacementProblem, options: MilpOptions, seed: int, hint: Solution | None,
-           placement: np.ndarray | None = None) -> SolveResult:
-    """Build the model (copies fixed to `placement` if given), start it from `hint`, solve it."""
+def _check(options: MilpOptions) -> None:
+    """What the options' types cannot say: a known solver, and no thread count for HiGHS."""
     if options.solver not in SOLVER_TYPES:
         raise InputError(f"unknown solver {options.solver!r}", field="solver.milp.solver",
                          expected=" or ".join(repr(s) for s in SOLVER_TYPES))
     if options.threads is not None and options.solver == "highs":
         raise InputError("HiGHS takes no thread count through MathOpt", field="solver.milp.threads",
                          expected="no value with solver 'highs'")
+
+
+def _solve(problem: PlacementProblem, options: MilpOptions, seed: int, hint: Solution | None,
+           placement: np.ndarray | None = None) -> SolveResult:
+    """Build the model (copies fixed to `placement` if given), start it from `hint`, solve it."""
     start = time.perf_counter()
     model = build(problem, options, placement)
     build_seconds = time.perf_counter() - start

@@ -83,6 +83,19 @@ class Relaxation:
     integral_x: jax.Array
 
 
+def row_loads(problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """float64: the load a whole demand-epoch puts on each of its rows, as a fraction of the row's limit (0
+    where unlimited): compute (3)-(4) and host link (6) [T, D, K] at each carrying slot (0 elsewhere), site
+    access (7) [T, D]. The relaxation and the Lagrangian prices weigh the same rows with these."""
+    p = problem
+    t, host = np.arange(p.n_epochs)[:, None, None], np.maximum(p.candidate_host, 0)
+    ok = p.carrying_slots()
+    compute = np.where(ok, p.flops_per_s()[:, :, None] * inverse_limit(p.compute_budget_flops_s())[t, host], 0.0)
+    link = np.where(ok, p.bits_per_s()[:, :, None] * inverse_limit(p.link_bps())[t, host], 0.0)
+    site = p.bits_per_s() * inverse_limit(p.site_access_bps())[t[:, :, 0], p.demand_site[None, :]]
+    return compute, link, site
+
+
 def build_relaxation(problem: PlacementProblem, dtype="float32") -> tuple[Relaxation, float]:
     """The relaxation's arrays, and the scale (request-ms) its objective is measured in."""
     p = problem
@@ -95,10 +108,6 @@ def build_relaxation(problem: PlacementProblem, dtype="float32") -> tuple[Relaxa
     host = np.maximum(p.candidate_host, 0)
     model = np.broadcast_to(p.demand_model[None, :, None], (T, D, K))
     t_ix = np.broadcast_to(np.arange(T)[:, None, None], (T, D, K))
-    flops_rate = p.flops_per_s()  # [T, D] flop/s of the whole demand
-    bits_rate = p.bits_per_s()  # [T, D] bit/s
-    inverse_compute = inverse_limit(p.compute_budget_flops_s())  # [T, H]
-    inverse_link = inverse_limit(p.link_bps())  # [T, H]
     site = np.broadcast_to(p.demand_site[None, :], (T, D))
 
     ok = p.carrying_slots()
@@ -126,7 +135,7 @@ def build_relaxation(problem: PlacementProblem, dtype="float32") -> tuple[Relaxa
     pair_ok = pair_ok.reshape(Ty, M, H)
     opening = (T if fixed else 1) * p.opening_cost[None] * np.ones((Ty, 1, 1))
     migration = np.zeros((M, H)) if fixed else np.broadcast_to(p.migration_cost()[:, None], (M, H))
-    upload = np.zeros((Ty, M, H)) if fixed else p.upload_bps()[:, :, None] * inverse_link[:, None, :]
+    upload = np.zeros((Ty, M, H)) if fixed else p.upload_bps()[:, :, None] * inverse_limit(p.link_bps())[:, None, :]
 
     # Penalty weights: each row's limit counted in requests (as a share of all requests), so a penalty of
     # rho x violation per request is comparable to the objective's latency per request (about 1 here).
@@ -134,9 +143,7 @@ def build_relaxation(problem: PlacementProblem, dtype="float32") -> tuple[Relaxa
     n_ok = np.maximum(ok.sum(axis=2, keepdims=True), 1)
     spread = np.where(ok, w[:, :, None], 0.0) / n_ok  # [T, D, K]
     row = t_ix * H + host
-    slot_flops = np.where(ok, flops_rate[:, :, None] * inverse_compute[t_ix, host], 0.0)
-    slot_bits = np.where(ok, bits_rate[:, :, None] * inverse_link[t_ix, host], 0.0)
-    site_bits = bits_rate * inverse_limit(p.site_access_bps())[np.arange(T)[:, None], site]  # [T, D]
+    slot_flops, slot_bits, site_bits = row_loads(p)
 
     def requests_per_limit(keys, n, weight, load):
         """Per row: the requests (share of all) that fill its limit, sum of weight / sum of weight x load per
