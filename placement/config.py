@@ -266,7 +266,9 @@ def _solver_config() -> type:
                        "solver.milp's solver, within its time_limit_s) is reported as its dual bound")),
     ]
     fields += [(name, type(s.options), option(s.options, help=s.help)) for name, s in SOLVERS.items()]
-    return dataclasses.make_dataclass("SolverConfig", fields, frozen=True, module=__name__)
+    solver_config = dataclasses.make_dataclass("SolverConfig", fields, frozen=True)
+    solver_config.__module__ = __name__
+    return solver_config
 
 
 SolverConfig = _solver_config()
@@ -571,10 +573,19 @@ def _path_fields(cls, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
 
 
 def config_to_dict(config: Config) -> dict:
-    """The resolved config as plain data (what a run directory records)."""
-    data = dataclasses.asdict(config)
+    """The resolved config as plain data, as JSON holds it (what a run directory records)."""
+    data = _plain(dataclasses.asdict(config))
     data.pop("source")
     return data
+
+
+def _plain(value):
+    """Tuples (the options' pairs) as lists, the way they read back from JSON."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _deep_copy(data):

@@ -1,6 +1,6 @@
 """The baseline solvers: every solution satisfies constraints (1)-(11) of placement.solvers.milp exactly (an
-independent checker below, plus the project evaluator when it is there), reports its own objective, and
-each baseline keeps to its rule (cloud only, no satellites, ...)."""
+independent checker below, and the project evaluator), reports its own objective, and each baseline keeps to
+its rule (cloud only, no satellites, ...)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,18 @@ import dataclasses
 import numpy as np
 import pytest
 
+from placement.errors import InputError
+from placement.evaluation import evaluate
 from placement.problem import CLOUD, GATEWAY, SATELLITE, Status, random_problem
 from placement.solvers import SOLVERS
+from placement.solvers.options import BaselineOptions, MilpOptions
+from placement.solvers.residuals import EPS
 
 from placement_instances import tiny
 
-BASELINES = [name for name in SOLVERS if name not in ("milp", "gradient")]
-from placement.solvers.baselines import EPS
+BASELINES = [name for name, strategy in SOLVERS.items() if isinstance(strategy.options, BaselineOptions)]
+# The host kinds each baseline may use (the others may use every candidate)
+KINDS = {"cloud_only": (CLOUD,), "nearest_gateway": (GATEWAY, CLOUD)}
 
 RTOL = 1e-9
 SIZE = dict(n_hosts=30, n_demands=24, n_models=4, n_epochs=4, n_slots=8)
@@ -103,7 +108,7 @@ def objective(problem, solution):
 
 
 def solve(name, problem, seed=0):
-    result = SOLVERS[name](problem, seed=seed)
+    result = SOLVERS[name].solve(problem, seed=seed)
     assert result.solver == name
     assert result.solve_seconds > 0 and np.isnan(result.dual_bound)
     return result
@@ -127,24 +132,56 @@ def test_every_constraint_holds_and_the_objective_is_right(name, config):
         assert result.solution.assignment.sum() > 0
 
 
+def only_kinds(problem, kinds):
+    """The problem with the candidate slots on hosts of other kinds made padding (InputError when some
+    demand is left without a usable candidate in every epoch)."""
+    kind = problem.host_kind[np.maximum(problem.candidate_host, 0)]
+    return dataclasses.replace(problem, candidate_host=np.where(np.isin(kind, kinds), problem.candidate_host, -1))
+
+
+def assert_all_served_or_kinds_cannot(name, problem, result):
+    """Every request served; or the baseline is held to some host kinds and those cannot serve them all:
+    some demand has no candidate of those kinds, or the MILP on them alone proves it infeasible."""
+    if result.status is Status.FEASIBLE:
+        assert_valid(problem, result)
+        R = problem.requests()
+        assert (result.solution.assignment.sum(axis=2)[R > 0] >= 1 - EPS).all()
+        return
+    assert name in KINDS and result.status in (Status.INFEASIBLE, Status.NO_SOLUTION), result.message
+    try:
+        restricted = only_kinds(problem, KINDS[name])
+    except InputError:
+        return
+    exact = SOLVERS["milp"].solve(restricted, MilpOptions(warm_start="none"))
+    assert exact.status is Status.INFEASIBLE, exact.message
+
+
 @pytest.mark.parametrize("name", BASELINES)
 def test_everything_served_when_it_must_be_and_can(name):
     problem = roomy(random_problem(3, **SIZE, load=0.2, unserved_penalty_ms=None))
+    # An exact solver serves every request with every candidate, so greedy and random must too.
+    assert SOLVERS["milp"].solve(problem, MilpOptions(warm_start="none")).status is Status.OPTIMAL
+    assert_all_served_or_kinds_cannot(name, problem, solve(name, problem))
+
+
+@pytest.mark.parametrize("name", list(KINDS))
+def test_a_baseline_held_to_some_kinds_fails_only_where_they_cannot_serve(name):
+    # The roomy instance with clouds of a tenth of one epoch's compute: neither baseline serves it all.
+    problem = roomy(random_problem(3, **SIZE, load=0.2, unserved_penalty_ms=None))
+    small = problem.flops_per_s().sum(axis=1).max() / 10
+    peak = np.where(problem.host_kind == CLOUD, small, problem.peak_flops_s)
+    problem = dataclasses.replace(problem, peak_flops_s=peak)
     result = solve(name, problem)
-    if name in ("greedy", "random"):  # the ones that may use every candidate
-        assert_valid(problem, result)
-    if result.status is Status.FEASIBLE:
-        R = problem.requests()
-        assert (result.solution.assignment.sum(axis=2)[R > 0] >= 1 - EPS).all()
+    assert result.status is not Status.FEASIBLE
+    assert_all_served_or_kinds_cannot(name, problem, result)
 
 
 @pytest.mark.parametrize("name", BASELINES)
 def test_agrees_with_the_evaluator(name):
-    evaluation = pytest.importorskip("placement.evaluation")
     for config in ("per_epoch", "tight_single_source_per_epoch"):
         problem = random_problem(5, **SIZE, **CONFIGS[config])
         result = solve(name, problem)
-        report = evaluation.evaluate(problem, result.solution)
+        report = evaluate(problem, result.solution)
         assert report.feasible, report.violations
         assert report.objective == pytest.approx(result.objective, rel=RTOL)
 

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from placement.evaluation import evaluate
 from placement.problem import Solution, random_problem
 from placement.solvers import SOLVERS
-from placement.solvers.milp import MilpOptions, solve
+from placement.solvers.options import MilpOptions
 
 from placement_instances import tiny
 
@@ -93,8 +93,8 @@ def test_flags_changed_fixed_placement_and_counts_uploads_per_epoch():
 def test_every_solver_passes_the_evaluator(seed, hosts, demands, models, epochs, mode, single, load):
     problem = random_problem(seed, hosts, demands, models, epochs, placement=mode, single_source=single,
                              load=load, opening_cost=1e4, migration_cost_per_gb=1e6)
-    results = {name: solver(problem, seed=seed) for name, solver in SOLVERS.items() if name != "milp"}
-    results["milp"] = solve(problem, MilpOptions(time_limit_s=5.0))
+    options = {"milp": MilpOptions(time_limit_s=5.0)}
+    results = {name: strategy.solve(problem, options.get(name), seed=seed) for name, strategy in SOLVERS.items()}
     for name, result in results.items():
         assert result.solution is not None, name
         report = evaluate(problem, result.solution)

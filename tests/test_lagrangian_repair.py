@@ -13,8 +13,9 @@ from hypothesis import given, settings, strategies as st
 from placement.evaluation import evaluate
 from placement.problem import random_problem
 from placement.solvers import SOLVERS
-from placement.solvers.lagrangian import DualOptions, ascend, bound
+from placement.solvers.lagrangian import ascend, bound
 from placement.solvers.milp import solve as milp
+from placement.solvers.options import DualOptions
 from placement.solvers.repair import repair
 
 
@@ -61,7 +62,7 @@ def test_bound_and_repair_close_the_transport_problem(seed):
     report = evaluate(problem, solution)
     assert report.feasible, report.violations[:3]
     assert report.objective <= optimum * 1.02
-    assert report.objective <= SOLVERS["greedy"](problem).objective
+    assert report.objective <= SOLVERS["greedy"].solve(problem).objective
 
 
 @settings(max_examples=25, deadline=None)

@@ -1,6 +1,7 @@
 """The MILP against hand-derived optima and brute-force enumeration; statuses and errors."""
 
 import itertools
+import typing
 
 import numpy as np
 import pytest
@@ -9,7 +10,8 @@ from placement.errors import InputError
 from placement.evaluation import evaluate
 from placement.problem import Solution, Status, random_problem
 from placement.solvers.baselines import greedy
-from placement.solvers.milp import MilpOptions, build, solve
+from placement.solvers.milp import SOLVER_TYPES, best_assignment, build, solve
+from placement.solvers.options import MilpOptions, MilpSolver
 
 from placement_instances import tiny
 
@@ -135,16 +137,32 @@ def test_time_limit_returns_incumbent_and_bound():
         assert result.dual_bound <= result.objective * (1 + 1e-6)
 
 
+def too_large_for_two_seconds():
+    return random_problem(0, n_hosts=120, n_demands=300, n_models=6, n_epochs=8, n_slots=12,
+                          placement="per_epoch", opening_cost=1e5, migration_cost_per_gb=1e6, load=0.8)
+
+
 @pytest.mark.parametrize("solver", ["highs", "scip"])
 def test_a_hint_is_taken_as_the_starting_incumbent(solver):
     # Within a limit too short to beat greedy unaided, the solver starts from greedy's solution and can
     # only improve on it.
-    problem = random_problem(0, n_hosts=120, n_demands=300, n_models=6, n_epochs=8, n_slots=12,
-                             placement="per_epoch", opening_cost=1e5, migration_cost_per_gb=1e6, load=0.8)
+    problem = too_large_for_two_seconds()
     start = greedy(problem)
-    result = solve(problem, MilpOptions(solver=solver, time_limit_s=2.0), hint=start.solution)
+    result = solve(problem, MilpOptions(solver=solver, time_limit_s=2.0, warm_start="none"), hint=start.solution)
     assert result.solution is not None
     assert evaluate(problem, result.solution).objective <= start.objective * (1 + 1e-6)
+
+
+def test_without_a_hint_the_warm_start_strategy_gives_one():
+    # The default warm start is the registry's greedy, with the same seed: the same guarantee without a hint.
+    problem = too_large_for_two_seconds()
+    result = solve(problem, MilpOptions(time_limit_s=2.0), seed=1)
+    assert result.message.startswith("started from greedy (feasible")
+    assert result.solution is not None
+    assert evaluate(problem, result.solution).objective <= greedy(problem, seed=1).objective * (1 + 1e-6)
+    # No start where none is asked for, nor for the LP relaxation (it has no incumbent)
+    for options in (MilpOptions(warm_start="none"), MilpOptions(relax=True)):
+        assert "started from" not in solve(tiny(), options).message
 
 
 def test_lp_relaxation_bounds_the_milp():
@@ -164,11 +182,11 @@ def test_fixed_copies_leave_the_best_assignment_at_them(mode):
     exact = solve(problem)
     assert exact.status is Status.OPTIMAL
     # At the optimal copies the best assignment is the optimum itself
-    at_optimum = solve(problem, MilpOptions(relax=True), placement=exact.solution.placement)
+    at_optimum = best_assignment(problem, exact.solution.placement, MilpOptions(relax=True))
     assert at_optimum.objective == pytest.approx(exact.objective, rel=1e-6)
     # At greedy's copies: the same copies, shares no worse than greedy's, no better than the optimum
     start = greedy(problem)
-    at_greedy = solve(problem, MilpOptions(relax=True), placement=start.solution.placement)
+    at_greedy = best_assignment(problem, start.solution.placement, MilpOptions(relax=True))
     report = evaluate(problem, at_greedy.solution)
     assert report.feasible, report.violations[:3]
     np.testing.assert_array_equal(at_greedy.solution.placement, start.solution.placement)
@@ -186,6 +204,7 @@ def test_cp_sat_refuses_fractional_data_and_solves_integral_data():
 
 
 def test_unknown_solver_names_the_field():
+    assert set(SOLVER_TYPES) == set(typing.get_args(MilpSolver))  # the options' names are the ones mapped here
     with pytest.raises(InputError, match="solver.milp.solver"):
         solve(tiny(), MilpOptions(solver="gurobi"))
 

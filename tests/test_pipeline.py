@@ -12,7 +12,7 @@ import pytest
 from placement import cli, pipeline
 from placement.config import config_from_dict, load_config
 from placement.errors import InputError
-from placement.scenario import resolve, resolve_propagation
+from placement.scenario import resolve_propagation
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "configs" / "quickstart.toml"

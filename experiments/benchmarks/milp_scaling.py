@@ -20,14 +20,13 @@ from pathlib import Path
 
 from placement.evaluation import evaluate
 from placement.problem import Status, random_problem
-from placement.solvers.baselines import cloud_only, greedy, nearest_gateway, random_feasible
-from placement.solvers.milp import MilpOptions, solve
+from placement import solvers
+from placement.solvers.options import MilpOptions
 from placement.results import save_benchmark
 
 LADDER = [(10, 25, 2, 1), (20, 50, 3, 2), (30, 75, 3, 3), (40, 100, 4, 4), (60, 150, 5, 4),
           (80, 200, 5, 6), (120, 300, 6, 8), (160, 400, 8, 12)]
-BASELINES = {"cloud_only": cloud_only, "nearest_gateway": nearest_gateway, "greedy": greedy,
-             "random": random_feasible}
+BASELINES = ("cloud_only", "nearest_gateway", "greedy", "random")
 
 
 def instance(hosts: int, demands: int, models: int, epochs: int, seed: int = 0):
@@ -46,7 +45,8 @@ def main(argv=None) -> None:
     for size in LADDER[: args.max_steps]:
         problem = instance(*size)
         case = problem.size
-        result = solve(problem, MilpOptions(time_limit_s=args.time_limit))
+        # No warm start: the question is how far the MILP scales on its own
+        result = solvers.solve("milp", problem, MilpOptions(time_limit_s=args.time_limit, warm_start="none"))
         proven = result.status is Status.OPTIMAL
         checked = evaluate(problem, result.solution) if result.solution is not None else None
         if checked is not None and not checked.feasible:
@@ -63,8 +63,8 @@ def main(argv=None) -> None:
             {"case": case, "impl": "milp-highs", "metric": "constraints", "value": int(constraints.split()[0]), "unit": ""},
         ]
         objectives = {"milp-highs": result.objective}
-        for name, baseline in BASELINES.items():
-            b = baseline(problem)
+        for name in BASELINES:
+            b = solvers.solve(name, problem)
             report = evaluate(problem, b.solution)
             assert report.feasible, (name, report.violations[:3])
             objectives[name] = report.objective

@@ -44,14 +44,14 @@ from placement.propagation.timegrid import TimeGrid
 from placement.results import save_benchmark
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+CITIES = Path(__file__).resolve().parent / "data" / "cities_top1000.csv"
 CATALOG = Path(__file__).resolve().parents[2] / "configs" / "data" / "starlink_2026-02-23.tle"
 EPOCH_JD, EPOCH_FR = 2461094.5, 0.0
 
 
 def reference_ground() -> tuple[Ground, int, int, int]:
     """1,000 cities, every curated gateway, every Azure region behind the points of presence."""
-    cities = np.genfromtxt(REFERENCE / "cities_top1000.csv", delimiter=",", usecols=(2, 3))
+    cities = np.genfromtxt(CITIES, delimiter=",", usecols=(2, 3))
     gateways, pops, clouds = ground_tables.gateways(), ground_tables.pops(), ground_tables.cloud_regions("azure")
     ground = Ground.from_nodes(ground_tables.demand_sites(cities[:, 0], cities[:, 1]), gateways, pops, clouds)
     return ground, len(cities), len(gateways), len(clouds)

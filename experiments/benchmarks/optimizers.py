@@ -2,11 +2,12 @@
 
 1. Small and medium synthetic instances (`milp_scaling`'s family: per-epoch placement with migration and
    opening costs, 12 candidates per demand, load 0.8) on which HiGHS proves optimality: the heuristic's
-   gap to the optimum and its time against the MILP's, in two configurations: `gradient` (the defaults:
-   Lagrangian prices and 16 augmented Lagrangian restarts, each repaired, the best three improved by local
-   moves for up to 10 s, then the assignment LP at the best one's copies) and `gradient-fast` (300 steps of
-   prices, the vectorized repair, the assignment LP; no restarts, no local moves). Times are after a
-   warm-up on the first seed of each size (compilation once per shape).
+   gap to the optimum and its time against the MILP's (no warm start), in two configurations of the
+   solver registry: `gradient` (the defaults: Lagrangian prices and 16 augmented Lagrangian restarts, each
+   repaired, the best three improved by local moves for up to 10 s, then the assignment LP at the best
+   one's copies) and `gradient-fast` (the registry's `gradient_fast`: 300 steps of prices, the vectorized
+   repair, the assignment LP; no restarts, no local moves). Times are after a warm-up on the first seed of
+   each size (compilation once per shape).
 2. Large: Starlink Gen1 (4,408 satellites) x the 1,000 largest cities x 10 catalog models x 24 hourly
    epochs, candidates pruned to the 4 satellites each city sees, its 2 nearest gateways and 2 nearest Azure
    regions. The heuristic's time (compilation included) and its gap to the best dual bound available: the
@@ -16,39 +17,36 @@
 
     python experiments/benchmarks/optimizers.py [--lp-limit 1800] [--milp-limit 600] [--seeds 4] [--skip-large]
 
-Needs ../shared/reference/cities_top1000.csv for the large family. Writes experiments/results/optimizers.json
+Reads experiments/benchmarks/data/cities_top1000.csv for the large family. Writes experiments/results/optimizers.json
 (optimizers.<gpu>.json on a GPU).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import jax.numpy as jnp
 import numpy as np
 
-from placement.constellation.walker import STARLINK_GEN1, constellation
+from placement.constellation.walker import STARLINK_GEN1
 from placement.evaluation import evaluate
 from placement.network import ground as tables
-from placement.network.isl import grid_shells
-from placement.network.tensors import Ground, build_network
+from placement.pipeline import placement_problem
 from placement.problem import PlacementProblem, Status, random_problem
-from placement.problem.build import HostOptions, Workload, build_problem
-from placement.problem.catalog import host_profiles, models, satellite_power
-from placement.propagation.sgp4 import Propagator
-from placement.propagation.sun import shadow_fraction, sun_position_km
-from placement.propagation.timegrid import TimeGrid
+from placement.problem.build import HostOptions, ProblemOptions, Workload
+from placement.problem.catalog import models
+from placement.propagation.timegrid import Horizon
 from placement.results import save_benchmark
-from placement.solvers import SOLVERS
-from placement.solvers.gradient import GradientOptions, solve as gradient_solve
-from placement.solvers.milp import MilpOptions, solve as solve_milp
+from placement.scenario import Constellation, Demand, GroundSegment, Scenario
+from placement import solvers
+from placement.solvers.options import GradientOptions, MilpOptions
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+CITIES = Path(__file__).resolve().parent / "data" / "cities_top1000.csv"
 SMALL = [(20, 50, 3, 2), (40, 100, 4, 4)]
 MEDIUM = [(80, 200, 5, 6)]
 BASELINES = ("greedy", "nearest_gateway", "cloud_only")
@@ -66,26 +64,21 @@ def synthetic(size: tuple[int, int, int, int], seed: int) -> PlacementProblem:
 
 
 def large_instance() -> PlacementProblem:
-    cities = np.genfromtxt(REFERENCE / "cities_top1000.csv", delimiter=",", usecols=(2, 3))
-    names = [line.split(",")[1] for line in (REFERENCE / "cities_top1000.csv").read_text().splitlines()]
-    sites = tables.demand_sites(cities[:, 0], cities[:, 1], names=[f"{i}:{n}" for i, n in enumerate(names)])
-    gateways, clouds = tables.gateways(), tables.cloud_regions("azure")
-    ground = Ground.from_nodes(sites, gateways, tables.pops(), clouds)
-    elements = constellation(STARLINK_GEN1, 2461094.5, 0.0)
-    grid = TimeGrid(2461094.5, 0.0, 3600.0, 24)
-    propagator = Propagator.create(elements, jnp.float32)
-    network = build_network(propagator, grid_shells(STARLINK_GEN1), grid, ground, chunk_steps=24)
-    jd, fr = grid.jd_fr()
-    sunlit = np.asarray(shadow_fraction(propagator.grid(grid).r_km, sun_position_km(jd, fr)), dtype=np.float64)
-    profiles = host_profiles()
-    # A city runs many user terminals: 20 per city carry its ~1 Gbps of requests.
-    hosts = HostOptions(profiles["satellite-orin"], profiles["gateway-l4"], profiles["cloud-h100"], satellite_power(),
-                        terminals_per_site=20)
+    """Starlink Gen1 x the 1,000 largest cities x 10 models x 24 hourly epochs, as a Scenario: the same stages
+    `placement run` goes through."""
+    rows = [line.split(",") for line in CITIES.read_text().splitlines()]
+    sites = tables.demand_sites([float(r[2]) for r in rows], [float(r[3]) for r in rows],
+                                names=[f"{i}:{r[1]}" for i, r in enumerate(rows)])
     chosen = models(list(LARGE_RATES))
-    workloads = [Workload(m.name, LARGE_RATES[m.name], 2000.0 if m.task == "text-generation" else 200.0)
-                 for m in chosen]
-    return build_problem(network, np.arange(24), 3600.0, sunlit, sites, gateways, clouds, chosen, workloads, hosts,
-                         placement="per_epoch", migration_cost_per_gb=1e4)
+    workloads = tuple(Workload(m.name, LARGE_RATES[m.name], 2000.0 if m.task == "text-generation" else 200.0)
+                      for m in chosen)
+    scenario = Scenario(
+        constellation=Constellation.walker(STARLINK_GEN1, "2026-02-24T00:00:00Z", label="starlink-gen1"),
+        horizon=Horizon.from_utc("2026-02-24T00:00:00Z", epoch_s=3600.0, n_epochs=24),
+        ground=GroundSegment.shipped("azure"), demand=Demand(sites, workloads, chosen),
+        hosts=HostOptions(terminals_per_site=20),  # a city runs many user terminals: 20 carry its ~1 Gbps
+        problem=ProblemOptions(placement="per_epoch", migration_cost_per_gb=1e4), chunk_steps=25)
+    return placement_problem(scenario)
 
 
 def capacity_free_bound(problem: PlacementProblem) -> float:
@@ -97,31 +90,19 @@ def capacity_free_bound(problem: PlacementProblem) -> float:
     return float((problem.requests() * cheapest).sum())
 
 
-def run_solver(name: str, problem: PlacementProblem, seed: int = 0):
+def run_solver(name: str, problem: PlacementProblem, options=None, seed: int = 0):
+    """A registry strategy's evaluated objective, its wall time (s) and its result; exits on an infeasible
+    solution."""
     start = time.perf_counter()
-    result = SOLVERS[name](problem, seed=seed)
+    result = solvers.solve(name, problem, options, seed=seed)
     seconds = time.perf_counter() - start
     report = evaluate(problem, result.solution)
     if not report.feasible:
         sys.exit(f"{name} on {problem.size}: infeasible solution: {report.violations[:3]}")
-    return report.objective, seconds
-
-
-# The configuration for speed: Lagrangian prices (300 steps), the vectorized repair and the assignment LP at
-# its copies; no augmented Lagrangian restarts and no local moves. Measured on the 11 small and medium
-# instances: 300 steps instead of 600 and no moves change the median and the max gap by less than 0.03
-# points, and take about half the time (0.5 s instead of 1.0 s on medium instances).
-FAST = GradientOptions(restarts=0, dual_steps=300, improve=False)
-
-
-def run_gradient(problem: PlacementProblem, options: GradientOptions, seed: int = 0):
-    start = time.perf_counter()
-    result = gradient_solve(problem, options, seed=seed)
-    seconds = time.perf_counter() - start
-    report = evaluate(problem, result.solution)
-    if not report.feasible:
-        sys.exit(f"gradient on {problem.size}: infeasible solution: {report.violations[:3]}")
     return report.objective, seconds, result
+
+
+EXACT = MilpOptions(warm_start="none")  # the MILP's own time to optimality, without a heuristic's start
 
 
 def main(argv=None) -> None:
@@ -134,25 +115,25 @@ def main(argv=None) -> None:
     parser.add_argument("--results", default=str(RESULTS))
     args = parser.parse_args(argv)
 
-    configs = {"gradient": GradientOptions(), "gradient-fast": FAST}
+    configs = {"gradient": "gradient", "gradient-fast": "gradient_fast"}  # label: registry strategy
     rows, gaps, speedups, warmed = [], {name: [] for name in configs}, [], set()
     for family, sizes in (("small", SMALL), ("medium", MEDIUM)):
         for size in sizes:
             for seed in range(args.seeds):
                 problem = synthetic(size, seed)
                 case = f"{family} {problem.size} seed {seed}"
-                exact = solve_milp(problem, MilpOptions(time_limit_s=args.milp_limit))
+                exact = solvers.solve("milp", problem, dataclasses.replace(EXACT, time_limit_s=args.milp_limit))
                 if exact.status is not Status.OPTIMAL:
                     print(f"{case}: MILP not proven optimal ({exact.status.value}); skipped", flush=True)
                     continue
                 milp_s = exact.build_seconds + exact.solve_seconds
                 rows.append({"case": case, "impl": "milp-highs", "metric": "seconds", "value": milp_s, "unit": "s"})
                 line = [f"{case}: MILP {milp_s:.1f} s"]
-                for name, options in configs.items():
+                for name, strategy in configs.items():
                     if (name, size) not in warmed:  # warm-up: compile once per shape (seeds share shapes)
-                        run_gradient(problem, options, seed)
+                        run_solver(strategy, problem, seed=seed)
                         warmed.add((name, size))
-                    objective, seconds, _ = run_gradient(problem, options, seed)
+                    objective, seconds, _ = run_solver(strategy, problem, seed=seed)
                     gap = 100 * (objective - exact.objective) / exact.objective
                     gaps[name].append(gap)
                     if family == "medium" and name == "gradient-fast":
@@ -161,7 +142,7 @@ def main(argv=None) -> None:
                              {"case": case, "impl": name, "metric": "gap_to_optimum_pct", "value": gap, "unit": "%"}]
                     line.append(f"{name} {gap:.3f}% in {seconds:.2f} s")
                 for name in BASELINES:
-                    b_objective, b_seconds = run_solver(name, problem, seed)
+                    b_objective, b_seconds, _ = run_solver(name, problem, seed=seed)
                     rows.append({"case": case, "impl": name, "metric": "gap_to_optimum_pct",
                                  "value": 100 * (b_objective - exact.objective) / exact.objective, "unit": "%"})
                 print(", ".join(line), flush=True)
@@ -182,10 +163,10 @@ def main(argv=None) -> None:
         rows.append({"case": case, "impl": "build", "metric": "seconds", "value": time.perf_counter() - start, "unit": "s"})
         # One run, compilation included. Too large for the augmented Lagrangian's restarts
         # (max_relaxed_shares), so this is prices + repair + local moves whatever the configuration.
-        objective, seconds, result = run_gradient(problem, GradientOptions(time_budget_s=args.large_budget))
+        objective, seconds, result = run_solver("gradient", problem, GradientOptions(time_budget_s=args.large_budget))
         print(f"{case}: gradient {objective:.4g} in {seconds:.1f} s: {result.message}", flush=True)
         bounds = {"capacity-free": capacity_free_bound(problem), "lagrangian": result.dual_bound}
-        lp = solve_milp(problem, MilpOptions(relax=True, time_limit_s=args.lp_limit))
+        lp = solvers.solve("milp", problem, MilpOptions(relax=True, time_limit_s=args.lp_limit))
         if np.isfinite(lp.dual_bound):
             bounds["lp-relaxation"] = lp.dual_bound
         rows.append({"case": case, "impl": "lp-relaxation", "metric": "status", "value": lp.status.value, "unit": ""})
@@ -197,7 +178,7 @@ def main(argv=None) -> None:
         objectives = {"gradient": objective}
         rows.append({"case": case, "impl": "gradient", "metric": "seconds", "value": seconds, "unit": "s"})
         for name in BASELINES:
-            objectives[name], b_seconds = run_solver(name, problem)
+            objectives[name], b_seconds, _ = run_solver(name, problem)
             rows.append({"case": case, "impl": name, "metric": "seconds", "value": b_seconds, "unit": "s"})
         for name, value in objectives.items():
             rows.append({"case": case, "impl": name, "metric": "gap_to_bound_pct",

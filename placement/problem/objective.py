@@ -25,5 +25,5 @@ def objective(problem: PlacementProblem, solution: Solution) -> float:
     migration = 0.0
     if p.placement == "per_epoch" and p.n_epochs > 1:
         uploads = y[1:] & ~y[:-1]
-        migration = p.migration_cost_per_gb * np.einsum("tmh,m->", uploads, p.model_memory_bytes / 1e9)
+        migration = np.einsum("tmh,m->", uploads, p.migration_cost())
     return float(latency + unserved + opening + migration)

@@ -35,7 +35,7 @@ def shortfalls(problem: PlacementProblem, limit: int = 5) -> list[str]:
     add("memory", must & usable.any(axis=2) & ~fits.any(axis=2),
         lambda t, d: f"demand {name[d]!r} in epoch {t}: no candidate has the "
                      f"{p.model_memory_bytes[p.demand_model[d]] / 1e9:.3g} GB its model needs")
-    need = p.rate_per_s * p.model_flops[p.demand_model][None, :]
+    need = p.flops_per_s()
     offer = np.where(fits, p.compute_budget_flops_s()[t_ix, host], 0.0).sum(axis=2)
     add("compute", must & fits.any(axis=2) & (need > offer),
         lambda t, d: f"demand {name[d]!r} in epoch {t} needs {need[t, d]:.3g} FLOP/s, its candidates "
@@ -47,9 +47,8 @@ def shortfalls(problem: PlacementProblem, limit: int = 5) -> list[str]:
     add("compute", epoch_need > epoch_offer,
         lambda t: f"epoch {t} needs {epoch_need[t]:.3g} FLOP/s, all usable candidate hosts together offer "
                   f"{epoch_offer[t]:.3g}")
-    bits = 8.0 * (p.request_bytes + p.response_bytes)
     site_need = np.zeros(p.site_access_gbps.shape)
-    np.add.at(site_need, (slice(None), p.demand_site), p.rate_per_s * bits[None, :] / 1e9)
+    np.add.at(site_need, (slice(None), p.demand_site), p.bits_per_s() / 1e9)
     add("site access", site_need > p.site_access_gbps,
         lambda t, s: f"site {p.site_name[s]!r} in epoch {t} needs {site_need[t, s]:.3g} Gbps, its access "
                      f"link carries {p.site_access_gbps[t, s]:.3g}")

@@ -230,8 +230,8 @@ class PlacementProblem:
         host = np.maximum(self.candidate_host, 0)
         t = np.arange(self.n_epochs)[:, None, None]
         site = self.demand_site[None, :, None]
-        bits = (self.rate_per_s * 8.0 * (self.request_bytes + self.response_bytes)[None, :] > 0)[:, :, None]
-        flops = (self.rate_per_s * self.model_flops[self.demand_model][None, :] > 0)[:, :, None]
+        bits = (self.bits_per_s() > 0)[:, :, None]
+        flops = (self.flops_per_s() > 0)[:, :, None]
         ok = self.usable_slots() & (self.model_memory_bytes[self.demand_model][None, :, None] <= self.memory_bytes[host])
         ok &= ~bits | ((self.link_gbps[t, host] > 0) & (self.site_access_gbps[t, site] > 0))
         return ok & (~flops | (self.compute_budget_flops_s()[t, host] > 0))
@@ -264,9 +264,40 @@ class PlacementProblem:
         """[epoch, demand]: requests issued in each epoch."""
         return self.rate_per_s * self.epoch_s[:, None]
 
+    # Load coefficients and limits in the units the constraints of `placement.solvers.milp` sum them in,
+    # defined once for every solver (the evaluator derives its own on purpose).
     def compute_budget_flops_s(self) -> np.ndarray:
         """[epoch, host]: throughput the host may use, the tighter of its peak and power x efficiency."""
         return np.minimum(self.peak_flops_s[None, :], self.power_budget_w * self.flops_per_joule[None, :])
+
+    def link_bps(self) -> np.ndarray:
+        """[epoch, host]: host ingress capacity in bits/s (constraint 6)."""
+        return 1e9 * self.link_gbps
+
+    def site_access_bps(self) -> np.ndarray:
+        """[epoch, site]: site access capacity in bits/s (constraint 7)."""
+        return 1e9 * self.site_access_gbps
+
+    def bits_per_request(self) -> np.ndarray:
+        """[demand]: bits one request moves over the links, request and response."""
+        return 8.0 * (self.request_bytes + self.response_bytes)
+
+    def flops_per_s(self) -> np.ndarray:
+        """[epoch, demand]: FLOP/s the whole demand needs where it is all served (constraints 3-4)."""
+        return self.rate_per_s * self.model_flops[self.demand_model][None, :]
+
+    def bits_per_s(self) -> np.ndarray:
+        """[epoch, demand]: bits/s the whole demand moves where it is all served (constraints 6-7)."""
+        return self.rate_per_s * self.bits_per_request()[None, :]
+
+    def upload_bps(self) -> np.ndarray:
+        """[epoch, model]: bits/s an upload of the model's weights takes from a host link over the epoch
+        (per_epoch placement, constraints 6 and 8)."""
+        return 8.0 * self.model_memory_bytes[None, :] / self.epoch_s[:, None]
+
+    def migration_cost(self) -> np.ndarray:
+        """[model]: objective added by one upload of the model (request-ms; per_epoch placement)."""
+        return self.migration_cost_per_gb * (self.model_memory_bytes / 1e9)
 
     def latency_ms(self) -> np.ndarray:
         """[epoch, demand, slot]: latency of one request served in that slot (inf where unusable).
@@ -279,7 +310,7 @@ class PlacementProblem:
         not the host's throughput.
         """
         host = np.maximum(self.candidate_host, 0)
-        bits = 8.0 * (self.request_bytes + self.response_bytes)[None, :, None]
+        bits = self.bits_per_request()[None, :, None]
         transmission_ms = 1e3 * bits / (self.candidate_gbps * 1e9)
         # One accelerator's speed, lower when the power budget cannot feed it (eclipse)
         speed = np.minimum(self.service_flops_s[None, :], self.power_budget_w * self.flops_per_joule[None, :])
@@ -291,6 +322,13 @@ class PlacementProblem:
         compute_ms = 1e3 * np.maximum(arithmetic_s, memory_s)
         latency = self.candidate_rtt_ms + transmission_ms + compute_ms
         return np.where(self.usable_slots(), latency, np.inf)
+
+
+def inverse_limit(limit: np.ndarray) -> np.ndarray:
+    """1 / limit where it is finite and > 0, else 0: a load as a fraction of its limit is load x this, 0 where
+    the limit is unlimited (a zero limit gets no load: `PlacementProblem.carrying_slots` leaves it out)."""
+    with np.errstate(divide="ignore"):
+        return np.where(np.isfinite(limit) & (limit > 0), 1.0 / limit, 0.0)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -29,18 +29,8 @@ import numpy as np
 import optax
 
 from placement.problem.spec import PlacementProblem
-
-
-@dataclasses.dataclass(frozen=True)
-class DualOptions:
-    steps: int = 600
-    learning_rate: tuple[float, float] = (0.2, 0.01)  # Adam on log-prices: first and last step (geometric)
-    # Softmin over slots, per request, in mean best latencies. Colder at the end leaves the averaged shares
-    # less over the limits: on 8 synthetic 20x50x3x2 and 40x100x4x4 instances (600 steps) the repair lands
-    # a median 0.37% above the optimum at 0.003, 0.63% at 0.01 (before local moves).
-    temperature: tuple[float, float] = (0.3, 0.003)
-    initial_price: float = 0.01  # per request, in mean best latencies
-    dtype: str = "float32"
+from placement.solvers.options import DualOptions
+from placement.solvers.relaxation import build_relaxation, row_loads
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,11 +59,6 @@ class Prices:
         return np.where(ok, L + per_request, np.inf)
 
 
-def _inverse(limit: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        return np.where(np.isfinite(limit) & (limit > 0), 1.0 / limit, 0.0)
-
-
 def _rows(problem: PlacementProblem) -> dict:
     """Row coefficients in float64: a_compute, a_link [T, D, K] and a_site [T, D] (fraction of the limit
     the whole demand-epoch takes), the usable slots ok, and the indices into the rows."""
@@ -83,13 +68,9 @@ def _rows(problem: PlacementProblem) -> dict:
     t = np.broadcast_to(np.arange(T)[:, None, None], (T, D, K))
     t2 = np.broadcast_to(np.arange(T)[:, None], (T, D))
     site = np.broadcast_to(p.demand_site[None, :], (T, D))
-    bits = p.rate_per_s * (8.0 * (p.request_bytes + p.response_bytes))[None, :]
-    flops = p.rate_per_s * p.model_flops[p.demand_model][None, :]
-    ok = p.carrying_slots()
-    return {"ok": ok, "t": t, "t2": t2, "host": host, "site": site,
-            "a_compute": np.where(ok, flops[:, :, None] * _inverse(p.compute_budget_flops_s())[t, host], 0.0),
-            "a_link": np.where(ok, bits[:, :, None] * _inverse(1e9 * p.link_gbps)[t, host], 0.0),
-            "a_site": bits * _inverse(1e9 * p.site_access_gbps)[t2, site]}
+    a_compute, a_link, a_site = row_loads(p)
+    return {"ok": p.carrying_slots(), "t": t, "t2": t2, "host": host, "site": site,
+            "a_compute": a_compute, "a_link": a_link, "a_site": a_site}
 
 
 def _unserved_cost(problem: PlacementProblem) -> np.ndarray:
@@ -158,8 +139,6 @@ def ascend(problem: PlacementProblem, options: DualOptions = DualOptions(), copi
     unserved at the unserved price, or at a stiff one where none may be): the prices and shares of those
     copies, for a repair that must use them. Its `bound` then holds only for solutions within those
     copies, not for the problem."""
-    from placement.solvers.gradient import build_relaxation
-
     r, scale = build_relaxation(problem, options.dtype)
     if copies is not None:
         t = np.arange(problem.n_epochs)[:, None, None]

@@ -34,7 +34,12 @@ slot of d in epoch t, h = host(t, d, k), m model, m(d) the model demand d asks f
   (11) x[t,d,k] in {0, 1}                                   single_source only
 
 Rows (3) and (4) are merged into one with the tighter right-hand side (problem.compute_budget_flops_s);
-the evaluator checks them apart. Rows whose right-hand side is infinite are not built.
+the evaluator checks them apart. Rows whose right-hand side is infinite are not built. The load
+coefficients (rate F, rate B, 8 W / epoch_s) are the problem's (`PlacementProblem.flops_per_s`, ...).
+
+`solve` runs the model under the solver contract (options `MilpOptions`, a seed, a starting hint: without
+one, the solution of the strategy `options.warm_start` names); `best_assignment` fixes every y to a given
+placement, which leaves the best assignment at those copies (an LP for splittable demands).
 """
 
 from __future__ import annotations
@@ -51,19 +56,11 @@ from ortools.math_opt.python import mathopt
 from placement.errors import InputError
 from placement.problem.shortfalls import explain_infeasible
 from placement.problem.spec import PlacementProblem, Solution, SolveResult, Status
+from placement.solvers import SOLVERS
+from placement.solvers.options import MilpOptions
 
 SOLVER_TYPES = {"highs": mathopt.SolverType.HIGHS, "scip": mathopt.SolverType.GSCIP,
-                "cp-sat": mathopt.SolverType.CP_SAT}
-
-
-@dataclasses.dataclass(frozen=True)
-class MilpOptions:
-    solver: str = "highs"
-    time_limit_s: float = 60.0
-    relative_gap: float = 1e-4
-    threads: int | None = None  # solver default (HiGHS takes no thread count through MathOpt)
-    relax: bool = False  # solve the LP relaxation (integrality dropped): a lower bound
-    verbose: bool = False
+                "cp-sat": mathopt.SolverType.CP_SAT}  # the names of options.MilpSolver
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -197,17 +194,17 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
             np.concatenate([np.ones(n), -np.ones(n)]), np.full(n, -np.inf), np.zeros(n))
 
     # (3)+(4) compute within min(peak, power x efficiency), per (epoch, host) with any assignment
-    flops_rate = p.rate_per_s[t_x, d_x] * p.model_flops[m_x]
+    flops_rate = p.flops_per_s()[t_x, d_x]
     budget = p.compute_budget_flops_s()
     _capacity_rows(b, t_x * H + h_x, x, flops_rate, budget.ravel(), integral)
 
     # (6) host link: requests, plus model uploads in per_epoch mode (their z columns join below)
-    bits = 8.0 * (p.request_bytes + p.response_bytes)
-    link_bps = 1e9 * p.link_gbps
+    bits_rate = p.bits_per_s()[t_x, d_x]
+    link_bps = p.link_bps()
     if p.placement == "per_epoch" and T > 1:
         # (8) z >= y[t] - y[t-1], t >= 1, z continuous in [0, 1]
         P = len(pair)
-        z_cost = p.migration_cost_per_gb * np.tile(p.model_memory_bytes[pm] / 1e9, T - 1)
+        z_cost = np.tile(p.migration_cost()[pm], T - 1)
         z = b.variables((T - 1) * P, 0.0, 1.0, False, z_cost / scale)
         y_now, y_before = y[P:], y[:-P]
         rows = np.arange((T - 1) * P)
@@ -215,11 +212,11 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
                 np.concatenate([np.ones_like(rows), -np.ones_like(rows), np.ones_like(rows)]),
                 np.zeros(len(rows)), np.full(len(rows), np.inf))
         t_z = np.repeat(np.arange(1, T), P)
-        upload_bps = 8.0 * np.tile(p.model_memory_bytes[pm], T - 1) / p.epoch_s[t_z]
+        upload_bps = p.upload_bps()[t_z, np.tile(pm, T - 1)]
         _capacity_rows(b, np.concatenate([t_x * H + h_x, t_z * H + np.tile(ph, T - 1)]), np.concatenate([x, z]),
-                       np.concatenate([p.rate_per_s[t_x, d_x] * bits[d_x], upload_bps]), link_bps.ravel(), integral)
+                       np.concatenate([bits_rate, upload_bps]), link_bps.ravel(), integral)
     else:
-        _capacity_rows(b, t_x * H + h_x, x, p.rate_per_s[t_x, d_x] * bits[d_x], link_bps.ravel(), integral)
+        _capacity_rows(b, t_x * H + h_x, x, bits_rate, link_bps.ravel(), integral)
 
     # (5) memory: per host (fixed) or per (epoch, host); only where the candidate models could overflow it
     if p.placement == "fixed":
@@ -231,8 +228,7 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
 
     # (7) site access, per (epoch, site)
     S = p.site_access_gbps.shape[1]
-    _capacity_rows(b, t_x * S + p.demand_site[d_x], x, p.rate_per_s[t_x, d_x] * bits[d_x],
-                   (1e9 * p.site_access_gbps).ravel(), integral)
+    _capacity_rows(b, t_x * S + p.demand_site[d_x], x, bits_rate, p.site_access_bps().ravel(), integral)
 
     proto = b.proto()
     if integral:
@@ -273,18 +269,46 @@ def _require_integral(proto: model_pb2.ModelProto) -> None:
 _TERMINATION = result_pb2.TerminationReasonProto
 
 
-def solve(problem: PlacementProblem, options: MilpOptions = MilpOptions(), hint: Solution | None = None, *,
-          seed: int = 0, placement: np.ndarray | None = None) -> SolveResult:
+def solve(problem: PlacementProblem, options: MilpOptions = MilpOptions(), *, seed: int = 0,
+          hint: Solution | None = None) -> SolveResult:
     """Build and solve; the result carries status, incumbent (if any), objective, dual bound and times.
-    `hint` is a starting solution (e.g. a heuristic's); `seed` is the solver's random seed; `placement`
-    ([epoch, model, host] bool) fixes the copies, leaving the best assignment at them (an LP unless
-    single_source)."""
+    `seed` is the solver's random seed; `hint` a starting solution. Without a hint (and unless `options.relax`:
+    an LP has no incumbent to start from) the strategy `options.warm_start` names gives one, with the same
+    seed; its time counts in build_seconds."""
+    _check(options)
+    if hint is not None or options.warm_start == "none" or options.relax:
+        return _solve(problem, options, seed, hint)
+    start = time.perf_counter()
+    warm = SOLVERS[options.warm_start].solve(problem, seed=seed)
+    warm_seconds = time.perf_counter() - start
+    result = _solve(problem, options, seed, warm.solution)
+    started = f"started from {options.warm_start} ({warm.status.value}, {warm_seconds:.2f} s)"
+    return dataclasses.replace(result, build_seconds=result.build_seconds + warm_seconds,
+                               message=f"{started}; {result.message}")
+
+
+def best_assignment(problem: PlacementProblem, placement: np.ndarray, options: MilpOptions = MilpOptions()
+                    ) -> SolveResult:
+    """The MILP with every copy fixed to `placement` ([epoch, model, host] bool): what is left is the best
+    assignment at those copies. With `options.relax` and splittable demands that is an LP whose solution is
+    the assignment itself (the gradient heuristic's last step); under single_source it needs relax=False."""
+    _check(options)
+    return _solve(problem, options, 0, None, placement)
+
+
+def _check(options: MilpOptions) -> None:
+    """What the options' types cannot say: a known solver, and no thread count for HiGHS."""
     if options.solver not in SOLVER_TYPES:
         raise InputError(f"unknown solver {options.solver!r}", field="solver.milp.solver",
                          expected=" or ".join(repr(s) for s in SOLVER_TYPES))
     if options.threads is not None and options.solver == "highs":
         raise InputError("HiGHS takes no thread count through MathOpt", field="solver.milp.threads",
                          expected="no value with solver 'highs'")
+
+
+def _solve(problem: PlacementProblem, options: MilpOptions, seed: int, hint: Solution | None,
+           placement: np.ndarray | None = None) -> SolveResult:
+    """Build the model (copies fixed to `placement` if given), start it from `hint`, solve it."""
     start = time.perf_counter()
     model = build(problem, options, placement)
     build_seconds = time.perf_counter() - start

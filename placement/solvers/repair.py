@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from placement.problem.spec import PlacementProblem, Solution
+from placement.solvers.residuals import uploads_bps
 
 SLACK = 1e-9  # relative room kept on every limit against rounding in the running sums
 DONE = 1e-9  # a share left below this counts as served
@@ -98,16 +99,6 @@ def relaxed_use(problem: PlacementProblem, shares: np.ndarray) -> np.ndarray:
     return use
 
 
-def uploads_bps(problem: PlacementProblem, y: np.ndarray) -> np.ndarray:
-    """[T, H] bits/s the copies new in each epoch upload over the host link (per_epoch placement, t >= 1)."""
-    p = problem
-    if p.placement == "fixed" or p.n_epochs == 1:
-        return np.zeros((p.n_epochs, p.n_hosts))
-    new = y[1:] & ~y[:-1]  # [T - 1, M, H]
-    per_model = 8.0 * p.model_memory_bytes[None, :, None] / p.epoch_s[1:, None, None]
-    return np.concatenate([np.zeros((1, p.n_hosts)), (new * per_model).sum(axis=1)])
-
-
 def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray) -> Solution:
     """A solution satisfying every limit from relaxed shares [T, D, K] and a per-request cost per slot
     [T, D, K] that orders the slots of each demand-epoch (inf: never). See the module docstring."""
@@ -124,8 +115,7 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     site2 = np.broadcast_to(p.demand_site[None, :], (T, D))
     row = t3 * H + host  # (epoch, host) row of each slot
     site_row = np.arange(T)[:, None] * S + site2  # (epoch, site) row of each demand-epoch
-    flops = p.rate_per_s * p.model_flops[p.demand_model][None, :]  # [T, D] per unit share
-    bits = p.rate_per_s * (8.0 * (p.request_bytes + p.response_bytes))[None, :]
+    flops, bits = p.flops_per_s(), p.bits_per_s()  # [T, D] per unit share
 
     # 1. Copies, and what their uploads leave of the links
     y = choose_copies(p, relaxed_use(p, shares))
@@ -133,8 +123,8 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     penalty = np.inf if p.unserved_penalty_ms is None else p.unserved_penalty_ms
     ok &= L < penalty
     room_compute = (1.0 - SLACK) * p.compute_budget_flops_s().ravel()
-    room_link = ((1.0 - SLACK) * 1e9 * p.link_gbps - uploads_bps(p, y)).ravel()
-    room_site = (1.0 - SLACK) * 1e9 * p.site_access_gbps.ravel()
+    room_link = ((1.0 - SLACK) * p.link_bps() - uploads_bps(p, y)).ravel()
+    room_site = (1.0 - SLACK) * p.site_access_bps().ravel()
     if (room_link < 0).any():  # uploads alone overfill a link: drop that host's new copies' slots
         full = (room_link < 0).reshape(T, H)
         ok &= ~full[t3, host]

@@ -1,0 +1,154 @@
+"""Every solver's options: one frozen dataclass per solver family, the one place their defaults are written.
+
+The config loader builds one `[solver.<name>]` section per strategy of the registry (`placement.solvers`),
+typed as that strategy's options class with its preset's values as defaults, so this module imports nothing
+heavy (no numpy, JAX or OR-Tools). Each field is declared with `placement.fields.option`: its annotation is
+the type the config reader coerces to, `help` says what it means and in which unit, `check` and `expected`
+its range (the registry runs the checks on options built in code too).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from placement.fields import (FRACTION, NON_NEGATIVE, NON_NEGATIVE_INTEGER, POSITIVE, POSITIVE_INTEGER, fraction,
+                              non_negative, option, positive)
+
+MilpSolver = Literal["highs", "scip", "cp-sat"]
+Precision = Literal["float32", "float64"]
+
+
+def _at_least(n: int):
+    return lambda x: x >= n
+
+
+def _positive_pair(pair) -> bool:
+    return len(pair) == 2 and all(positive(v) for v in pair)
+
+
+POSITIVE_PAIR = "two numbers > 0: (first step, last step)"
+
+
+def _warm_start(name: str) -> bool:
+    from placement.solvers import SOLVERS  # the registry imports this module: look it up when checking
+
+    return name == "none" or name in SOLVERS
+
+
+@dataclasses.dataclass(frozen=True)
+class MilpOptions:
+    """The exact MILP (`placement.solvers.milp`) through OR-Tools MathOpt."""
+
+    solver: MilpSolver = option("highs", help="MILP solver behind OR-Tools MathOpt ('cp-sat' takes integral data "
+                                              "only)")
+    time_limit_s: float = option(60.0, check=positive, expected=POSITIVE, help="wall-clock limit of the solve, s")
+    relative_gap: float = option(1e-4, check=non_negative, expected=NON_NEGATIVE,
+                                 help="relative gap between incumbent and bound at which a solution counts as optimal")
+    threads: int | None = option(None, check=_at_least(1), expected=POSITIVE_INTEGER,
+                                 help="solver threads (None: the solver's default; HiGHS takes no thread count "
+                                      "through MathOpt)")
+    relax: bool = option(False, help="solve the LP relaxation (integrality dropped): a lower bound, no solution")
+    warm_start: str = option(
+        "greedy", check=_warm_start, expected="'none' or a strategy of placement.solvers.SOLVERS",
+        help="strategy whose solution starts the MILP when no hint is given ('none': no start; not used with "
+             "relax). HiGHS at 120 hosts x 300 demands: 2.8% gap in 60 s from greedy, 63% after 600 s without")
+    verbose: bool = option(False, help="print the solver's log")
+
+
+@dataclasses.dataclass(frozen=True)
+class DualOptions:
+    """The Lagrangian prices of the capacity rows (`placement.solvers.lagrangian`): Adam ascent of the smoothed
+    dual over log-prices; prices and temperatures per request, in mean best latencies."""
+
+    steps: int = option(600, check=_at_least(0), expected=NON_NEGATIVE_INTEGER,
+                        help="Adam steps of the ascent (in the gradient heuristic, 0 skips the prices: no bound)")
+    learning_rate: tuple[float, float] = option((0.2, 0.01), check=_positive_pair, expected=POSITIVE_PAIR,
+                                                help="Adam's step on the log-prices, first and last step (geometric)")
+    # Colder at the end leaves the averaged shares less over the limits: on 8 synthetic 20x50x3x2 and
+    # 40x100x4x4 instances (600 steps) the repair lands a median 0.37% above the optimum at 0.003, 0.63% at
+    # 0.01 (before local moves).
+    temperature: tuple[float, float] = option((0.3, 0.003), check=_positive_pair, expected=POSITIVE_PAIR,
+                                              help="softmin temperature over the slots, first and last step "
+                                                   "(geometric), in mean best latencies per request")
+    initial_price: float = option(0.01, check=positive, expected=POSITIVE,
+                                  help="starting price of every row, in mean best latencies per request")
+    dtype: Precision = option("float32", help="precision of the ascent (the bound is evaluated in float64)")
+
+
+@dataclasses.dataclass(frozen=True)
+class GradientOptions:
+    """The gradient heuristic (`placement.solvers.gradient`): effort, schedules and precision. Changing a value
+    does not recompile the relaxation, except restarts, steps and multiplier_every (array shapes) and dtype.
+
+    temperature divides the logits of shares and copies (geometric from first to last). It does not change
+    what the relaxation can represent, only how far an Adam step moves the softmax and sigmoid: annealing it
+    down saturates them and stalls the augmented Lagrangian (measured: 0.75% mean gap to the MILP optimum
+    with (1, 0.5), 0.51% with (1, 1) on 30x75x3x3 instances), so the default keeps it at 1 and integrality
+    comes from the concave pull `integrality` instead.
+    """
+
+    restarts: int = option(16, check=_at_least(0), expected=NON_NEGATIVE_INTEGER,
+                           help="augmented Lagrangian relaxations run in parallel from random initial logits")
+    max_relaxed_shares: int = option(1_000_000, check=_at_least(0), expected=NON_NEGATIVE_INTEGER,
+                                     help="restarts x epochs x demands x slots at most (fewer restarts above it, "
+                                          "or none)")
+    dual: DualOptions = option(DualOptions(), help="Lagrangian prices (steps = 0 skips them)")
+    steps: int = option(600, check=_at_least(1), expected=POSITIVE_INTEGER,
+                        help="Adam steps per restart and phase (rounded up to a multiple of multiplier_every)")
+    multiplier_every: int = option(50, check=_at_least(1), expected=POSITIVE_INTEGER,
+                                   help="steps between multiplier updates")
+    learning_rate: float = option(0.1, check=positive, expected=POSITIVE, help="Adam's step on the logits")
+    temperature: tuple[float, float] = option((1.0, 1.0), check=_positive_pair, expected=POSITIVE_PAIR,
+                                              help="softmax and sigmoid temperature, first and last step "
+                                                   "(geometric; see the class docstring)")
+    penalty: tuple[float, float] = option((1.0, 1000.0), check=_positive_pair, expected=POSITIVE_PAIR,
+                                          help="augmented Lagrangian weight, first and last step (geometric)")
+    integrality: float = option(1.0, check=non_negative, expected=NON_NEGATIVE,
+                                help="final weight of the pull of copies (and single-source shares) towards 0/1")
+    integrality_share: float = option(0.5, check=fraction, expected=FRACTION,
+                                      help="share of the steps, at the end, over which that weight rises from 0")
+    init_scale: float = option(1.0, check=non_negative, expected=NON_NEGATIVE,
+                               help="standard deviation of the random initial logits")
+    dtype: Precision = option("float32", help="precision inside the relaxation; rounding, repair and scoring are "
+                                              "float64")
+    thresholds: tuple[float, ...] = option((0.25, 0.5), check=lambda t: len(t) > 0 and all(map(fraction, t)),
+                                           expected="one or more numbers in [0, 1]",
+                                           help="phase 1 is rounded with copies offered where y > each")
+    reassign: bool = option(True, help="phase 2: relax again with the rounded copies clamped (twice the "
+                                       "relaxation time)")
+    rounding_noise: float = option(0.6, check=non_negative, expected=NON_NEGATIVE,
+                                   help="largest jitter of a copy's rounding threshold before phase 2 (last "
+                                        "restart)")
+    improve: bool = option(True, help="local improvement of the best repaired solutions")
+    polish: int = option(3, check=_at_least(1), expected=POSITIVE_INTEGER,
+                         help="how many of the best repaired solutions (with different placements) are improved")
+    max_moves: int = option(20_000, check=_at_least(0), expected=NON_NEGATIVE_INTEGER,
+                            help="improvement moves tried per polished solution, at most")
+    time_budget_s: float = option(10.0, check=non_negative, expected=NON_NEGATIVE,
+                                  help="repair and improvement together, s (the relaxations run to the end)")
+    exact_assignment_slots: int = option(200_000, check=_at_least(0), expected=NON_NEGATIVE_INTEGER,
+                                         help="usable slots at most for the assignment LP at the final copies "
+                                              "(0: never)")
+
+
+@dataclasses.dataclass(frozen=True)
+class BaselineOptions:
+    """The baselines (`placement.solvers.baselines`) have no options: each is one fixed rule."""
+
+
+# The configuration for speed: Lagrangian prices (300 steps), the vectorized repair and the assignment LP at
+# its copies; no augmented Lagrangian restarts and no local moves. Measured on the 11 small and medium
+# instances of experiments/benchmarks/optimizers.py: 300 steps instead of 600 and no moves change the median
+# and the max gap by less than 0.03 points, and take about half the time (0.5 s instead of 1.0 s on medium
+# instances).
+GRADIENT_FAST = GradientOptions(restarts=0, dual=DualOptions(steps=300), improve=False)
+
+# The configuration for quality: four times the restarts (and the relaxed shares, so the same instances get
+# them all), 8 solutions polished, five times the moves and six times the time for repair and local moves.
+# Measured on the 11 instances where the defaults end above the optimum (tests/test_gradient.py's families,
+# seeds 2-4, and optimizers.py's 40x100x4x4 seed 0; 2 shared cores): mean gap 0.172% instead of 0.217%,
+# largest 0.720% for both, in 55 s instead of 22 s in all. 32 restarts and 6 polished gave 0.198%; 1200
+# steps per relaxation and price ascent 0.194-0.204%, with a larger worst gap (0.86-0.92%).
+GRADIENT_THOROUGH = GradientOptions(restarts=64, max_relaxed_shares=4_000_000, polish=8, max_moves=100_000,
+                                    time_budget_s=60.0)
