@@ -4,6 +4,8 @@ physically possible lasers over which routes equal scipy's shortest paths."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -16,10 +18,9 @@ from placement.network.isl import grid_shells, infer_plus_grid, plus_grid
 from placement.network.routes import C_KM_PER_MS, laser_links, path_to_gateway, route
 from placement.propagation.sgp4 import Propagator
 from placement.propagation.timegrid import TimeGrid
-from shared_reference import REFERENCE
 from test_routes import LASER, R_EARTH_KM, access, scipy_reference, unit
 
-CATALOG = REFERENCE / "starlink_2026-02-23.tle"
+CATALOG = Path(__file__).resolve().parents[1] / "configs" / "data" / "starlink_2026-02-23.tle"
 
 
 def state(elements, minutes=0.0):
@@ -74,7 +75,6 @@ def catalog():
     return elements, r, infer_plus_grid(np.degrees(elements.inclo), elements.mean_altitude_km(), r, v)
 
 
-@pytest.mark.skipif(not CATALOG.is_file(), reason=f"reference catalog not present at {CATALOG}")
 def test_real_catalog_grid_is_symmetric_and_physical(catalog):
     elements, r, neighbour = catalog
     n = len(elements)
@@ -89,7 +89,6 @@ def test_real_catalog_grid_is_symmetric_and_physical(catalog):
     assert np.median(range_km) < 1500.0  # neighbours, not random pairs (measured 1,149 km)
 
 
-@pytest.mark.skipif(not CATALOG.is_file(), reason=f"reference catalog not present at {CATALOG}")
 def test_routes_over_the_real_catalog_equal_scipy(catalog):
     elements, r, neighbour = catalog
     rng = np.random.default_rng(11)

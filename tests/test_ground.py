@@ -33,6 +33,8 @@ from placement.network.ground import (
 from placement.propagation.frames import geodetic_to_ecef
 from shared_reference import REFERENCE, needs
 
+CONFIG_DATA = Path(__file__).resolve().parents[1] / "configs" / "data"  # copies the configs read
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "experiments" / "curate_ground_tables.py"
 
@@ -292,9 +294,8 @@ def test_nearest_matches_brute_force_and_pop_assignment():
 
 # --------------------------------------------------------------------------------- demand
 
-@needs("kenya_towns.csv")
 def test_kenya_demand_sites_top_n():
-    path = REFERENCE / "kenya_towns.csv"
+    path = CONFIG_DATA / "kenya_towns.csv"
     with open(path, encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     top = sorted(rows, key=lambda r: -float(r["population"]))[:25]
@@ -309,12 +310,11 @@ def test_kenya_demand_sites_top_n():
     assert big.country == ("",) * len(big)
 
 
-@needs("brazil_agri_towns.csv")
 def test_brazil_and_platform_tables():
-    b = demand_sites_from_table(REFERENCE / "brazil_agri_towns.csv", country="BR", limit=5)
+    b = demand_sites_from_table(CONFIG_DATA / "brazil_agri_towns.csv", country="BR", limit=5)
     assert b.name[0] == "Salvador" and len(b) == 5
-    ns = demand_sites_from_table(REFERENCE / "north_sea_platforms.csv", name_column="name",
-                                 population_column=None, encoding="latin-1", limit=3)
+    ns = demand_sites_from_table(CONFIG_DATA / "north_sea_platforms.csv", name_column="name",
+                                 population_column=None, limit=3)
     assert len(ns) == 3 and ns.name[0] == "Manslagt Z1"
 
 
