@@ -18,7 +18,6 @@ from placement.constellation import Elements
 from placement.constellation.walker import STARLINK_GEN1, constellation
 from placement.propagation.sgp4 import Propagator, to_satrecs
 from placement.propagation.timegrid import TimeGrid
-from shared_reference import REFERENCE, needs
 
 SGP4_DIR = Path(os.path.dirname(sgp4.__file__))
 EPOCH_JD, EPOCH_FR = 2461094.5, 0.0  # 2026-02-24 00:00 UTC
@@ -163,11 +162,10 @@ def test_grid_equals_tsince_path():
     )
 
 
-@needs("starlink_2026-02-23.tle")
 def test_real_starlink_catalog_matches_satrecarray():
     from placement.constellation.tle import read_tle
 
-    elements = read_tle(REFERENCE / "starlink_2026-02-23.tle").elements
+    elements = read_tle(Path(__file__).resolve().parents[1] / "configs" / "data" / "starlink_2026-02-23.tle").elements
     grid = TimeGrid(2461095.5, 0.0, 600.0, 144)  # 24 h at 10 min from 2026-02-25
     jd, fr = grid.jd_fr()
     with warnings.catch_warnings():

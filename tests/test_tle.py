@@ -32,10 +32,8 @@ from placement.constellation.tle import (
     write_tle,
 )
 from placement.errors import InputError
-from shared_reference import REFERENCE, needs
 
-STARLINK = REFERENCE / "starlink_2026-02-23.tle"
-needs_reference = needs("starlink_2026-02-23.tle")
+STARLINK = Path(__file__).resolve().parents[1] / "configs" / "data" / "starlink_2026-02-23.tle"  # a copy
 VERIFICATION = Path(sgp4.__file__).parent / "SGP4-VER.TLE"  # Vallado's SGP4 test cases
 
 XPDOTP = 1440.0 / (2.0 * math.pi)  # (rev/day) per (rad/min), as in Vallado's code
@@ -80,7 +78,6 @@ def write_3le(path: Path, records) -> Path:
 # ------------------------------------------------------------------ agreement with Satrec
 
 
-@needs_reference
 def test_every_starlink_record_parses_to_satrec_fields():
     read = read_tle(STARLINK)
     assert read.rejected == ()
@@ -272,7 +269,7 @@ def omm_files(tmp_path: Path, pairs) -> tuple[Path, Path, list[dict]]:
 
 OMM_SOURCES = [
     pytest.param(VERIFICATION, 100, id="vallado"),
-    pytest.param(STARLINK, 500, id="starlink", marks=needs_reference),
+    pytest.param(STARLINK, 500, id="starlink"),
 ]
 
 
@@ -360,7 +357,7 @@ def test_malformed_omm_names_the_key(tmp_path):
     "path",
     [
         pytest.param(VERIFICATION, id="vallado"),
-        pytest.param(STARLINK, marks=needs_reference, id="starlink"),
+        pytest.param(STARLINK, id="starlink"),
     ],
 )
 def test_export_round_trip_is_lossless_and_sgp4_accepts_it(path):
@@ -376,7 +373,6 @@ def test_export_round_trip_is_lossless_and_sgp4_accepts_it(path):
     assert_matches_satrec(again, list(zip(lines[1::3], lines[2::3])))
 
 
-@needs_reference
 def test_export_reproduces_the_celestrak_file_text():
     lines = format_tle(read_tle(STARLINK).elements)
     assert lines == [line.rstrip() for line in STARLINK.read_text().splitlines()]
