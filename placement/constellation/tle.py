@@ -33,14 +33,15 @@ __all__ = [
 ]
 
 
-def read_elements(path: str | os.PathLike, *, skip_bad: bool = False) -> TleRead:
-    """Read TLE/3LE (.tle .txt .3le .2le) or OMM (.json .csv) by the file's suffix."""
+def read_elements(path: str | os.PathLike, *, skip_bad: bool = False, header_lines: int = 0) -> TleRead:
+    """Read TLE/3LE (.tle .txt .3le .2le) or OMM (.json .csv) by the file's suffix; `header_lines` lines open a
+    TLE file before its first record (see `parse_tle`)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if not path.is_file():
         raise InputError("file not found", source=str(path), expected="an existing file")
     if suffix in TLE_SUFFIXES:
-        return read_tle(path, skip_bad=skip_bad)
+        return read_tle(path, skip_bad=skip_bad, header_lines=header_lines)
     if suffix in OMM_SUFFIXES:
         return read_omm(path, skip_bad=skip_bad)
     raise InputError(

@@ -288,14 +288,16 @@ def _record_at(
     return _record_from_lines(name, line1, line2, _Place(source, number1), _Place(source, number2))
 
 
-def parse_tle(text: str, *, source: str = "<string>", skip_bad: bool = False) -> TleRead:
+def parse_tle(text: str, *, source: str = "<string>", skip_bad: bool = False, header_lines: int = 0) -> TleRead:
     """Parse TLE (2-line) or 3LE (name + 2 lines) text; '#' comments and blank lines are skipped.
 
     The format is 2-line when the first content line starts with "1 ", 3-line otherwise.
+    `header_lines` content lines before the first record are not element sets (Hypatia's tles.txt opens
+    with "<orbits> <satellites per orbit>"); errors still name each line's own number.
     A bad record raises its InputError, or with skip_bad=True is skipped and listed in
     `.rejected`. No valid record at all is an InputError either way.
     """
-    content = _content_lines(text)
+    content = _content_lines(text)[header_lines:]
     if not content:
         raise InputError("no element sets", source=source, expected="TLE or 3LE text")
     has_names = not content[0][1].startswith("1 ")
@@ -318,8 +320,8 @@ def parse_tle(text: str, *, source: str = "<string>", skip_bad: bool = False) ->
 
 
 
-def read_tle(path: str | os.PathLike, *, skip_bad: bool = False) -> TleRead:
+def read_tle(path: str | os.PathLike, *, skip_bad: bool = False, header_lines: int = 0) -> TleRead:
     """Read a TLE or 3LE file; see `parse_tle`."""
     path = Path(path)
-    return parse_tle(_read_text(path), source=str(path), skip_bad=skip_bad)
+    return parse_tle(_read_text(path), source=str(path), skip_bad=skip_bad, header_lines=header_lines)
 

@@ -18,6 +18,7 @@ would give every seam laser a needlessly long, diagonal path.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple, Sequence
 
 import jax
@@ -26,6 +27,7 @@ import numpy as np
 
 from placement.constellation.elements import Elements
 from placement.constellation.walker import WalkerShell
+from placement.errors import InputError
 from placement.propagation.sgp4 import Propagator
 from placement.propagation.timegrid import TimeGrid
 
@@ -238,6 +240,39 @@ def infer_plus_grid(inclination_deg: np.ndarray, altitude_km: np.ndarray, r_km: 
     for group in _split(np.flatnonzero(valid), inclination_deg, inclination_gap_deg):
         for members in _dense_runs(group, altitude_km, altitude_bin_km, min_shell_sats):
             _link_shell(neighbour, members, raan_deg[members], u_deg[members], plane_gap_deg)
+    return neighbour
+
+
+def read_laser_list(path, n_sat: int) -> np.ndarray:
+    """Neighbour slots [sat, 4] (int32, -1 for none) from a laser list: one link per line, two satellite
+    indices (0-based, in the order of the constellation's element sets) separated by spaces or a comma, as
+    Hypatia's isls.txt; '#' starts a comment. Links are undirected; a satellite takes at most four (each is
+    one slot, in the order listed)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror}", source=str(path), expected="a laser list file") from None
+    neighbour = np.full((n_sat, SLOTS), -1, np.int32)
+    seen = set()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].replace(",", " ").split()
+        if not line:
+            continue
+        if len(line) != 2 or not all(word.isdigit() for word in line):
+            raise InputError(f"{raw.strip()!r} is not a link", source=str(path), line=number,
+                             expected="two satellite indices, e.g. '0 1'")
+        a, b = int(line[0]), int(line[1])
+        if max(a, b) >= n_sat or a == b or (min(a, b), max(a, b)) in seen:
+            raise InputError(f"link {a}-{b}", source=str(path), line=number,
+                             expected=f"two different satellites in 0..{n_sat - 1}, each link once")
+        seen.add((min(a, b), max(a, b)))
+        for v, w in ((a, b), (b, a)):
+            free = np.flatnonzero(neighbour[v] < 0)
+            if not free.size:
+                raise InputError(f"satellite {v} has more than {SLOTS} lasers", source=str(path), line=number,
+                                 expected=f"at most {SLOTS} links per satellite")
+            neighbour[v, free[0]] = w
     return neighbour
 
 
