@@ -28,13 +28,12 @@ import dataclasses
 import math
 import os
 import tomllib
-import types
 import typing
 from pathlib import Path
 from typing import Any, Literal
 
 from placement.errors import InputError
-from placement.fields import non_negative, option, positive
+from placement.fields import Origins, build, non_negative, option, positive
 from placement.network.ground import DEFAULT_FIBER_ROUTE_FACTOR
 from placement.network.tensors import NetworkSpec
 from placement.problem.build import DEFAULT_PROFILES, HostOptions, ProblemOptions
@@ -69,15 +68,18 @@ class ConstellationConfig:
              "thinning breaks the laser grid a run routes over)")
     skip_bad_records: bool = option(
         False, help="skip (and count) malformed TLE/OMM records instead of stopping at the first")
+    header_lines: int = option(0, check=lambda x: x >= 0, expected="an integer >= 0",
+                               help="lines that open a TLE file before its first element set (Hypatia's tles.txt: 1)")
 
 
 @dataclasses.dataclass(frozen=True)
 class TimeConfig:
     start: str = option("2026-02-24T00:00:00Z", help="first instant, ISO-8601 UTC")
-    step_s: float = option(60.0, check=positive, expected="a positive number of seconds",
+    step_s: float = option(30.0, check=positive, expected="a positive number of seconds",
                            help="spacing of the time grid, seconds: `placement propagate`'s steps; in a run the "
                                 "network steps inside each placement epoch (the epoch is cut into equal steps of "
-                                "at most this length), which the tracks are drawn at")
+                                "at most this length): satellites move and terminals hand over between them, and "
+                                "each slot's latency and availability are taken over them")
     duration_h: float = option(24.0, check=positive, expected="a positive number of hours",
                                help="length of the horizon, hours (the grid includes its start)")
 
@@ -136,20 +138,48 @@ _SPEC = NetworkSpec()
 @dataclasses.dataclass(frozen=True)
 class NetworkConfig:
     site_slots: int = option(_SPEC.site_slots, check=_positive, expected="a positive integer",
-                             help="satellites a demand site uses at once: its in-orbit host candidates")
+                             help="highest satellites in view a site's access rule chooses among")
     gateway_slots: int = option(_SPEC.gateway_slots, check=_positive, expected="a positive integer",
                                 help="satellites a gateway uses at once")
     site_min_elevation_deg: float | None = option(
         None, check=lambda x: 0 <= x < 90, expected="an elevation in [0, 90) deg",
         help="user terminal elevation mask, deg; default: the built-in constellation's filed mask "
              "(Starlink Gen1 25, Kuiper 35), 25 for a catalog file")
-    gateway_min_elevation_deg: float = option(_SPEC.gateway_min_elevation_deg, check=lambda x: 0 <= x < 90,
-                                              expected="an elevation in [0, 90) deg", help="gateway elevation mask, deg")
+    site_max_range_km: float | None = option(
+        None, check=positive, expected="a positive number of km",
+        help="a site reaches only satellites within this slant range, km (empty: the elevation mask alone)")
+    gateway_min_elevation_deg: float = option(_SPEC.gateway_reach.min_elevation_deg, check=lambda x: 0 <= x < 90,
+                                              expected="an elevation in [0, 90) deg",
+                                              help="gateway elevation mask, deg (Ka feeders: 40 in later filings)")
+    gateway_max_range_km: float | None = option(
+        None, check=positive, expected="a positive number of km",
+        help="a gateway reaches only satellites within this slant range, km (empty: the elevation mask alone)")
     site_link: Literal["ku-terminal", "direct-to-cell"] = option(
         "ku-terminal", help="how sites reach satellites: a Ku user terminal, or phones over Direct-to-Cell "
-                            "(a few Mbps per beam; network/links.py)")
+                            "(a few Mbps per beam, less up; network/links.py gives each direction's budget)")
+    access_rule: Literal["highest", "longest_view"] = option(
+        _SPEC.access_rule, help="which one satellite a site's terminals use at each step: the highest in view, or "
+                                "the one kept until it sets, then the one staying longest in view")
+    laser_hops: int = option(_SPEC.laser_hops, check=lambda x: x >= 0, expected="an integer >= 0",
+                             help="satellite hosts of a site: those within this many laser hops of its access "
+                                  "satellite at some step of the epoch")
+    reach_hops: int | None = option(
+        _SPEC.reach_hops, check=lambda x: x >= 0, expected="an integer >= 0",
+        help="a request is relayed at most this many laser hops to a copy on a satellite: a host further away at "
+             "a step cannot serve then (empty: laser_hops)")
+    satellite_candidates: int = option(_SPEC.satellite_candidates, check=_positive, expected="a positive integer",
+                                       help="satellite hosts kept per site and epoch, lowest mean latency first")
+    radio_hop_ms: float = option(_SPEC.radio_hop_ms, check=non_negative, expected="a number of ms >= 0",
+                                 help="fixed one-way delay of a ground-satellite radio hop beyond light time, ms "
+                                      "(calibrated to Starlink's published 25.7 ms median round trip)")
+    laser_hop_ms: float = option(_SPEC.laser_hop_ms, check=non_negative, expected="a number of ms >= 0",
+                                 help="fixed delay of relaying through one more satellite, ms")
     laser_capacity_gbps: float = option(_SPEC.laser_capacity_gbps, check=positive, expected="a positive number",
                                         help="capacity of one laser link, Gbps (Starlink reports ~100)")
+    lasers_file: str | None = option(
+        None, path=True, help="laser list of a catalog, one 'i j' pair of satellite indices per line (Hypatia's "
+                              "isls.txt), relative to the config file (empty: a Walker grid, or one inferred from "
+                              "the catalog's orbits)")
     cloud_provider: Literal["azure", "aws", "all"] = option("azure", help="cloud regions behind the gateways")
     fiber_route_factor: float = option(DEFAULT_FIBER_ROUTE_FACTOR, check=lambda x: math.isfinite(x) and x >= 1,
                                        expected="a finite number >= 1",
@@ -302,144 +332,6 @@ class Config:
         return (base / relative).resolve()
 
 
-def _type_name(kind) -> str:
-    origin = typing.get_origin(kind)
-    if origin is Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(kind))
-    if origin in (types.UnionType, typing.Union):
-        return " or ".join(_type_name(a) for a in typing.get_args(kind) if a is not type(None))
-    if origin is list:
-        return f"a list of {_type_name(typing.get_args(kind)[0])}"
-    if origin is tuple:
-        args = typing.get_args(kind)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return f"a list of {_type_name(args[0])}"
-        return f"a list of {len(args)}: " + ", ".join(_type_name(a) for a in args)
-    if dataclasses.is_dataclass(kind):
-        return "a [table]"
-    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(kind, str(kind))
-
-
-class _Origins:
-    """The file each value of a merged config came from, by dotted field path ('workloads[0].model').
-
-    A path not listed takes the file of its nearest listed ancestor (an array of tables is listed as a
-    whole: it comes from one file), and the config's own file when none is listed."""
-
-    def __init__(self, default: str | None, files: dict[str, str | None]):
-        self.default = default
-        self.files = files
-
-    def of(self, path: str) -> str | None:
-        while path:
-            if path in self.files:
-                return self.files[path]
-            cut = max(path.rfind("."), path.rfind("["))
-            path = path[:cut] if cut > 0 else ""
-        return self.default
-
-    def assign(self, path: str, file: str | None) -> None:
-        """`path` and everything under it now come from `file`."""
-        for listed in [p for p in self.files if p.startswith((path + ".", path + "["))]:
-            del self.files[listed]
-        self.files[path] = file
-
-
-def _coerce(value: Any, kind, path: str, origins: _Origins, base=None):
-    """`value` as `kind`, or an InputError naming the file it came from and the field path. A table given for
-    a dataclass field updates `base`, the field's default, so a preset keeps the values the table leaves out."""
-    origin = typing.get_origin(kind)
-    fail = lambda: InputError(  # noqa: E731
-        f"{value!r} has the wrong type", source=origins.of(path), field=path, expected=_type_name(kind))
-    if dataclasses.is_dataclass(kind):
-        if not isinstance(value, dict):
-            raise InputError(f"expected a table, got {value!r}", source=origins.of(path), field=path,
-                             expected="a [table]")
-        return _build(kind, value, path, origins, base)
-    if origin in (types.UnionType, typing.Union):
-        options = [a for a in typing.get_args(kind) if a is not type(None)]
-        if value is None and len(options) < len(typing.get_args(kind)):
-            return None
-        for option in options:
-            try:
-                return _coerce(value, option, path, origins)
-            except InputError:
-                continue
-        raise fail()
-    if origin is Literal:
-        if value not in typing.get_args(kind):
-            raise InputError(f"{value!r} is not allowed", source=origins.of(path), field=path,
-                             expected=_type_name(kind))
-        return value
-    if origin is list:
-        if not isinstance(value, list):
-            raise fail()
-        (item,) = typing.get_args(kind)
-        return [_coerce(v, item, f"{path}[{i}]", origins) for i, v in enumerate(value)]
-    if origin is tuple:
-        args = typing.get_args(kind)
-        items = [args[0]] * len(value) if len(args) == 2 and args[1] is Ellipsis else list(args)
-        if not isinstance(value, list) or len(value) != len(items):
-            raise fail()
-        return tuple(_coerce(v, item, f"{path}[{i}]", origins) for i, (v, item) in enumerate(zip(value, items)))
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise fail()
-        return value
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise fail()
-        return value
-    if kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise fail()
-        if not math.isfinite(value):
-            raise InputError(f"{value!r} is not a finite number", source=origins.of(path), field=path,
-                             expected=_type_name(kind) + " (finite)")
-        return float(value)
-    if kind is str:
-        if not isinstance(value, str):
-            raise fail()
-        return value
-    raise TypeError(f"config field {path}: unsupported type {kind}")
-
-
-def _build(cls, data: dict, prefix: str, origins: _Origins, base=None):
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        where = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
-        raise InputError("unknown field", source=origins.of(where), field=where,
-                         expected="one of " + ", ".join(sorted(fields)))
-    values = {}
-    for name, field in fields.items():
-        path = f"{prefix}.{name}" if prefix else name
-        if name not in data:
-            if base is None and field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-                raise InputError("missing required field", source=origins.of(path), field=path,
-                                 expected=_type_name(hints[name]))
-            continue
-        default = getattr(base, name) if base is not None else (
-            field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default)
-        value = _coerce(data[name], hints[name], path, origins,
-                        default if dataclasses.is_dataclass(default) else None)
-        check = field.metadata.get("check")
-        if check is not None and value is not None and not check(value):
-            raise InputError(f"{value!r} is out of range", source=origins.of(path), field=path,
-                             expected=field.metadata.get("expected"))
-        values[name] = value
-    if cls is Config:
-        values["source"] = origins.default
-    try:
-        return dataclasses.replace(base, **values) if base is not None else cls(**values)
-    except InputError as error:  # a check across fields (__post_init__): it concerns this table
-        if error.source in (None, cls.__name__):
-            raise InputError(error.detail, source=origins.of(prefix), field=f"{prefix}.{error.field}"
-                             if prefix and error.field else (prefix or error.field), expected=error.expected) from None
-        raise
-
-
 def parse_override(text: str) -> tuple[list[str], Any]:
     """'time.duration_h=2' -> (['time', 'duration_h'], 2), the value read as a TOML value
     (a bare word that is not valid TOML is taken as a string)."""
@@ -457,7 +349,7 @@ def config_from_dict(data: dict, *, source: str | None = None, overrides: list[s
     """Validate config data read from `source` (which `extends` and relative paths are relative to)."""
     chain = (Path(source).resolve(),) if source is not None else ()
     data, files = _with_bases(_deep_copy(data), source, chain)
-    origins = _Origins(source, files)
+    origins = Origins(source, files)
     for text in overrides:
         keys, value = parse_override(text)
         node = data
@@ -469,7 +361,7 @@ def config_from_dict(data: dict, *, source: str | None = None, overrides: list[s
         _drop_alternative(data, keys)
         node[keys[-1]] = value
         origins.assign(".".join(keys), source)
-    return _build(Config, data, "", origins)
+    return build(Config, data, "", origins, loader_fields={"source": origins.default})
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> Config:

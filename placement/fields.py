@@ -1,17 +1,22 @@
-"""Typed, documented fields for the frozen dataclasses that a config can set.
+"""Typed, documented fields for the frozen dataclasses that a config can set, and their reading from TOML.
 
 Config sections (`placement.config`) and solver options (`placement.solvers.options`) declare their fields
 with `option(default, help=..., check=..., expected=...)`, so one declaration carries the type (the
-annotation), the default, the documentation and the range check. The config reader coerces TOML values to
-the annotated type and runs `check`, naming the file and field when it fails; the same dataclasses are the
-library's options, so a default is written once.
+annotation), the default, the documentation and the range check. `build` coerces plain data (a TOML table)
+to the annotated types and runs each `check`, and `Origins` remembers which file wrote each value, so an
+error names the file and the dotted field path; the same dataclasses are the library's options, so a default
+is written once.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable
+import types
+import typing
+from typing import Any, Callable, Literal
+
+from placement.errors import InputError
 
 
 def option(default: Any = dataclasses.MISSING, *, help: str, check: Callable[[Any], bool] | None = None,
@@ -29,8 +34,6 @@ def option(default: Any = dataclasses.MISSING, *, help: str, check: Callable[[An
 def check_fields(instance) -> None:
     """Run every field's `check` on a dataclass instance built in code (the config reader runs them on what it
     reads): a bad value raises InputError naming the class and the field."""
-    from placement.errors import InputError
-
     for f in dataclasses.fields(instance):
         check = f.metadata.get("check")
         value = getattr(instance, f.name)
@@ -57,3 +60,144 @@ NON_NEGATIVE = "a finite number >= 0"
 POSITIVE_INTEGER = "an integer >= 1"
 NON_NEGATIVE_INTEGER = "an integer >= 0"
 FRACTION = "a number in [0, 1]"
+
+
+def type_name(kind) -> str:
+    origin = typing.get_origin(kind)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(kind))
+    if origin in (types.UnionType, typing.Union):
+        return " or ".join(type_name(a) for a in typing.get_args(kind) if a is not type(None))
+    if origin is list:
+        return f"a list of {type_name(typing.get_args(kind)[0])}"
+    if origin is tuple:
+        args = typing.get_args(kind)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"a list of {type_name(args[0])}"
+        return f"a list of {len(args)}: " + ", ".join(type_name(a) for a in args)
+    if dataclasses.is_dataclass(kind):
+        return "a [table]"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(kind, str(kind))
+
+
+class Origins:
+    """The file each value of a merged config came from, by dotted field path ('workloads[0].model').
+
+    A path not listed takes the file of its nearest listed ancestor (an array of tables is listed as a
+    whole: it comes from one file), and the config's own file when none is listed."""
+
+    def __init__(self, default: str | None, files: dict[str, str | None]):
+        self.default = default
+        self.files = files
+
+    def of(self, path: str) -> str | None:
+        while path:
+            if path in self.files:
+                return self.files[path]
+            cut = max(path.rfind("."), path.rfind("["))
+            path = path[:cut] if cut > 0 else ""
+        return self.default
+
+    def assign(self, path: str, file: str | None) -> None:
+        """`path` and everything under it now come from `file`."""
+        for listed in [p for p in self.files if p.startswith((path + ".", path + "["))]:
+            del self.files[listed]
+        self.files[path] = file
+
+
+def coerce(value: Any, kind, path: str, origins: Origins, base=None):
+    """`value` as `kind`, or an InputError naming the file it came from and the field path. A table given for
+    a dataclass field updates `base`, the field's default, so a preset keeps the values the table leaves out."""
+    origin = typing.get_origin(kind)
+    fail = lambda: InputError(  # noqa: E731
+        f"{value!r} has the wrong type", source=origins.of(path), field=path, expected=type_name(kind))
+    if dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise InputError(f"expected a table, got {value!r}", source=origins.of(path), field=path,
+                             expected="a [table]")
+        return build(kind, value, path, origins, base)
+    if origin in (types.UnionType, typing.Union):
+        options = [a for a in typing.get_args(kind) if a is not type(None)]
+        if value is None and len(options) < len(typing.get_args(kind)):
+            return None
+        for option in options:
+            try:
+                return coerce(value, option, path, origins)
+            except InputError:
+                continue
+        raise fail()
+    if origin is Literal:
+        if value not in typing.get_args(kind):
+            raise InputError(f"{value!r} is not allowed", source=origins.of(path), field=path,
+                             expected=type_name(kind))
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise fail()
+        (item,) = typing.get_args(kind)
+        return [coerce(v, item, f"{path}[{i}]", origins) for i, v in enumerate(value)]
+    if origin is tuple:
+        args = typing.get_args(kind)
+        items = [args[0]] * len(value) if len(args) == 2 and args[1] is Ellipsis else list(args)
+        if not isinstance(value, list) or len(value) != len(items):
+            raise fail()
+        return tuple(coerce(v, item, f"{path}[{i}]", origins) for i, (v, item) in enumerate(zip(value, items)))
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise fail()
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise fail()
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise fail()
+        if not math.isfinite(value):
+            raise InputError(f"{value!r} is not a finite number", source=origins.of(path), field=path,
+                             expected=type_name(kind) + " (finite)")
+        return float(value)
+    if kind is str:
+        if not isinstance(value, str):
+            raise fail()
+        return value
+    raise TypeError(f"config field {path}: unsupported type {kind}")
+
+
+def build(cls, data: dict, prefix: str, origins: Origins, base=None, loader_fields: dict | None = None):
+    """An instance of dataclass `cls` from a table of plain data (a TOML table), every value coerced to its
+    field's annotation and checked; a table given for a nested dataclass updates `base`. `loader_fields` are
+    set by the loader, not read (a config's source file)."""
+    hints = typing.get_type_hints(cls)
+    loader_fields = loader_fields or {}
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in loader_fields}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        where = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
+        raise InputError("unknown field", source=origins.of(where), field=where,
+                         expected="one of " + ", ".join(sorted(fields)))
+    values = {}
+    for name, field in fields.items():
+        path = f"{prefix}.{name}" if prefix else name
+        if name not in data:
+            if base is None and field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+                raise InputError("missing required field", source=origins.of(path), field=path,
+                                 expected=type_name(hints[name]))
+            continue
+        default = getattr(base, name) if base is not None else (
+            field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default)
+        value = coerce(data[name], hints[name], path, origins,
+                        default if dataclasses.is_dataclass(default) else None)
+        check = field.metadata.get("check")
+        if check is not None and value is not None and not check(value):
+            raise InputError(f"{value!r} is out of range", source=origins.of(path), field=path,
+                             expected=field.metadata.get("expected"))
+        values[name] = value
+    values.update(loader_fields)
+    try:
+        return dataclasses.replace(base, **values) if base is not None else cls(**values)
+    except InputError as error:  # a check across fields (__post_init__): it concerns this table
+        if error.source in (None, cls.__name__):
+            raise InputError(error.detail, source=origins.of(prefix), field=f"{prefix}.{error.field}"
+                             if prefix and error.field else (prefix or error.field), expected=error.expected) from None
+        raise

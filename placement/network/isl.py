@@ -276,13 +276,16 @@ def read_laser_list(path, n_sat: int) -> np.ndarray:
     return neighbour
 
 
-def constellation_lasers(elements: Elements, shells: Sequence[WalkerShell] | None,
-                         grid: TimeGrid) -> tuple[GridShell, ...] | np.ndarray:
+def constellation_lasers(elements: Elements, shells: Sequence[WalkerShell] | None, grid: TimeGrid,
+                         given: np.ndarray | None = None) -> tuple[GridShell, ...] | np.ndarray:
     """The lasers a constellation routes over: the +Grid of the Walker `shells` that generated every satellite
-    (`grid_shells`), or for a catalog (`shells` None) the grid inferred from the orbits at the first instant of
-    `grid` (`infer_plus_grid`: one SGP4 call at that instant, float64, for the TEME state it needs)."""
+    (`grid_shells`), a `given` neighbour table (a laser list, `read_laser_list`), or for a catalog the grid
+    inferred from the orbits at the first instant of `grid` (`infer_plus_grid`: one SGP4 call at that instant,
+    float64, for the TEME state it needs)."""
     if shells is not None:
         return grid_shells(shells)
+    if given is not None:
+        return np.asarray(given, np.int32)
     first = Propagator.create(elements, np.float64).tsince(grid.tsince_min(elements)[:, :1])
     return infer_plus_grid(np.degrees(elements.inclo), elements.mean_altitude_km(),
                            np.asarray(first.r_km, np.float64)[:, 0], np.asarray(first.v_km_s, np.float64)[:, 0])

@@ -127,10 +127,12 @@ class FixedRate:
 
 
 # ---------------------------------------------------------------------------------------------
-# Presets. Assumptions, not filed figures: each value gives its source or rationale, and the set
-# is calibrated against /work/shared/reference/starlink_performance_facts.csv (rows cited as
-# "facts: <metric>"). Slant ranges for a 550 km shell: 550 km at zenith, ~1,123 km at the 25 deg
-# user mask, ~812 km at a 40 deg gateway mask.
+# Presets, one per direction: requests travel up (terminal uplink, then the feeder downlink to a gateway),
+# responses down (feeder uplink, terminal downlink). Assumptions, not filed figures: each value gives its
+# source or rationale, and the set is calibrated against the project's reference facts
+# (starlink_performance_facts.csv of the reference set; rows cited as "facts: <metric>"). Slant ranges for a
+# 550 km shell: 550 km at zenith, 749 km at 45 deg, ~1,123 km at the 25 deg user mask, ~812 km at a 40 deg
+# gateway mask.
 # ---------------------------------------------------------------------------------------------
 
 # Starlink Ku user-terminal downlink, one 240 MHz channel of a beam shared by the users in it.
@@ -173,6 +175,42 @@ KA_GATEWAY = LinkBudget(
 #  ~4 Mbps per beam (facts: "Direct-to-Cell estimated downlink per beam", arXiv 2506.00283).
 DIRECT_TO_CELL = LinkBudget(
     frequency_ghz=1.99, bandwidth_mhz=5.0, eirp_dbw=36.0, g_over_t_db_k=-31.6, losses_db=6.0, efficiency=0.5,
+)
+
+# Starlink Ku user-terminal uplink (terminal -> satellite), one 62.5 MHz channel.
+#  - 14.25 GHz, 62.5 MHz: the 14.0-14.5 GHz Ku uplink in 8 channels of 62.5 MHz (facts: "Ku user uplink
+#    spectrum").
+#  - G/T 9 dB/K: the satellite's receive array (assumption, a little below the terminal's 10 dB/K).
+#  - losses 5 dB and efficiency 0.5, as the downlink.
+#  - EIRP 13.5 dBW in the channel: a calibration, not a measured terminal EIRP: it lumps the share of the
+#    uplink channel one terminal is scheduled among the users of its beam, and is set so that a terminal gets
+#    12.7 Mbps at 45 deg elevation (749 km slant at 550 km): the measured median Starlink upload, 12 Mbps
+#    (facts: "Ookla Speedtest US median latency" row, upload 12 Mbps). That gives 21 Mbps at zenith and
+#    6 Mbps at the 25 deg mask, within Starlink's advertised 5-20+ Mbps upload range for residential service.
+KU_USER_UPLINK = LinkBudget(
+    frequency_ghz=14.25, bandwidth_mhz=62.5, eirp_dbw=13.5, g_over_t_db_k=9.0, losses_db=5.0, efficiency=0.5,
+)
+
+# Starlink Ka gateway (feeder) uplink, gateway antenna -> satellite: what carries responses back up.
+#  - 28.75 GHz, 2,100 MHz: the 27.5-29.1 + 29.5-30.0 GHz Ka Earth-to-space bands.
+#  - G/T 8 dB/K: the satellite's feeder receive antenna (assumption).
+#  - losses 6 dB: rain at 28 GHz takes more than at 18.5 GHz (KA_GATEWAY's 4 dB); efficiency 0.5.
+#  - EIRP 53 dBW: assumption, a 1.5 m dish (about 51 dBi at 28.75 GHz) driven with under 2 W per channel
+#    slice, set so the feeder carries as much up as down: 3.8 Gbps at the 40 deg gateway mask, 4.9 Gbps at
+#    zenith (KA_GATEWAY: 3.8 and 4.5).
+KA_GATEWAY_UPLINK = LinkBudget(
+    frequency_ghz=28.75, bandwidth_mhz=2100.0, eirp_dbw=53.0, g_over_t_db_k=8.0, losses_db=6.0, efficiency=0.5,
+)
+
+# Direct-to-Cell uplink, an unmodified LTE phone -> the satellite's D2C array.
+#  - 1.91 GHz, 5 MHz: the PCS G-block uplink (1910-1915 MHz) paired with DIRECT_TO_CELL's downlink.
+#  - EIRP -7 dBW: a phone's 23 dBm (200 mW, LTE power class 3) maximum into a 0 dBi antenna.
+#  - G/T 5 dB/K: a ~6 m^2 phased array (~32 dBi at 1.9 GHz) with ~500 K system noise (assumption).
+#  - losses 6 dB (polarisation and body, as the downlink), efficiency 0.5.
+#  Result: 2.8 Mbps at zenith, 1.8 Mbps at 45 deg, 0.9 Mbps at 25 deg: below the ~4 Mbps of the downlink
+#  beam (facts: "Direct-to-Cell estimated downlink per beam"), as a phone's power limits its uplink.
+DIRECT_TO_CELL_UPLINK = LinkBudget(
+    frequency_ghz=1.91, bandwidth_mhz=5.0, eirp_dbw=-7.0, g_over_t_db_k=5.0, losses_db=6.0, efficiency=0.5,
 )
 
 # Laser inter-satellite link: ~100 Gbps per link (facts: "ISL laser per-link rate").

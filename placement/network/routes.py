@@ -1,32 +1,29 @@
-"""Shortest-latency routes from demand sites to candidate hosts, batched over time, in JAX.
+"""Shortest-latency routes from demand sites to gateways and cloud regions, batched over time, in JAX.
 
-The graph of one time step (latencies one-way, in ms; capacities in Gbps):
+The graph of one time step (latencies one-way, in ms, each hop's fixed delay included; capacities in Gbps):
 
-    (R1) demand site  -> satellite      uplink, the site's K access slots
+    (R1) demand site  -> satellite      uplink, the site's access slots (access.py: one satellite in a run)
     (R2) satellite   <-> satellite      laser, the +Grid slots (isl.py), when in range and clear of the Earth
-    (R3) satellite    -> gateway        downlink, the gateway's K access slots
+    (R3) satellite    -> gateway        feeder downlink, the gateway's access slots
     (R4) gateway      -> cloud region   fiber, through the gateway's point of presence (PoP)
 
-Ground stations do not relay between satellites: a path goes up once, across lasers (possibly
-none: bent pipe), down once, then over fiber.
+Ground stations do not relay between satellites: a path goes up once, across lasers (possibly none: bent
+pipe), down once, then over fiber. Satellite hosts near a site are reached through windows.py.
 
-Candidate hosts of a site are its K access satellites, every gateway and every cloud region.
-  - A satellite in the site's access slots is best reached by its own uplink: the straight line
-    is the shortest path, and every link runs at the speed of light in vacuum.
-  - Gateways: Bellman-Ford on the laser graph, started from each gateway's access satellites
-    (on a Walker grid each round relaxes whole planes and cross-plane lines exactly,
-    isl.relax_along_lines; on any other graph, such as a catalog's inferred grid, one hop),
-    gives `to_gateway_ms[v, g]`, the shortest latency from satellite v down to gateway g (R2,
-    R3). A site then reaches g through the best of its uplinks:
-    `min_k up_ms[d, k] + to_gateway_ms[up_sat[d, k], g]`.
-    Gateways (a few hundred) rather than sites (a thousand) are the sources, because the
-    relaxation cost grows with the number of sources.
-  - Cloud regions: `min over gateways` of the site-gateway latency plus the fiber latency
-    through the gateway's PoP (R4), taken PoP by PoP.
+  - Gateways: Bellman-Ford on the laser graph, started from each gateway's access satellites (on a Walker
+    grid each round relaxes whole planes and cross-plane lines exactly, isl.relax_along_lines; on any other
+    graph, such as a catalog's inferred grid, one hop), gives `to_gateway_ms[v, g]`, the shortest latency
+    from satellite v down to gateway g (R2, R3). A site then reaches g through the best of its uplinks:
+    `min_k up_ms[d, k] + to_gateway_ms[up_sat[d, k], g]`. Gateways (a few hundred) rather than sites (a
+    thousand) are the sources, because the relaxation cost grows with the number of sources.
+  - Cloud regions: `min over gateways` of the site-gateway latency plus the fiber latency through the
+    gateway's PoP (R4), taken PoP by PoP.
 
-At the fixed point the next hop of every satellite follows, and with it the bottleneck capacity
-of its path (pointer jumping); the path behind any reported latency can be walked back
-(`path_to_gateway`).
+At the fixed point the next hop of every satellite follows, and with it, by pointer jumping, the satellite
+whose feeder downlink ends its path (its root) and the narrowest laser on the way. Each direction has its
+own bottleneck: requests travel min(site uplink, lasers, feeder downlink at the root), responses
+min(feeder uplink at the root, lasers, site downlink). The path behind any reported latency can be walked
+back (`path_to_gateway`).
 """
 
 from __future__ import annotations
@@ -39,22 +36,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from placement.constants import SPEED_OF_LIGHT_KM_S
+from placement.network.access import Access
 from placement.network.geometry import line_of_sight
 from placement.network.isl import (GridShell, best_through_neighbours, best_through_table, neighbour_values,
                                    plus_grid, relax_along_lines)
 
 C_KM_PER_MS = SPEED_OF_LIGHT_KM_S / 1e3  # km per ms
 DOWNLINK_HOP = 4  # next-hop codes: 0..3 a laser slot (isl.py), DOWNLINK_HOP + k the k-th downlink
-
-
-@jax.tree_util.register_dataclass
-@dataclasses.dataclass(frozen=True)
-class Access:
-    """Ground-satellite links of a set of ground nodes: [node, k] (or [time, node, k])."""
-
-    sat: jax.Array  # int32 satellite index, -1 for an empty slot
-    latency_ms: jax.Array  # inf for an empty slot
-    capacity_gbps: jax.Array
 
 
 @functools.partial(jax.tree_util.register_dataclass, data_fields=["neighbour", "latency_ms", "capacity_gbps"],
@@ -83,21 +71,23 @@ class Lasers:
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class Routes:
-    """Latency and bottleneck capacity from every site to every candidate host, one time step."""
+    """Latency and per-direction bottleneck capacity from every site to every gateway and cloud region, one
+    time step. Unreachable: latency inf, capacities 0."""
 
-    satellite_ms: jax.Array  # [site, k]: to the site's access satellites (hosts = Access.sat)
-    satellite_gbps: jax.Array
     gateway_ms: jax.Array  # [site, gateway]
-    gateway_gbps: jax.Array
+    gateway_up_gbps: jax.Array  # the request direction, site -> gateway
+    gateway_down_gbps: jax.Array  # the response direction, gateway -> site
     cloud_ms: jax.Array  # [site, cloud]
-    cloud_gbps: jax.Array
+    cloud_up_gbps: jax.Array
+    cloud_down_gbps: jax.Array
 
 
 def laser_links(r_km: jax.Array, grids: tuple[GridShell, ...] | jax.Array, *, max_range_km: float,
-                min_altitude_km: float, capacity_gbps: float) -> Lasers:
+                min_altitude_km: float, capacity_gbps: float, hop_ms: float = 0.0) -> Lasers:
     """+Grid lasers of one time step from satellite positions [sat, 3] (any Earth-centred frame). `grids`:
     the Walker shells' grids (isl.grid_shells), or neighbour slots [sat, 4] of any other laser graph (for a
-    catalog, isl.infer_plus_grid)."""
+    catalog, isl.infer_plus_grid). A link's latency is light time over its length plus `hop_ms`, the fixed
+    delay of relaying through one more satellite."""
     if isinstance(grids, tuple):
         neighbour = jnp.asarray(plus_grid_of(grids))
         b = neighbour_values(r_km, grids)
@@ -110,7 +100,7 @@ def laser_links(r_km: jax.Array, grids: tuple[GridShell, ...] | jax.Array, *, ma
     up = up & jnp.isfinite(range_km)  # satellites with SGP4 errors (NaN rows) have no links
     return Lasers(
         neighbour=neighbour,
-        latency_ms=jnp.where(up, range_km / C_KM_PER_MS, jnp.inf),
+        latency_ms=jnp.where(up, range_km / C_KM_PER_MS + hop_ms, jnp.inf),
         capacity_gbps=jnp.where(up, jnp.asarray(capacity_gbps, r_km.dtype), 0.0),
         grids=grids,
     )
@@ -122,11 +112,20 @@ def plus_grid_of(grids: tuple[GridShell, ...]) -> np.ndarray:
     return plus_grid(grids)
 
 
-def to_gateways(lasers: Lasers, gateways: Access) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Bellman-Ford from every gateway at once: (latency_ms, bottleneck_gbps, next_hop) [sat, gateway].
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class GatewayTrees:
+    """Shortest paths from every satellite down to every gateway at one step, [sat, gateway] each."""
 
-    next_hop is a laser slot (0..3) towards the gateway, DOWNLINK_HOP + k when the satellite is
-    the gateway's k-th access satellite and goes straight down, -1 when the gateway is unreachable.
+    latency_ms: jax.Array  # inf where the gateway is unreachable
+    hop: jax.Array  # int32 next hop: a laser slot 0..3, DOWNLINK_HOP + k at the k-th access satellite, -1 none
+    root_slot: jax.Array  # int32 the gateway access slot whose feeder downlink ends the path (-1 none)
+    laser_gbps: jax.Array  # the narrowest laser on the path (inf: none, the satellite goes straight down)
+
+
+def to_gateways(lasers: Lasers, gateways: Access) -> GatewayTrees:
+    """Bellman-Ford from every gateway at once, then each path's root and narrowest laser by pointer jumping.
+
     Arrays are [sat, gateway] so that taking a neighbour's distances copies one contiguous row.
     """
     n_gateway, k = gateways.sat.shape
@@ -139,7 +138,6 @@ def to_gateways(lasers: Lasers, gateways: Access) -> tuple[jax.Array, jax.Array,
         jnp.full((n_sat + 1, n_gateway), fill, kind).at[row, column].set(values)[:n_sat])
     downlink_ms = on_grid(jnp.inf, gateways.latency_ms, dtype)
     downlink_slot = on_grid(-1, jnp.broadcast_to(jnp.arange(k, dtype=jnp.int32), (n_gateway, k)), jnp.int32)
-    downlink_gbps = on_grid(0.0, gateways.capacity_gbps, dtype)
 
     neighbour = jnp.where(lasers.neighbour >= 0, lasers.neighbour, 0)
 
@@ -159,45 +157,54 @@ def to_gateways(lasers: Lasers, gateways: Access) -> tuple[jax.Array, jax.Array,
     hop = jnp.where(via_laser, slot, DOWNLINK_HOP + downlink_slot)
     hop = jnp.where(reachable, hop, -1)
 
-    # Bottleneck capacity along each tree path by pointer jumping: every round doubles the
-    # length of path each satellite has folded in, until every pointer has reached its root
-    # (log2 of the deepest path: about 6 rounds on Starlink Gen1). The slot's neighbour and
-    # capacity are picked by selects rather than gathers, and the jumps index the flattened
-    # [sat * gateway] arrays directly: gathers are what this part costs on a CPU.
+    # Root and narrowest laser along each tree path by pointer jumping: every round doubles the length of
+    # path each satellite has folded in, until every pointer has reached its root (log2 of the deepest path:
+    # about 6 rounds on Starlink Gen1). The slot's neighbour and capacity are picked by selects rather than
+    # gathers, and the jumps index the flattened [sat * gateway] arrays directly: gathers are what this part
+    # costs on a CPU.
     pick = lambda per_slot: jnp.select([slot == s for s in range(3)],  # noqa: E731
                                        [per_slot[:, s, None] for s in range(3)], per_slot[:, 3, None])
     sats = jnp.arange(n_sat, dtype=jnp.int32)[:, None]
     pointer = jnp.where(via_laser & reachable, pick(neighbour), sats)
-    bottleneck = jnp.where(via_laser, pick(lasers.capacity_gbps), downlink_gbps)
+    narrowest = jnp.where(via_laser, pick(lasers.capacity_gbps), jnp.inf)
 
     def jump(state):
-        pointer, bottleneck, _ = state
+        pointer, narrowest, _ = state
         ahead = pointer[pointer]
-        folded = jnp.minimum(bottleneck, bottleneck[pointer])
+        folded = jnp.minimum(narrowest, narrowest[pointer])
         return ahead, folded, jnp.any(ahead != pointer)
 
     flat = (pointer * n_gateway + jnp.arange(n_gateway, dtype=jnp.int32)[None, :]).ravel()
-    _, bottleneck, _ = jax.lax.while_loop(lambda s: s[2], jump, (flat, bottleneck.ravel(), jnp.array(True)))
-    bottleneck = bottleneck.reshape(n_sat, n_gateway)
-    return dist, jnp.where(reachable, bottleneck, 0.0), hop
+    root, narrowest, _ = jax.lax.while_loop(lambda s: s[2], jump, (flat, narrowest.ravel(), jnp.array(True)))
+    root_slot = jnp.where(reachable, downlink_slot.ravel()[root].reshape(n_sat, n_gateway), -1)
+    return GatewayTrees(dist, hop, root_slot, narrowest.reshape(n_sat, n_gateway))
 
 
 def route(lasers: Lasers, sites: Access, gateways: Access, gateway_pop: jax.Array,
           gateway_pop_ms: jax.Array, pop_cloud_ms: jax.Array) -> Routes:
-    """Routes of one time step.
+    """Routes of one time step from the sites [site, k] access slots.
 
     gateway_pop [gateway] int: each gateway's PoP; gateway_pop_ms [gateway]: fiber latency from
     the gateway to its PoP; pop_cloud_ms [pop, cloud]: fiber latency from each PoP to each region.
     Fiber capacity is taken as unconstrained.
     """
-    dist, cap, _ = to_gateways(lasers, gateways)
+    trees = to_gateways(lasers, gateways)
     up = jnp.where(sites.sat >= 0, sites.sat, 0)
-    through = sites.latency_ms[:, :, None] + dist[up]  # [site, k, gateway]
+    through = sites.latency_ms[:, :, None] + trees.latency_ms[up]  # [site, k, gateway]
     best_k = jnp.argmin(through, axis=1)[:, None, :]
-    gateway_ms = jnp.take_along_axis(through, best_k, axis=1)[:, 0, :]
-    bottleneck = jnp.minimum(sites.capacity_gbps[:, :, None], cap[up])
-    gateway_gbps = jnp.take_along_axis(bottleneck, best_k, axis=1)[:, 0, :]
-    gateway_gbps = jnp.where(jnp.isfinite(gateway_ms), gateway_gbps, 0.0)
+    at_best = lambda a: jnp.take_along_axis(a, best_k, axis=1)[:, 0, :]  # noqa: E731
+    gateway_ms = at_best(through)
+    reachable = jnp.isfinite(gateway_ms)
+    # The request direction: the site's uplink, the lasers, the feeder downlink at the path's root; the
+    # response direction: the feeder uplink at the root, the lasers, the site's downlink.
+    root_slot = jnp.maximum(at_best(trees.root_slot[up]), 0)  # [site, gateway]
+    feeder = lambda gbps: gbps[jnp.arange(gbps.shape[0])[None, :], root_slot]  # noqa: E731  [gateway, k] -> [site, gateway]
+    lasers_gbps = at_best(trees.laser_gbps[up])
+    gateway_up = jnp.minimum(jnp.minimum(at_best(jnp.broadcast_to(sites.up_gbps[:, :, None], through.shape)),
+                                         lasers_gbps), feeder(gateways.down_gbps))
+    gateway_down = jnp.minimum(jnp.minimum(at_best(jnp.broadcast_to(sites.down_gbps[:, :, None], through.shape)),
+                                           lasers_gbps), feeder(gateways.up_gbps))
+    gateway_up, gateway_down = (jnp.where(reachable, g, 0.0) for g in (gateway_up, gateway_down))
 
     n_pop = pop_cloud_ms.shape[0]
     at_pop = gateway_ms + gateway_pop_ms[None, :]  # [site, gateway]
@@ -205,24 +212,31 @@ def route(lasers: Lasers, sites: Access, gateways: Access, gateway_pop: jax.Arra
     through_pop = site_pop_ms[:, :, None] + pop_cloud_ms[None]  # [site, pop, cloud]
     best_pop = jnp.argmin(through_pop, axis=1)  # [site, cloud]
     cloud_ms = jnp.take_along_axis(through_pop, best_pop[:, None, :], axis=1)[:, 0, :]
-    # Bottleneck at each PoP: that of its fastest gateway (the widest one if several tie).
+    # Capacities at each PoP: those of its fastest gateway (the widest one if several tie).
     fastest = at_pop == site_pop_ms[:, gateway_pop]
-    site_pop_gbps = jax.ops.segment_max(jnp.where(fastest, gateway_gbps, 0.0).T, gateway_pop,
-                                        num_segments=n_pop).T
-    cloud_gbps = jnp.take_along_axis(site_pop_gbps, best_pop, axis=1)
-    cloud_gbps = jnp.where(jnp.isfinite(cloud_ms), cloud_gbps, 0.0)
 
-    return Routes(
-        satellite_ms=sites.latency_ms, satellite_gbps=jnp.where(sites.sat >= 0, sites.capacity_gbps, 0.0),
-        gateway_ms=gateway_ms, gateway_gbps=gateway_gbps, cloud_ms=cloud_ms, cloud_gbps=cloud_gbps,
-    )
+    def at_cloud(gbps):
+        per_pop = jax.ops.segment_max(jnp.where(fastest, gbps, 0.0).T, gateway_pop, num_segments=n_pop).T
+        return jnp.where(jnp.isfinite(cloud_ms), jnp.take_along_axis(per_pop, best_pop, axis=1), 0.0)
+
+    return Routes(gateway_ms=gateway_ms, gateway_up_gbps=gateway_up, gateway_down_gbps=gateway_down,
+                  cloud_ms=cloud_ms, cloud_up_gbps=at_cloud(gateway_up), cloud_down_gbps=at_cloud(gateway_down))
+
+
+def ground_to_ground(lasers: Lasers, sources: Access, destinations: Access) -> jax.Array:
+    """One-way latency [source, destination] between ground nodes at one step: up at one of a source's access
+    satellites, across lasers, down at one of the destination's (R1-R3 with the destinations as the gateways:
+    ground nodes do not relay). inf where no path exists."""
+    trees = to_gateways(lasers, destinations)
+    through = sources.latency_ms[:, :, None] + trees.latency_ms[jnp.maximum(sources.sat, 0)]
+    return jnp.min(through, axis=1)
 
 
 def path_to_gateway(lasers: Lasers, sites: Access, gateways: Access, site: int, gateway: int) -> list[tuple[str, int]]:
     """The shortest path of one time step from `site` down to `gateway`, as [(kind, index), ...]:
     ("site", d), ("sat", v) ..., ("gateway", g). Empty when the gateway is unreachable."""
-    dist, _, hop = to_gateways(lasers, gateways)
-    dist, hop = np.asarray(dist[:, gateway]), np.asarray(hop[:, gateway])
+    trees = to_gateways(lasers, gateways)
+    dist, hop = np.asarray(trees.latency_ms[:, gateway]), np.asarray(trees.hop[:, gateway])
     up_sat = np.asarray(sites.sat[site])
     through = np.asarray(sites.latency_ms[site]) + np.where(up_sat >= 0, dist[np.maximum(up_sat, 0)], np.inf)
     if not np.isfinite(through.min()):

@@ -1,19 +1,26 @@
-"""Network tensors: per time step, which links exist and the latency and bottleneck capacity from
-every demand site to every candidate host. Time-major arrays, built in time chunks.
+"""Network tensors: at every network step, what each demand site reaches and how fast; then, per placement
+epoch, each site's candidate hosts with their latency and availability over the epoch's steps.
 
-One step (jitted, `lax.map` over the steps of a chunk):
-  Earth-fixed satellite positions (from the one propagation, placement.propagation.orbits) -> ground
-  access (look angles, elevation mask, K highest satellites per ground node, link budget) -> lasers
-  (+Grid, range, line of sight) -> routes (routes.py).
-The candidate hosts of a site are its K access satellites (`site_sat`), every gateway and every
-cloud region: the pruning step that keeps the optimiser's size under control is the choice of
-K (`NetworkSpec.site_slots`).
+One step (jitted, scanned over the steps of a chunk):
+  Earth-fixed satellite positions (from the one propagation, placement.propagation.orbits) ->
+  the site's one access satellite (access.choose_access: highest, or longest remaining view) ->
+  lasers (+Grid, range, line of sight) -> satellite hosts within laser hops of the access satellite, by exact
+  shortest paths in a window around it (windows.py) -> gateways and cloud regions, through gateway-rooted
+  Bellman-Ford (routes.py).
+A chunk holds whole epochs, and each epoch's steps are then folded into candidates (epochs.py), so a long
+horizon streams through a fixed amount of memory.
+
+Latency is one way and includes a fixed delay per radio hop (`radio_hop_ms`: scheduling, framing and
+processing of a ground-satellite link) and per laser hop (`laser_hop_ms`: switching on board), calibrated
+so that the modelled round trip from a site to its nearest point of presence matches Starlink's published
+median (experiments/calibrate_access_delay.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from typing import Callable, Iterator
 
 import jax
@@ -22,39 +29,91 @@ import numpy as np
 
 from placement.errors import InputError
 from placement.network import ground as ground_tables
-from placement.network.geometry import DEFAULT_GRAZING_ALTITUDE_KM, ground_up_vectors, visible_k_best
-from placement.network.isl import GridShell
-from placement.network.links import KA_GATEWAY, KU_USER_DOWNLINK, FixedRate, LinkBudget
-from placement.network.routes import C_KM_PER_MS, Access, laser_links, route
-from placement.propagation.frames import ecef_to_geodetic
+from placement.network.access import ACCESS_RULES, Access, Reach, choose_access, ground_access
+from placement.network.epochs import NetworkTensors, fold_epochs
+from placement.network.geometry import DEFAULT_GRAZING_ALTITUDE_KM
+from placement.network.isl import GridShell, plus_grid
+from placement.network.links import (KA_GATEWAY, KA_GATEWAY_UPLINK, KU_USER_DOWNLINK, KU_USER_UPLINK, FixedRate,
+                                     LinkBudget)
+from placement.network.routes import laser_links, route
+from placement.network.windows import Windows, local_routes
+
+# A Starlink pass seen from the ground lasts under 5 minutes above a 25 deg mask (the visibility cone is
+# about 1,900 km across, crossed at about 7 km/s); the longest_view rule looks this far ahead.
+LONGEST_PASS_S = 600.0
+
+# The one-way delay of one ground-satellite radio hop beyond light time (access scheduling, framing,
+# processing), fitted by experiments/calibrate_access_delay.py so that the median modelled round trip from
+# the 83 US cities among the 1,000 largest to their nearest point of presence is Starlink's published median,
+# 25.7 ms (June 2025); light time alone gives 8.89 ms (experiments/results/access_delay.json: 4.201 ms).
+RADIO_HOP_MS = 4.2
+# Relaying through one more satellite: on-board switching of a packet, tens of microseconds (assumption: no
+# published figure for Starlink's lasers).
+LASER_HOP_MS = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
 class NetworkSpec:
-    """Link rules (hashable: it is static under jit)."""
+    """Link rules (hashable: static under jit)."""
 
-    site_slots: int = 4  # K: satellites a demand site can use at once, and its satellite host candidates
-    gateway_slots: int = 8  # satellites a gateway can use at once
-    site_min_elevation_deg: float = 25.0  # Starlink user terminals (starlink_performance_facts.csv)
-    gateway_min_elevation_deg: float = 25.0
+    site_slots: int = 4  # highest satellites in view a site's access rule chooses among
+    gateway_slots: int = 8  # satellites a gateway uses at once
+    site_reach: Reach = Reach(25.0)  # Starlink user terminals (FCC SAT-MOD-20181108-00083)
+    # Ka gateways: 25 deg in early filings, 40 deg later (facts: "Gateway min elevation"); KA_GATEWAY is
+    # calibrated at 40 deg.
+    gateway_reach: Reach = Reach(40.0)
+    access_rule: str = "highest"  # ACCESS_RULES
+    laser_hops: int = 2  # satellite hosts within this many laser hops of the site's access satellite
+    reach_hops: int | None = None  # a request is relayed at most this many hops to a copy (None: laser_hops)
+    satellite_candidates: int = 8  # satellite hosts kept per site and epoch, lowest mean latency first
     laser_max_range_km: float = 5016.0  # geometry.max_isl_range_km(550 km): lasers just clear 80 km
     laser_grazing_altitude_km: float = DEFAULT_GRAZING_ALTITUDE_KM
     laser_capacity_gbps: float = 100.0  # per laser link (starlink_performance_facts.csv)
-    site_link: LinkBudget | FixedRate = KU_USER_DOWNLINK
-    gateway_link: LinkBudget | FixedRate = KA_GATEWAY
+    radio_hop_ms: float = RADIO_HOP_MS
+    laser_hop_ms: float = LASER_HOP_MS
+    site_uplink: LinkBudget | FixedRate = KU_USER_UPLINK
+    site_downlink: LinkBudget | FixedRate = KU_USER_DOWNLINK
+    gateway_downlink: LinkBudget | FixedRate = KA_GATEWAY  # feeder, satellite -> gateway: carries requests
+    gateway_uplink: LinkBudget | FixedRate = KA_GATEWAY_UPLINK  # feeder, gateway -> satellite: responses
 
     def __post_init__(self):
-        for name in ("site_slots", "gateway_slots"):
+        for name in ("site_slots", "gateway_slots", "satellite_candidates"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InputError(f"{value!r}", source="NetworkSpec", field=name, expected="an integer >= 1")
-        for name in ("site_min_elevation_deg", "gateway_min_elevation_deg"):
-            if not 0.0 <= getattr(self, name) < 90.0:
-                raise InputError(f"{getattr(self, name)!r}", source="NetworkSpec", field=name,
-                                 expected="an elevation in [0, 90) degrees")
+        if not isinstance(self.laser_hops, int) or self.laser_hops < 0:
+            raise InputError(f"{self.laser_hops!r}", source="NetworkSpec", field="laser_hops",
+                             expected="an integer >= 0")
+        if self.reach_hops is not None and not self.laser_hops <= self.reach_hops:
+            raise InputError(f"{self.reach_hops!r}", source="NetworkSpec", field="reach_hops",
+                             expected=f"an integer >= laser_hops ({self.laser_hops}), or None")
+        if self.access_rule not in ACCESS_RULES:
+            raise InputError(f"{self.access_rule!r}", source="NetworkSpec", field="access_rule",
+                             expected="one of " + ", ".join(ACCESS_RULES))
+        for name in ("site_reach", "gateway_reach"):
+            reach = getattr(self, name)
+            if not 0.0 <= reach.min_elevation_deg < 90.0:
+                raise InputError(f"{reach.min_elevation_deg!r}", source="NetworkSpec",
+                                 field=f"{name}.min_elevation_deg", expected="an elevation in [0, 90) degrees")
+            if reach.max_range_km is not None and not reach.max_range_km > 0.0:
+                raise InputError(f"{reach.max_range_km!r}", source="NetworkSpec", field=f"{name}.max_range_km",
+                                 expected="> 0 km, or None")
         for name in ("laser_max_range_km", "laser_capacity_gbps"):
             if not getattr(self, name) > 0.0:
                 raise InputError(f"{getattr(self, name)!r}", source="NetworkSpec", field=name, expected="> 0")
+        for name in ("radio_hop_ms", "laser_hop_ms"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0.0):
+                raise InputError(f"{getattr(self, name)!r}", source="NetworkSpec", field=name,
+                                 expected="a finite delay >= 0 ms")
+
+    @property
+    def relay_hops(self) -> int:
+        return self.laser_hops if self.reach_hops is None else self.reach_hops
+
+    def windows(self, neighbour: np.ndarray) -> Windows:
+        """The windows the satellite hosts are routed in: two hops beyond `relay_hops`, which certified every
+        host within it at random steps of Starlink Gen1 (tests/test_windows.py)."""
+        return Windows.build(neighbour, self.relay_hops + 2, self.relay_hops)
 
 
 @jax.tree_util.register_dataclass
@@ -65,7 +124,7 @@ class Ground:
     sites_ecef_km: jax.Array  # [site, 3]
     gateways_ecef_km: jax.Array  # [gateway, 3]
     gateway_pop: jax.Array  # [gateway] int: the point of presence each gateway reaches fiber at
-    gateway_pop_ms: jax.Array  # [gateway]: fiber latency gateway -> PoP
+    gateway_pop_ms: jax.Array  # [gateway]: fiber latency gateway -> PoP (inf: no fiber)
     pop_cloud_ms: jax.Array  # [pop, cloud]: fiber latency PoP -> cloud region
 
     @classmethod
@@ -90,66 +149,86 @@ class Ground:
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
-class NetworkTensors:
-    """Time-major latency (ms, one way) and bottleneck capacity (Gbps) from sites to hosts.
+class Steps:
+    """What each site reaches at each network step of a chunk, time-major.
 
-    Unreachable hosts have latency inf and capacity 0; empty satellite slots have site_sat -1.
+    access [time, site, 1]: the site's access satellite, one-way latency to it and the terminals' up and down
+      capacity (per terminal)
+    host_sat [time, site, P]: satellites within `relay_hops` of the access satellite (-1 padding), with
+      host_ms (one way from the site: access, lasers and their delays), host_hops (laser hops, -1
+      unreachable) and host_exact (the window's certificate, windows.py)
+    gateway_*, cloud_* [time, site, gateway | cloud]: one-way latency and per-direction bottleneck
     """
 
-    site_sat: jax.Array  # [time, site, K] int32: the site's satellite host candidates
-    site_sat_ms: jax.Array  # [time, site, K]
-    site_sat_gbps: jax.Array
-    site_gateway_ms: jax.Array  # [time, site, gateway]
-    site_gateway_gbps: jax.Array
-    site_cloud_ms: jax.Array  # [time, site, cloud]
-    site_cloud_gbps: jax.Array
+    access: Access
+    host_sat: jax.Array
+    host_ms: jax.Array
+    host_hops: jax.Array
+    host_exact: jax.Array
+    gateway_ms: jax.Array
+    gateway_up_gbps: jax.Array
+    gateway_down_gbps: jax.Array
+    cloud_ms: jax.Array
+    cloud_up_gbps: jax.Array
+    cloud_down_gbps: jax.Array
 
 
-def ground_access(ground_ecef_km, sat_ecef_km, min_elevation_deg, slots, link) -> Access:
-    """The `slots` highest satellites above the mask from each ground point, at one time step:
-    ground_ecef_km [g, 3], sat_ecef_km [sat, 3]; latency is the slant range at light speed.
-
-    Ranking and masking need only an increasing function of the elevation, so this uses its sine,
-    (sat - ground) . up / range, from two [g, 3] x [3, sat] products: no angle is computed and no
-    [g, sat, 3] array is formed (geometry.look_angles gives the angles themselves). The range comes
-    from |s|^2 + |g|^2 - 2 s.g; the cancellation costs ~1e-3 km in float32, ~1e-12 km in float64.
-    """
-    ground, sat = ground_ecef_km, sat_ecef_km
-    lat, lon, _ = ecef_to_geodetic(ground)
-    up = ground_up_vectors(lat, lon).astype(sat.dtype)  # [g, 3], the ellipsoid normal
-    height_km = up @ sat.T - jnp.sum(up * ground, axis=-1, keepdims=True)  # [g, sat]
-    range2 = (jnp.sum(sat * sat, axis=-1)[None, :] + jnp.sum(ground * ground, axis=-1, keepdims=True)
-              - 2.0 * (ground @ sat.T))
-    range_km = jnp.sqrt(jnp.maximum(range2, 0.0))
-    sin_elevation = height_km / range_km
-    sin_mask = jnp.sin(jnp.deg2rad(jnp.asarray(min_elevation_deg, sat.dtype)))
-    chosen, _, slant_km = visible_k_best(sin_elevation[None], range_km[None], sin_mask, slots)
-    chosen, slant_km = chosen[0], slant_km[0]
-    return Access(sat=chosen, latency_ms=slant_km / C_KM_PER_MS,
-                  capacity_gbps=jnp.where(chosen >= 0, link.capacity_gbps(slant_km), 0.0))
-
-
-@functools.partial(jax.jit, static_argnames=("grids", "spec"))
-def _chunk(r_ecef_km, ground: Ground, table, grids: tuple[GridShell, ...], spec: NetworkSpec):
-    """NetworkTensors for the steps of one chunk: r_ecef_km [sat, time, 3]; the lasers of the Walker `grids`,
-    or of the neighbour `table` [sat, 4] when it is not None."""
+@functools.partial(jax.jit, static_argnames=("grids", "spec", "lookahead"))
+def _chunk(r_ecef_km, ground: Ground, table, windows: Windows, grids: tuple[GridShell, ...], spec: NetworkSpec,
+           lookahead: int) -> Steps:
+    """The Steps of one chunk: r_ecef_km [sat, time + lookahead, 3]; the lasers of the Walker `grids`, or of
+    the neighbour `table` [sat, 4] when it is not None."""
     dtype = r_ecef_km.dtype
     ground = jax.tree_util.tree_map(lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, ground)
+    r_time = jnp.moveaxis(r_ecef_km, 1, 0)  # [time + lookahead, sat, 3]
+    access = choose_access(ground.sites_ecef_km, r_time, spec.site_reach, spec.site_slots, spec.access_rule,
+                           spec.site_uplink, spec.site_downlink, spec.radio_hop_ms, lookahead)
 
-    def step(r_km):
-        sites = ground_access(ground.sites_ecef_km, r_km, spec.site_min_elevation_deg, spec.site_slots, spec.site_link)
-        gateways = ground_access(ground.gateways_ecef_km, r_km, spec.gateway_min_elevation_deg, spec.gateway_slots,
-                                 spec.gateway_link)
+    def step(inputs):
+        r_km, sites = inputs
+        gateways = ground_access(ground.gateways_ecef_km, r_km, spec.gateway_reach, spec.gateway_slots,
+                                 spec.gateway_uplink, spec.gateway_downlink, spec.radio_hop_ms)
         lasers = laser_links(r_km, grids if table is None else table, max_range_km=spec.laser_max_range_km,
-                             min_altitude_km=spec.laser_grazing_altitude_km, capacity_gbps=spec.laser_capacity_gbps)
+                             min_altitude_km=spec.laser_grazing_altitude_km, capacity_gbps=spec.laser_capacity_gbps,
+                             hop_ms=spec.laser_hop_ms)
+        hosts = local_routes(windows, sites.sat[:, 0], lasers.latency_ms, r_km)
         routes = route(lasers, sites, gateways, ground.gateway_pop, ground.gateway_pop_ms, ground.pop_cloud_ms)
-        return NetworkTensors(
-            site_sat=sites.sat, site_sat_ms=routes.satellite_ms, site_sat_gbps=routes.satellite_gbps,
-            site_gateway_ms=routes.gateway_ms, site_gateway_gbps=routes.gateway_gbps,
-            site_cloud_ms=routes.cloud_ms, site_cloud_gbps=routes.cloud_gbps,
-        )
+        return (hosts.members, sites.latency_ms + hosts.latency_ms, hosts.hops, hosts.exact, routes.gateway_ms,
+                routes.gateway_up_gbps, routes.gateway_down_gbps, routes.cloud_ms, routes.cloud_up_gbps,
+                routes.cloud_down_gbps)
 
-    return jax.lax.map(step, jnp.moveaxis(r_ecef_km, 1, 0))
+    n_steps = access.sat.shape[0]
+    return Steps(access, *jax.lax.map(step, (r_time[:n_steps], access)))
+
+
+def network_steps(r_ecef_km: np.ndarray, lasers_of: tuple[GridShell, ...] | np.ndarray, ground: Ground,
+                  spec: NetworkSpec = NetworkSpec(), chunk_steps: int = 60, step_s: float = 60.0,
+                  steps: np.ndarray | None = None) -> Iterator[tuple[np.ndarray, Steps]]:
+    """Stream (step indices, Steps) over the time steps `steps` (default all) of Earth-fixed satellite
+    positions r_ecef_km [sat, time, 3] (`placement.propagation.orbits.Orbits.r_ecef_km`), `chunk_steps` steps
+    at a time; `step_s` is the spacing of the steps (the longest_view rule's look-ahead is counted in them).
+
+    `lasers_of` must describe those satellites: isl.grid_shells of the Walker shells that generated them, or
+    neighbour slots [sat, 4] of any laser graph (isl.infer_plus_grid for a catalog). Every chunk runs with
+    the same shape, so the kernel compiles once.
+    """
+    n_sat, n_time = r_ecef_km.shape[:2]
+    table, grids = _laser_table(lasers_of, n_sat)
+    windows = spec.windows(plus_grid(grids) if table is None else np.asarray(table))
+    steps = np.arange(n_time) if steps is None else np.asarray(steps, int)
+    chunk_steps = max(1, min(chunk_steps, len(steps)))
+    lookahead = math.ceil(LONGEST_PASS_S / step_s) if spec.access_rule == "longest_view" else 0
+    for first in range(0, len(steps), chunk_steps):
+        chunk = steps[first:first + chunk_steps]
+        # a short last chunk repeats its last step, so every chunk has one shape: one compilation; the
+        # look-ahead past the horizon is out of view (NaN)
+        padded = np.concatenate([chunk, np.repeat(chunk[-1:], chunk_steps - len(chunk))])
+        ahead = padded[-1] + 1 + np.arange(lookahead)
+        positions = np.concatenate([np.asarray(r_ecef_km[:, padded]),
+                                    np.where((ahead < n_time)[None, :, None],
+                                             np.asarray(r_ecef_km[:, np.minimum(ahead, n_time - 1)]), np.nan)], axis=1)
+        out = _chunk(jnp.asarray(positions), ground, table, windows, grids, spec, lookahead)
+        yield chunk, jax.tree_util.tree_map(lambda a: np.asarray(a[: len(chunk)]), out)
 
 
 def _laser_table(grids: tuple[GridShell, ...] | np.ndarray, n_sat: int):
@@ -157,48 +236,27 @@ def _laser_table(grids: tuple[GridShell, ...] | np.ndarray, n_sat: int):
     if not isinstance(grids, tuple):
         table = np.asarray(grids)
         if table.shape != (n_sat, 4) or not np.issubdtype(table.dtype, np.integer) or (table >= n_sat).any():
-            raise InputError(f"a laser table of shape {table.shape}", source="network_chunks", field="grids",
+            raise InputError(f"a laser table of shape {table.shape}", source="network_steps", field="grids",
                              expected=f"neighbour slots [{n_sat}, 4] of satellite indices (-1 for none)")
         return jnp.asarray(table, jnp.int32), ()
     if not grids or grids[-1].first + grids[-1].planes * grids[-1].per_plane != n_sat:
-        raise InputError(f"the laser grid does not cover the {n_sat} satellites", source="network_chunks",
+        raise InputError(f"the laser grid does not cover the {n_sat} satellites", source="network_steps",
                          field="grids", expected="isl.grid_shells of the shells the constellation came from")
     return None, grids
 
 
-def network_chunks(r_ecef_km: np.ndarray, grids: tuple[GridShell, ...] | np.ndarray, ground: Ground,
-                   spec: NetworkSpec = NetworkSpec(), chunk_steps: int = 60,
-                   steps: np.ndarray | None = None) -> Iterator[tuple[np.ndarray, NetworkTensors]]:
-    """Stream (step indices, tensors) over the time steps `steps` (default all) of Earth-fixed satellite
-    positions r_ecef_km [sat, time, 3] (`placement.propagation.orbits.Orbits.r_ecef_km`), `chunk_steps` steps at
-    a time.
-
-    `grids` must describe those satellites: isl.grid_shells of the Walker shells that generated them, or
-    neighbour slots [sat, 4] of any laser graph (isl.infer_plus_grid for a catalog). Every chunk runs with the
-    same shape, so the kernel compiles once.
-    """
-    n_sat = r_ecef_km.shape[0]
-    table, grids = _laser_table(grids, n_sat)
-    steps = np.arange(r_ecef_km.shape[1]) if steps is None else np.asarray(steps, int)
-    chunk_steps = max(1, min(chunk_steps, len(steps)))
-    for first in range(0, len(steps), chunk_steps):
-        chunk = steps[first:first + chunk_steps]
-        # a short last chunk repeats its last step, so every chunk has one shape: one compilation
-        padded = np.concatenate([chunk, np.repeat(chunk[-1:], chunk_steps - len(chunk))])
-        tensors = _chunk(jnp.asarray(r_ecef_km[:, padded]), ground, table, grids, spec)
-        yield chunk, jax.tree_util.tree_map(lambda a: a[: len(chunk)], tensors)
-
-
-def build_network(r_ecef_km: np.ndarray, grids: tuple[GridShell, ...] | np.ndarray, ground: Ground,
-                  spec: NetworkSpec = NetworkSpec(), chunk_steps: int = 60, steps: np.ndarray | None = None,
-                  on_chunk: Callable[[int, int], None] | None = None) -> NetworkTensors:
-    """The tensors of every step of `steps` at once (host numpy arrays, time-major); `network_chunks` streams
-    them. `on_chunk(steps_done, steps_total)` is called after each chunk (progress)."""
+def build_network(r_ecef_km: np.ndarray, lasers_of: tuple[GridShell, ...] | np.ndarray, ground: Ground,
+                  spec: NetworkSpec = NetworkSpec(), *, steps_per_epoch: int, step_s: float,
+                  chunk_epochs: int = 1, on_chunk: Callable[[int, int], None] | None = None) -> NetworkTensors:
+    """The network of every placement epoch: r_ecef_km [sat, time, 3] holds `steps_per_epoch` steps per epoch
+    (then possibly the horizon's end, which no epoch uses), `step_s` apart; `chunk_epochs` epochs are routed
+    per device call. `on_chunk(epochs_done, epochs_total)` is called after each chunk (progress)."""
+    n_epochs = r_ecef_km.shape[1] // steps_per_epoch
     parts, done = [], 0
-    total = r_ecef_km.shape[1] if steps is None else len(steps)
-    for chunk, tensors in network_chunks(r_ecef_km, grids, ground, spec, chunk_steps, steps):
-        parts.append(jax.tree_util.tree_map(np.asarray, tensors))
-        done += len(chunk)
+    for chunk, out in network_steps(r_ecef_km, lasers_of, ground, spec, chunk_epochs * steps_per_epoch, step_s,
+                                    steps=np.arange(n_epochs * steps_per_epoch)):
+        parts.append(fold_epochs(out, steps_per_epoch, spec, r_ecef_km.shape[0]))
+        done += len(chunk) // steps_per_epoch
         if on_chunk is not None:
-            on_chunk(done, total)
-    return jax.tree_util.tree_map(lambda *a: np.concatenate(a, axis=0), *parts)
+            on_chunk(done, n_epochs)
+    return NetworkTensors.concatenate(*parts)

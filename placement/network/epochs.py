@@ -1,0 +1,155 @@
+"""Each placement epoch's candidate hosts, folded from its network steps (host numpy).
+
+A copy stays on its host for an epoch while the satellites move: the site's access satellite changes and
+the path to a host satellite grows or breaks. For every site and host, over the epoch's S steps:
+
+  share      the fraction of the steps in which the host is reachable (a satellite host: within
+             `reach_hops` laser hops of the access satellite of that step; a gateway or cloud region: any
+             route at all): the largest share of the epoch's requests it can serve;
+  latency    the mean one-way latency over those steps (requests are spread evenly over an epoch);
+  p95        the 95th percentile of the one-way latency over those steps (nearest rank);
+  up, down   the harmonic mean of the bottleneck over those steps: bytes / rate then averages to the mean
+             transmission time.
+
+Satellite hosts are those within `laser_hops` of the site's access satellite at some step of the epoch, the
+`satellite_candidates` with the lowest mean latency kept. A site's terminals carry per direction the least
+they carry at any step in which the site has an access satellite (requests flow all through the epoch).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+P95 = 0.95
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Candidates:
+    """Hosts of one kind that each site reaches in each epoch, [epoch, site, slot]; `host` indexes that kind
+    (satellite, gateway or cloud region), -1 for an empty slot (latency inf, share 0)."""
+
+    host: np.ndarray
+    latency_ms: np.ndarray  # mean one way, over the steps it is reachable
+    p95_ms: np.ndarray
+    share: np.ndarray  # of the epoch's steps in which it is reachable
+    up_gbps: np.ndarray  # harmonic mean of the request direction's bottleneck
+    down_gbps: np.ndarray
+
+    def concatenate(*parts: Candidates) -> Candidates:
+        width = max(p.host.shape[2] for p in parts)
+        pad = lambda a, fill: np.pad(a, ((0, 0), (0, 0), (0, width - a.shape[2])), constant_values=fill)  # noqa: E731
+        return Candidates(*(np.concatenate([pad(getattr(p, f.name), FILL[f.name]) for p in parts])
+                            for f in dataclasses.fields(Candidates)))
+
+
+FILL = {"host": -1, "latency_ms": np.inf, "p95_ms": np.inf, "share": 0.0, "up_gbps": 0.0, "down_gbps": 0.0}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class NetworkTensors:
+    """The network of every placement epoch: each site's candidate satellites, gateways and cloud regions,
+    and its terminals' capacity per direction [epoch, site] (per terminal)."""
+
+    satellites: Candidates  # [epoch, site, satellite_candidates]
+    gateways: Candidates  # [epoch, site, gateway]
+    clouds: Candidates  # [epoch, site, cloud]
+    site_up_gbps: np.ndarray
+    site_down_gbps: np.ndarray
+    uncertified: int = 0  # satellite-host latencies used that the window could not certify (windows.py)
+
+    @property
+    def n_epochs(self) -> int:
+        return self.site_up_gbps.shape[0]
+
+    def concatenate(*parts: NetworkTensors) -> NetworkTensors:
+        return NetworkTensors(*(Candidates.concatenate(*(getattr(p, name) for p in parts))
+                                for name in ("satellites", "gateways", "clouds")),
+                              np.concatenate([p.site_up_gbps for p in parts]),
+                              np.concatenate([p.site_down_gbps for p in parts]),
+                              sum(p.uncertified for p in parts))
+
+
+def fold_epochs(steps, steps_per_epoch: int, spec, n_sat: int) -> NetworkTensors:
+    """NetworkTensors of the whole epochs in `steps` (network.tensors.Steps as numpy, [time, ...], a multiple
+    of `steps_per_epoch` steps long)."""
+    n = steps_per_epoch
+    epochs = steps.access.sat.shape[0] // n
+    per_epoch = lambda a: a.reshape((epochs, n) + a.shape[1:])  # noqa: E731
+    has_access = per_epoch(steps.access.sat[:, :, 0] >= 0)
+    site_up, site_down = (np.where(has_access, per_epoch(g[:, :, 0]), np.inf).min(axis=1)
+                          for g in (steps.access.up_gbps, steps.access.down_gbps))
+    site_up, site_down = (np.where(np.isfinite(g), g, 0.0) for g in (site_up, site_down))
+    gateways = _ground_kind(per_epoch(steps.gateway_ms), per_epoch(steps.gateway_up_gbps),
+                            per_epoch(steps.gateway_down_gbps))
+    clouds = _ground_kind(per_epoch(steps.cloud_ms), per_epoch(steps.cloud_up_gbps),
+                          per_epoch(steps.cloud_down_gbps))
+    # A satellite host's bottleneck is the site's terminal link (lasers are far wider): per step, each direction.
+    laser = spec.laser_capacity_gbps
+    with np.errstate(invalid="ignore"):
+        host_up = np.where(steps.host_hops > 0, np.minimum(steps.access.up_gbps, laser), steps.access.up_gbps)
+        host_down = np.where(steps.host_hops > 0, np.minimum(steps.access.down_gbps, laser), steps.access.down_gbps)
+    satellites, uncertified = zip(*(_satellites(*(per_epoch(a)[e] for a in (
+        steps.host_sat, steps.host_ms, steps.host_hops, steps.host_exact, host_up, host_down)), spec, n_sat)
+        for e in range(epochs)))
+    return NetworkTensors(Candidates.concatenate(*satellites), gateways, clouds, site_up, site_down,
+                          int(sum(uncertified)))
+
+
+def _nearest_rank(sorted_values: np.ndarray, count: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """The P95 nearest-rank value of groups of sorted values: index ceil(0.95 count) - 1 from each start."""
+    rank = np.maximum(np.ceil(P95 * count).astype(int) - 1, 0)
+    return sorted_values[rank if start is None else start + rank]
+
+
+def _ground_kind(ms: np.ndarray, up: np.ndarray, down: np.ndarray) -> Candidates:
+    """Gateways or cloud regions [epoch, step, site, host]: every host a candidate, aggregated over steps."""
+    reach = np.isfinite(ms)
+    count = reach.sum(axis=1)
+    n = ms.shape[1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, np.where(reach, ms, 0.0).sum(axis=1) / count, np.inf)
+        harmonic = lambda g: np.where(count > 0, count / np.where(reach, 1.0 / g, 0.0).sum(axis=1), 0.0)  # noqa: E731
+        up_gbps, down_gbps = harmonic(up), harmonic(down)
+    ordered = np.sort(ms, axis=1)  # inf (unreachable) last
+    rank = np.maximum(np.ceil(P95 * count).astype(int) - 1, 0)
+    p95 = np.where(count > 0, np.take_along_axis(ordered, rank[:, None], axis=1)[:, 0], np.inf)
+    host = np.broadcast_to(np.arange(ms.shape[3]), mean.shape)
+    return Candidates(np.where(count > 0, host, -1), mean, p95, count / n, up_gbps, down_gbps)
+
+
+def _satellites(sat, ms, hops, exact, up, down, spec, n_sat: int) -> tuple[Candidates, int]:
+    """One epoch's satellite hosts [1, site, K] from its steps [step, site, P], and how many of the latencies
+    used were not certified exact."""
+    n, n_site, _ = sat.shape
+    k = spec.satellite_candidates
+    site = np.broadcast_to(np.arange(n_site)[None, :, None], sat.shape)
+    key = site.astype(np.int64) * n_sat + sat
+    pool = np.unique(key[(hops >= 0) & (hops <= spec.laser_hops) & (sat >= 0)])
+    usable = (hops >= 0) & (hops <= spec.relay_hops) & (sat >= 0) & np.isfinite(ms)
+    usable &= np.isin(key, pool)
+    key_u, ms_u = key[usable], ms[usable]
+    order = np.lexsort((ms_u, key_u))
+    key_u, ms_u = key_u[order], ms_u[order]
+    exact_u, up_u, down_u = (a[usable][order] for a in (exact, up, down))
+    groups, start, count = np.unique(key_u, return_index=True, return_counts=True)
+    mean = np.add.reduceat(ms_u, start) / count if len(groups) else np.zeros(0)
+    p95 = _nearest_rank(ms_u, count, start) if len(groups) else np.zeros(0)
+    harmonic = lambda g: count / np.add.reduceat(1.0 / g, start) if len(groups) else np.zeros(0)  # noqa: E731
+    # the k lowest mean latencies of each site
+    site_of = groups // n_sat
+    best = np.lexsort((mean, site_of))
+    first = np.searchsorted(site_of[best], np.arange(n_site))
+    slot = np.arange(len(best)) - first[site_of[best]]
+    keep = best[slot < k]
+    out = {name: np.full((1, n_site, k), fill, float if name != "host" else np.int64) for name, fill in FILL.items()}
+    at = (0, site_of[keep], slot[slot < k])
+    for name, value in (("host", groups % n_sat), ("latency_ms", mean), ("p95_ms", p95), ("share", count / n),
+                        ("up_gbps", harmonic(up_u)), ("down_gbps", harmonic(down_u))):
+        out[name][at] = value[keep]
+    kept_group = np.zeros(len(groups), bool)
+    kept_group[keep] = True
+    uncertified = int((~exact_u & np.repeat(kept_group, count)).sum()) if len(groups) else 0
+    return Candidates(**out), uncertified
+
