@@ -97,7 +97,7 @@ def test_routes_over_the_real_catalog_equal_scipy(catalog):
     gateway_pop, gateway_pop_ms = rng.integers(0, 4, 20), rng.uniform(0.1, 5.0, 20)
     pop_cloud_ms = rng.uniform(1.0, 60.0, (4, 5))
     lasers = laser_links(jnp.asarray(r), neighbour, **LASER)
-    sites, gateways = access(sites_km, r, 4, 25.0, 20.0), access(gateways_km, r, 8, 25.0, 40.0)
+    sites, gateways = access(sites_km, r, 4, 25.0, 0.02, 0.4), access(gateways_km, r, 8, 25.0, 3.0, 4.0)
     routes = jax.jit(route)(lasers, sites, gateways, jnp.asarray(gateway_pop), jnp.asarray(gateway_pop_ms),
                             jnp.asarray(pop_cloud_ms))
     _, to_gateway, to_cloud = scipy_reference(lasers, sites, gateways, gateway_pop, gateway_pop_ms, pop_cloud_ms)

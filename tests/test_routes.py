@@ -14,9 +14,8 @@ from placement.constellation.walker import KUIPER
 from placement.network.isl import (
     GridShell, grid_shells, min_through_neighbours, neighbour_values, plus_grid, relax_along_lines,
 )
-from placement.network.routes import (
-    C_KM_PER_MS, Access, laser_links, path_to_gateway, route,
-)
+from placement.network.access import Access
+from placement.network.routes import C_KM_PER_MS, laser_links, path_to_gateway, route
 from placement.propagation.sgp4 import Propagator
 
 R_EARTH_KM = 6371.0
@@ -28,7 +27,7 @@ def unit(lat_deg, lon_deg):
     return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1)
 
 
-def access(ground_km, sat_km, k, min_elevation_deg, capacity_gbps):
+def access(ground_km, sat_km, k, min_elevation_deg, up_gbps, down_gbps):
     """The k highest satellites above the mask for each ground point (numpy, spherical Earth)."""
     los = sat_km[None] - ground_km[:, None]
     range_km = np.linalg.norm(los, axis=-1)
@@ -40,7 +39,8 @@ def access(ground_km, sat_km, k, min_elevation_deg, capacity_gbps):
     sat = np.where(visible, order, -1).astype(np.int32)
     latency = np.where(visible, np.take_along_axis(range_km, order, axis=1) / C_KM_PER_MS, np.inf)
     return Access(sat=jnp.asarray(sat), latency_ms=jnp.asarray(latency),
-                  capacity_gbps=jnp.asarray(np.where(visible, capacity_gbps, 0.0)))
+                  up_gbps=jnp.asarray(np.where(visible, up_gbps, 0.0)),
+                  down_gbps=jnp.asarray(np.where(visible, down_gbps, 0.0)))
 
 
 def scipy_reference(lasers, sites, gateways, gateway_pop, gateway_pop_ms, pop_cloud_ms):
@@ -93,20 +93,21 @@ def test_latencies_equal_scipy_dijkstra_on_real_size_constellation(gen1_network,
     r = r_km[:, step]
     lasers = laser_links(jnp.asarray(r), grids, **LASER)
     neighbour = np.asarray(lasers.neighbour)
-    sites = access(sites_km, r, 4, 25.0, 20.0)
-    gateways = access(gateways_km, r, 8, 25.0, 40.0)
+    sites = access(sites_km, r, 4, 25.0, 0.02, 0.4)
+    gateways = access(gateways_km, r, 8, 25.0, 3.0, 4.0)
     routes = jax.jit(route)(lasers, sites, gateways, jnp.asarray(gateway_pop), jnp.asarray(gateway_pop_ms),
                             jnp.asarray(pop_cloud_ms))
-    to_sat, to_gateway, to_cloud = scipy_reference(lasers, sites, gateways, gateway_pop, gateway_pop_ms, pop_cloud_ms)
+    _, to_gateway, to_cloud = scipy_reference(lasers, sites, gateways, gateway_pop, gateway_pop_ms, pop_cloud_ms)
 
     reachable = np.isfinite(to_gateway)
     assert 0.3 < reachable.mean()  # the test would be empty if most gateways were unreachable
     np.testing.assert_array_equal(np.isfinite(np.asarray(routes.gateway_ms)), reachable)
     np.testing.assert_allclose(np.asarray(routes.gateway_ms)[reachable], to_gateway[reachable], rtol=0, atol=1e-6)
     np.testing.assert_allclose(np.asarray(routes.cloud_ms), to_cloud, rtol=0, atol=1e-6)
-    sat = np.asarray(sites.sat)
-    d, k = np.nonzero(sat >= 0)
-    np.testing.assert_allclose(np.asarray(routes.satellite_ms)[d, k], to_sat[d, sat[d, k]], rtol=0, atol=1e-6)
+    # Requests go up the terminal's 20 Mbps, responses down the feeder uplink's 3 Gbps (the narrowest of
+    # feeder uplink, lasers and the terminal's 400 Mbps downlink)
+    assert np.all(np.asarray(routes.gateway_up_gbps)[reachable] == pytest.approx(0.02))
+    assert np.all(np.asarray(routes.gateway_down_gbps)[reachable] == pytest.approx(0.4))
 
     # No latency below the straight line at the speed of light, and lasers clear the Earth.
     chord_ms = np.linalg.norm(sites_km[:, None] - gateways_km[None], axis=-1) / C_KM_PER_MS
@@ -141,14 +142,19 @@ def test_hand_built_geometry():
     # one plane of three: the 0-2 laser closes the ring but is 7000 km long, beyond the 5000 km limit
     grids = (GridShell(first=0, planes=1, per_plane=3, phasing=0, full_circle=True),)
     lasers = laser_links(jnp.asarray(r), grids, max_range_km=5000.0, min_altitude_km=80.0, capacity_gbps=100.0)
-    one = lambda sat, cap: Access(sat=jnp.asarray([[sat]], jnp.int32), latency_ms=jnp.asarray([[600.0 / C_KM_PER_MS]]),  # noqa: E731
-                                  capacity_gbps=jnp.asarray([[cap]]))
-    routes = route(lasers, one(0, 20.0), one(2, 40.0), jnp.asarray([0]), jnp.asarray([1.0]), jnp.asarray([[10.0]]))
+    one = lambda sat, up, down: Access(sat=jnp.asarray([[sat]], jnp.int32),  # noqa: E731
+                                       latency_ms=jnp.asarray([[600.0 / C_KM_PER_MS]]),
+                                       up_gbps=jnp.asarray([[up]]), down_gbps=jnp.asarray([[down]]))
+    site, gateway = one(0, 0.02, 0.5), one(2, 3.0, 4.0)  # terminal up / down; feeder up / down
+    routes = route(lasers, site, gateway, jnp.asarray([0]), jnp.asarray([1.0]), jnp.asarray([[10.0]]))
     np.testing.assert_allclose(float(routes.gateway_ms[0, 0]), 28.1759365, atol=1e-6)
     np.testing.assert_allclose(float(routes.cloud_ms[0, 0]), 39.1759365, atol=1e-6)
-    assert float(routes.gateway_gbps[0, 0]) == 20.0  # the uplink is the bottleneck
-    assert float(routes.satellite_ms[0, 0]) == pytest.approx(2.0013846, abs=1e-6)
-    assert path_to_gateway(lasers, one(0, 20.0), one(2, 40.0), 0, 0) == [
+    # requests: min(terminal uplink 0.02, lasers 100, feeder downlink 4); responses: min(feeder uplink 3,
+    # lasers 100, terminal downlink 0.5)
+    assert float(routes.gateway_up_gbps[0, 0]) == pytest.approx(0.02)
+    assert float(routes.gateway_down_gbps[0, 0]) == pytest.approx(0.5)
+    assert float(routes.cloud_up_gbps[0, 0]) == pytest.approx(0.02)
+    assert path_to_gateway(lasers, site, gateway, 0, 0) == [
         ("site", 0), ("sat", 0), ("sat", 1), ("sat", 2), ("gateway", 0)]
 
 
@@ -219,7 +225,8 @@ def test_a_neighbour_table_routes_as_the_walker_grid(gen1_network):
     # Bellman-Ford round) must reach the same fixed point as the shift-based grid path.
     grids, r_km, sites_km, gateways_km, gateway_pop, gateway_pop_ms, pop_cloud_ms = gen1_network
     r = jnp.asarray(r_km[:, 1])
-    sites, gateways = access(sites_km, r_km[:, 1], 4, 25.0, 20.0), access(gateways_km, r_km[:, 1], 8, 25.0, 40.0)
+    sites = access(sites_km, r_km[:, 1], 4, 25.0, 0.02, 0.4)
+    gateways = access(gateways_km, r_km[:, 1], 8, 25.0, 3.0, 4.0)
     fiber = jnp.asarray(gateway_pop), jnp.asarray(gateway_pop_ms), jnp.asarray(pop_cloud_ms)
     by_grid = laser_links(r, grids, **LASER)
     by_table = laser_links(r, plus_grid(grids), **LASER)
@@ -227,7 +234,7 @@ def test_a_neighbour_table_routes_as_the_walker_grid(gen1_network):
     np.testing.assert_array_equal(np.asarray(by_table.latency_ms), np.asarray(by_grid.latency_ms))
     expected = jax.jit(route)(by_grid, sites, gateways, *fiber)
     got = jax.jit(route)(by_table, sites, gateways, *fiber)
-    for name in ("gateway_ms", "gateway_gbps", "cloud_ms", "cloud_gbps"):
+    for name in ("gateway_ms", "gateway_up_gbps", "gateway_down_gbps", "cloud_ms", "cloud_up_gbps", "cloud_down_gbps"):
         np.testing.assert_allclose(np.asarray(getattr(got, name)), np.asarray(getattr(expected, name)), rtol=1e-12,
                                    err_msg=name)
     assert np.isfinite(np.asarray(got.gateway_ms)).mean() > 0.3
