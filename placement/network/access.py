@@ -120,9 +120,13 @@ def choose_access(site_ecef_km, r_km, reach: Reach, slots: int, rule: str, up_li
         return ok & (sat >= 0)
 
     if rule == "highest":
-        def step(_, r):
-            chosen, slant = candidates(r)
-            return None, (chosen[0, :, :1], slant[0, :, :1])
+        def step(_, r):  # an argmax, not a top-k: a third of this rule's time on 1,000 sites x 4,408 satellites
+            sin_elevation, range_km = elevation_and_range(site_ecef_km, r)
+            score = jnp.where(_reachable(sin_elevation, range_km, reach), sin_elevation, -jnp.inf)
+            best = jnp.argmax(score, axis=1)[:, None]
+            seen = jnp.take_along_axis(score, best, axis=1) > -jnp.inf
+            return None, (jnp.where(seen, best, -1).astype(jnp.int32),
+                          jnp.where(seen, jnp.take_along_axis(range_km, best, axis=1), jnp.inf))
 
         _, (chosen, slant) = jax.lax.scan(step, None, r_km[:n_steps])
     elif rule == "longest_view":
