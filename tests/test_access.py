@@ -134,6 +134,10 @@ def test_each_direction_has_its_own_budget():
         assert 5e-3 < float(KU_USER_UPLINK.capacity_gbps(slant)) < 25e-3 < 0.4 < float(KU_USER_DOWNLINK.capacity_gbps(slant))
         assert float(DIRECT_TO_CELL_UPLINK.capacity_gbps(slant)) < float(DIRECT_TO_CELL.capacity_gbps(slant)) < 7e-3
         assert 0.8 < float(KA_GATEWAY_UPLINK.capacity_gbps(slant)) / float(KA_GATEWAY.capacity_gbps(slant)) < 1.2
+    # A terminal's links, even at zenith, stay far below a laser (100 Gbps) and a feeder at the 40 deg gateway
+    # mask (812 km): the terminal is each path's bottleneck (what network.routes.route relies on)
+    feeder_at_mask = min(float(KA_GATEWAY.capacity_gbps(812.1)), float(KA_GATEWAY_UPLINK.capacity_gbps(812.1)))
+    assert max(float(KU_USER_DOWNLINK.capacity_gbps(550.0)), float(KU_USER_UPLINK.capacity_gbps(550.0))) < 0.2 * feeder_at_mask
     # the uplink is calibrated to the 12 Mbps median upload at 45 deg elevation (749 km at 550 km)
     assert float(KU_USER_UPLINK.capacity_gbps(749.1)) == pytest.approx(12.7e-3, abs=0.1e-3)
     # the terminal's capacities at each step come from the slant range of its one access satellite
