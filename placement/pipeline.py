@@ -4,7 +4,8 @@ run:
   1. claim the run directory (an existing one is refused before anything is computed);
   2. propagate the satellites once over the horizon's network steps (`Orbits`: Earth-fixed positions and
      sunlight), which the network, the power model and the tables all read;
-  3. the network at each placement epoch's first step, over the constellation's lasers;
+  3. the network at every step (each site's access satellite, the satellite hosts around it, gateways and
+     cloud regions), folded per placement epoch into candidates with their latency and availability;
   4. the placement problem (hosts, models, demands, candidates, limits per epoch);
   5. every strategy of the scenario, each scored by the independent evaluator;
   6. the run directory: config.json (when the scenario came from a config), environment.json, metrics.json,
@@ -34,7 +35,7 @@ from placement.network.isl import constellation_lasers
 from placement.network.tensors import NetworkTensors, build_network
 from placement import plots
 from placement.problem import PlacementProblem, SolveResult
-from placement.problem.build import build_problem
+from placement.problem.build import build_problem, slot_p95_rtt_ms
 from placement.propagation.frames import ecef_to_geodetic
 from placement.propagation.orbits import Orbits, orbit_chunks, propagate_orbits
 from placement.propagation.sgp4 import Propagator
@@ -70,33 +71,43 @@ class Prepared:
 
 
 def prepare(scenario: Scenario, progress: Progress = _quiet) -> Prepared:
-    """Propagation -> network at every epoch's first step -> the placement problem of `scenario`."""
+    """Propagation -> network over every step, folded per epoch -> the placement problem of `scenario`."""
     enable_float64()
     c, h, d = scenario.constellation, scenario.horizon, scenario.demand
     steps = h.steps()
     progress(f"network: {len(c.elements)} satellites, {len(d.sites)} sites ({int(d.site_units.sum())} units), "
              f"{len(scenario.ground.gateways)} gateways, {len(scenario.ground.clouds)} cloud regions, "
-             f"{h.n_epochs} epochs of {h.epoch_s:g} s")
+             f"{h.n_epochs} epochs of {h.epoch_s:g} s in steps of {h.step_s:g} s")
     with Stage(progress, "propagation", -(-steps.n_steps // scenario.chunk_steps)) as stage:
         orbits = propagate_orbits(c.elements, steps, np.dtype(scenario.precision), scenario.chunk_steps,
                                   on_chunk=lambda done, total: stage.done("steps", f"{done}/{total}"))
-    epoch_steps = h.epoch_starts()
-    chunk = min(h.n_epochs, scenario.chunk_steps)
+    chunk = max(1, min(h.n_epochs, scenario.chunk_steps // h.steps_per_epoch))
     with Stage(progress, "network", -(-h.n_epochs // chunk)) as stage:
-        network = build_network(orbits.r_ecef_km, constellation_lasers(c.elements, c.shells, steps),
-                                scenario.ground.arrays(d.sites), scenario.network, chunk, steps=epoch_steps,
+        network = build_network(orbits.r_ecef_km, constellation_lasers(c.elements, c.shells, steps, c.lasers),
+                                scenario.ground.arrays(d.sites), scenario.network, steps_per_epoch=h.steps_per_epoch,
+                                step_s=h.step_s, chunk_epochs=chunk,
                                 on_chunk=lambda done, total: stage.done("epochs", f"{done}/{total}"))
-    unreached = np.flatnonzero(~(np.asarray(network.site_sat) >= 0).any(axis=(0, 2)))
+    if network.uncertified:
+        progress(f"network: {network.uncertified} satellite-host latencies over lasers are upper bounds (a shorter "
+                 "path may leave the routing window; network.windows)")
+    unreached = np.flatnonzero(~(network.site_up_gbps > 0).any(axis=0))
     if unreached.size:
-        raise InputError(f"no satellite is above {scenario.network.site_min_elevation_deg:g} deg at site "
-                         f"{d.sites.name[unreached[0]]!r} in any epoch ({unreached.size} such sites)",
-                         source=scenario.name, field="demand",
+        raise InputError(f"no satellite is in reach of site {d.sites.name[unreached[0]]!r} at any step "
+                         f"({unreached.size} such sites)", source=scenario.name, field="demand",
                          expected=f"sites that {c.label} covers (everything reaches them through the satellites)")
-    problem = build_problem(network, np.full(h.n_epochs, h.epoch_s), orbits.sunlit_fraction[:, epoch_steps].T,
+    problem = build_problem(network, np.full(h.n_epochs, h.epoch_s), epoch_sunlight(orbits.sunlit_fraction, h),
                             d.sites, scenario.ground.gateways, scenario.ground.clouds, d.models, d.workloads,
                             scenario.hosts, scenario.problem, site_units=d.site_units,
                             satellite_names=c.satellite_names)
     return Prepared(orbits, network, problem)
+
+
+def epoch_sunlight(sunlit_fraction: np.ndarray, horizon) -> np.ndarray:
+    """[epoch, satellite] mean visible solar-disc fraction over each epoch's network steps (NaN where SGP4
+    failed at some step: the satellite is no host that epoch)."""
+    n = horizon.n_steps
+    return np.asarray(sunlit_fraction[:, :n], np.float64).reshape(-1, horizon.n_epochs,
+                                                                   horizon.steps_per_epoch).mean(axis=2).T
 
 
 def placement_problem(scenario: Scenario, progress: Progress = _quiet) -> PlacementProblem:
@@ -156,12 +167,15 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
                                   **(request_shares(problem, r.solution) if r.solution is not None else {})}
                            for name, (r, e) in results.items()},
             "rejected_records": scenario.constellation.rejected_records,
+            "uncertified_latencies": prepared.network.uncertified,
             "seed": scenario.seed,
             "job_seconds": time.perf_counter() - started,
         }
         solved = {name: (r.solution, e) for name, (r, e) in results.items() if e is not None}
         tables = run_tables(problem, solved, scenario.demand.sites, scenario.ground.positions(), prepared.orbits,
-                            scenario.horizon.epoch_starts())
+                            scenario.horizon.epoch_starts(), epoch_sunlight(prepared.orbits.sunlit_fraction,
+                                                                            scenario.horizon),
+                            slot_p95_rtt_ms(prepared.network, problem))
         if scenario.config is not None:
             write_json(staging / "config.json", scenario.config)
         # The config file's path: relative paths in config.json (sites_file) resolve from its folder.

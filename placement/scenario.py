@@ -27,7 +27,9 @@ from placement.constellation import walker
 from placement.errors import InputError
 from placement.network import ground as ground_tables
 from placement.network.ground import GroundNodes
-from placement.network.links import DIRECT_TO_CELL, KU_USER_DOWNLINK
+from placement.network.access import Reach
+from placement.network.isl import read_laser_list
+from placement.network.links import DIRECT_TO_CELL, DIRECT_TO_CELL_UPLINK, KU_USER_DOWNLINK, KU_USER_UPLINK
 from placement.network.tensors import Ground, NetworkSpec
 from placement.problem import catalog
 from placement.problem.build import JURISDICTION_GROUPS, HostOptions, ProblemOptions, Workload
@@ -40,18 +42,22 @@ from placement.solvers import SOLVERS
 # two keeps each system's own mask unless network.site_min_elevation_deg says otherwise.
 FILED_SITE_MIN_ELEVATION_DEG = {"starlink-gen1": 25.0, "kuiper": 35.0}
 DEFAULT_SITE_MIN_ELEVATION_DEG = 25.0
-SITE_LINKS = {"ku-terminal": KU_USER_DOWNLINK, "direct-to-cell": DIRECT_TO_CELL}
+# (uplink, downlink) of each kind of site terminal
+SITE_LINKS = {"ku-terminal": (KU_USER_UPLINK, KU_USER_DOWNLINK),
+              "direct-to-cell": (DIRECT_TO_CELL_UPLINK, DIRECT_TO_CELL)}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Constellation:
     """The satellites: their mean elements, and the Walker shells they were generated from (None for a
-    catalog), whose own +Grid the lasers follow (a catalog's grid is inferred from its orbits)."""
+    catalog), whose own +Grid the lasers follow; a catalog's lasers are a given list, or inferred from its
+    orbits."""
 
     elements: Elements
     shells: tuple[walker.WalkerShell, ...] | None = None
     label: str = "constellation"  # a built-in's name or the catalog file's
     rejected_records: int = 0  # malformed records skipped while reading the catalog
+    lasers: np.ndarray | None = None  # [sat, 4] neighbour slots of a given laser list (network.isl)
 
     @classmethod
     def walker(cls, shells: tuple[walker.WalkerShell, ...], epoch: str = "2026-02-24T00:00:00Z", *,
@@ -180,14 +186,18 @@ def resolve(config: Config) -> Scenario:
                       steps_per_epoch=max(1, math.ceil(pc.epoch_s / config.time.step_s - 1e-9)))
     s = config.solver
     n = config.network
+    up, down = SITE_LINKS[n.site_link]
     return Scenario(
         constellation=constellation, horizon=horizon, ground=ground,
         demand=Demand(sites, _workloads(config, sites), _models(config), units),
         hosts=host_options(config, len(ground.gateways)),
-        network=NetworkSpec(site_slots=n.site_slots, gateway_slots=n.gateway_slots, site_link=SITE_LINKS[n.site_link],
-                            site_min_elevation_deg=_site_min_elevation_deg(config),
-                            gateway_min_elevation_deg=n.gateway_min_elevation_deg,
-                            laser_capacity_gbps=n.laser_capacity_gbps),
+        network=NetworkSpec(site_slots=n.site_slots, gateway_slots=n.gateway_slots,
+                            site_reach=Reach(_site_min_elevation_deg(config), n.site_max_range_km),
+                            gateway_reach=Reach(n.gateway_min_elevation_deg, n.gateway_max_range_km),
+                            access_rule=n.access_rule, laser_hops=n.laser_hops, reach_hops=n.reach_hops,
+                            satellite_candidates=n.satellite_candidates, laser_capacity_gbps=n.laser_capacity_gbps,
+                            radio_hop_ms=n.radio_hop_ms, laser_hop_ms=n.laser_hop_ms, site_uplink=up,
+                            site_downlink=down),
         problem=ProblemOptions(**{f.name: getattr(pc, f.name) for f in dataclasses.fields(ProblemOptions)}),
         strategies=tuple(s.strategies), solver_options={name: getattr(s, name) for name in SOLVERS},
         certify=s.certify, precision=config.propagation.precision, chunk_steps=config.propagation.chunk_steps,
@@ -222,11 +232,22 @@ def _constellation(config: Config) -> Constellation:
         epoch_jd, epoch_fr = parse_utc(c.epoch, field="constellation.epoch", source=config.source)
         elements = walker.constellation(chosen, epoch_jd, epoch_fr, bstar=c.bstar)
         result = Constellation(elements, chosen, c.builtin.strip().lower())
+        if config.network.lasers_file is not None:
+            raise InputError("a laser list is for a catalog file", source=config.source,
+                             field="network.lasers_file",
+                             expected="constellation.file (a built-in constellation has its own +Grid)")
     else:
         path = _existing_file(config, c.file, "constellation.file", "a TLE/3LE or OMM file")
-        read = read_elements(path, skip_bad=c.skip_bad_records)
-        result = Constellation(read.elements, None, path.name, len(read.rejected))
+        read = read_elements(path, skip_bad=c.skip_bad_records, header_lines=c.header_lines)
+        lasers = None
+        if config.network.lasers_file is not None:
+            lasers = read_laser_list(_existing_file(config, config.network.lasers_file, "network.lasers_file",
+                                                    "a laser list"), len(read.elements))
+        result = Constellation(read.elements, None, path.name, len(read.rejected), lasers)
     if c.max_satellites is not None and c.max_satellites < len(result.elements):
+        if result.lasers is not None:
+            raise InputError("thinning a catalog breaks its laser list", source=config.source,
+                             field="constellation.max_satellites", expected="no value with network.lasers_file")
         keep = np.unique(np.linspace(0, len(result.elements) - 1, c.max_satellites).round().astype(int))
         result = dataclasses.replace(result, elements=result.elements.take(keep), shells=None)
     return result

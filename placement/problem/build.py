@@ -1,12 +1,11 @@
 """A PlacementProblem from the network tensors, the satellites' sunlight, the catalog and the workloads.
 
 Hosts are every satellite, then every gateway, then every cloud region, in the order of the network's
-axes. Epochs are snapshots of the network at chosen time steps: a demand's candidates in an epoch are the
-K satellites its site sees then (each is a host: the model runs on the satellite overhead), its
-`ProblemOptions.gateway_candidates` nearest gateways and `cloud_candidates` nearest cloud regions, with the
-round trip twice the
-one-way path latency and the path's bottleneck capacity. Keep epochs short next to a satellite's pass
-(minutes) where in-orbit placement matters: between snapshots the model assumes nothing moves.
+axes. A demand's candidates in an epoch (network.epochs, folded from the epoch's network steps) are the
+satellite hosts within laser hops of its site's access satellites, its `ProblemOptions.gateway_candidates`
+nearest gateways and `cloud_candidates` nearest cloud regions (by mean latency over the epoch): each with the
+round trip (twice the mean one-way latency, hop delays included), the bottleneck of each direction, and the
+share of the epoch in which it is reachable, the most of the demand it may serve.
 
 A site may stand for several demand units (hubs, platforms, phones): its request rates and its terminals
 are multiplied by them (`site_units`). A gateway may carry its own hardware and link (a remote data centre
@@ -25,7 +24,7 @@ import numpy as np
 from placement.errors import InputError
 from placement.fields import NON_NEGATIVE, NON_NEGATIVE_INTEGER, check_fields, non_negative, option
 from placement.network.ground import GroundNodes
-from placement.network.tensors import NetworkTensors
+from placement.network.epochs import Candidates, NetworkTensors
 from placement.problem.catalog import HostProfile, ModelSpec, SatellitePower, host_profiles, satellite_power
 from placement.problem.spec import CLOUD, GATEWAY, SATELLITE, PlacementProblem
 
@@ -115,13 +114,13 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
                   models: Sequence[ModelSpec], workloads: Sequence[Workload], hosts: HostOptions | None = None,
                   options: ProblemOptions = ProblemOptions(), *, site_units: Sequence[int] | None = None,
                   satellite_names: Sequence[str] | None = None) -> PlacementProblem:
-    """`network` holds one snapshot per epoch (host numpy arrays [epoch, ...]), `epoch_s` [epoch] the epochs'
-    lengths and `sunlit_fraction` [epoch, satellite] the satellites' sunlight in them. `site_units` [site]
-    (default ones) multiplies each site's request rates and terminals. `satellite_names` name the satellite
-    hosts (default sat0, sat1, ...; e.g. a catalog's names)."""
+    """`network` holds each epoch's candidates folded from its network steps (network.epochs), `epoch_s`
+    [epoch] the epochs' lengths and `sunlit_fraction` [epoch, satellite] the satellites' mean sunlight in them.
+    `site_units` [site] (default ones) multiplies each site's request rates and terminals. `satellite_names` name
+    the satellite hosts (default sat0, sat1, ...; e.g. a catalog's names)."""
     hosts = HostOptions() if hosts is None else hosts
     epoch_s = np.asarray(epoch_s, dtype=float)
-    T = np.asarray(network.site_sat).shape[0]
+    T = network.n_epochs
     if epoch_s.shape != (T,) or not np.all(epoch_s > 0):
         raise InputError(f"shape {epoch_s.shape}", field="epoch_s", expected=f"{T} positive durations, one per epoch")
     n_sat = np.asarray(sunlit_fraction).shape[1]
@@ -160,35 +159,13 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
     jurisdictions = tuple(sorted(set(host_country) | {j for a in allowed_sets if a for j in a}))
     allowed = np.array([[a is None or j in a for j in jurisdictions] for a in allowed_sets], bool).reshape(-1, len(jurisdictions))
 
-    # Candidates per (epoch, site): K satellites, then the nearest gateways and cloud regions in a jurisdiction
-    # the demand allows (one set of candidates per site and distinct allowed set).
-    sat, sat_ms, sat_gbps = (np.asarray(a) for a in (network.site_sat, network.site_sat_ms, network.site_sat_gbps))
-    gw_ms, gw_gbps = np.asarray(network.site_gateway_ms), np.asarray(network.site_gateway_gbps)
-    cl_ms, cl_gbps = np.asarray(network.site_cloud_ms), np.asarray(network.site_cloud_gbps)
-
-    def nearest(ms, gbps, slots, offset, ok_host):
-        slots = min(slots, ms.shape[2])
-        ms = np.where(ok_host, ms, np.inf)
-        order = np.argsort(np.where(np.isfinite(ms), ms, np.inf), axis=2)[:, :, :slots]
-        ms_k = np.take_along_axis(ms, order, 2)
-        ok = np.isfinite(ms_k)
-        return np.where(ok, order + offset, -1), np.where(ok, ms_k, 0.0), np.where(ok, np.take_along_axis(gbps, order, 2), 1.0)
-
-    gateway_slots, cloud_slots = options.gateway_candidates, options.cloud_candidates
-    n_slots = sat.shape[2] + min(gateway_slots, G) + min(cloud_slots, C)
-    cand = np.full((T, len(names), n_slots), -1)
-    cand_ms, cand_gbps = np.zeros(cand.shape), np.ones(cand.shape)
-    for a in set(allowed_sets):
-        near_gw = nearest(gw_ms, gw_gbps, gateway_slots, n_sat,
-                          np.array([a is None or country in a for country in gateways.country], bool))
-        near_cl = nearest(cl_ms, cl_gbps, cloud_slots, n_sat + G,
-                          np.array([a is None or country in a for country in clouds.country], bool))
-        mine = np.array([b == a for b in allowed_sets], bool)
-        for out, s_part, g_part, c_part in zip((cand, cand_ms, cand_gbps), (np.where(sat >= 0, sat, -1),
-                                               np.where(sat >= 0, sat_ms, 0.0), np.where(sat >= 0, sat_gbps, 1.0)),
-                                               near_gw, near_cl):
-            out[:, mine] = np.concatenate([s_part, g_part, c_part], axis=2)[:, demand_site[mine]]
-    access = hosts.terminals_per_site * units * np.where(sat >= 0, sat_gbps, 0.0).max(axis=2)  # [epoch, site]
+    # Candidates per (epoch, site): the satellite hosts, then the nearest gateways and cloud regions (by mean
+    # latency over the epoch) in a jurisdiction the demand allows (one set per site and distinct allowed set).
+    slots = _site_slots(network, n_sat, gateways, clouds, allowed_sets, demand_site, options)
+    cand, cand_ms, cand_up, cand_down, cand_share = (slots[f] for f in ("host", "latency_ms", "up_gbps",
+                                                                         "down_gbps", "share"))
+    # A site's terminals (per demand unit) carry requests up and responses down.
+    uplink, downlink = (hosts.terminals_per_site * units * g for g in (network.site_up_gbps, network.site_down_gbps))
 
     kind = np.array([SATELLITE] * n_sat + [GATEWAY] * G + [CLOUD] * C, np.int8)
     gateway_profiles = hosts.gateway_profiles or (hosts.gateway,) * G
@@ -223,10 +200,68 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         rate_per_s=np.broadcast_to(np.asarray(rate, float), (T, len(names))),
         request_bytes=[models[m].request_bytes for m in demand_model],
         response_bytes=[models[m].response_bytes for m in demand_model],
-        slo_ms=slo, allowed=allowed, site_name=sites.name, site_access_gbps=access,
-        candidate_host=cand, candidate_rtt_ms=2.0 * cand_ms, candidate_gbps=cand_gbps,
+        slo_ms=slo, allowed=allowed, site_name=sites.name, site_uplink_gbps=uplink, site_downlink_gbps=downlink,
+        candidate_host=cand, candidate_rtt_ms=2.0 * cand_ms, candidate_up_gbps=cand_up,
+        candidate_down_gbps=cand_down, candidate_share=cand_share,
         epoch_s=epoch_s, opening_cost=np.broadcast_to(np.select(
             [kind == SATELLITE, kind == GATEWAY, kind == CLOUD], list(hosts.opening_cost)), (len(models), H)),
         migration_cost_per_gb=options.migration_cost_per_gb,
         unserved_penalty_ms=None if options.serve_all else options.unserved_penalty_ms,
         placement=options.placement, single_source=options.single_source)
+
+
+def _site_slots(network: NetworkTensors, n_sat: int, gateways: GroundNodes, clouds: GroundNodes,
+                allowed_sets: list, demand_site: np.ndarray, options: ProblemOptions) -> dict[str, np.ndarray]:
+    """[epoch, demand, slot] of "host" (host index: satellites, then gateways, then clouds; -1 padding) and of
+    each candidate field: the satellite hosts, then the demand's nearest allowed gateways and cloud regions."""
+    G = len(gateways.name)
+    out: dict[str, np.ndarray] = {}
+    for a in set(allowed_sets):
+        allows = lambda nodes: np.array([a is None or c in a for c in nodes.country], bool)  # noqa: E731
+        parts = [_nearest(network.satellites, None, network.satellites.host.shape[2], 0),
+                 _nearest(network.gateways, allows(gateways), options.gateway_candidates, n_sat),
+                 _nearest(network.clouds, allows(clouds), options.cloud_candidates, n_sat + G)]
+        mine = np.array([b == a for b in allowed_sets], bool)
+        for field in parts[0]:
+            joined = np.concatenate([part[field] for part in parts], axis=2)[:, demand_site[mine]]
+            out.setdefault(field, np.empty((joined.shape[0], len(allowed_sets), joined.shape[2]), joined.dtype))
+            out[field][:, mine] = joined
+    return out
+
+
+def _nearest(candidates: Candidates, allowed: np.ndarray | None, k: int, offset: int) -> dict[str, np.ndarray]:
+    """The k candidates of each (epoch, site) with the lowest mean latency among the reachable `allowed` hosts
+    [host] (None: keep the slots as they are), hosts shifted by `offset`; padding: host -1, latency 0, rates 1,
+    share 0 (values PlacementProblem accepts on empty slots)."""
+    ms = candidates.latency_ms
+    ok = (candidates.host >= 0) & (candidates.share > 0)
+    if allowed is not None:
+        ok &= allowed[np.maximum(candidates.host, 0)]
+    k = min(k, ms.shape[2])
+    order = np.argsort(np.where(ok, ms, np.inf), axis=2, kind="stable")[:, :, :k]
+    kept = np.take_along_axis(ok, order, 2)
+    pick = lambda a, fill: np.where(kept, np.take_along_axis(a, order, 2), fill)  # noqa: E731
+    return {"host": pick(candidates.host + offset, -1), "latency_ms": pick(ms, 0.0),
+            "p95_ms": pick(candidates.p95_ms, 0.0), "up_gbps": pick(candidates.up_gbps, 1.0),
+            "down_gbps": pick(candidates.down_gbps, 1.0), "share": pick(candidates.share, 0.0)}
+
+
+def slot_p95_rtt_ms(network: NetworkTensors, problem: PlacementProblem) -> np.ndarray:
+    """[epoch, demand, slot] the 95th percentile of each candidate's round trip over the epoch's network steps
+    (twice the one-way p95 of network.epochs), from the network the problem was built from; NaN on padding."""
+    T, D, K = problem.candidate_host.shape
+    n_sat = int((problem.host_kind == SATELLITE).sum())
+    G = int((problem.host_kind == GATEWAY).sum())
+    t = np.broadcast_to(np.arange(T)[:, None, None], (T, D, K))
+    site = np.broadcast_to(problem.demand_site[None, :, None], (T, D, K))
+    host = problem.candidate_host
+    sats = network.satellites
+    match = sats.host[t, site] == host[..., None]  # [T, D, K, satellite slots]
+    p95 = np.where(match, sats.p95_ms[t, site], -np.inf).max(axis=-1, initial=-np.inf)
+    ground = host >= n_sat
+    gateway = ground & (host < n_sat + G)
+    p95 = np.where(gateway, network.gateways.p95_ms[t, site, np.clip(host - n_sat, 0, G - 1)], p95)
+    cloud = host >= n_sat + G
+    n_cloud = network.clouds.p95_ms.shape[2]
+    p95 = np.where(cloud, network.clouds.p95_ms[t, site, np.clip(host - n_sat - G, 0, n_cloud - 1)], p95)
+    return np.where(host >= 0, 2.0 * p95, np.nan)

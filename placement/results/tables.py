@@ -28,25 +28,28 @@ HOSTS_COLUMNS = {"strategy": str, "epoch": np.int32, "epoch_start_min": np.float
                  "memory_utilization": np.float64, "link_utilization": np.float64, "sunlit_fraction": np.float64}
 ASSIGNMENTS_COLUMNS = {"strategy": str, "epoch": np.int32, "demand": str, "host": str, "host_kind": str,
                        "host_jurisdiction": str, "share": np.float64, "requests": np.float64,
-                       "latency_ms": np.float64, "slo_ms": np.float64, "sunlit_fraction": np.float64}
+                       "latency_ms": np.float64, "p95_latency_ms": np.float64, "slo_ms": np.float64,
+                       "sunlit_fraction": np.float64}
 
 
 def run_tables(problem: PlacementProblem, solved: dict[str, tuple[Solution, Evaluation]], sites: GroundNodes,
-               ground_positions: dict[str, tuple[float, float]], orbits: Orbits,
-               epoch_steps: np.ndarray) -> dict[str, dict]:
+               ground_positions: dict[str, tuple[float, float]], orbits: Orbits, epoch_steps: np.ndarray,
+               epoch_sunlight: np.ndarray, p95_rtt_ms: np.ndarray) -> dict[str, dict]:
     """The run's tables as named columns. `solved`: strategy -> (solution, evaluation) for every strategy that
     returned one; `ground_positions`: (lat, lon) of the gateways and cloud regions by host name; `orbits`: the
     run's propagation (satellites are the first hosts, in its order); `epoch_steps` [epoch]: each epoch's
-    first step in it."""
+    first step in it; `epoch_sunlight` [epoch, satellite]: the mean sunlit fraction the power model used;
+    `p95_rtt_ms` [epoch, demand, slot]: each slot's 95th-percentile round trip over the epoch's steps."""
     used = np.any([s.placement.any(axis=(0, 1)) for s, _ in solved.values()], axis=0) if solved else False
     satellites = np.flatnonzero((problem.host_kind == SATELLITE) & used)
     lat, lon, _ = orbits.geodetic(satellites)  # [satellite, step]
     sunlit = np.asarray(orbits.sunlit_fraction[satellites], np.float64)
-    host_lat, host_lon, host_sunlit = _host_positions(problem, satellites, (lat, lon, sunlit), epoch_steps,
+    host_lat, host_lon, host_sunlit = _host_positions(problem, satellites, (lat, lon), epoch_steps,
                                                        ground_positions)
+    host_sunlit[:, satellites] = epoch_sunlight[:, satellites]
     return {"demands": _demands_table(problem, solved, sites),
             "hosts": _hosts_table(problem, solved, host_lat, host_lon, host_sunlit),
-            "assignments": _assignments_table(problem, solved, host_sunlit),
+            "assignments": _assignments_table(problem, solved, host_sunlit, p95_rtt_ms),
             "tracks": {"satellite": [problem.host_name[h] for h in satellites for _ in range(orbits.grid.n_steps)],
                        "time_min": np.tile(orbits.grid.minutes(), len(satellites)),
                        "lat_deg": lat.ravel(), "lon_deg": lon.ravel(), "sunlit_fraction": sunlit.ravel()}}
@@ -63,11 +66,12 @@ def request_shares(problem: PlacementProblem, solution: Solution) -> dict:
 
 def _host_positions(problem: PlacementProblem, satellites: np.ndarray, tracks: tuple, epoch_steps: np.ndarray,
                     ground_positions: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Latitude, longitude and sunlit fraction [epoch, host] at each epoch's start: the used satellites from
-    their tracks (NaN for satellites no strategy uses), gateways and cloud regions by name (sunlit NaN)."""
+    """Latitude and longitude [epoch, host] at each epoch's start, and a sunlit fraction to fill in (NaN): the
+    used satellites from their tracks (NaN for satellites no strategy uses), gateways and cloud regions by
+    name."""
     T, H = problem.n_epochs, problem.n_hosts
     lat, lon, sunlit = (np.full((T, H), np.nan) for _ in range(3))
-    for out, track in zip((lat, lon, sunlit), tracks):
+    for out, track in zip((lat, lon), tracks):
         out[:, satellites] = track[:, epoch_steps].T
     for h in np.flatnonzero(problem.host_kind != SATELLITE):
         lat[:, h], lon[:, h] = ground_positions.get(problem.host_name[h], (np.nan, np.nan))
@@ -128,10 +132,11 @@ def _hosts_table(problem: PlacementProblem, solved: dict, lat: np.ndarray, lon: 
     return _concatenate(parts, HOSTS_COLUMNS)
 
 
-def _assignments_table(problem: PlacementProblem, solved: dict, sunlit: np.ndarray) -> dict:
-    """Per strategy, epoch, demand and serving host: the share and number of requests, their latency and the
-    host's sunlit fraction (NaN on the ground)."""
+def _assignments_table(problem: PlacementProblem, solved: dict, sunlit: np.ndarray, p95_rtt_ms: np.ndarray) -> dict:
+    """Per strategy, epoch, demand and serving host: the share and number of requests, their mean latency and
+    its 95th percentile over the epoch's network steps, and the host's sunlit fraction (NaN on the ground)."""
     latency = problem.latency_ms()
+    p95 = latency + p95_rtt_ms - problem.candidate_rtt_ms  # the same transmission and compute
     parts = []
     for name, (solution, _) in solved.items():
         served = _served(problem, solution)
@@ -140,7 +145,8 @@ def _assignments_table(problem: PlacementProblem, solved: dict, sunlit: np.ndarr
         parts.append({
             "strategy": [name] * len(t), "epoch": t.astype(np.int32), "demand": [problem.demand_name[i] for i in d],
             **_host_columns(problem, h), "share": solution.assignment[t, d, k], "requests": served[t, d, k],
-            "latency_ms": latency[t, d, k], "slo_ms": problem.slo_ms[d], "sunlit_fraction": sunlit[t, h]})
+            "latency_ms": latency[t, d, k], "p95_latency_ms": p95[t, d, k], "slo_ms": problem.slo_ms[d],
+            "sunlit_fraction": sunlit[t, h]})
     return _concatenate(parts, ASSIGNMENTS_COLUMNS)
 
 
