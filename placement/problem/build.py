@@ -223,8 +223,8 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         rate_per_s=np.broadcast_to(np.asarray(rate, float), (T, len(names))),
         request_bytes=[models[m].request_bytes for m in demand_model],
         response_bytes=[models[m].response_bytes for m in demand_model],
-        slo_ms=slo, allowed=allowed, site_name=sites.name, site_access_gbps=access,
-        candidate_host=cand, candidate_rtt_ms=2.0 * cand_ms, candidate_gbps=cand_gbps,
+        slo_ms=slo, allowed=allowed, site_name=sites.name, site_uplink_gbps=access, site_downlink_gbps=access,
+        candidate_host=cand, candidate_rtt_ms=2.0 * cand_ms, candidate_up_gbps=cand_gbps, candidate_down_gbps=cand_gbps,
         epoch_s=epoch_s, opening_cost=np.broadcast_to(np.select(
             [kind == SATELLITE, kind == GATEWAY, kind == CLOUD], list(hosts.opening_cost)), (len(models), H)),
         migration_cost_per_gb=options.migration_cost_per_gb,
