@@ -8,7 +8,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from placement.evaluation import evaluate
 from placement.problem import random_problem
@@ -99,6 +99,9 @@ def test_bound_and_repair_close_the_transport_problem(seed):
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), placement=st.sampled_from(["fixed", "per_epoch"]),
        load=st.sampled_from([0.3, 1.0, 2.5]), noise=st.floats(0.0, 1.0), partial=st.sampled_from([0.0, 0.7]))
+# Found by this test: a copy new in epoch 1 whose upload (6.2 Mbit/s) alone overfills its satellite's link
+# (1.8 Mbit/s); it must not be chosen (nor in epoch 2, where it would then be new).
+@example(seed=420, placement="per_epoch", load=0.3, noise=0.0, partial=0.0)
 def test_repair_of_any_shares_passes_the_evaluator(seed, placement, load, noise, partial):
     """Even shares that ignore every limit (random, summing to more than 1, above the slots' shares (12))
     come back feasible."""

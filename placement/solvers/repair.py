@@ -8,7 +8,8 @@ whole arrays, in numpy float64, for splittable demands (not single_source):
    (`PlacementProblem.carrying_slots`) could use; on each (epoch, host) they are kept by decreasing relaxed
    use (requests the relaxed shares send there) while the memory (5) lasts (in fixed placement the uses of
    all epochs add up and a copy holds in every epoch (9)). Each kept copy that was not on the host in the
-   previous epoch takes its upload from the host link first (6, (8)).
+   previous epoch takes its upload from the host link first (6, (8)); where the link cannot carry them all,
+   the most used are kept while their uploads fit.
 2. Relaxed shares where they fit. The relaxed shares, restricted to slots with a kept copy and each at
    most its slot's candidate_share (12), are scaled down on every over-full row (compute (3)-(4), host
    link (6), site uplink (7a) and downlink (7b)) by the row's capacity / load; each share by the smallest
@@ -45,7 +46,9 @@ def _segment_sum(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
 
 def choose_copies(problem: PlacementProblem, use: np.ndarray) -> np.ndarray:
     """[T, M, H] copies: on each (epoch, host) every model some carrying slot could use, by decreasing
-    `use` [T, M, H] (requests), while the memory lasts; in fixed placement one choice for every epoch."""
+    `use` [T, M, H] (requests), while the memory lasts; in fixed placement one choice for every epoch; in
+    per_epoch placement then less the new copies whose uploads the host link cannot carry
+    (`_uploads_that_fit`)."""
     p = problem
     T, D, K = p.candidate_host.shape
     M, H = p.n_models, p.n_hosts
@@ -70,7 +73,21 @@ def choose_copies(problem: PlacementProblem, use: np.ndarray) -> np.ndarray:
     keep = running - before <= p.memory_bytes[h] * (1.0 + SLACK)
     y = np.zeros(wanted.shape, bool)
     y[e[keep], m[keep], h[keep]] = True
-    return np.broadcast_to(y, (T, M, H)).copy() if p.placement == "fixed" else y
+    return np.broadcast_to(y, (T, M, H)).copy() if p.placement == "fixed" else _uploads_that_fit(p, y, use)
+
+
+def _uploads_that_fit(problem: PlacementProblem, y: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """`y` [T, M, H] (per_epoch) less the new copies (not on the host the epoch before) whose uploads the
+    host link cannot carry, (6) with (8): on each (epoch, host) the most used are kept while their uploads
+    fit, the rest dropped. Epoch by epoch, as dropping a copy makes the next epoch's copy new. (A link
+    overfilled by uploads alone serves nothing, but the copies it keeps would still break (6).)"""
+    p = problem
+    room = (1.0 - SLACK) * p.link_bps()
+    for t in range(1, p.n_epochs):
+        m, h = np.nonzero(y[t] & ~y[t - 1])
+        kept = _keep(h, p.upload_bps()[t, m], room[t], use[t, m, h]) >= 1.0
+        y[t, m[~kept], h[~kept]] = False
+    return y
 
 
 def _keep(rows: np.ndarray, load: np.ndarray, room: np.ndarray, priority: np.ndarray) -> np.ndarray:
@@ -130,13 +147,9 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     penalty = np.inf if p.unserved_penalty_ms is None else p.unserved_penalty_ms
     ok &= L < penalty
     room_compute = (1.0 - SLACK) * p.compute_budget_flops_s().ravel()
-    room_link = ((1.0 - SLACK) * p.link_bps() - uploads_bps(p, y)).ravel()
+    room_link = ((1.0 - SLACK) * p.link_bps() - uploads_bps(p, y)).ravel()  # >= 0: the copies' uploads fit
     room_uplink = (1.0 - SLACK) * p.site_uplink_bps().ravel()
     room_downlink = (1.0 - SLACK) * p.site_downlink_bps().ravel()
-    if (room_link < 0).any():  # uploads alone overfill a link: drop that host's new copies' slots
-        full = (room_link < 0).reshape(T, H)
-        ok &= ~full[t3, host]
-        room_link = np.maximum(room_link, 0.0)
     active = (R > 0)[:, :, None]
     ok &= active
 
