@@ -117,6 +117,17 @@ def test_a_share_of_zero_makes_the_slot_unusable():
     assert solve(problem).objective == pytest.approx(4620.0, rel=1e-9)
 
 
+def test_restricting_to_the_candidate_hosts_keeps_the_rates_and_shares_of_each_slot():
+    # S (host 2) is no candidate of tiny(): without it the slots, their rates each way and shares are the same
+    problem = tiny(**VISION, site_uplink_gbps=[[0.64]], candidate_share=[[[0.5, 1.0], [1.0, 1.0]]])
+    alone = problem.restricted_to(problem.candidate_hosts())
+    assert alone.n_hosts == 2
+    for name in ("candidate_up_gbps", "candidate_down_gbps", "candidate_share", "site_uplink_gbps",
+                 "site_downlink_gbps"):
+        np.testing.assert_array_equal(getattr(alone, name), getattr(problem, name))
+    assert solve(alone).objective == pytest.approx(solve(problem).objective, rel=1e-12)
+
+
 @pytest.mark.parametrize("share", [-0.1, 1.5, np.nan])
 def test_shares_outside_0_1_are_refused(share):
     with pytest.raises(InputError, match="candidate_share"):
