@@ -21,9 +21,21 @@ def tiny(**overrides) -> PlacementProblem:
         model_name=["m"], model_flops=[1e12], model_memory_bytes=[1e9],
         demand_name=["d0", "d1"], demand_model=[0, 0], demand_site=[0, 0], rate_per_s=[[60.0, 60.0]],
         request_bytes=[0.0, 0.0], response_bytes=[0.0, 0.0], slo_ms=[50.0, 50.0], allowed=[[True, True]] * 2,
-        site_name=["hub"], site_access_gbps=[[1.0]],
+        site_name=["hub"], site_uplink_gbps=[[1.0]], site_downlink_gbps=[[1.0]],
         candidate_host=[[[0, 1], [0, 1]]], candidate_rtt_ms=[[[20.0, 80.0], [20.0, 80.0]]],
-        candidate_gbps=[[[1.0, 1.0], [1.0, 1.0]]], epoch_s=[1.0], opening_cost=[[0.0, 0.0, 0.0]],
+        candidate_up_gbps=[[[1.0, 1.0], [1.0, 1.0]]], candidate_down_gbps=[[[1.0, 1.0], [1.0, 1.0]]],
+        epoch_s=[1.0], opening_cost=[[0.0, 0.0, 0.0]],
         unserved_penalty_ms=1000.0)
     fields.update(overrides)
     return PlacementProblem(**fields)
+
+
+def with_fast_satellite(**overrides) -> PlacementProblem:
+    """tiny() with S as each demand's third slot: rtt 10 ms, peak and one-request speed 1e14 FLOP/s, in
+    sunlight (1000 W x 1e11 FLOP/J = 1e14 FLOP/s): 10 + 10 = 20 ms per request, up to 100 requests/s."""
+    fields = dict(candidate_host=[[[0, 1, 2], [0, 1, 2]]], candidate_rtt_ms=[[[20.0, 80.0, 10.0]] * 2],
+                  candidate_up_gbps=[[[1.0, 1.0, 1.0]] * 2], candidate_down_gbps=[[[1.0, 1.0, 1.0]] * 2],
+                  peak_flops_s=[1e14, 1e18, 1e14], service_flops_s=[1e14, 1e15, 1e14],
+                  power_budget_w=[[np.inf, np.inf, 1000.0]])
+    fields.update(overrides)
+    return tiny(**fields)

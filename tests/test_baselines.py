@@ -1,4 +1,4 @@
-"""The baseline solvers: every solution satisfies constraints (1)-(11) of placement.solvers.milp exactly (an
+"""The baseline solvers: every solution satisfies constraints (1)-(12) of placement.solvers.milp exactly (an
 independent checker below, and the project evaluator), reports its own objective, and each baseline keeps to
 its rule (cloud only, no satellites, ...)."""
 
@@ -32,13 +32,16 @@ CONFIGS = {
     "single_source_per_epoch": dict(single_source=True, placement="per_epoch", migration_cost_per_gb=1e4),
     "tight": dict(load=1.5),
     "tight_single_source_per_epoch": dict(load=1.5, single_source=True, placement="per_epoch"),
+    "partly_reachable": dict(load=1.5, partial_share=0.7, placement="per_epoch", opening_cost=2e5),
+    "partly_reachable_single_source": dict(partial_share=0.7, single_source=True),
 }
 
 
 def roomy(problem):
     """The instance with wider host and site links: low load then lets every request be served."""
     return dataclasses.replace(problem, link_gbps=problem.link_gbps * 10,
-                               site_access_gbps=problem.site_access_gbps * 3)
+                               site_uplink_gbps=problem.site_uplink_gbps * 3,
+                               site_downlink_gbps=problem.site_downlink_gbps * 3)
 
 
 def check(problem, solution):
@@ -77,12 +80,15 @@ def check(problem, solution):
     link += (z * 8.0 * p.model_memory_bytes[None, :, None] / p.epoch_s[:, None, None]).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["(6)"] = np.nan_to_num(link / (1e9 * p.link_gbps) - 1, nan=-1.0, posinf=1.0).max()
-        site = np.zeros(p.site_access_gbps.shape)
-        np.add.at(site, (np.arange(T)[:, None], np.broadcast_to(p.demand_site, (T, D))),
-                  p.rate_per_s * bits * served)
-        out["(7)"] = np.nan_to_num(site / (1e9 * p.site_access_gbps) - 1, nan=-1.0, posinf=1.0).max()
+        for number, payload_bytes, limit_gbps in (("(7a)", p.request_bytes, p.site_uplink_gbps),
+                                                  ("(7b)", p.response_bytes, p.site_downlink_gbps)):
+            site = np.zeros(limit_gbps.shape)
+            np.add.at(site, (np.arange(T)[:, None], np.broadcast_to(p.demand_site, (T, D))),
+                      p.rate_per_s * 8.0 * payload_bytes * served)
+            out[number] = np.nan_to_num(site / (1e9 * limit_gbps) - 1, nan=-1.0, posinf=1.0).max()
     out["(9)"] = float(p.placement == "fixed" and (y != y[:1]).any())
     out["(10)"] = np.where(~p.usable_slots(), x, 0).max()
+    out["(12)"] = (x - p.candidate_share).max()
     if p.single_source:
         out["(11)"] = max(np.minimum(x, 1 - x).max(), ((x > 0).sum(axis=2) - 1).max())
     # y is exactly the copies used: each placed (epoch, model, host) serves some share (any epoch if fixed)
@@ -156,9 +162,10 @@ def assert_all_served_or_kinds_cannot(name, problem, result):
     assert exact.status is Status.INFEASIBLE, exact.message
 
 
+@pytest.mark.parametrize("partial_share", [0.0, 0.7])
 @pytest.mark.parametrize("name", BASELINES)
-def test_everything_served_when_it_must_be_and_can(name):
-    problem = roomy(random_problem(3, **SIZE, load=0.2, unserved_penalty_ms=None))
+def test_everything_served_when_it_must_be_and_can(name, partial_share):
+    problem = roomy(random_problem(3, **SIZE, load=0.2, unserved_penalty_ms=None, partial_share=partial_share))
     # An exact solver serves every request with every candidate, so greedy and random must too.
     assert SOLVERS["milp"].solve(problem, MilpOptions(warm_start="none")).status is Status.OPTIMAL
     assert_all_served_or_kinds_cannot(name, problem, solve(name, problem))
@@ -178,7 +185,7 @@ def test_a_baseline_held_to_some_kinds_fails_only_where_they_cannot_serve(name):
 
 @pytest.mark.parametrize("name", BASELINES)
 def test_agrees_with_the_evaluator(name):
-    for config in ("per_epoch", "tight_single_source_per_epoch"):
+    for config in ("per_epoch", "tight_single_source_per_epoch", "partly_reachable"):
         problem = random_problem(5, **SIZE, **CONFIGS[config])
         result = solve(name, problem)
         report = evaluate(problem, result.solution)

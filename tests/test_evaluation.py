@@ -49,8 +49,12 @@ ALL_ON_G = ([[1.0, 0.0], [1.0, 0.0]], [[[1, 0, 0]]])
      [[0.5, 0.0], [0.5, 0.0]], [[[1, 0, 0], [1, 0, 0]]]),  # two 1.5 GB models on G's 2 GB
     ("(6) host link", {"request_bytes": [1e6, 1e6], "link_gbps": [[0.5, 100.0, 1.0]]},
      *ALL_ON_G),  # 120 x 8 Mbit/s = 0.96 Gbps into G's 0.5
-    ("(7) site access", {"request_bytes": [1e6, 1e6], "site_access_gbps": [[0.5]]},
-     [[0.0, 1.0], [0.0, 1.0]], [[[0, 1, 0]]]),
+    ("(7a) site uplink", {"request_bytes": [1e6, 1e6], "site_uplink_gbps": [[0.5]]},
+     [[0.0, 1.0], [0.0, 1.0]], [[[0, 1, 0]]]),  # 120 x 8 Mbit/s = 0.96 Gbps up the site's 0.5
+    ("(7b) site downlink", {"response_bytes": [1e6, 1e6], "site_downlink_gbps": [[0.5]]},
+     [[0.0, 1.0], [0.0, 1.0]], [[[0, 1, 0]]]),  # and down
+    ("(12) reachable share", {"candidate_share": [[[0.4, 1.0], [1.0, 1.0]]]},
+     [[1.0, 0.0], [0.0, 1.0]], [[[1, 1, 0]]]),  # d0 all on G, reachable 40% of the epoch
     ("(10) jurisdiction", {"allowed": [[True, False], [True, True]]},
      [[0.0, 1.0], [0.0, 1.0]], [[[0, 1, 0]]]),  # d0 may only use KE hosts; C is in ZA
     ("(10) padding slot", {"candidate_host": [[[0, -1], [0, 1]]]}, [[0.0, 1.0], [0.0, 1.0]], [[[1, 1, 0]]]),
@@ -68,9 +72,10 @@ def test_flags_each_planted_violation(constraint, problem_overrides, x, y):
 
 def test_flags_changed_fixed_placement_and_counts_uploads_per_epoch():
     two_epochs = dict(power_budget_w=[[np.inf, np.inf, 50.0]] * 2, link_gbps=[[10.0, 100.0, 1.0]] * 2,
-                      rate_per_s=[[60.0, 60.0]] * 2, site_access_gbps=[[1.0]] * 2,
+                      rate_per_s=[[60.0, 60.0]] * 2, site_uplink_gbps=[[1.0]] * 2, site_downlink_gbps=[[1.0]] * 2,
                       candidate_host=[[[0, 1], [0, 1]]] * 2, candidate_rtt_ms=[[[20.0, 80.0]] * 2] * 2,
-                      candidate_gbps=[[[1.0, 1.0]] * 2] * 2, epoch_s=[1.0, 1.0])
+                      candidate_up_gbps=[[[1.0, 1.0]] * 2] * 2, candidate_down_gbps=[[[1.0, 1.0]] * 2] * 2,
+                      epoch_s=[1.0, 1.0])
     x = [[[0.0, 1.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]]]
     y = [[[0, 1, 0]], [[1, 1, 0]]]  # G opens in epoch 1
     fixed = tiny(**two_epochs)
@@ -89,10 +94,11 @@ def test_flags_changed_fixed_placement_and_counts_uploads_per_epoch():
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), hosts=st.integers(2, 12), demands=st.integers(1, 25),
        models=st.integers(1, 3), epochs=st.integers(1, 3), mode=st.sampled_from(["fixed", "per_epoch"]),
-       single=st.booleans(), load=st.floats(0.2, 2.0))
-def test_every_solver_passes_the_evaluator(seed, hosts, demands, models, epochs, mode, single, load):
+       single=st.booleans(), load=st.floats(0.2, 2.0), partial=st.sampled_from([0.0, 0.5, 1.0]))
+def test_every_solver_passes_the_evaluator(seed, hosts, demands, models, epochs, mode, single, load, partial):
+    # partial: the fraction of satellite slots reachable for only part of their epoch (12)
     problem = random_problem(seed, hosts, demands, models, epochs, placement=mode, single_source=single,
-                             load=load, opening_cost=1e4, migration_cost_per_gb=1e6)
+                             load=load, opening_cost=1e4, migration_cost_per_gb=1e6, partial_share=partial)
     options = {"milp": MilpOptions(time_limit_s=5.0)}
     results = {name: strategy.solve(problem, options.get(name), seed=seed) for name, strategy in SOLVERS.items()}
     for name, result in results.items():

@@ -48,7 +48,8 @@ def instance(family: str, seed: int, size=SIZE):
     problem = random_problem(seed, *size, n_slots=10, opening_cost=o * unit, migration_cost_per_gb=g * unit, **kw)
     if family == "must_serve":  # wider links, so that every request can be served
         problem = dataclasses.replace(problem, link_gbps=problem.link_gbps * 10,
-                                      site_access_gbps=problem.site_access_gbps * 3)
+                                      site_uplink_gbps=problem.site_uplink_gbps * 3,
+                                      site_downlink_gbps=problem.site_downlink_gbps * 3)
     return problem
 
 

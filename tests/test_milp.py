@@ -5,6 +5,7 @@ import typing
 
 import numpy as np
 import pytest
+import scipy.optimize
 
 from placement.errors import InputError
 from placement.evaluation import evaluate
@@ -34,11 +35,11 @@ from placement_instances import tiny
     ({"model_memory_traffic_bytes": [1e10], "memory_bandwidth_bytes_s": [1e11, 1e13, 1e11]}, 9720.0),
     # G has 0.5 GB, the model needs 1 GB: all to C, 9720.
     ({"memory_bytes": [0.5e9, 1e12, 2e9]}, 9720.0),
-    # The site's access link carries 80 requests/s of 1 MB (64 Mbit/s each... 80 x 8e6 bit = 0.64 Gbps):
-    # 80 served on G (30 ms) and 40 unserved at 1000 ms: 2400 + 40000 = 42400. Transmission at the
-    # path's 1e6 Gbps is 8e6 / 1e15 s = 8e-6 ms per request: + 80 x 8e-6.
-    ({"request_bytes": [1e6, 1e6], "site_access_gbps": [[0.64]],
-      "candidate_gbps": [[[1e6, 1e6], [1e6, 1e6]]]}, 42400.0 + 80 * 8e-6),
+    # The site's uplink carries 80 requests/s of 1 MB (80 x 8e6 bit = 0.64 Gbps): 80 served on G (30 ms)
+    # and 40 unserved at 1000 ms: 2400 + 40000 = 42400. Transmission at the path up's 1e6 Gbps is
+    # 8e6 / 1e15 s = 8e-6 ms per request: + 80 x 8e-6.
+    ({"request_bytes": [1e6, 1e6], "site_uplink_gbps": [[0.64]],
+      "candidate_up_gbps": [[[1e6, 1e6], [1e6, 1e6]]]}, 42400.0 + 80 * 8e-6),
 ])
 def test_tiny_instance_optimum_derived_by_hand(solver, overrides, optimum):
     problem = tiny(**overrides)
@@ -53,7 +54,7 @@ def test_tiny_instance_optimum_derived_by_hand(solver, overrides, optimum):
 def test_eclipse_power_limits_a_satellite():
     # S (host 2) is the closest candidate (rtt 10 ms).
     slots = dict(candidate_host=[[[0, 1, 2], [0, 1, 2]]], candidate_rtt_ms=[[[20.0, 80.0, 10.0]] * 2],
-                 candidate_gbps=[[[1.0, 1.0, 1.0]] * 2])
+                 candidate_up_gbps=[[[1.0, 1.0, 1.0]] * 2], candidate_down_gbps=[[[1.0, 1.0, 1.0]] * 2])
     # As in tiny(): 50 W x 1e11 FLOP/J = 5e12 FLOP/s, below its 1e13 peak, so one request takes
     # 1e12 / 5e12 s = 200 ms: 210 ms in all, worse than C. S serves nothing: 4620 as before.
     assert solve(tiny(**slots)).objective == pytest.approx(4620.0)
@@ -66,24 +67,26 @@ def test_eclipse_power_limits_a_satellite():
     assert solve(tiny(**fast, power_budget_w=[[np.inf, np.inf, 200.0]])).objective == pytest.approx(4200.0)
 
 
+def placements(problem):
+    """Every placement y [T, M, H] (in fixed placement, one for the whole horizon)."""
+    T, M, H = problem.n_epochs, problem.n_models, problem.n_hosts
+    if problem.placement == "fixed":
+        return (np.broadcast_to(np.array(bits, bool).reshape(M, H), (T, M, H))
+                for bits in itertools.product([0, 1], repeat=M * H))
+    return (np.array(bits, bool).reshape(T, M, H) for bits in itertools.product([0, 1], repeat=T * M * H))
+
+
 def brute_force(problem):
     """Minimum over every single-source assignment and every placement (the evaluator scores and
     checks each); returns (objective, count of feasible points)."""
     T, D, K = problem.candidate_host.shape
-    M, H = problem.n_models, problem.n_hosts
     best, feasible = np.inf, 0
     for choice in itertools.product(range(K + 1), repeat=T * D):  # K = unserved
         x = np.zeros((T, D, K))
         for i, k in enumerate(choice):
             if k < K:
                 x[i // D, i % D, k] = 1.0
-        if problem.placement == "fixed":
-            placements = (np.broadcast_to(np.array(bits, bool).reshape(M, H), (T, M, H))
-                          for bits in itertools.product([0, 1], repeat=M * H))
-        else:
-            placements = (np.array(bits, bool).reshape(T, M, H)
-                          for bits in itertools.product([0, 1], repeat=T * M * H))
-        for y in placements:
+        for y in placements(problem):
             report = evaluate(problem, Solution(y, x))
             if report.feasible:
                 feasible += 1
@@ -93,15 +96,18 @@ def brute_force(problem):
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("mode", ["fixed", "per_epoch"])
-def test_milp_matches_brute_force(seed, mode):
+@pytest.mark.parametrize("partial_share", [0.0, 0.7])
+def test_milp_matches_brute_force(seed, mode, partial_share):
     # Up to 12 binary decisions: 2 hosts x 1-2 models (placement) and 2-3 demands x 2 slots (assignment).
+    # With partial shares most satellite slots are reachable for part of the epoch only, so under single
+    # source they serve nothing (12): the enumeration offers them and the evaluator refuses them.
     T = 2 if mode == "per_epoch" else 1
     must_serve = seed % 3 == 0
     problem = random_problem(seed, n_hosts=2, n_demands=3 if T == 1 else 2, n_models=1 + seed % 2 if T == 1 else 1,
                              n_epochs=T, single_source=True, placement=mode,
                              load=0.2 + 0.1 * seed if must_serve else 1.0 + 0.3 * seed,
                              opening_cost=200.0 * seed, migration_cost_per_gb=1e5 * seed,
-                             unserved_penalty_ms=None if must_serve else 500.0)
+                             unserved_penalty_ms=None if must_serve else 500.0, partial_share=partial_share)
     expected, n_feasible = brute_force(problem)
     result = solve(problem)
     if n_feasible == 0:
@@ -110,6 +116,81 @@ def test_milp_matches_brute_force(seed, mode):
     assert result.status is Status.OPTIMAL
     assert result.objective == pytest.approx(expected, rel=1e-6)
     assert evaluate(problem, result.solution).objective == pytest.approx(expected, rel=1e-6)
+
+
+def best_split_assignment(problem, y) -> float:
+    """The objective of the best splittable assignment at copies y [T, M, H] (inf where there is none): the
+    model of placement.solvers.milp written again from the raw arrays, row by row, and solved by scipy's LP
+    solver rather than through the MILP's builder."""
+    p = problem
+    T, D, K = p.candidate_host.shape
+    if (np.einsum("tmh,m->th", y.astype(float), p.model_memory_bytes) > p.memory_bytes).any():  # (5)
+        return np.inf
+    epoch, demand = np.arange(T)[:, None, None], np.arange(D)[None, :, None]
+    host = np.maximum(p.candidate_host, 0)
+    R = p.rate_per_s * p.epoch_s[:, None]
+    penalty = p.unserved_penalty_ms or 0.0
+    upper = np.where(p.usable_slots() & y[epoch, p.demand_model[demand], host], p.candidate_share, 0.0)  # (2), (10), (12)
+    cost = np.where(upper > 0, R[:, :, None] * (p.latency_ms() - penalty), 0.0)
+    new_copies = np.zeros(y.shape, bool)
+    if p.placement == "per_epoch":
+        new_copies[1:] = y[1:] & ~y[:-1]
+    constant = (penalty * R.sum() + (y * p.opening_cost).sum()
+                + p.migration_cost_per_gb * (new_copies * p.model_memory_bytes[:, None] / 1e9).sum())
+
+    def per_slot(load_per_s):  # [T, D] load of a whole demand-epoch -> [T, D, K] per unit share of a slot
+        return np.broadcast_to(load_per_s[:, :, None], (T, D, K))
+
+    rows, limits = [], []
+    for t, d in itertools.product(range(T), range(D)):  # (1) sum_k x <= 1
+        rows.append(per_slot(np.ones((T, D))) * ((epoch == t) & (demand == d)))
+        limits.append(1.0)
+    flops = per_slot(p.rate_per_s * p.model_flops[p.demand_model][None, :])
+    bits = per_slot(p.rate_per_s * 8.0 * (p.request_bytes + p.response_bytes)[None, :])
+    uploads = (new_copies * 8.0 * p.model_memory_bytes[:, None]).sum(axis=1) / p.epoch_s[:, None]  # [T, H]
+    capacity = []  # (load per unit share, where it counts, limit)
+    for t, h in itertools.product(range(T), range(p.n_hosts)):
+        on = (epoch == t) & (p.candidate_host == h)
+        capacity += [(flops, on, p.peak_flops_s[h]), (flops, on, p.power_budget_w[t, h] * p.flops_per_joule[h]),
+                     (bits, on, 1e9 * p.link_gbps[t, h] - uploads[t, h])]  # (3), (4), (6)
+    for t, s in itertools.product(range(T), range(len(p.site_name))):
+        at = (epoch == t) & (p.demand_site[demand] == s)
+        capacity += [(per_slot(p.rate_per_s * 8.0 * p.request_bytes[None, :]), at, 1e9 * p.site_uplink_gbps[t, s]),
+                     (per_slot(p.rate_per_s * 8.0 * p.response_bytes[None, :]), at, 1e9 * p.site_downlink_gbps[t, s])]
+    for load, where, limit in capacity:  # scaled to a right side of 1 (0 stays 0); unlimited rows left out
+        if np.isfinite(limit):
+            rows.append(np.where(where, load, 0.0) / (limit if limit > 0 else 1.0))
+            limits.append(1.0 if limit > 0 else 0.0)
+    served = [per_slot(np.ones((T, D))) * ((epoch == t) & (demand == d)) for t, d in zip(*np.nonzero(R > 0))]
+    must = p.unserved_penalty_ms is None  # (1) with u = 0: every share served
+    scale = max(np.abs(cost).max(), 1.0)  # HiGHS reports numerical trouble with costs of 1e10 unscaled
+    lp = scipy.optimize.linprog(cost.ravel() / scale, np.reshape(rows, (len(rows), -1)), limits,
+                                np.reshape(served, (len(served), -1)) if must else None,
+                                np.ones(len(served)) if must else None,
+                                bounds=np.stack([np.zeros(upper.size), upper.ravel()], axis=1), method="highs")
+    assert lp.status in (0, 2), lp.message  # optimal or infeasible
+    return lp.fun * scale + constant if lp.status == 0 else np.inf
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("mode", ["fixed", "per_epoch"])
+def test_milp_matches_enumeration_with_partial_shares(seed, mode):
+    # Splittable demands, every satellite slot reachable for part of the epoch: every placement on a cloud
+    # region, a gateway and two satellites (256 in all), each with its best assignment by an LP written apart.
+    T = 2 if mode == "per_epoch" else 1
+    must_serve = seed == 0
+    problem = random_problem(seed, n_hosts=4, n_demands=3, n_models=2 if T == 1 else 1, n_epochs=T,
+                             placement=mode, load=0.4 if must_serve else 1.0 + 0.5 * seed,
+                             opening_cost=300.0 * seed, migration_cost_per_gb=1e5 * seed,
+                             unserved_penalty_ms=None if must_serve else 500.0, partial_share=1.0)
+    assert (problem.candidate_share[problem.usable_slots()] < 1).any()
+    expected = min(best_split_assignment(problem, y) for y in placements(problem))
+    result = solve(problem)
+    assert result.status is Status.OPTIMAL
+    assert result.objective == pytest.approx(expected, rel=1e-6)
+    report = evaluate(problem, result.solution)
+    assert report.feasible, report.violations
+    assert report.objective == pytest.approx(expected, rel=1e-6)
 
 
 def test_infeasible_problem_is_reported_not_raised():

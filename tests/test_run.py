@@ -253,6 +253,7 @@ def test_direct_to_cell_sites_get_a_few_mbps():
     # ~4 Mbps), so 300 detector frames/s of 82 kB per site cannot all be carried: most go unserved.
     scenario = resolve(load_config(QUICKSTART, SHORT + ["network.site_link='direct-to-cell'"]))
     problem = pipeline.placement_problem(scenario)
-    assert 0.5e-3 < problem.site_access_gbps[problem.site_access_gbps > 0].max() < 50e-3
+    for site_gbps in (problem.site_uplink_gbps, problem.site_downlink_gbps):
+        assert 0.5e-3 < site_gbps[site_gbps > 0].max() < 50e-3
     result = solvers.solve("milp", problem, scenario.options("milp"), seed=scenario.seed)
     assert evaluate(problem, result.solution).unserved_share > 0.5

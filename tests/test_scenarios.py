@@ -117,10 +117,12 @@ def test_d2c_sites_get_a_beam_not_a_terminal(tmp_path, monkeypatch):
     sites, _ = sites_and_units(load_config(CONFIGS / "d2c-dead-zones.toml"))
     assert len(sites) == 33 and not {"Garissa", "Lodwar", "Mandera", "Wajir"} & set(sites.name)
     problem, run = run_small(tmp_path, monkeypatch, "d2c-dead-zones.toml")
-    access = problem.site_access_gbps[problem.site_access_gbps > 0]
-    # One Direct-to-Cell beam: a few Mbps; a Ku terminal gets hundreds even at the 25 deg mask's ~1,100 km slant.
-    assert access.max() < 0.05 < float(KU_USER_DOWNLINK.capacity_gbps(1200.0))
-    assert problem.candidate_gbps[problem.candidate_host >= 0].max() < 0.05
+    # One Direct-to-Cell beam: a few Mbps each way; a Ku terminal gets hundreds even at the 25 deg mask's
+    # ~1,100 km slant.
+    for site_gbps, path_gbps in ((problem.site_uplink_gbps, problem.candidate_up_gbps),
+                                 (problem.site_downlink_gbps, problem.candidate_down_gbps)):
+        assert site_gbps[site_gbps > 0].max() < 0.05 < float(KU_USER_DOWNLINK.capacity_gbps(1200.0))
+        assert path_gbps[problem.candidate_host >= 0].max() < 0.05
     assert run.metrics["strategies"]["milp"]["unserved_share"] == 0
 
 

@@ -24,10 +24,11 @@ from placement.solvers.options import (GRADIENT_FAST, GRADIENT_THOROUGH, Baselin
 NAMES = list(SOLVERS)
 
 
-def small():
-    """Per-epoch placement with opening and migration costs: every term of the objective is exercised."""
+def small(partial_share: float = 0.0):
+    """Per-epoch placement with opening and migration costs: every term of the objective is exercised
+    (with `partial_share`, satellite slots reachable for part of their epoch too: the share bound (12))."""
     return random_problem(0, 8, 12, 2, 2, n_slots=4, placement="per_epoch", opening_cost=1e3,
-                          migration_cost_per_gb=1e4)
+                          migration_cost_per_gb=1e4, partial_share=partial_share)
 
 
 def test_the_registry_names():
@@ -56,9 +57,11 @@ def assert_passes_the_evaluator(problem, result):
     assert report.objective == pytest.approx(result.objective, rel=1e-6)
 
 
+@pytest.mark.parametrize("partial_share", [0.0, 1.0])
 @pytest.mark.parametrize("name", NAMES)
-def test_solves_and_passes_the_evaluator(name):
-    problem = small()
+def test_solves_and_passes_the_evaluator(name, partial_share):
+    problem = small(partial_share)
+    assert partial_share == 0.0 or (problem.candidate_share[problem.usable_slots()] < 1).any()
     assert_passes_the_evaluator(problem, solve(name, problem, seed=0))
 
 

@@ -1,9 +1,9 @@
 """Score and check a placement from the raw problem arrays, independently of every solver.
 
 `evaluate(problem, solution)` recomputes the objective of `placement.solvers.milp` term by term and checks
-each of its constraints (1)-(11) with its own sums (np.add.at over the candidate hosts, not the solver's
+each of its constraints (1)-(12) with its own sums (np.add.at over the candidate hosts, not the solver's
 matrices), so a solver bug shows up here instead of being trusted. It reports each violated constraint and
-by how much, a latency breakdown per demand, and the load on every host against its limits.
+by how much, a latency breakdown per demand, and the load on every host and site link against its limits.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ class Evaluation:
     power_w: np.ndarray  # [epoch, host] compute power drawn
     memory_utilization: np.ndarray  # [epoch, host]
     link_utilization: np.ndarray  # [epoch, host] (requests + uploads) / capacity
-    site_access_utilization: np.ndarray  # [epoch, site]
+    site_uplink_utilization: np.ndarray  # [epoch, site] request bits / what the site's terminals carry up
+    site_downlink_utilization: np.ndarray  # [epoch, site] response bits / what they carry down
 
     @property
     def unserved_share(self) -> float:
@@ -119,6 +120,10 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
                       ("(10) unpowered host", unpowered)):
         flag(name, np.where(bad & used, x, 0), np.zeros_like(x), slot_label)
 
+    # (12) no more than the share of the epoch in which the host is reachable (on real slots: padding is (10))
+    flag("(12) reachable share", np.where(padding, 0.0, x - p.candidate_share - tolerance), p.candidate_share,
+         slot_label)
+
     # (2) a share is served only by a placed copy of the demand's model
     model = np.broadcast_to(p.demand_model[None, :, None], x.shape)
     placed = y[t_ix, model, host]
@@ -166,13 +171,16 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
     flag("(6) host link", np.where(np.isfinite(p.link_gbps), link_bps - 1e9 * p.link_gbps * (1 + tolerance), 0),
          1e9 * p.link_gbps, lambda t, h: f"epoch {t}, {host_label(h)}")
 
-    # (7) site access
-    site_bps = np.zeros((T, p.site_access_gbps.shape[1]))
-    np.add.at(site_bps, (np.broadcast_to(np.arange(T)[:, None], (T, D)), np.broadcast_to(p.demand_site, (T, D))),
-              p.rate_per_s * bits[None, :] * served)
-    flag("(7) site access",
-         np.where(np.isfinite(p.site_access_gbps), site_bps - 1e9 * p.site_access_gbps * (1 + tolerance), 0),
-         1e9 * p.site_access_gbps, lambda t, s: f"epoch {t}, site {p.site_name[s]}")
+    # (7a) site uplink: the requests of the site's served shares; (7b) site downlink: their responses
+    site_ix = (np.broadcast_to(np.arange(T)[:, None], (T, D)), np.broadcast_to(p.demand_site, (T, D)))
+    site_bps = {}
+    for number, direction, payload_bytes, limit_gbps in (("(7a)", "uplink", p.request_bytes, p.site_uplink_gbps),
+                                                          ("(7b)", "downlink", p.response_bytes, p.site_downlink_gbps)):
+        load = np.zeros(limit_gbps.shape)
+        np.add.at(load, site_ix, p.rate_per_s * 8.0 * payload_bytes[None, :] * served)
+        excess = np.where(np.isfinite(limit_gbps), load - 1e9 * limit_gbps * (1 + tolerance), 0)
+        flag(f"{number} site {direction}", excess, 1e9 * limit_gbps, lambda t, s: f"epoch {t}, site {p.site_name[s]}")
+        site_bps[direction] = load
 
     # Objective, term by term
     latency = p.latency_ms()
@@ -196,7 +204,8 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
         compute_util = np.where(budget > 0, compute / budget, np.where(compute > 0, np.inf, 0.0))
         memory_util = memory / p.memory_bytes[None, :]
         link_util = link_bps / (1e9 * p.link_gbps)
-        site_util = site_bps / (1e9 * p.site_access_gbps)
+        uplink_util = site_bps["uplink"] / (1e9 * p.site_uplink_gbps)
+        downlink_util = site_bps["downlink"] / (1e9 * p.site_downlink_gbps)
     all_served = served_requests.sum()
 
     return Evaluation(
@@ -211,4 +220,4 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
         demand_slo_attainment=demand_slo, demand_unserved_share=demand_unserved,
         compute_flops_s=compute, compute_utilization=compute_util, power_w=power,
         memory_utilization=memory_util, link_utilization=np.nan_to_num(link_util),
-        site_access_utilization=np.nan_to_num(site_util))
+        site_uplink_utilization=np.nan_to_num(uplink_util), site_downlink_utilization=np.nan_to_num(downlink_util))

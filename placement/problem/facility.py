@@ -5,8 +5,9 @@ facilities at cost c_ij for the whole of j's demand; minimise opening + serving 
 problem: one model, one epoch of 1 s, facilities are hosts whose compute is s_i (one FLOP per unit of
 demand), customers are demands with rate d_j and one candidate slot per facility whose latency is c_ij / d_j
 (so serving share x_ij costs d_j x (c_ij / d_j) x x_ij = c_ij x_ij), f_i is the opening cost. Compute
-time, transmission and every other limit are made negligible or unlimited. Splittable CFLP allows any
-shares; `single_source=True` is the single-source variant.
+time, transmission and every other limit are made negligible or unlimited (site links infinite, every
+facility reachable all the time: shares 1). Splittable CFLP allows any shares; `single_source=True` is the
+single-source variant.
 
 OR-Library (J. E. Beasley, http://people.brunel.ac.uk/~mastjjb/jeb/orlib/capinfo.html) distributes the
 cap41-cap134 instances in this layout: "m n", then m lines "capacity fixed_cost", then for each customer
@@ -43,8 +44,9 @@ def facility_location(capacity, fixed_cost, demand, cost, *, single_source: bool
         demand_name=[f"customer{j}" for j in range(n)], demand_model=np.zeros(n), demand_site=np.arange(n),
         rate_per_s=demand[None, :], request_bytes=np.zeros(n), response_bytes=np.zeros(n),
         slo_ms=np.full(n, np.inf), allowed=np.ones((n, 1), bool), site_name=[f"customer{j}" for j in range(n)],
-        site_access_gbps=np.full((1, n), np.inf), candidate_host=np.broadcast_to(np.arange(m), (1, n, m)),
-        candidate_rtt_ms=(cost / demand[:, None])[None], candidate_gbps=np.ones((1, n, m)), epoch_s=[1.0],
+        site_uplink_gbps=np.full((1, n), np.inf), site_downlink_gbps=np.full((1, n), np.inf),
+        candidate_host=np.broadcast_to(np.arange(m), (1, n, m)), candidate_rtt_ms=(cost / demand[:, None])[None],
+        candidate_up_gbps=np.ones((1, n, m)), candidate_down_gbps=np.ones((1, n, m)), epoch_s=[1.0],
         opening_cost=fixed_cost[None, :], unserved_penalty_ms=None, placement="fixed",
         single_source=single_source)
 

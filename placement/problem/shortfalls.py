@@ -12,6 +12,8 @@ import numpy as np
 
 from placement.problem.spec import PlacementProblem
 
+ROUNDING = 1e-9  # relative margin of a proof over a sum of shares (0.3 + 0.7 may fall short of 1 by rounding)
+
 
 def shortfalls(problem: PlacementProblem, limit: int = 5) -> list[str]:
     """Up to `limit` reasons per kind that demand which must be served cannot be."""
@@ -31,13 +33,25 @@ def shortfalls(problem: PlacementProblem, limit: int = 5) -> list[str]:
     name = p.demand_name
     add("no host", must & ~usable.any(axis=2),
         lambda t, d: f"demand {name[d]!r} has no usable candidate in epoch {t}")
+    # (12): a slot serves at most its share; under single source (11) only a slot with share 1 serves at all.
+    # Sums of shares are compared with a relative margin (ROUNDING): a proof must not come from rounding.
+    share = np.where(usable, p.candidate_share, 0.0)
+    if p.single_source:
+        share = np.floor(share)
+    reach = share.sum(axis=2)
+    add("reach", must & usable.any(axis=2) & (reach < 1.0 - ROUNDING),
+        lambda t, d: f"demand {name[d]!r} in epoch {t}: "
+                     + ("no candidate is reachable for the whole epoch, as single_source needs" if p.single_source
+                        else f"its candidates are reachable for {reach[t, d]:.3g} of its requests"))
     fits = usable & (p.memory_bytes[host] >= p.model_memory_bytes[p.demand_model][None, :, None])
     add("memory", must & usable.any(axis=2) & ~fits.any(axis=2),
         lambda t, d: f"demand {name[d]!r} in epoch {t}: no candidate has the "
                      f"{p.model_memory_bytes[p.demand_model[d]] / 1e9:.3g} GB its model needs")
     need = p.flops_per_s()
-    offer = np.where(fits, p.compute_budget_flops_s()[t_ix, host], 0.0).sum(axis=2)
-    add("compute", must & fits.any(axis=2) & (need > offer),
+    # Each slot takes at most its share of the demand (12), and no more than its host's budget.
+    slot_offer = np.minimum(p.compute_budget_flops_s()[t_ix, host], share * need[:, :, None])
+    offer = np.where(fits, slot_offer, 0.0).sum(axis=2)
+    add("compute", must & fits.any(axis=2) & (need > offer * (1.0 + ROUNDING)),
         lambda t, d: f"demand {name[d]!r} in epoch {t} needs {need[t, d]:.3g} FLOP/s, its candidates "
                      f"offer {offer[t, d]:.3g}")
     hosts_used = np.zeros((p.n_epochs, p.n_hosts), bool)
@@ -47,11 +61,14 @@ def shortfalls(problem: PlacementProblem, limit: int = 5) -> list[str]:
     add("compute", epoch_need > epoch_offer,
         lambda t: f"epoch {t} needs {epoch_need[t]:.3g} FLOP/s, all usable candidate hosts together offer "
                   f"{epoch_offer[t]:.3g}")
-    site_need = np.zeros(p.site_access_gbps.shape)
-    np.add.at(site_need, (slice(None), p.demand_site), p.bits_per_s() / 1e9)
-    add("site access", site_need > p.site_access_gbps,
-        lambda t, s: f"site {p.site_name[s]!r} in epoch {t} needs {site_need[t, s]:.3g} Gbps, its access "
-                     f"link carries {p.site_access_gbps[t, s]:.3g}")
+    for direction, way, what, bits_per_s, limit_gbps in (
+            ("uplink", "up", "requests", p.request_bits_per_s(), p.site_uplink_gbps),
+            ("downlink", "down", "responses", p.response_bits_per_s(), p.site_downlink_gbps)):
+        site_need = np.zeros(limit_gbps.shape)
+        np.add.at(site_need, (slice(None), p.demand_site), bits_per_s / 1e9)
+        add(f"site {direction}", site_need > limit_gbps,
+            lambda t, s: f"site {p.site_name[s]!r} in epoch {t} needs {site_need[t, s]:.3g} Gbps for its {what}, "
+                         f"its terminals carry {limit_gbps[t, s]:.3g} Gbps {way}")
     return reasons
 
 

@@ -65,10 +65,16 @@ class PlacementProblem:
       demand_name [demand], demand_model [demand], demand_site [demand], rate_per_s [epoch, demand],
       request_bytes [demand], response_bytes [demand], slo_ms [demand], allowed [demand, jurisdiction].
     Sites
-      site_name [site], site_access_gbps [epoch, site] (the access link every request of the site uses).
+      site_name [site], site_uplink_gbps [epoch, site] (what the site's terminals carry up: the requests of
+      all its demands), site_downlink_gbps [epoch, site] (what they carry down: the responses); inf unlimited.
     Candidates
       candidate_host [epoch, demand, slot] (-1 = none), candidate_rtt_ms [epoch, demand, slot] (round-trip
-      propagation), candidate_gbps [epoch, demand, slot] (path bottleneck, sets the transmission time).
+      propagation), candidate_up_gbps [epoch, demand, slot] (bottleneck of the path the requests take, site
+      -> host: user-terminal uplink, lasers, feeder; sets the request's transmission time),
+      candidate_down_gbps [epoch, demand, slot] (bottleneck of the path back, host -> site: the response's),
+      candidate_share [epoch, demand, slot] (in [0, 1]: the largest share of the demand-epoch's requests the
+      slot may serve, the share of the epoch's network steps in which the host is reachable from the site;
+      optional, ones; a slot with share 0 is not usable).
     Time and prices
       epoch_s [epoch] (duration), opening_cost [model, host] (per epoch a copy is placed),
       migration_cost_per_gb (per GB of weights uploaded to a host between epochs), unserved_penalty_ms
@@ -99,10 +105,12 @@ class PlacementProblem:
     slo_ms: np.ndarray
     allowed: np.ndarray
     site_name: tuple[str, ...]
-    site_access_gbps: np.ndarray
+    site_uplink_gbps: np.ndarray
+    site_downlink_gbps: np.ndarray
     candidate_host: np.ndarray
     candidate_rtt_ms: np.ndarray
-    candidate_gbps: np.ndarray
+    candidate_up_gbps: np.ndarray
+    candidate_down_gbps: np.ndarray
     epoch_s: np.ndarray
     opening_cost: np.ndarray
     migration_cost_per_gb: float = 0.0
@@ -111,6 +119,7 @@ class PlacementProblem:
     single_source: bool = False
     model_memory_traffic_bytes: np.ndarray | None = None  # [model] read per request (None: not limiting)
     memory_bandwidth_bytes_s: np.ndarray | None = None  # [host] one accelerator's (None: unlimited)
+    candidate_share: np.ndarray | None = None  # [epoch, demand, slot] reachable share (None: ones)
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
@@ -130,6 +139,8 @@ class PlacementProblem:
             raise InputError(f"has shape {cand.shape}", field="candidate_host",
                              expected=f"shape ({T}, {D}, slot)")
         K = cand.shape[2]
+        if self.candidate_share is None:
+            set_("candidate_share", np.ones(cand.shape))
         shapes = {
             "host_kind": (np.int8, (H,)), "host_jurisdiction": (np.int32, (H,)),
             "memory_bytes": (np.float64, (H,)), "peak_flops_s": (np.float64, (H,)),
@@ -139,8 +150,10 @@ class PlacementProblem:
             "demand_model": (np.int32, (D,)), "demand_site": (np.int32, (D,)),
             "rate_per_s": (np.float64, (T, D)), "request_bytes": (np.float64, (D,)),
             "response_bytes": (np.float64, (D,)), "slo_ms": (np.float64, (D,)), "allowed": (bool, (D, J)),
-            "site_access_gbps": (np.float64, (T, S)), "candidate_host": (np.int32, (T, D, K)),
-            "candidate_rtt_ms": (np.float64, (T, D, K)), "candidate_gbps": (np.float64, (T, D, K)),
+            "site_uplink_gbps": (np.float64, (T, S)), "site_downlink_gbps": (np.float64, (T, S)),
+            "candidate_host": (np.int32, (T, D, K)), "candidate_rtt_ms": (np.float64, (T, D, K)),
+            "candidate_up_gbps": (np.float64, (T, D, K)), "candidate_down_gbps": (np.float64, (T, D, K)),
+            "candidate_share": (np.float64, (T, D, K)),
             "epoch_s": (np.float64, (T,)), "opening_cost": (np.float64, (M, H)),
             "model_memory_traffic_bytes": (np.float64, (M,)), "memory_bandwidth_bytes_s": (np.float64, (H,)),
         }
@@ -172,20 +185,23 @@ class PlacementProblem:
         for name in ("peak_flops_s", "service_flops_s", "flops_per_joule", "epoch_s", "slo_ms",
                      "memory_bandwidth_bytes_s"):
             _check(getattr(self, name) > 0, name, "not positive", "values > 0")
-        for name in ("power_budget_w", "link_gbps", "site_access_gbps"):
+        for name in ("power_budget_w", "link_gbps", "site_uplink_gbps", "site_downlink_gbps"):
             _check(~np.isnan(getattr(self, name)) & (getattr(self, name) >= 0), name,
                    "negative or NaN", "values >= 0 (inf: unlimited)")
         real = cand >= 0
         _check(~real | (np.isfinite(self.candidate_rtt_ms) & (self.candidate_rtt_ms >= 0)), "candidate_rtt_ms",
                "negative or not finite on a candidate", "finite values >= 0 where candidate_host >= 0")
-        _check(~real | (self.candidate_gbps > 0), "candidate_gbps", "not positive on a candidate",
-               "values > 0 where candidate_host >= 0")
+        for name in ("candidate_up_gbps", "candidate_down_gbps"):
+            _check(~real | (getattr(self, name) > 0), name, "not positive on a candidate",
+                   "values > 0 where candidate_host >= 0")
+        _check((self.candidate_share >= 0) & (self.candidate_share <= 1), "candidate_share", "outside [0, 1]",
+               "shares in [0, 1]")
         ordered = np.sort(np.where(real, cand, -1 - np.arange(K)), axis=2)  # padding made distinct
         _check((np.diff(ordered, axis=2) != 0).all(axis=2), "candidate_host", "a host repeated",
                "distinct hosts in the slots of one demand and epoch")
         usable = self.usable_slots()
         _check(usable.any(axis=(0, 2)), "candidate_host",
-               "a demand has no usable candidate host (allowed jurisdiction, with power) in any epoch",
+               "a demand has no usable candidate host (allowed jurisdiction, with power, share > 0) in any epoch",
                "at least one usable candidate per demand",
                where=lambda i: f"demand {self.demand_name[i[0]]!r}")
 
@@ -217,23 +233,27 @@ class PlacementProblem:
 
     def usable_slots(self) -> np.ndarray:
         """[epoch, demand, slot] bool: a real candidate, in a jurisdiction the demand allows (constraint 10),
-        on a host that has compute power in that epoch."""
+        on a host that has compute power in that epoch and is reachable for some of it (share > 0, (12))."""
         host = np.maximum(self.candidate_host, 0)
         allowed = self.allowed[np.arange(self.n_demands)[None, :, None], self.host_jurisdiction[host]]
         powered = self.compute_budget_flops_s()[np.arange(self.n_epochs)[:, None, None], host] > 0
-        return (self.candidate_host >= 0) & allowed & powered
+        return (self.candidate_host >= 0) & allowed & powered & (self.candidate_share > 0)
 
     def carrying_slots(self) -> np.ndarray:
         """[epoch, demand, slot] bool: usable slots that can carry some of the demand at all: the model fits
-        the host's memory, and where requests move bits or need FLOPs the links and compute are not zero.
-        Any feasible solution has x = 0 elsewhere."""
+        the host's memory, and where requests move bits or need FLOPs the links and compute are not zero
+        (the host link where either direction moves bits, the site uplink where requests do, the downlink
+        where responses do). Any feasible solution has x = 0 elsewhere."""
         host = np.maximum(self.candidate_host, 0)
         t = np.arange(self.n_epochs)[:, None, None]
         site = self.demand_site[None, :, None]
-        bits = (self.bits_per_s() > 0)[:, :, None]
+        up = (self.request_bits_per_s() > 0)[:, :, None]
+        down = (self.response_bits_per_s() > 0)[:, :, None]
         flops = (self.flops_per_s() > 0)[:, :, None]
         ok = self.usable_slots() & (self.model_memory_bytes[self.demand_model][None, :, None] <= self.memory_bytes[host])
-        ok &= ~bits | ((self.link_gbps[t, host] > 0) & (self.site_access_gbps[t, site] > 0))
+        ok &= ~(up | down) | (self.link_gbps[t, host] > 0)
+        ok &= ~up | (self.site_uplink_gbps[t, site] > 0)
+        ok &= ~down | (self.site_downlink_gbps[t, site] > 0)
         return ok & (~flops | (self.compute_budget_flops_s()[t, host] > 0))
 
     def candidate_hosts(self) -> np.ndarray:
@@ -243,8 +263,8 @@ class PlacementProblem:
 
     def restricted_to(self, hosts: np.ndarray) -> PlacementProblem:
         """The same problem on the sorted `hosts` only (every candidate host among them): host arrays taken
-        at `hosts`, candidate slots renumbered. A solution of it is one of this problem through
-        `Solution.on_hosts`, with the same objective."""
+        at `hosts`, candidate slots renumbered (their rates, round trips and shares are per slot and stay).
+        A solution of it is one of this problem through `Solution.on_hosts`, with the same objective."""
         hosts = np.asarray(hosts)
         if not np.isin(self.candidate_host[self.candidate_host >= 0], hosts).all():
             raise ValueError("restricted_to: every candidate host must be kept")
@@ -274,21 +294,30 @@ class PlacementProblem:
         """[epoch, host]: host ingress capacity in bits/s (constraint 6)."""
         return 1e9 * self.link_gbps
 
-    def site_access_bps(self) -> np.ndarray:
-        """[epoch, site]: site access capacity in bits/s (constraint 7)."""
-        return 1e9 * self.site_access_gbps
+    def site_uplink_bps(self) -> np.ndarray:
+        """[epoch, site]: what the site's terminals carry up in bits/s (constraint 7a)."""
+        return 1e9 * self.site_uplink_gbps
 
-    def bits_per_request(self) -> np.ndarray:
-        """[demand]: bits one request moves over the links, request and response."""
-        return 8.0 * (self.request_bytes + self.response_bytes)
+    def site_downlink_bps(self) -> np.ndarray:
+        """[epoch, site]: what the site's terminals carry down in bits/s (constraint 7b)."""
+        return 1e9 * self.site_downlink_gbps
 
     def flops_per_s(self) -> np.ndarray:
         """[epoch, demand]: FLOP/s the whole demand needs where it is all served (constraints 3-4)."""
         return self.rate_per_s * self.model_flops[self.demand_model][None, :]
 
+    def request_bits_per_s(self) -> np.ndarray:
+        """[epoch, demand]: bits/s the whole demand's requests move up where it is all served (constraint 7a)."""
+        return self.rate_per_s * (8.0 * self.request_bytes)[None, :]
+
+    def response_bits_per_s(self) -> np.ndarray:
+        """[epoch, demand]: bits/s the whole demand's responses move down where it is all served (7b)."""
+        return self.rate_per_s * (8.0 * self.response_bytes)[None, :]
+
     def bits_per_s(self) -> np.ndarray:
-        """[epoch, demand]: bits/s the whole demand moves where it is all served (constraints 6-7)."""
-        return self.rate_per_s * self.bits_per_request()[None, :]
+        """[epoch, demand]: bits/s the whole demand moves through its host's link, requests and responses,
+        where it is all served (constraint 6)."""
+        return self.rate_per_s * (8.0 * (self.request_bytes + self.response_bytes))[None, :]
 
     def upload_bps(self) -> np.ndarray:
         """[epoch, model]: bits/s an upload of the model's weights takes from a host link over the epoch
@@ -302,16 +331,21 @@ class PlacementProblem:
     def latency_ms(self) -> np.ndarray:
         """[epoch, demand, slot]: latency of one request served in that slot (inf where unusable).
 
-        Round-trip propagation + transmission of request and response at the path bottleneck + compute on
-        one accelerator: the slower of its arithmetic (FLOPs at its speed, lower when the power budget
-        cannot run it at peak) and its memory traffic at the accelerator's bandwidth (a roofline; what
+        Round-trip propagation + transmission of the request at the bottleneck of the path up
+        (candidate_up_gbps) and of the response at the bottleneck of the path down (candidate_down_gbps)
+        + compute on one accelerator: the slower of its arithmetic (FLOPs at its speed, lower when the power
+        budget cannot run it at peak) and its memory traffic at the accelerator's bandwidth (a roofline; what
         bounds language-model decoding at batch 1). Capacity stays FLOP-based (constraint 3): requests
         served together share each weight read (batching), so bandwidth limits one request's latency,
         not the host's throughput.
         """
         host = np.maximum(self.candidate_host, 0)
-        bits = self.bits_per_request()[None, :, None]
-        transmission_ms = 1e3 * bits / (self.candidate_gbps * 1e9)
+        up, down = self.candidate_up_gbps, self.candidate_down_gbps
+        # request bits / up + response bits / down, as one quotient: equal rates then give exactly
+        # (request + response bits) / rate, the figure of a path with one rate, to the last bit
+        with np.errstate(divide="ignore", invalid="ignore"):  # padding slots may hold no rate
+            bits = 8.0 * (self.request_bytes[None, :, None] + self.response_bytes[None, :, None] * (up / down))
+            transmission_ms = 1e3 * bits / (up * 1e9)
         # One accelerator's speed, lower when the power budget cannot feed it (eclipse)
         speed = np.minimum(self.service_flops_s[None, :], self.power_budget_w * self.flops_per_joule[None, :])
         t = np.arange(self.n_epochs)[:, None, None]

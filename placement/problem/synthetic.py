@@ -1,9 +1,11 @@
 """Synthetic placement instances with the structure of the real ones, for tests and solver benchmarks.
 
 Hosts and demand sites lie on a flat map (coordinates in ms of round trip, so distance is latency):
-satellites are small, power-limited and visible to a site only in some epochs; gateways are mid-sized
-and near some sites; cloud regions are large, unlimited in power and far away. Capacities are drawn so
-that the cheapest hosts cannot take every request: placement is a real trade-off, not nearest-host.
+satellites are small, power-limited and visible to a site only in some epochs (and, with `partial_share`,
+for only part of some epochs); gateways are mid-sized and near some sites; cloud regions are large,
+unlimited in power and far away. Capacities are drawn so that the cheapest hosts cannot take every
+request: placement is a real trade-off, not nearest-host. The path down is faster than the path up, as a
+user terminal's downlink is faster than its uplink.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ def random_problem(seed: int, n_hosts: int, n_demands: int, n_models: int, n_epo
                    n_slots: int | None = None, n_sites: int | None = None, placement: str = "fixed",
                    single_source: bool = False, unserved_penalty_ms: float | None = 2_000.0,
                    opening_cost: float = 0.0, migration_cost_per_gb: float = 0.0,
-                   load: float = 0.6, restricted_share: float = 0.2) -> PlacementProblem:
+                   load: float = 0.6, restricted_share: float = 0.2, partial_share: float = 0.0) -> PlacementProblem:
     """A random instance; `load` is total compute demand / the satellites' and gateways' peak compute.
 
     Candidates per demand and epoch are the `n_slots` nearest hosts it can see (all hosts if None), so
-    large instances stay sparse as the network's pruning makes them.
+    large instances stay sparse as the network's pruning makes them. The path down's bottleneck is the path
+    up's times a factor drawn in [1, 8]. `partial_share` is the fraction of satellite slots reachable for only
+    part of their epoch: their candidate_share is drawn in [0.1, 0.9] (gateways and cloud regions are on the
+    ground, always reachable: share 1, so every demand keeps a cloud slot it can use wholly).
     """
     rng = np.random.default_rng(seed)
     H, D, M, T = n_hosts, n_demands, n_models, n_epochs
@@ -68,9 +73,11 @@ def random_problem(seed: int, n_hosts: int, n_demands: int, n_models: int, n_epo
     bits = 8 * (request_bytes + response_bytes)
     link = np.where(sat, 0.3, np.where(kind == GATEWAY, 2.0, 50.0)) * (bits * rate).sum() / 1e9 / (H / 4)
     link_gbps = np.broadcast_to(link, (T, H)) * rng.uniform(0.8, 1.2, (T, H))
-    # Access links carry each site's busiest epoch with 0-100% headroom.
-    site_access = np.bincount(demand_site, bits * rate_per_s.max(axis=0), S) / 1e9 * rng.uniform(1.0, 2.0, S)
-    site_access_gbps = np.broadcast_to(site_access, (T, S)).copy()
+    # Site terminals carry each site's busiest epoch with 0-100% headroom, in each direction: one headroom
+    # per site, split between uplink and downlink in the ratio of the site's request and response bits.
+    headroom_gbps = rng.uniform(1.0, 2.0, S) / 1e9
+    uplink = np.bincount(demand_site, 8 * request_bytes * rate_per_s.max(axis=0), S) * headroom_gbps
+    downlink = np.bincount(demand_site, 8 * response_bytes * rate_per_s.max(axis=0), S) * headroom_gbps
 
     jurisdictions = ("A", "B", "C")
     host_jur = rng.integers(0, 3, H)
@@ -97,7 +104,13 @@ def random_problem(seed: int, n_hosts: int, n_demands: int, n_models: int, n_epo
             if best not in cand[t, d]:
                 cand[t, d, -1] = best
     rtt_c = np.take_along_axis(np.broadcast_to(rtt, (T, D, H)), np.maximum(cand, 0), 2)
-    gbps = np.where(kind[np.maximum(cand, 0)] == SATELLITE, 0.1, 1.0) * rng.uniform(0.5, 1.5, cand.shape)
+    on_satellite = kind[np.maximum(cand, 0)] == SATELLITE
+    up_gbps = np.where(on_satellite, 0.1, 1.0) * rng.uniform(0.5, 1.5, cand.shape)
+    slo_ms = rng.choice([50.0, 100.0, 300.0], D)
+    # Drawn last, so that every draw above is what a seed drew before paths had two directions.
+    down_gbps = up_gbps * rng.uniform(1.0, 8.0, cand.shape)
+    partial = on_satellite & (cand >= 0) & (rng.uniform(size=cand.shape) < partial_share)
+    share = np.where(partial, rng.uniform(0.1, 0.9, cand.shape), 1.0)
 
     return PlacementProblem(
         host_name=[f"{('sat', 'gw', 'cloud')[k]}{i}" for i, k in enumerate(kind)], host_kind=kind,
@@ -106,9 +119,11 @@ def random_problem(seed: int, n_hosts: int, n_demands: int, n_models: int, n_epo
         model_name=[f"model{m}" for m in range(M)], model_flops=model_flops, model_memory_bytes=model_memory,
         demand_name=[f"demand{d}" for d in range(D)], demand_model=demand_model, demand_site=demand_site,
         rate_per_s=rate_per_s, request_bytes=request_bytes, response_bytes=response_bytes,
-        slo_ms=rng.choice([50.0, 100.0, 300.0], D), allowed=allowed,
-        site_name=[f"site{s}" for s in range(S)], site_access_gbps=site_access_gbps,
-        candidate_host=cand, candidate_rtt_ms=np.where(cand >= 0, rtt_c, 0.0), candidate_gbps=gbps,
+        slo_ms=slo_ms, allowed=allowed,
+        site_name=[f"site{s}" for s in range(S)], site_uplink_gbps=np.broadcast_to(uplink, (T, S)),
+        site_downlink_gbps=np.broadcast_to(downlink, (T, S)), candidate_host=cand,
+        candidate_rtt_ms=np.where(cand >= 0, rtt_c, 0.0), candidate_up_gbps=up_gbps, candidate_down_gbps=down_gbps,
+        candidate_share=share,
         epoch_s=np.full(T, 3600.0), opening_cost=np.full((M, H), opening_cost),
         migration_cost_per_gb=migration_cost_per_gb, unserved_penalty_ms=unserved_penalty_ms,
         placement=placement, single_source=single_source)

@@ -2,7 +2,7 @@
 
 Each is a function `(problem, options=BaselineOptions(), *, seed=0, hint=None) -> SolveResult` (the solver
 contract; a baseline has no options and ignores the hint: it is a fixed rule) that works from the candidate
-slots of each demand and returns a solution satisfying every constraint (1)-(11) of `placement.solvers.milp`
+slots of each demand and returns a solution satisfying every constraint (1)-(12) of `placement.solvers.milp`
 exactly:
 
   cloud_only       every request to the lowest-latency usable cloud slot with spare capacity (split over
@@ -19,11 +19,12 @@ exactly:
   random           (`random_feasible`) demands in a random order, each filling random usable slots; a floor.
 
 All four build on `placement.solvers.residuals.Residuals`, which tracks what is left of every limit per
-(epoch, host) and per (epoch, site), places copies as they are first used (placement y is exactly the copies
-some share uses) and assigns the largest feasible share of a demand to a slot. Demand-epochs with no requests are left
-unserved (they cost nothing and need no copy). With `unserved_penalty_ms=None` a baseline that cannot
-serve every request returns no solution: INFEASIBLE when a capacity argument (placement.problem.shortfalls)
-proves that none exists, NO_SOLUTION when only this heuristic failed.
+(epoch, host), per (epoch, site) and direction, and per slot (its candidate_share), places copies as they are
+first used (placement y is exactly the copies some share uses) and assigns the largest feasible share of a
+demand to a slot. Demand-epochs with no requests are left unserved (they cost nothing and need no copy).
+With `unserved_penalty_ms=None` a baseline that cannot serve every request returns no solution: INFEASIBLE
+when a capacity argument (placement.problem.shortfalls) proves that none exists, NO_SOLUTION when only this
+heuristic failed.
 """
 
 from __future__ import annotations

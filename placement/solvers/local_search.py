@@ -43,7 +43,7 @@ class Improver:
         # use or its copies sit on, their sites) has changed since is rejected again, so it is not retried.
         self.version = 0  # accepted moves so far
         self.host_stamp = np.zeros(p.n_epochs * p.n_hosts, int)  # version of the last change per (epoch, host)
-        self.site_stamp = np.zeros(p.n_epochs * p.site_access_gbps.shape[1], int)
+        self.site_stamp = np.zeros(p.n_epochs * p.site_uplink_gbps.shape[1], int)
         self.rejected: dict = {}  # move -> version when it was rejected
 
     def budget_left(self) -> bool:
@@ -58,7 +58,7 @@ class Improver:
     def _neighbourhood(self, demands, pairs) -> tuple[np.ndarray, np.ndarray]:
         """Flat (epoch, host) and (epoch, site) indices a move on `demands` and copies `pairs` depends on."""
         s, p = self.s, self.p
-        T, H, S = p.n_epochs, p.n_hosts, p.site_access_gbps.shape[1]
+        T, H, S = p.n_epochs, p.n_hosts, p.site_uplink_gbps.shape[1]
         t, d = np.asarray(demands, int).reshape(-1, 2).T
         hosts = (t[:, None] * H + s.host[t, d])[s.usable[t, d]]
         copies = (np.arange(T)[:, None] * H + np.array([h for _, h in pairs], int)[None, :]).ravel()
@@ -133,7 +133,7 @@ class Improver:
                 h = s.host[t, d, k]
                 others = np.flatnonzero(((s.host[t] == h) & (s.x[t] > 0)).any(axis=1))
                 others = others[others != d]
-                if others.size == 0 or s.x[t, d, k] >= 1.0 - EPS:
+                if others.size == 0 or s.x[t, d, k] >= self.p.candidate_share[t, d, k] - EPS:  # nothing to gain
                     continue
                 if self._try(("eject", t, d, k), [(t, d)] + [(t, o) for o in others], lambda: None, [], first=(t, d, k)):
                     improved = True

@@ -6,7 +6,9 @@ slot of d in epoch t, h = host(t, d, k), m model, m(d) the model demand d asks f
   Data   R[t,d] = rate_per_s[t,d] * epoch_s[t]            requests of d in epoch t
          L[t,d,k]                                        latency of one request in slot k (problem.latency_ms)
          F[m], W[m]                                      FLOPs per inference, memory bytes of model m
-         B[d] = 8 (request_bytes[d] + response_bytes[d])  bits moved per request
+         Bu[d] = 8 request_bytes[d], Bd[d] = 8 response_bytes[d]   bits a request moves up, its response down
+         B[d] = Bu[d] + Bd[d]                            bits moved per request through the host's link
+         a[t,d,k] = candidate_share[t,d,k]               share of epoch t in which slot k's host is reachable
          P = unserved_penalty_ms, f[m,h] = opening_cost, c = migration_cost_per_gb
   Vars   x[t,d,k] in [0, 1] (binary if single_source)    share of d's requests served in slot k
          u[t,d] >= 0                                     share of d's requests not served
@@ -25,17 +27,23 @@ slot of d in epoch t, h = host(t, d, k), m model, m(d) the model demand d asks f
   (5)  sum_m W[m] y[t,m,h] <= memory_bytes[h]                                              memory
   (6)  sum_{d,k: h} rate[t,d] B[d] x[t,d,k] + sum_m 8 W[m] z[t,m,h] / epoch_s[t]
            <= 1e9 link_gbps[t,h]                            host ingress: requests and model uploads
-  (7)  sum_{d: site s} rate[t,d] B[d] sum_k x[t,d,k] <= 1e9 site_access_gbps[t,s]          site access
+  (7a) sum_{d: site s} rate[t,d] Bu[d] sum_k x[t,d,k] <= 1e9 site_uplink_gbps[t,s]         site uplink
+  (7b) sum_{d: site s} rate[t,d] Bd[d] sum_k x[t,d,k] <= 1e9 site_downlink_gbps[t,s]       site downlink
   (8)  z[t,m,h] >= y[t,m,h] - y[t-1,m,h]  for t >= 1       uploads (per_epoch placement; the first
                                                             epoch's copies are loaded before the horizon)
   (9)  y[t,m,h] = y[0,m,h]                                  fixed placement: one variable per (m, h)
-  (10) x[t,d,k] = 0 where slot k is not usable              padding, a jurisdiction d does not allow, or
-                                                            a host with no power (problem.usable_slots)
+  (10) x[t,d,k] = 0 where slot k is not usable              padding, a jurisdiction d does not allow, a
+                                                            host with no power, or a share a = 0
+                                                            (problem.usable_slots)
   (11) x[t,d,k] in {0, 1}                                   single_source only
+  (12) x[t,d,k] <= a[t,d,k]                                 a host serves no more than the share of the
+                                                            epoch in which the site reaches it (under
+                                                            (11) a slot with a < 1 serves nothing)
 
 Rows (3) and (4) are merged into one with the tighter right-hand side (problem.compute_budget_flops_s);
-the evaluator checks them apart. Rows whose right-hand side is infinite are not built. The load
-coefficients (rate F, rate B, 8 W / epoch_s) are the problem's (`PlacementProblem.flops_per_s`, ...).
+the evaluator checks them apart. Rows whose right-hand side is infinite are not built. (12) is the upper
+bound of the variable x, not a row. The load coefficients (rate F, rate B, rate Bu, rate Bd, 8 W / epoch_s)
+are the problem's (`PlacementProblem.flops_per_s`, `bits_per_s`, `request_bits_per_s`, ...).
 
 `solve` runs the model under the solver contract (options `MilpOptions`, a seed, a starting hint: without
 one, the solution of the strategy `options.warm_start` names); `best_assignment` fixes every y to a given
@@ -156,13 +164,16 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
     scale = 1.0 if integral else max(float(R.sum()), 1e-12)
     b = _Builder()
 
-    # Assignment variables x: one per usable slot (10).
+    # Assignment variables x: one per usable slot (10), at most its share (12); a binary one (11) is 0 where
+    # the share is below 1.
     usable = p.usable_slots()
     t_x, d_x, k_x = np.nonzero(usable)
     h_x = p.candidate_host[t_x, d_x, k_x]
     m_x = p.demand_model[d_x]
     x_cost = R[t_x, d_x] * p.latency_ms()[t_x, d_x, k_x]
-    x = b.variables(len(t_x), 0.0, 1.0, p.single_source and not options.relax, x_cost / scale)
+    binary = p.single_source and not options.relax
+    share = p.candidate_share[t_x, d_x, k_x]
+    x = b.variables(len(t_x), 0.0, np.floor(share) if binary else share, binary, x_cost / scale)
 
     # Unserved share u per (epoch, demand); zero when nothing may go unserved.
     must_serve = (p.unserved_penalty_ms is None) & (R > 0)
@@ -226,9 +237,10 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
         _capacity_rows(b, t_y * H + y_index[:, 2], y, p.model_memory_bytes[y_index[:, 1]],
                        np.tile(p.memory_bytes, T), integral, only_binding=True)
 
-    # (7) site access, per (epoch, site)
-    S = p.site_access_gbps.shape[1]
-    _capacity_rows(b, t_x * S + p.demand_site[d_x], x, bits_rate, p.site_access_bps().ravel(), integral)
+    # (7a) site uplink (requests) and (7b) downlink (responses), per (epoch, site)
+    site_x = t_x * p.site_uplink_gbps.shape[1] + p.demand_site[d_x]
+    _capacity_rows(b, site_x, x, p.request_bits_per_s()[t_x, d_x], p.site_uplink_bps().ravel(), integral)
+    _capacity_rows(b, site_x, x, p.response_bits_per_s()[t_x, d_x], p.site_downlink_bps().ravel(), integral)
 
     proto = b.proto()
     if integral:
@@ -259,8 +271,10 @@ def _capacity_rows(b: _Builder, key, var, coef, limit, integral: bool, only_bind
 def _require_integral(proto: model_pb2.ModelProto) -> None:
     for name, values in (("objective coefficient", proto.objective.linear_coefficients.values),
                          ("constraint coefficient", proto.linear_constraint_matrix.coefficients),
-                         ("constraint bound", [v for v in proto.linear_constraints.upper_bounds if np.isfinite(v)])):
+                         ("constraint bound", proto.linear_constraints.upper_bounds),
+                         ("variable bound (a share, 12)", proto.variables.upper_bounds)):
         a = np.asarray(values)
+        a = a[np.isfinite(a)]
         if a.size and not np.all(a == np.round(a)):
             raise InputError(f"CP-SAT needs integral data, but a {name} is {a[a != np.round(a)][0]!r}",
                              field="solver.milp.solver", expected="'highs' or 'scip' for non-integral data")
@@ -355,7 +369,7 @@ def _solve(problem: PlacementProblem, options: MilpOptions, seed: int, hint: Sol
 
 
 def _solution(problem: PlacementProblem, model: MilpModel, primal) -> Solution:
-    """Map solver values back onto the problem's axes; integers rounded, shares clipped to [0, 1]."""
+    """Map solver values back onto the problem's axes; integers rounded, shares clipped to [0, a] (12)."""
     values = np.zeros(model.n_variables)
     ids = np.asarray(primal.variable_values.ids, dtype=np.int64)
     values[ids] = np.asarray(primal.variable_values.values)
@@ -367,10 +381,10 @@ def _solution(problem: PlacementProblem, model: MilpModel, primal) -> Solution:
         placement[:, m[on], h[on]] = True
     else:
         placement[t[on], m[on], h[on]] = True
-    share = np.clip(values[model.x_ids], 0.0, 1.0)
-    if problem.single_source:
-        share = np.round(share)
     tx, dx, kx = model.x_index.T
+    share = np.clip(values[model.x_ids], 0.0, problem.candidate_share[tx, dx, kx])
+    if problem.single_source:
+        share = np.round(share)  # a binary x is 0 where a < 1: its bound is floor(a)
     host = problem.candidate_host[tx, dx, kx]
     share = np.where(placement[tx, problem.demand_model[dx], host], share, 0.0)  # x <= y after rounding
     sol.assignment[tx, dx, kx] = share

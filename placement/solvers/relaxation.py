@@ -7,16 +7,18 @@ use the same arrays.
 
 `relax` runs the relaxation from `restarts` random initial logits under `vmap`, compiled once per problem
 shape, restart count and step count (schedules, learning rate and clamps are arrays). Each demand-epoch's
-shares x are a softmax over its usable slots plus, when requests may go unserved, an "unserved" option; each
-copy y (a (model, host) pair some usable slot could use; per epoch in per_epoch mode) is a sigmoid. The
-objective is latency + unserved + opening + migration with uploads relu(y[t] - y[t-1]). The linking rows (2)
-x <= y, the capacity rows (3)-(4) compute, (6) host link (requests and uploads), (7) site access and (5)
-memory enter by an augmented Lagrangian: multipliers updated every `multiplier_every` steps, the penalty
-weight growing geometrically; each row's penalty is weighted by the requests that fill its limit, so one
-schedule fits every row. A concave pull v (1 - v), rising over the last steps, drives copies (and, under
-single_source, shares) to 0 or 1; temperatures divide the logits (default: constant 1, see
-`GradientOptions`). Adam (optax) takes the steps in one `lax.scan`. A second phase (`reassign`) starts from
-where each restart ended, with its copies rounded and clamped, so its shares fit the copies it will get.
+shares x are a capped softmax (`capped_softmax`) over its usable slots plus, when requests may go unserved,
+an "unserved" option: a softmax whose shares are held at most at their slots' candidate_share, so (12)
+holds by construction; each copy y (a (model, host) pair some usable slot could use; per epoch in per_epoch
+mode) is a sigmoid. The objective is latency + unserved + opening + migration with uploads
+relu(y[t] - y[t-1]). The linking rows (2) x <= y, the capacity rows (3)-(4) compute, (6) host link
+(requests and uploads), (7a) site uplink, (7b) site downlink and (5) memory enter by an augmented
+Lagrangian: multipliers updated every `multiplier_every` steps, the penalty weight growing geometrically;
+each row's penalty is weighted by the requests that fill its limit, so one schedule fits every row. A
+concave pull v (1 - v), rising over the last steps, drives copies (and, under single_source, shares) to 0
+or 1; temperatures divide the logits (default: constant 1, see `GradientOptions`). Adam (optax) takes the
+steps in one `lax.scan`. A second phase (`reassign`) starts from where each restart ended, with its copies
+rounded and clamped, so its shares fit the copies it will get.
 """
 
 from __future__ import annotations
@@ -35,22 +37,26 @@ from placement.solvers.options import GradientOptions
 ADAM_B2 = 0.99  # Adam's second-moment decay: the penalty weight grows 1000x, so its memory must be short
 
 
-@functools.partial(jax.tree_util.register_dataclass, meta_fields=[], data_fields=[
-    "slot_ok", "cost", "unserved_ok", "unserved_cost", "slot_pair", "slot_row", "slot_flops", "slot_bits",
-    "site_row", "site_bits", "pair_ok", "open_cost", "migration_cost", "upload", "memory",
-    "mass_xy", "mass_compute", "mass_link", "mass_site", "mass_memory", "integral_y", "integral_x"])
+@functools.partial(jax.tree_util.register_dataclass, meta_fields=["capped"], data_fields=[
+    "slot_ok", "slot_share", "cost", "unserved_ok", "unserved_cost", "slot_pair", "slot_row", "slot_flops",
+    "slot_bits", "site_row", "site_up", "site_down", "pair_ok", "open_cost", "migration_cost", "upload", "memory",
+    "mass_xy", "mass_compute", "mass_link", "mass_uplink", "mass_downlink", "mass_memory", "integral_y",
+    "integral_x"])
 @dataclasses.dataclass(frozen=True)
 class Relaxation:
     """The problem as fixed-shape arrays (Ty = 1 in fixed placement, T in per_epoch), costs divided by
     `scale` and loads by their limits (a row is violated when its load exceeds 1).
 
     slot_ok [T, D, K]        usable slot that could carry requests at all (the model fits, links > 0)
+    slot_share [T, D, K]     the most of the demand-epoch the slot may serve (12; 1 where not slot_ok);
+                             capped: whether any is below 1
     cost [T, D, K]           R x latency of serving the whole demand-epoch there
     unserved_ok, unserved_cost [T, D]   the unserved option (R x penalty)
     slot_pair [T, D, K]      flat index into [Ty, M, H] of the copy a slot needs
     slot_row [T, D, K]       flat (epoch, host) row of the slot; slot_flops, slot_bits: its compute and link
                              load per unit share, as a fraction of that host's limit (0 where unlimited)
-    site_row, site_bits [T, D]          (epoch, site) row and its access load per unit served share
+    site_row, site_up, site_down [T, D] (epoch, site) row and its uplink and downlink load per unit served
+                             share, as fractions of the site's limits (0 where unlimited)
     pair_ok [Ty, M, H]       copies some usable slot could use; open_cost [Ty, M, H] per copy placed;
     migration_cost [M, H]    per upload (per_epoch); upload [Ty, M, H] its link load (fraction of the limit)
     memory [M, H]            model bytes / host memory
@@ -60,6 +66,7 @@ class Relaxation:
     """
 
     slot_ok: jax.Array
+    slot_share: jax.Array
     cost: jax.Array
     unserved_ok: jax.Array
     unserved_cost: jax.Array
@@ -68,7 +75,8 @@ class Relaxation:
     slot_flops: jax.Array
     slot_bits: jax.Array
     site_row: jax.Array
-    site_bits: jax.Array
+    site_up: jax.Array
+    site_down: jax.Array
     pair_ok: jax.Array
     open_cost: jax.Array
     migration_cost: jax.Array
@@ -77,30 +85,42 @@ class Relaxation:
     mass_xy: jax.Array
     mass_compute: jax.Array
     mass_link: jax.Array
-    mass_site: jax.Array
+    mass_uplink: jax.Array
+    mass_downlink: jax.Array
     mass_memory: jax.Array
     integral_y: jax.Array
     integral_x: jax.Array
+    capped: bool  # static: some slot_share is below 1 (else the shares are plain softmaxes, see capped_softmax)
 
 
-def row_loads(problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def row_loads(problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """float64: the load a whole demand-epoch puts on each of its rows, as a fraction of the row's limit (0
     where unlimited): compute (3)-(4) and host link (6) [T, D, K] at each carrying slot (0 elsewhere), site
-    access (7) [T, D]. The relaxation and the Lagrangian prices weigh the same rows with these."""
+    uplink (7a) and downlink (7b) [T, D]. The relaxation and the Lagrangian prices weigh the same rows with
+    these."""
     p = problem
     t, host = np.arange(p.n_epochs)[:, None, None], np.maximum(p.candidate_host, 0)
     ok = p.carrying_slots()
     compute = np.where(ok, p.flops_per_s()[:, :, None] * inverse_limit(p.compute_budget_flops_s())[t, host], 0.0)
     link = np.where(ok, p.bits_per_s()[:, :, None] * inverse_limit(p.link_bps())[t, host], 0.0)
-    site = p.bits_per_s() * inverse_limit(p.site_access_bps())[t[:, :, 0], p.demand_site[None, :]]
-    return compute, link, site
+    at_site = t[:, :, 0], p.demand_site[None, :]  # [T, D] index of each demand-epoch's (epoch, site)
+    uplink = p.request_bits_per_s() * inverse_limit(p.site_uplink_bps())[at_site]
+    downlink = p.response_bits_per_s() * inverse_limit(p.site_downlink_bps())[at_site]
+    return compute, link, uplink, downlink
+
+
+def reachable(slot_ok: np.ndarray, slot_share: np.ndarray) -> np.ndarray:
+    """[T, D] bool: the demand-epoch's slot_ok slots may serve all of it together (their shares add up to
+    1): where they do not, the relaxations keep the unserved option even where every request must be served
+    (at a stiff price), so that their shares exist."""
+    return np.where(slot_ok, slot_share, 0.0).sum(axis=-1) >= 1.0
 
 
 def build_relaxation(problem: PlacementProblem, dtype="float32") -> tuple[Relaxation, float]:
     """The relaxation's arrays, and the scale (request-ms) its objective is measured in."""
     p = problem
     T, D, K, H, M = p.n_epochs, p.n_demands, p.n_slots, p.n_hosts, p.n_models
-    S = p.site_access_gbps.shape[1]
+    S = p.site_uplink_gbps.shape[1]
     fixed = p.placement == "fixed"
     Ty = 1 if fixed else T
     R = p.requests()
@@ -120,11 +140,12 @@ def build_relaxation(problem: PlacementProblem, dtype="float32") -> tuple[Relaxa
     scale = max(total * max(mean_best, 1e-3), 1e-9)
     w = R / max(total, 1e-300)  # [T, D] share of all requests
 
-    # The unserved option: priced at the penalty, or, when every request must be served, only where no slot
-    # can carry the demand-epoch (a stiff price: the repair reports such problems infeasible).
+    # The unserved option: priced at the penalty, or, when every request must be served, only where the
+    # slots cannot carry all of the demand-epoch (a stiff price: the repair reports such problems infeasible).
+    slot_share = np.where(ok, p.candidate_share, 1.0)
     if p.unserved_penalty_ms is None:
         penalty = 100.0 * max(float(np.where(ok, L, 0.0).max(initial=0.0)), mean_best, 1.0)
-        unserved_ok = ~ok.any(axis=2)
+        unserved_ok = ~reachable(ok, slot_share)
     else:
         penalty = p.unserved_penalty_ms
         unserved_ok = np.ones((T, D), bool)
@@ -143,7 +164,7 @@ def build_relaxation(problem: PlacementProblem, dtype="float32") -> tuple[Relaxa
     n_ok = np.maximum(ok.sum(axis=2, keepdims=True), 1)
     spread = np.where(ok, w[:, :, None], 0.0) / n_ok  # [T, D, K]
     row = t_ix * H + host
-    slot_flops, slot_bits, site_bits = row_loads(p)
+    slot_flops, slot_bits, site_up, site_down = row_loads(p)
 
     def requests_per_limit(keys, n, weight, load):
         """Per row: the requests (share of all) that fill its limit, sum of weight / sum of weight x load per
@@ -157,7 +178,8 @@ def build_relaxation(problem: PlacementProblem, dtype="float32") -> tuple[Relaxa
     mass_compute = requests_per_limit(row, T * H, spread, slot_flops).reshape(T, H)
     mass_link = requests_per_limit(row, T * H, spread, slot_bits).reshape(T, H)
     site_key = np.arange(T)[:, None] * S + site
-    mass_site = requests_per_limit(site_key, T * S, w, site_bits).reshape(T, S)
+    mass_uplink = requests_per_limit(site_key, T * S, w, site_up).reshape(T, S)
+    mass_downlink = requests_per_limit(site_key, T * S, w, site_down).reshape(T, S)
     through_pair = np.bincount(pair[ok], spread[ok], Ty * M * H).reshape(Ty, M, H)
     # Memory rows constrain copies: weight them by the requests their host could serve per copy.
     through = np.bincount(row.ravel(), spread.ravel(), T * H).reshape(T, H)
@@ -169,17 +191,80 @@ def build_relaxation(problem: PlacementProblem, dtype="float32") -> tuple[Relaxa
     f = lambda a: jnp.asarray(a, dtype)  # noqa: E731
     i = lambda a: jnp.asarray(a, jnp.int32)  # noqa: E731
     relaxation = Relaxation(
-        slot_ok=jnp.asarray(ok), cost=f(np.where(ok, R[:, :, None] * np.where(ok, L, 0.0), 0.0) / scale),
+        slot_ok=jnp.asarray(ok), slot_share=f(slot_share),
+        cost=f(np.where(ok, R[:, :, None] * np.where(ok, L, 0.0), 0.0) / scale),
         unserved_ok=jnp.asarray(unserved_ok), unserved_cost=f(R * penalty / scale),
         slot_pair=i(np.where(ok, pair, 0)), slot_row=i(np.where(ok, row, 0)),
-        slot_flops=f(slot_flops), slot_bits=f(slot_bits), site_row=i(site_key), site_bits=f(site_bits),
+        slot_flops=f(slot_flops), slot_bits=f(slot_bits), site_row=i(site_key), site_up=f(site_up),
+        site_down=f(site_down),
         pair_ok=jnp.asarray(pair_ok), open_cost=f(np.where(pair_ok, opening, 0.0) / scale),
         migration_cost=f(migration / scale), upload=f(upload),
         memory=f(memory_frac), mass_xy=f(np.where(ok, w[:, :, None], 0.0)), mass_compute=f(mass_compute),
-        mass_link=f(mass_link), mass_site=f(mass_site), mass_memory=f(mass_memory),
+        mass_link=f(mass_link), mass_uplink=f(mass_uplink), mass_downlink=f(mass_downlink),
+        mass_memory=f(mass_memory),
         integral_y=f(np.where(pair_ok, opening / scale + through_pair, 0.0)),
-        integral_x=f(np.where(ok & p.single_source, w[:, :, None], 0.0)))
+        integral_x=f(np.where(ok & p.single_source, w[:, :, None], 0.0)), capped=bool((slot_share < 1).any()))
     return relaxation, scale
+
+
+HOLD_MARGIN = 1e-6  # relative: a share is held at its cap only above it by more than float32 rounding
+
+
+def _free_mass(cap, held):
+    """[...] what the options not held leave to share: 1 less the caps of those held."""
+    return 1.0 - jnp.where(held, cap, 0.0).sum(axis=-1)
+
+
+def _capped(z, cap, held):
+    """[..., n] shares: `cap` where held, the free mass spread over the other options in proportion to exp(z)."""
+    free = jax.nn.softmax(jnp.where(held, -jnp.inf, z), axis=-1)
+    return jnp.where(held, cap, _free_mass(cap, held)[..., None] * free)
+
+
+def _held(z, cap):
+    """[..., n] bool: the options `capped_softmax` holds at their caps (a choice: no gradient flows through
+    it). Shares above their caps are held there and the others share what is left, again until none is
+    above its cap: holding some only raises the others, so an option once held stays held and at most n
+    rounds are needed. Every option with finite z is never held at once: where their caps add up to less
+    than 1 (the callers keep the unserved option, cap 1, for that; float32 rounding of the caps may still
+    do it) the last ones take the rest above their caps."""
+    z, cap = jax.lax.stop_gradient(z), jax.lax.stop_gradient(cap)
+
+    def hold(state):
+        held, _ = state
+        more = held | (_capped(z, cap, held) > cap * (1.0 + HOLD_MARGIN))
+        more = jnp.where((~more & jnp.isfinite(z)).any(axis=-1, keepdims=True), more, held)
+        return more, (more != held).any()
+
+    return jax.lax.while_loop(lambda state: state[1], hold, (jnp.zeros(z.shape, bool), jnp.asarray(True)))[0]
+
+
+def capped_softmax(z, cap, capped: bool = True):
+    """[..., n] the shares x that maximise x.z - sum x log x over 0 <= x <= cap, sum x = 1 (last axis): the
+    softmax of z where no cap binds, else x = cap on the options held (`_held`) and the rest in proportion
+    to exp(z) (the conditions of optimality: x = min(cap, exp(z - nu)) with one nu per row). With `capped`
+    (static) False, where no cap is below 1, the plain softmax: the program of a problem without shares, to
+    the last bit of float32 (the capped one, equal in exact arithmetic, differs in the gradient's last bit,
+    and a relaxation amplifies that), and no hold rounds."""
+    return _capped(z, cap, _held(z, cap)) if capped else jax.nn.softmax(z, axis=-1)
+
+
+def capped_logsumexp(z, cap, capped: bool = True):
+    """[...] the maximum of `capped_softmax` itself, logsumexp(z) where no cap binds: with the held options at
+    their caps c and the free mass m over the others, sum_held c (z - log c) + m (logsumexp_free(z) - log m).
+    Its gradient in z is `capped_softmax(z, cap)` (the held set is fixed around its optimum). `capped` as
+    there."""
+    if not capped:
+        return jax.nn.logsumexp(z, axis=-1)
+    held = _held(z, cap)
+    mass = _free_mass(cap, held)
+    held_part = jnp.where(held, cap * (z - jnp.log(cap)), 0.0).sum(axis=-1)
+    return held_part + mass * (jax.nn.logsumexp(jnp.where(held, -jnp.inf, z), axis=-1) - jnp.log(mass))
+
+
+def option_caps(r: Relaxation) -> jax.Array:
+    """[T, D, K + 1] the caps of a demand-epoch's options: its slots' shares (12), then 1 for unserved."""
+    return jnp.concatenate([r.slot_share, jnp.ones(r.slot_share.shape[:2] + (1,), r.slot_share.dtype)], axis=-1)
 
 
 def _relaxed(params, r: Relaxation, tau_x, tau_y, clamp):
@@ -187,7 +272,7 @@ def _relaxed(params, r: Relaxation, tau_x, tau_y, clamp):
     clamp >= 0 (a rounded placement), free where clamp < 0."""
     a, b = params
     mask = jnp.concatenate([r.slot_ok, r.unserved_ok[..., None]], axis=-1)
-    share = jax.nn.softmax(jnp.where(mask, a / tau_x, -1e9), axis=-1) * mask
+    share = capped_softmax(jnp.where(mask, a / tau_x, -1e9), option_caps(r), r.capped) * mask
     y = jnp.where(clamp >= 0, clamp, jax.nn.sigmoid(b / tau_y)) * r.pair_ok
     return share[..., :-1], share[..., -1], y
 
@@ -196,7 +281,7 @@ def _terms(params, r: Relaxation, tau_x, tau_y, clamp):
     """Objective (scaled) and the rows g <= 0 with their penalty weights."""
     x, u, y = _relaxed(params, r, tau_x, tau_y, clamp)
     T, H = r.mass_compute.shape
-    S = r.mass_site.shape[1]
+    S = r.mass_uplink.shape[1]
     uploads = jax.nn.relu(y[1:] - y[:-1])  # [Ty - 1, M, H], empty in fixed placement
     obj = ((r.cost * x).sum() + (r.unserved_cost * u).sum() + (r.open_cost * y).sum()
            + (r.migration_cost[None] * uploads).sum())
@@ -204,12 +289,16 @@ def _terms(params, r: Relaxation, tau_x, tau_y, clamp):
     link = jax.ops.segment_sum((x * r.slot_bits).ravel(), r.slot_row.ravel(), T * H).reshape(T, H)
     link = link.at[1:].add((r.upload[1:] * uploads).sum(axis=1)) if y.shape[0] > 1 else link
     served = x.sum(axis=-1)
-    site = jax.ops.segment_sum((served * r.site_bits).ravel(), r.site_row.ravel(), T * S).reshape(T, S)
+
+    def site(load):  # [T, S] the served shares' load on each site row
+        return jax.ops.segment_sum((served * load).ravel(), r.site_row.ravel(), T * S).reshape(T, S)
+
     memory = (y * r.memory[None]).sum(axis=1)  # [Ty, H]
     y_slot = y.ravel()[r.slot_pair]
     rows = {"xy": (jnp.where(r.slot_ok, x - y_slot, 0.0), r.mass_xy),
             "compute": (compute - 1.0, r.mass_compute), "link": (link - 1.0, r.mass_link),
-            "site": (site - 1.0, r.mass_site), "memory": (memory - 1.0, r.mass_memory)}
+            "uplink": (site(r.site_up) - 1.0, r.mass_uplink), "downlink": (site(r.site_down) - 1.0, r.mass_downlink),
+            "memory": (memory - 1.0, r.mass_memory)}
     return obj, rows
 
 
@@ -255,7 +344,7 @@ def _one_restart(init, clamp, r: Relaxation, schedule, lr):
     return x, u, y, obj, violation, params
 
 
-ROWS = ("xy", "compute", "link", "site", "memory")  # the order of `relax`'s violations
+ROWS = ("xy", "compute", "link", "uplink", "downlink", "memory")  # the order of `relax`'s violations
 
 
 @jax.jit

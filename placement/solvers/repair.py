@@ -8,15 +8,18 @@ whole arrays, in numpy float64, for splittable demands (not single_source):
    (`PlacementProblem.carrying_slots`) could use; on each (epoch, host) they are kept by decreasing relaxed
    use (requests the relaxed shares send there) while the memory (5) lasts (in fixed placement the uses of
    all epochs add up and a copy holds in every epoch (9)). Each kept copy that was not on the host in the
-   previous epoch takes its upload from the host link first (6, (8)).
-2. Relaxed shares where they fit. The relaxed shares, restricted to slots with a kept copy, are scaled
-   down on every over-full row (compute (3)-(4), host link (6), site access (7)) by the row's
-   capacity / load; each share by the smallest factor of its rows, so every row then holds (1) <= 1.
+   previous epoch takes its upload from the host link first (6, (8)); where the link cannot carry them all,
+   the most used are kept while their uploads fit.
+2. Relaxed shares where they fit. The relaxed shares, restricted to slots with a kept copy and each at
+   most its slot's candidate_share (12), are scaled down on every over-full row (compute (3)-(4), host
+   link (6), site uplink (7a) and downlink (7b)) by the row's capacity / load; each share by the smallest
+   factor of its rows, so every row then holds (1) <= 1.
 3. Rounds. Every demand-epoch with requests left proposes the rest to its cheapest slot (by `slot_cost`,
    for example latency plus the Lagrangian prices of its rows) whose rows still have room and whose
-   latency is below the unserved penalty, as much as that slot's rows could take alone; each row accepts
-   the proposals it receives in proportion, up to its room. A demand-epoch whose slot filled proposes to
-   its next slot in the next round; the rounds stop when nothing moves. What is left is unserved.
+   latency is below the unserved penalty, as much as that slot's rows and its share (12) could take alone;
+   each row accepts the proposals it receives in proportion, up to its room. A slot that holds its whole
+   share takes no more proposals. A demand-epoch whose slot filled proposes to its next slot in the next
+   round; the rounds stop when nothing moves. What is left is unserved.
 4. Copies that serve nothing are removed from the last epoch backwards where no later copy needs them
    (removing one never adds an upload).
 
@@ -43,7 +46,9 @@ def _segment_sum(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
 
 def choose_copies(problem: PlacementProblem, use: np.ndarray) -> np.ndarray:
     """[T, M, H] copies: on each (epoch, host) every model some carrying slot could use, by decreasing
-    `use` [T, M, H] (requests), while the memory lasts; in fixed placement one choice for every epoch."""
+    `use` [T, M, H] (requests), while the memory lasts; in fixed placement one choice for every epoch; in
+    per_epoch placement then less the new copies whose uploads the host link cannot carry
+    (`_uploads_that_fit`)."""
     p = problem
     T, D, K = p.candidate_host.shape
     M, H = p.n_models, p.n_hosts
@@ -68,7 +73,21 @@ def choose_copies(problem: PlacementProblem, use: np.ndarray) -> np.ndarray:
     keep = running - before <= p.memory_bytes[h] * (1.0 + SLACK)
     y = np.zeros(wanted.shape, bool)
     y[e[keep], m[keep], h[keep]] = True
-    return np.broadcast_to(y, (T, M, H)).copy() if p.placement == "fixed" else y
+    return np.broadcast_to(y, (T, M, H)).copy() if p.placement == "fixed" else _uploads_that_fit(p, y, use)
+
+
+def _uploads_that_fit(problem: PlacementProblem, y: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """`y` [T, M, H] (per_epoch) less the new copies (not on the host the epoch before) whose uploads the
+    host link cannot carry, (6) with (8): on each (epoch, host) the most used are kept while their uploads
+    fit, the rest dropped. Epoch by epoch, as dropping a copy makes the next epoch's copy new. (A link
+    overfilled by uploads alone serves nothing, but the copies it keeps would still break (6).)"""
+    p = problem
+    room = (1.0 - SLACK) * p.link_bps()
+    for t in range(1, p.n_epochs):
+        m, h = np.nonzero(y[t] & ~y[t - 1])
+        kept = _keep(h, p.upload_bps()[t, m], room[t], use[t, m, h]) >= 1.0
+        y[t, m[~kept], h[~kept]] = False
+    return y
 
 
 def _keep(rows: np.ndarray, load: np.ndarray, room: np.ndarray, priority: np.ndarray) -> np.ndarray:
@@ -106,7 +125,7 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     if p.single_source:
         raise ValueError("the vectorized repair splits demands; single_source needs the per-demand repair")
     T, D, K = p.candidate_host.shape
-    H, S = p.n_hosts, p.site_access_gbps.shape[1]
+    H, S = p.n_hosts, p.site_uplink_gbps.shape[1]
     R = p.requests()
     L = p.latency_ms()
     host = np.maximum(p.candidate_host, 0)
@@ -115,7 +134,12 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     site2 = np.broadcast_to(p.demand_site[None, :], (T, D))
     row = t3 * H + host  # (epoch, host) row of each slot
     site_row = np.arange(T)[:, None] * S + site2  # (epoch, site) row of each demand-epoch
-    flops, bits = p.flops_per_s(), p.bits_per_s()  # [T, D] per unit share
+    slot_site_row = np.broadcast_to(site_row[:, :, None], (T, D, K))
+    # The rows a slot's share loads, in the order of `rooms`: compute, host link, site uplink, site downlink;
+    # the row of each slot and the load of a whole demand-epoch [T, D] on it
+    slot_rows = (row, row, slot_site_row, slot_site_row)
+    per_share = (p.flops_per_s(), p.bits_per_s(), p.request_bits_per_s(), p.response_bits_per_s())
+    cap = p.candidate_share
 
     # 1. Copies, and what their uploads leave of the links
     y = choose_copies(p, relaxed_use(p, shares))
@@ -123,12 +147,9 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     penalty = np.inf if p.unserved_penalty_ms is None else p.unserved_penalty_ms
     ok &= L < penalty
     room_compute = (1.0 - SLACK) * p.compute_budget_flops_s().ravel()
-    room_link = ((1.0 - SLACK) * p.link_bps() - uploads_bps(p, y)).ravel()
-    room_site = (1.0 - SLACK) * p.site_access_bps().ravel()
-    if (room_link < 0).any():  # uploads alone overfill a link: drop that host's new copies' slots
-        full = (room_link < 0).reshape(T, H)
-        ok &= ~full[t3, host]
-        room_link = np.maximum(room_link, 0.0)
+    room_link = ((1.0 - SLACK) * p.link_bps() - uploads_bps(p, y)).ravel()  # >= 0: the copies' uploads fit
+    room_uplink = (1.0 - SLACK) * p.site_uplink_bps().ravel()
+    room_downlink = (1.0 - SLACK) * p.site_downlink_bps().ravel()
     active = (R > 0)[:, :, None]
     ok &= active
 
@@ -141,15 +162,21 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
         hit_site = np.zeros(T * S, bool)
         hit_site[site_row[offer.sum(axis=2) > 0]] = True
         kept = np.ones(wanted.shape)
-        for hit, per_share, room in zip((hit_host[row], hit_host[row], hit_site[site_row][:, :, None]),
-                                        (flops[:, :, None], bits[:, :, None], bits[:, :, None]), rooms):
-            t, d, k = np.nonzero(hit & (wanted > 0))
-            index = (row if hit.shape[2] > 1 else np.broadcast_to(site_row[:, :, None], wanted.shape))[t, d, k]
-            load = wanted[t, d, k] * per_share[t, d, 0]
+        for index, hit, load_of, room in zip(slot_rows, (hit_host, hit_host, hit_site, hit_site), per_share, rooms):
+            t, d, k = np.nonzero(hit[index] & (wanted > 0))
+            load = wanted[t, d, k] * load_of[t, d]
             with np.errstate(divide="ignore", invalid="ignore"):
-                priority = np.where(per_share[t, d, 0] > 0, R[t, d] * regret[t, d, k] / per_share[t, d, 0], np.inf)
-            kept[t, d, k] = np.minimum(kept[t, d, k], _keep(index, load, room, priority))
+                priority = np.where(load_of[t, d] > 0, R[t, d] * regret[t, d, k] / load_of[t, d], np.inf)
+            kept[t, d, k] = np.minimum(kept[t, d, k], _keep(index[t, d, k], load, room, priority))
         return wanted * kept
+
+    def loads_on_rows(x):
+        """The load of shares x [T, D, K] on every row, in the order of `rooms` (a site row sums the served
+        share of each demand-epoch)."""
+        served = x.sum(axis=2)
+        flops, bits, up, down = per_share
+        return (_segment_sum(row, x * flops[:, :, None], T * H), _segment_sum(row, x * bits[:, :, None], T * H),
+                _segment_sum(site_row, served * up, T * S), _segment_sum(site_row, served * down, T * S))
 
     def regret(available):
         """[T, D, K] what a share at each slot saves against the demand-epoch's next option: its cheapest
@@ -163,35 +190,34 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
             return np.nan_to_num(np.maximum(np.minimum(alternative, penalty) - cost, 0.0), nan=0.0, posinf=np.inf)
 
     # 2-3. Deferred acceptance: rows keep what they hold and what is offered by priority; a share cut
-    # from a slot does not offer itself there again. The first offer is the relaxed shares.
+    # from a slot does not offer itself there again. The first offer is the relaxed shares (scaled to sum
+    # to at most 1, then each held to its slot's share).
     cost = np.where(ok, slot_cost, np.inf)
     refused = ~ok
     x = np.zeros(ok.shape)
     offer = np.where(ok, np.clip(shares, 0.0, None), 0.0)
     total = offer.sum(axis=2, keepdims=True)
-    offer = np.where(total > 1.0, offer / np.maximum(total, 1e-300), offer)
-    rooms = (room_compute, room_link, room_site)
+    offer = np.minimum(np.where(total > 1.0, offer / np.maximum(total, 1e-300), offer), cap)
+    rooms = (room_compute, room_link, room_uplink, room_downlink)
     for round_ in range(MAX_ROUNDS):
         if round_ < BUMP_ROUNDS:
             wanted = x + offer
             x = fit(wanted, offer, regret(~refused), rooms)
             refused |= x < wanted * (1.0 - 1e-12)
         else:  # what is held stays; offers share what is left
-            served = x.sum(axis=2)
-            left = (room_compute - _segment_sum(row, x * flops[:, :, None], T * H),
-                    room_link - _segment_sum(row, x * bits[:, :, None], T * H),
-                    room_site - _segment_sum(site_row, served * bits, T * S))
-            accepted = fit(offer, offer, regret(~refused), tuple(np.maximum(a, 0.0) for a in left))
+            left = tuple(np.maximum(room - load, 0.0) for room, load in zip(rooms, loads_on_rows(x)))
+            accepted = fit(offer, offer, regret(~refused), left)
             refused |= accepted < offer * (1.0 - 1e-12)
             x = x + accepted
         rest = np.where(R > 0, 1.0 - x.sum(axis=2), 0.0)
-        open_cost = np.where(ok & ~refused, cost, np.inf)
-        best = np.argmin(open_cost, axis=2)
-        has = np.isfinite(np.take_along_axis(open_cost, best[:, :, None], axis=2)[:, :, 0]) & (rest > DONE)
+        open_cost = np.where(ok & ~refused & (cap - x > DONE), cost, np.inf)
+        best = np.argmin(open_cost, axis=2)[:, :, None]
+        has = np.isfinite(np.take_along_axis(open_cost, best, axis=2)[:, :, 0]) & (rest > DONE)
         if not has.any():
             break
         offer = np.zeros(x.shape)
-        np.put_along_axis(offer, best[:, :, None], np.where(has, rest, 0.0)[:, :, None], axis=2)
+        room_share = np.take_along_axis(cap - x, best, axis=2)[:, :, 0]
+        np.put_along_axis(offer, best, np.where(has, np.minimum(rest, room_share), 0.0)[:, :, None], axis=2)
 
     # 4. Copies that serve nothing, from the last epoch back, where no later copy follows
     served = np.zeros(y.shape, bool)

@@ -1,12 +1,13 @@
 """Capacity bookkeeping the heuristics share: what is left of every limit as shares and copies are assigned.
 
 `Residuals` tracks, per (epoch, host), compute (constraints 3-4), ingress (6, requests and model uploads)
-and memory (5), and per (epoch, site) access (7), while a heuristic serves demand-epochs one at a time; it
-places a copy when a slot first serves a share, so placement y is exactly the copies some share uses. The
-baselines build their solutions with it, the gradient heuristic its per-demand repair. `State` adds what
-local search needs: giving shares and copies back, the exact objective of the pieces a move touches, and a
-save/restore of everything a move may change. `no_solution` is the result of a heuristic that left requests
-unserved where every one must be served.
+and memory (5), per (epoch, site) uplink (7a) and downlink (7b), and per slot the share it may still take
+(12), while a heuristic serves demand-epochs one at a time; it places a copy when a slot first serves a
+share, so placement y is exactly the copies some share uses. The baselines build their solutions with it,
+the gradient heuristic its per-demand repair. `State` adds what local search needs: giving shares and
+copies back, the exact objective of the pieces a move touches, and a save/restore of everything a move may
+change. `no_solution` is the result of a heuristic that left requests unserved where every one must be
+served.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ class Residuals:
     """What is left of every limit as shares are assigned, and the placement and assignment built so far.
 
     Per (epoch, host): compute flop/s (min(peak, power x efficiency), constraints 3-4), ingress bits/s net
-    of requests and model uploads (6), memory bytes (5); per (epoch, site): access bits/s (7). A copy is
-    placed when a slot first serves a share: in fixed mode in every epoch (9), so its memory is taken in
-    every epoch; in per_epoch mode in that epoch only, and when the host did not hold the model in the
-    previous epoch the upload (8 x model bytes / epoch_s) is taken from the host link of that epoch before
-    any request (an earlier placement in the next epoch stops needing its upload, which is given back).
+    of requests and model uploads (6), memory bytes (5); per (epoch, site): uplink bits/s net of the
+    requests (7a), downlink bits/s net of the responses (7b); per slot: its share (12) less what it
+    serves. A copy is placed when a slot first serves a share: in fixed mode in every epoch (9), so its
+    memory is taken in every epoch; in per_epoch mode in that epoch only, and when the host did not hold
+    the model in the previous epoch the upload (8 x model bytes / epoch_s) is taken from the host link of
+    that epoch before any request (an earlier placement in the next epoch stops needing its upload, which
+    is given back).
     Only usable slots (10) are offered; under single_source only the whole demand (11).
     """
 
@@ -38,7 +41,8 @@ class Residuals:
         self.fixed = p.placement == "fixed"
         self.compute = p.compute_budget_flops_s()  # [epoch, host] flop/s left
         self.link = p.link_bps()  # [epoch, host] bits/s left
-        self.site = p.site_access_bps()  # [epoch, site] bits/s left
+        self.uplink = p.site_uplink_bps()  # [epoch, site] bits/s left up
+        self.downlink = p.site_downlink_bps()  # [epoch, site] bits/s left down
         self.memory = np.tile(p.memory_bytes, (p.n_epochs, 1))  # [epoch, host] bytes left
         self.y = np.zeros((p.n_epochs, p.n_models, p.n_hosts), bool)
         self.x = np.zeros(p.candidate_host.shape)
@@ -48,7 +52,9 @@ class Residuals:
         self.latency = p.latency_ms()
         self.host = np.maximum(p.candidate_host, 0)  # [epoch, demand, slot] (padding as host 0, never usable)
         self.flops_per_share = p.flops_per_s()  # [epoch, demand]
-        self.bits_per_share = p.bits_per_s()  # [epoch, demand]
+        self.bits_per_share = p.bits_per_s()  # [epoch, demand] through the host link
+        self.up_per_share = p.request_bits_per_s()  # [epoch, demand] through the site uplink
+        self.down_per_share = p.response_bits_per_s()  # [epoch, demand] through the site downlink
         self.upload_bps = p.upload_bps()  # [epoch, model]
         self.upload_cost = p.migration_cost()  # [model] request-ms per upload
 
@@ -60,8 +66,9 @@ class Residuals:
 
     def shares(self, t: int, d: int) -> np.ndarray:
         """[slot] the largest share of demand d's remaining requests in epoch t each slot can take now: 0
-        where unusable, where the model is missing and does not fit (or its upload does not), or full;
-        under single_source the whole remainder or 0."""
+        where unusable, where the model is missing and does not fit (or its upload does not), or full; at
+        most the slot's candidate_share less what it already serves (12); under single_source the whole
+        remainder or 0."""
         p = self.problem
         rem = self.remaining[t, d]
         if rem <= 0:
@@ -70,12 +77,13 @@ class Residuals:
         placed = self.y[t, m, h]
         fits = placed | (self.memory[t, h] >= p.model_memory_bytes[m])
         link = self.link[t, h] - np.where(placed, 0.0, self._upload(t, m, h))
-        share = np.full(p.n_slots, rem)
-        flops, bits = self.flops_per_share[t, d], self.bits_per_share[t, d]
-        if flops > 0:
-            share = np.minimum(share, self.compute[t, h] / flops)
-        if bits > 0:
-            share = np.minimum(share, np.minimum(link, self.site[t, p.demand_site[d]]) / bits)
+        share = np.minimum(rem, p.candidate_share[t, d] - self.x[t, d])
+        s = p.demand_site[d]
+        for room, per_share in ((self.compute[t, h], self.flops_per_share[t, d]), (link, self.bits_per_share[t, d]),
+                                (self.uplink[t, s], self.up_per_share[t, d]),
+                                (self.downlink[t, s], self.down_per_share[t, d])):
+            if per_share > 0:
+                share = np.minimum(share, room / per_share)
         ok = self.usable[t, d] & fits & (link >= 0) & (share > EPS)
         if p.single_source:
             ok &= share >= rem
@@ -114,10 +122,10 @@ class Residuals:
             self._place(t, m, h)
         self.x[t, d, k] += share
         self.remaining[t, d] = max(self.remaining[t, d] - share, 0.0)
-        bits = self.bits_per_share[t, d] * share
         self.compute[t, h] -= self.flops_per_share[t, d] * share
-        self.link[t, h] -= bits
-        self.site[t, p.demand_site[d]] -= bits
+        self.link[t, h] -= self.bits_per_share[t, d] * share
+        self.uplink[t, p.demand_site[d]] -= self.up_per_share[t, d] * share
+        self.downlink[t, p.demand_site[d]] -= self.down_per_share[t, d] * share
 
     def fill(self, t: int, d: int, order) -> None:
         """Serve demand d in epoch t from the slots in `order`, each taking the largest share it can."""
@@ -181,7 +189,7 @@ def uploads_bps(problem: PlacementProblem, y: np.ndarray) -> np.ndarray:
 class State(Residuals):
     """`Residuals` that can also give shares and copies back (for local moves), and be saved and restored."""
 
-    _LIMITS = ("compute", "link", "site", "memory", "y")
+    _LIMITS = ("compute", "link", "uplink", "downlink", "memory", "y")
 
     def __init__(self, problem: PlacementProblem):
         super().__init__(problem)
@@ -197,13 +205,15 @@ class State(Residuals):
         p = problem
         state = cls(p)
         state.y, state.x = solution.placement.copy(), solution.assignment.copy()
-        T, H, S = p.n_epochs, p.n_hosts, p.site_access_gbps.shape[1]
+        T, H, S = p.n_epochs, p.n_hosts, p.site_uplink_gbps.shape[1]
         row = np.arange(T)[:, None, None] * H + state.host
         state.compute -= np.bincount(row.ravel(), (state.x * state.flops_per_share[:, :, None]).ravel(), T * H).reshape(T, H)
         state.link -= np.bincount(row.ravel(), (state.x * state.bits_per_share[:, :, None]).ravel(), T * H).reshape(T, H)
         state.link -= uploads_bps(p, state.y)
         site_row = np.arange(T)[:, None] * S + p.demand_site[None, :]
-        state.site -= np.bincount(site_row.ravel(), (state.x.sum(axis=2) * state.bits_per_share).ravel(), T * S).reshape(T, S)
+        served = state.x.sum(axis=2)
+        state.uplink -= np.bincount(site_row.ravel(), (served * state.up_per_share).ravel(), T * S).reshape(T, S)
+        state.downlink -= np.bincount(site_row.ravel(), (served * state.down_per_share).ravel(), T * S).reshape(T, S)
         state.memory -= (state.y * p.model_memory_bytes[None, :, None]).sum(axis=1)
         state.remaining = np.where(state.requests > 0, np.maximum(1.0 - state.x.sum(axis=2), 0.0), 0.0)
         return state
@@ -234,7 +244,8 @@ class State(Residuals):
         used = x > 0
         np.add.at(self.compute[t], h[used], self.flops_per_share[t, d] * x[used])
         np.add.at(self.link[t], h[used], self.bits_per_share[t, d] * x[used])
-        self.site[t, p.demand_site[d]] += self.bits_per_share[t, d] * x[used].sum()
+        self.uplink[t, p.demand_site[d]] += self.up_per_share[t, d] * x[used].sum()
+        self.downlink[t, p.demand_site[d]] += self.down_per_share[t, d] * x[used].sum()
         self.x[t, d] = 0.0
         self.remaining[t, d] = 1.0 if self.requests[t, d] > 0 else 0.0
 
