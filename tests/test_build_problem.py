@@ -10,7 +10,7 @@ from placement.errors import InputError
 from placement.evaluation import evaluate
 from placement.network import ground as tables
 from placement.network.isl import grid_shells
-from placement.network.tensors import Ground, build_network
+from placement.network.tensors import Ground, NetworkSpec, build_network
 from placement.problem import CLOUD, GATEWAY, SATELLITE, Status
 from placement.problem.build import HostOptions, Workload, build_problem
 from placement.problem.catalog import host_profiles, models, satellite_power
@@ -19,9 +19,10 @@ from placement.propagation.timegrid import TimeGrid
 from placement.solvers.baselines import cloud_only
 from placement.solvers.milp import solve
 
-GRID = TimeGrid(2461094.5, 0.25, 60.0, 3)
+GRID = TimeGrid(2461094.5, 0.25, 30.0, 5)  # two epochs of two 30 s network steps, then the horizon's end
 SITES = tables.demand_sites([-1.29, -4.04, 58.4, -23.55], [36.82, 39.67, 1.9, -46.63],
                             names=["nairobi", "mombasa", "north-sea-rig", "sao-paulo"], country=["KE", "KE", "GB", "BR"])
+SPEC = NetworkSpec()
 EUROPE = ("NO", "GB", "IE", "NL", "SE", "DE", "FR", "CH", "PL", "IT", "ES", "BE", "AT", "FI", "DK")
 
 
@@ -31,8 +32,8 @@ def network():
     gateways, clouds = tables.gateways(), tables.cloud_regions("azure")
     ground = Ground.from_nodes(SITES, gateways, tables.pops(), clouds)
     orbits = propagate_orbits(elements, GRID, np.float64)
-    # snapshots at steps 0 and 2 of three 60 s steps: the epochs last 120 s and 60 s
-    tensors = build_network(orbits.r_ecef_km, grid_shells(STARLINK_GEN1), ground, chunk_steps=3, steps=[0, 2])
+    tensors = build_network(orbits.r_ecef_km, grid_shells(STARLINK_GEN1), ground, SPEC, steps_per_epoch=2,
+                            step_s=30.0)
     sunlit = np.ones((2, len(elements.satnum)))  # [epoch, satellite]
     sunlit[:, ::2] = 0.0  # every other satellite in eclipse
     return tensors, sunlit, gateways, clouds
@@ -45,19 +46,20 @@ def hosts():
 
 def problem_from(network, workloads, **kw):
     tensors, sunlit, gateways, clouds = network
-    return build_problem(tensors, [120.0, 60.0], sunlit, SITES, gateways, clouds,
+    return build_problem(tensors, [60.0, 60.0], sunlit, SITES, gateways, clouds,
                          models(["yolov8n", "llama-3.2-1b-instruct-q4"]), workloads, hosts(), **kw)
 
 
 def test_hosts_candidates_and_physics(network):
     p = problem_from(network, [Workload("yolov8n", 5.0, 100.0), Workload("llama-3.2-1b-instruct-q4", 0.2, 2000.0)])
     assert p.n_hosts == 4408 + len(network[2].name) + len(network[3].name)
-    assert p.n_demands == 8 and p.n_epochs == 2 and p.n_slots == 4 + 2 + 2
-    assert p.epoch_s.tolist() == [120.0, 60.0]
+    assert p.n_demands == 8 and p.n_epochs == 2 and p.n_slots == SPEC.satellite_candidates + 2 + 2
+    assert p.epoch_s.tolist() == [60.0, 60.0]
     kind = p.host_kind[np.maximum(p.candidate_host, 0)]
     real = p.candidate_host >= 0
-    # Round trips: at least 540 km up and 540 km down at c (shells at 540-570 km); clouds further away.
-    assert (p.candidate_rtt_ms[real & (kind == SATELLITE)] >= 2 * 540 / 299_792.458 * 1e3).all()
+    # Round trips: at least 540 km up and 540 km down at c (shells at 540-570 km) and two radio hops' fixed
+    # delay; clouds further away.
+    assert (p.candidate_rtt_ms[real & (kind == SATELLITE)] >= 2 * (540 / 299_792.458 * 1e3 + SPEC.radio_hop_ms)).all()
     sat_best = np.where(real & (kind == SATELLITE), p.candidate_rtt_ms, np.inf).min(axis=2)
     cloud_best = np.where(real & (kind == CLOUD), p.candidate_rtt_ms, np.inf).min(axis=2)
     assert (cloud_best > sat_best).all()
@@ -97,9 +99,30 @@ def test_bad_workload_and_epochs_are_named(network):
     with pytest.raises(InputError, match=r"workloads\[0\].model"):
         problem_from(network, [Workload("resnet-9000", 1.0, 100.0)])
     tensors, sunlit, gateways, clouds = network
-    with pytest.raises(InputError, match="epoch_s"):  # one duration for two snapshots
+    with pytest.raises(InputError, match="epoch_s"):  # one duration for two epochs
         build_problem(tensors, [60.0], sunlit, SITES, gateways, clouds, models(["yolov8n"]),
                       [Workload("yolov8n", 1.0, 100.0)], hosts())
     with pytest.raises(InputError, match="sunlit_fraction"):  # [satellite, epoch] instead of [epoch, satellite]
         build_problem(tensors, [60.0, 60.0], sunlit.T, SITES, gateways, clouds, models(["yolov8n"]),
                       [Workload("yolov8n", 1.0, 100.0)], hosts())
+
+
+def test_directions_and_availability_come_from_the_network(network):
+    tensors, *_ = network
+    p = problem_from(network, [Workload("yolov8n", 5.0, 100.0)])
+    # one terminal per site and one unit: the terminal's own capacity, the least over the epoch's steps
+    np.testing.assert_allclose(p.site_uplink_gbps, tensors.site_up_gbps)
+    np.testing.assert_allclose(p.site_downlink_gbps, tensors.site_down_gbps)
+    real = p.candidate_host >= 0
+    assert ((p.candidate_share[real] > 0) & (p.candidate_share[real] <= 1)).all()
+    assert (p.candidate_up_gbps[real] < p.candidate_down_gbps[real]).all()  # a terminal sends less than it gets
+    # each slot is the network's candidate for that site and host: twice its mean one-way latency, its share
+    kind = p.host_kind[np.maximum(p.candidate_host, 0)]
+    for t, d, k in zip(*np.nonzero(real & (kind == SATELLITE))):
+        site, host = p.demand_site[d], p.candidate_host[t, d, k]
+        slot = tensors.satellites.host[t, site].tolist().index(host)
+        assert p.candidate_rtt_ms[t, d, k] == pytest.approx(2 * tensors.satellites.latency_ms[t, site, slot])
+        assert p.candidate_share[t, d, k] == tensors.satellites.share[t, site, slot]
+    for t, d, k in zip(*np.nonzero(real & (kind == GATEWAY))):
+        g = p.candidate_host[t, d, k] - 4408
+        assert p.candidate_rtt_ms[t, d, k] == pytest.approx(2 * tensors.gateways.latency_ms[t, p.demand_site[d], g])
