@@ -329,11 +329,18 @@ class PlacementProblem:
         return self.migration_cost_per_gb * (self.model_memory_bytes / 1e9)
 
     def latency_ms(self) -> np.ndarray:
-        """[epoch, demand, slot]: latency of one request served in that slot (inf where unusable).
+        """[epoch, demand, slot]: latency of one request served in that slot (inf where unusable): the sum
+        of `latency_parts_ms`."""
+        rtt_ms, transmission_ms, compute_ms = self.latency_parts_ms()
+        return np.where(self.usable_slots(), rtt_ms + transmission_ms + compute_ms, np.inf)
 
-        Round-trip propagation + transmission of the request at the bottleneck of the path up
-        (candidate_up_gbps) and of the response at the bottleneck of the path down (candidate_down_gbps)
-        + compute on one accelerator: the slower of its arithmetic (FLOPs at its speed, lower when the power
+    def latency_parts_ms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """[epoch, demand, slot] each: (round trip, transmission, compute) of one request in that slot,
+        on every slot (padding and unusable slots hold meaningless values; `latency_ms` masks them).
+
+        Round-trip propagation; transmission of the request at the bottleneck of the path up
+        (candidate_up_gbps) and of the response at the bottleneck of the path down (candidate_down_gbps);
+        compute on one accelerator: the slower of its arithmetic (FLOPs at its speed, lower when the power
         budget cannot run it at peak) and its memory traffic at the accelerator's bandwidth (a roofline; what
         bounds language-model decoding at batch 1). Capacity stays FLOP-based (constraint 3): requests
         served together share each weight read (batching), so bandwidth limits one request's latency,
@@ -354,8 +361,7 @@ class PlacementProblem:
             arithmetic_s = self.model_flops[model] / speed[t, host]
         memory_s = self.model_memory_traffic_bytes[model] / self.memory_bandwidth_bytes_s[host]
         compute_ms = 1e3 * np.maximum(arithmetic_s, memory_s)
-        latency = self.candidate_rtt_ms + transmission_ms + compute_ms
-        return np.where(self.usable_slots(), latency, np.inf)
+        return self.candidate_rtt_ms, transmission_ms, compute_ms
 
 
 def inverse_limit(limit: np.ndarray) -> np.ndarray:
