@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -11,8 +13,8 @@ from placement.evaluation import evaluate
 from placement.network import ground as tables
 from placement.network.isl import grid_shells
 from placement.network.tensors import Ground, NetworkSpec, build_network
-from placement.problem import CLOUD, GATEWAY, SATELLITE, Status
-from placement.problem.build import HostOptions, Workload, build_problem
+from placement.problem import CLOUD, GATEWAY, SATELLITE, Status, random_problem
+from placement.problem.build import HostOptions, Workload, build_problem, cover, outage_share
 from placement.problem.catalog import host_profiles, models, satellite_power
 from placement.propagation.orbits import propagate_orbits
 from placement.propagation.timegrid import TimeGrid
@@ -126,3 +128,30 @@ def test_directions_and_availability_come_from_the_network(network):
     for t, d, k in zip(*np.nonzero(real & (kind == GATEWAY))):
         g = p.candidate_host[t, d, k] - 4408
         assert p.candidate_rtt_ms[t, d, k] == pytest.approx(2 * tensors.gateways.latency_ms[t, p.demand_site[d], g])
+
+
+def test_requests_issued_while_a_site_sees_no_satellite_are_an_outage_no_placement_serves():
+    # Two sites over two epochs; site 1 has an access satellite in half of epoch 0's steps. Every slot of it
+    # is reachable in those same steps (share 0.5 each): bounded one by one they would let three slots serve
+    # 150% of the epoch.
+    issued = random_problem(3, 10, 4, 2, n_epochs=2, n_slots=3, n_sites=2, unserved_penalty_ms=None, load=0.2)
+    issued = dataclasses.replace(issued, demand_site=np.array([0, 1, 0, 1]),
+                                 site_uplink_gbps=np.full((2, 2), np.inf), site_downlink_gbps=np.full((2, 2), np.inf))
+    coverage = np.array([[1.0, 0.5], [1.0, 1.0]])
+    gap = (np.arange(2)[:, None] == 0) & (issued.demand_site[None, :] == 1)  # [epoch, demand] site 1, epoch 0
+    usable = issued.usable_slots()
+    issued = dataclasses.replace(issued, candidate_share=np.where(gap[:, :, None] & usable, 0.5,
+                                                                   issued.candidate_share))
+    covered = cover(issued, coverage)
+    assert covered.requests() == pytest.approx(issued.requests() * np.where(gap, 0.5, 1.0))
+    # Slots reachable in every covered step serve all of the covered requests; the others keep their share.
+    assert covered.candidate_share[gap] == pytest.approx(np.where(usable[gap], 1.0, 0.0))
+    assert covered.candidate_share[~gap] == pytest.approx(issued.candidate_share[~gap])
+    assert outage_share(issued, covered) == pytest.approx(
+        issued.requests()[gap].sum() * 0.5 / issued.requests().sum())
+    # With every request to be served, the covered problem is solved and serves each demand-epoch's covered
+    # requests exactly once.
+    result = solve(covered)
+    assert result.status == Status.OPTIMAL
+    assert result.solution.assignment.sum(axis=2) == pytest.approx(1.0)
+    assert cover(covered, np.ones((2, 2))) is covered

@@ -14,6 +14,9 @@ the path to a host satellite grows or breaks. For every site and host, over the 
 Satellite hosts are those within `laser_hops` of the site's access satellite at some step of the epoch, the
 `satellite_candidates` with the lowest mean latency kept. A site's terminals carry per direction the least
 they carry at any step in which the site has an access satellite (requests flow all through the epoch).
+Every route starts at the access satellite, so no host is reachable in a step in which the site has none:
+`site_coverage`, the share of the epoch's steps in which it has one, bounds every share above, and the
+shares of one site's hosts are missing in those same steps (problem.build serves only covered requests).
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ class NetworkTensors:
     clouds: Candidates  # [epoch, site, cloud]
     site_up_gbps: np.ndarray
     site_down_gbps: np.ndarray
+    site_coverage: np.ndarray  # [epoch, site]: share of the epoch's steps in which the site has an access satellite
     uncertified: int = 0  # satellite-host latencies used that the window could not certify (windows.py)
 
     @property
@@ -66,8 +70,8 @@ class NetworkTensors:
     def concatenate(*parts: NetworkTensors) -> NetworkTensors:
         return NetworkTensors(*(Candidates.concatenate(*(getattr(p, name) for p in parts))
                                 for name in ("satellites", "gateways", "clouds")),
-                              np.concatenate([p.site_up_gbps for p in parts]),
-                              np.concatenate([p.site_down_gbps for p in parts]),
+                              *(np.concatenate([getattr(p, name) for p in parts])
+                                for name in ("site_up_gbps", "site_down_gbps", "site_coverage")),
                               sum(p.uncertified for p in parts))
 
 
@@ -94,6 +98,7 @@ def fold_epochs(steps, steps_per_epoch: int, spec, n_sat: int) -> NetworkTensors
         steps.host_sat, steps.host_ms, steps.host_hops, steps.host_exact, host_up, host_down)), spec, n_sat)
         for e in range(epochs)))
     return NetworkTensors(Candidates.concatenate(*satellites), gateways, clouds, site_up, site_down,
+                          has_access.mean(axis=1),
                           int(sum(uncertified)))
 
 
@@ -110,7 +115,9 @@ def _ground_kind(ms: np.ndarray, up: np.ndarray, down: np.ndarray) -> Candidates
     n = ms.shape[1]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, np.where(reach, ms, 0.0).sum(axis=1) / count, np.inf)
-        harmonic = lambda g: np.where(count > 0, count / np.where(reach, 1.0 / g, 0.0).sum(axis=1), 0.0)  # noqa: E731
+        # 1 / g only where reachable: dividing by the zero rates of unreachable hosts is ten times slower
+        inverse = lambda g: np.divide(1.0, g, out=np.zeros_like(g), where=reach).sum(axis=1)  # noqa: E731
+        harmonic = lambda g: np.where(count > 0, count / inverse(g), 0.0)  # noqa: E731
         up_gbps, down_gbps = harmonic(up), harmonic(down)
     ordered = np.sort(ms, axis=1)  # inf (unreachable) last
     rank = np.maximum(np.ceil(P95 * count).astype(int) - 1, 0)

@@ -112,8 +112,15 @@ class NetworkSpec:
 
     def windows(self, neighbour: np.ndarray) -> Windows:
         """The windows the satellite hosts are routed in: two hops beyond `relay_hops`, which certified every
-        host within it at random steps of Starlink Gen1 (tests/test_windows.py)."""
-        return Windows.build(neighbour, self.relay_hops + 2, self.relay_hops)
+        host within it at random steps of Starlink Gen1 (tests/test_windows.py). Built once per laser graph
+        (a streamed horizon asks for them at every chunk)."""
+        neighbour = np.ascontiguousarray(neighbour, np.int32)
+        return _windows(neighbour.tobytes(), neighbour.shape[0], self.relay_hops + 2, self.relay_hops)
+
+
+@functools.lru_cache(maxsize=4)
+def _windows(neighbour_bytes: bytes, n_sat: int, radius: int, reach: int) -> Windows:
+    return Windows.build(np.frombuffer(neighbour_bytes, np.int32).reshape(n_sat, 4), radius, reach)
 
 
 @jax.tree_util.register_dataclass

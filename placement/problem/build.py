@@ -113,11 +113,12 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
                   sites: GroundNodes, gateways: GroundNodes, clouds: GroundNodes,
                   models: Sequence[ModelSpec], workloads: Sequence[Workload], hosts: HostOptions | None = None,
                   options: ProblemOptions = ProblemOptions(), *, site_units: Sequence[int] | None = None,
-                  satellite_names: Sequence[str] | None = None) -> PlacementProblem:
+                  satellite_names: Sequence[str] | None = None, covered: bool = True) -> PlacementProblem:
     """`network` holds each epoch's candidates folded from its network steps (network.epochs), `epoch_s`
     [epoch] the epochs' lengths and `sunlit_fraction` [epoch, satellite] the satellites' mean sunlight in them.
     `site_units` [site] (default ones) multiplies each site's request rates and terminals. `satellite_names` name
-    the satellite hosts (default sat0, sat1, ...; e.g. a catalog's names)."""
+    the satellite hosts (default sat0, sat1, ...; e.g. a catalog's names). `covered`: the problem of the
+    requests issued while their site has an access satellite (`cover`); False: of every request issued."""
     hosts = HostOptions() if hosts is None else hosts
     epoch_s = np.asarray(epoch_s, dtype=float)
     T = network.n_epochs
@@ -185,7 +186,7 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
     failed[:, :n_sat] = np.isnan(sunlit)
     cand = np.where((cand >= 0) & failed[np.arange(T)[:, None, None], np.maximum(cand, 0)], -1, cand)
 
-    return PlacementProblem(
+    problem = PlacementProblem(
         host_name=(list(satellite_names) if satellite_names is not None else [f"sat{i}" for i in range(n_sat)])
         + list(gateways.name) + list(clouds.name), host_kind=kind,
         host_jurisdiction=np.array([jurisdictions.index(c) for c in host_country]), jurisdictions=jurisdictions,
@@ -208,6 +209,33 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         migration_cost_per_gb=options.migration_cost_per_gb,
         unserved_penalty_ms=None if options.serve_all else options.unserved_penalty_ms,
         placement=options.placement, single_source=options.single_source)
+    return cover(problem, network.site_coverage) if covered else problem
+
+
+def cover(problem: PlacementProblem, site_coverage: np.ndarray) -> PlacementProblem:
+    """The problem of the requests issued while their site has an access satellite, `site_coverage` [epoch,
+    site] the share of each epoch's steps in which it has one (network.epochs).
+
+    Every route starts at the access satellite, so in the other steps no host is reachable at all, and the
+    slots' shares (12) are all missing in those same steps: bounded one by one, they could add up to more
+    than the site is covered (two regions each reachable 75% of an epoch do not serve 100% of it). Requests
+    are spread evenly over an epoch, so the covered ones are the rate times the coverage, and each slot's
+    share becomes its share of the covered steps (the reachable steps are among them). The requests left
+    out are an outage no placement can serve, reported apart (`outage_share`)."""
+    coverage = np.asarray(site_coverage, float)[:, problem.demand_site]  # [epoch, demand]
+    if (coverage >= 1.0).all():
+        return problem
+    per_slot = coverage[:, :, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(per_slot > 0, np.minimum(problem.candidate_share / per_slot, 1.0), 0.0)
+    return dataclasses.replace(problem, rate_per_s=problem.rate_per_s * coverage, candidate_share=share)
+
+
+def outage_share(issued: PlacementProblem, covered: PlacementProblem) -> float:
+    """The share of the issued requests that no placement can serve: issued while their site had no access
+    satellite (`cover`)."""
+    total = issued.requests().sum()
+    return float(1.0 - covered.requests().sum() / total) if total > 0 else 0.0
 
 
 def _site_slots(network: NetworkTensors, n_sat: int, gateways: GroundNodes, clouds: GroundNodes,
