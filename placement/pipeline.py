@@ -6,7 +6,8 @@ run:
      sunlight), which the network, the power model and the tables all read;
   3. the network at every step (each site's access satellite, the satellite hosts around it, gateways and
      cloud regions), folded per placement epoch into candidates with their latency and availability;
-  4. the placement problem (hosts, models, demands, candidates, limits per epoch);
+  4. the placement problem (hosts, models, demands, candidates, limits per epoch), and the share of its
+     requests any placement can serve within their SLO (`placement.problem.slo`), printed and kept;
   5. every strategy of the scenario, each scored by the independent evaluator;
   6. the run directory: config.json (when the scenario came from a config), environment.json, metrics.json,
      the tables of `placement.results.RUN_TABLES` and the figures of `placement.plots.run_plots`.
@@ -35,7 +36,8 @@ from placement.network.isl import constellation_lasers
 from placement.network.tensors import NetworkTensors, build_network
 from placement import plots
 from placement.problem import PlacementProblem, SolveResult
-from placement.problem.build import build_problem, slot_p95_rtt_ms
+from placement.problem.build import build_problem, cover, outage_share, slot_p95_rtt_ms
+from placement.problem.slo import slo_reach
 from placement.propagation.frames import ecef_to_geodetic
 from placement.propagation.orbits import Orbits, orbit_chunks, propagate_orbits
 from placement.propagation.sgp4 import Propagator
@@ -67,7 +69,8 @@ class Prepared:
 
     orbits: Orbits
     network: NetworkTensors  # [epoch, ...]
-    problem: PlacementProblem
+    problem: PlacementProblem  # of the requests issued while their site is covered (problem.build.cover)
+    outage_share: float = 0.0  # of the issued requests: while their site had no access satellite
 
 
 def prepare(scenario: Scenario, progress: Progress = _quiet) -> Prepared:
@@ -95,11 +98,17 @@ def prepare(scenario: Scenario, progress: Progress = _quiet) -> Prepared:
         raise InputError(f"no satellite is in reach of site {d.sites.name[unreached[0]]!r} at any step "
                          f"({unreached.size} such sites)", source=scenario.name, field="demand",
                          expected=f"sites that {c.label} covers (everything reaches them through the satellites)")
-    problem = build_problem(network, np.full(h.n_epochs, h.epoch_s), epoch_sunlight(orbits.sunlit_fraction, h),
-                            d.sites, scenario.ground.gateways, scenario.ground.clouds, d.models, d.workloads,
-                            scenario.hosts, scenario.problem, site_units=d.site_units,
-                            satellite_names=c.satellite_names)
-    return Prepared(orbits, network, problem)
+    issued = build_problem(network, np.full(h.n_epochs, h.epoch_s), epoch_sunlight(orbits.sunlit_fraction, h),
+                           d.sites, scenario.ground.gateways, scenario.ground.clouds, d.models, d.workloads,
+                           scenario.hosts, scenario.problem, site_units=d.site_units,
+                           satellite_names=c.satellite_names, covered=False)
+    problem = cover(issued, network.site_coverage)
+    outage = outage_share(issued, problem)
+    if outage > 0:
+        gaps = int((network.site_coverage < 1).any(axis=0).sum())
+        progress(f"coverage: {outage:.2%} of the requests are issued while their site sees no satellite ({gaps} "
+                 f"sites have gaps); no placement serves them, and the problem leaves them out")
+    return Prepared(orbits, network, problem, outage)
 
 
 def epoch_sunlight(sunlit_fraction: np.ndarray, horizon) -> np.ndarray:
@@ -155,11 +164,19 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
         build_s = time.perf_counter() - started
         progress(f"problem: {problem.size} (hosts x demands x models x epochs), "
                  f"{int(problem.usable_slots().sum())} candidate slots, built in {build_s:.1f} s")
+        reach = slo_reach(problem).summary()
+        progress(f"SLO: no placement can serve more than {reach['attainable_share']:.1%} of the requests within "
+                 "their SLO (" + ", ".join(f"{tier} alone {share:.1%}" for tier, share in reach["by_tier"].items())
+                 + ")")
+        for line in reach["short"]:
+            progress(f"SLO: {line}")
         results, bound = solve_all(problem, scenario, progress)
         metrics = {
             "problem": {"size": problem.size, "hosts": problem.n_hosts, "demands": problem.n_demands,
                         "models": problem.n_models, "epochs": problem.n_epochs, "build_seconds": build_s},
             "lp_bound": bound,
+            "outage_share": prepared.outage_share,
+            "slo_reach": reach,
             "strategies": {name: {"status": r.status.value, "solver_objective": r.objective,
                                   "dual_bound": r.dual_bound, "gap": r.gap, "solve_seconds": r.solve_seconds,
                                   "build_seconds": r.build_seconds, "message": r.message,
