@@ -120,13 +120,30 @@ def choose_access(site_ecef_km, r_km, reach: Reach, slots: int, rule: str, up_li
         return ok & (sat >= 0)
 
     if rule == "highest":
-        def step(_, r):  # an argmax, not a top-k: a third of this rule's time on 1,000 sites x 4,408 satellites
-            sin_elevation, range_km = elevation_and_range(site_ecef_km, r)
-            score = jnp.where(_reachable(sin_elevation, range_km, reach), sin_elevation, -jnp.inf)
-            best = jnp.argmax(score, axis=1)[:, None]
-            seen = jnp.take_along_axis(score, best, axis=1) > -jnp.inf
-            return None, (jnp.where(seen, best, -1).astype(jnp.int32),
-                          jnp.where(seen, jnp.take_along_axis(range_km, best, axis=1), jnp.inf))
+        lat, lon, _ = ecef_to_geodetic(site_ecef_km)
+        up = ground_up_vectors(lat, lon).astype(r_km.dtype)
+        height0 = jnp.sum(up * site_ecef_km, axis=-1, keepdims=True)
+        site2 = jnp.sum(site_ecef_km * site_ecef_km, axis=-1, keepdims=True)
+        mask2 = jnp.sin(jnp.deg2rad(jnp.asarray(reach.min_elevation_deg, r_km.dtype))) ** 2
+        index = jnp.arange(r_km.shape[1], dtype=jnp.int32)[None, :]
+
+        def step(_, r):
+            # The highest satellite by the squared sine of its elevation, height^2 / range^2 over the
+            # satellites above the horizon: no square root or division per pair to mask (h >= sin(mask) range
+            # holds as h^2 >= sin^2 range^2 when h > 0), and the index by a min over those attaining the max
+            # (plain reductions; an argmax is a slow variadic one on a CPU). Half this rule's time on 1,000
+            # sites x 4,408 satellites.
+            height = up @ r.T - height0  # [site, sat]
+            range2 = jnp.sum(r * r, axis=-1)[None, :] + site2 - 2.0 * (site_ecef_km @ r.T)
+            ok = (height > 0) & (height * height >= mask2 * range2)
+            if reach.max_range_km is not None:
+                ok &= range2 <= reach.max_range_km ** 2
+            score = jnp.where(ok, height * height / range2, -1.0)
+            top = jnp.max(score, axis=1, keepdims=True)
+            best = jnp.min(jnp.where(score == top, index, r.shape[0]), axis=1)
+            seen = top[:, 0] >= 0
+            slant = jnp.linalg.norm(r[jnp.where(seen, best, 0)] - site_ecef_km, axis=-1)
+            return None, (jnp.where(seen, best, -1)[:, None], jnp.where(seen, slant, jnp.inf)[:, None])
 
         _, (chosen, slant) = jax.lax.scan(step, None, r_km[:n_steps])
     elif rule == "longest_view":
