@@ -19,7 +19,7 @@ from placement.scenario import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "experiments" / "notebooks").glob("*.py"))
-QUICK = ["time.duration_h=0.34", "solver.strategies=['milp', 'greedy', 'nearest_gateway', 'cloud_only']"]
+QUICK = ["time.duration_h=0.34", "time.step_s=300", "solver.strategies=['milp', 'greedy', 'nearest_gateway', 'cloud_only']"]
 
 
 @pytest.fixture(scope="module")

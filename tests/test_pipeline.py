@@ -86,9 +86,9 @@ def test_overwrite_replaces_only_when_complete(tmp_path):
     config = load_config(QUICKSTART, SMALL)
     out = tmp_path / "run"
     propagate(config, out)
-    longer = load_config(QUICKSTART, ["time.duration_h=2.0", "constellation.max_satellites=40"])
+    longer = load_config(QUICKSTART, ["time.duration_h=2.0", "time.step_s=60.0", "constellation.max_satellites=40"])
     propagate(longer, out, overwrite=True)
-    assert json.loads((out / "summary.json").read_text())["time_steps"] == 121
+    assert json.loads((out / "summary.json").read_text())["time_steps"] == 121  # 2 h of 60 s steps, both ends
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 

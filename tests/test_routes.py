@@ -210,9 +210,14 @@ def test_line_relaxation_reaches_the_bellman_ford_fixed_point():
         expected = relaxed
 
     dist, lat = jnp.asarray(start), jnp.asarray(latency)
-    for _ in range(n):
+
+    @jax.jit
+    def relax(dist):
         along = relax_along_lines(dist, lat, grids)
-        relaxed = jnp.minimum(along, min_through_neighbours(along, lat, grids))
+        return jnp.minimum(along, min_through_neighbours(along, lat, grids))
+
+    for _ in range(n):
+        relaxed = relax(dist)
         if bool(jnp.all(relaxed == dist)):
             break
         dist = relaxed

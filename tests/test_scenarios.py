@@ -22,7 +22,8 @@ from placement.scenario import ground_segment, host_options, resolve, sites_and_
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 SCENARIOS = sorted(p.name for p in CONFIGS.glob("*.toml") if p.name not in ("quickstart.toml", "starlink-catalog.toml"))
-SMALL = ["constellation.shells=[1]", "time.duration_h=0.34", "problem.epoch_s=600.0", "demand.limit=4",
+SMALL = ["constellation.shells=[1]", "time.duration_h=0.34", "problem.epoch_s=600.0", "time.step_s=300.0",
+         "demand.limit=4",
          "solver.strategies=['milp', 'greedy', 'nearest_gateway', 'cloud_only']", "solver.milp.time_limit_s=20.0"]
 
 
@@ -134,7 +135,10 @@ def test_remote_cluster_is_reached_only_through_the_satellites(tmp_path, monkeyp
     cluster = problem.host_name.index("Lake Turkana AI cluster, KE")
     lekki = problem.host_name.index("Lekki, NG")
     assert problem.memory_bytes[cluster] == 64 * 80 * 2**30 > problem.memory_bytes[lekki]  # cloud-h100 profile
-    assert served_at(run, "nearest_gateway", "host") == {"Lake Turkana AI cluster, KE": 1.0}
+    # The cluster is the nearest gateway to every site, but only while a satellite is above its 40 deg mask:
+    # the rest of each epoch those requests go to the next host out.
+    by_host = served_at(run, "nearest_gateway", "host")
+    assert max(by_host, key=by_host.get) == "Lake Turkana AI cluster, KE" and by_host[max(by_host, key=by_host.get)] > 0.5
     assert "Lake Turkana AI cluster, KE" in served_at(run, "milp", "host")
 
 
@@ -161,7 +165,7 @@ def test_sovereignty_keeps_eu_requests_in_the_eu(tmp_path, monkeypatch, enforce)
 def test_starlink_and_kuiper_by_one_key(tmp_path, monkeypatch, builtin, satellites, mask):
     grid_value = f"constellation.builtin={builtin}"  # what `placement sweep --grid` applies, as --set does
     config = load_config(CONFIGS / "starlink-vs-kuiper.toml", SMALL + [grid_value])
-    assert resolve(config).network.site_min_elevation_deg == mask
+    assert resolve(config).network.site_reach.min_elevation_deg == mask
     problem, run = run_small(tmp_path, monkeypatch, "starlink-vs-kuiper.toml", grid_value,
                              *sites_override("starlink-vs-kuiper.toml", 6))
     assert (problem.host_kind == SATELLITE).sum() == satellites
