@@ -165,9 +165,12 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
         progress(f"problem: {problem.size} (hosts x demands x models x epochs), "
                  f"{int(problem.usable_slots().sum())} candidate slots, built in {build_s:.1f} s")
         reach = slo_reach(problem).summary()
-        progress(f"SLO: no placement can serve more than {reach['attainable_share']:.1%} of the requests within "
-                 "their SLO (" + ", ".join(f"{tier} alone {share:.1%}" for tier, share in reach["by_tier"].items())
-                 + ")")
+        tiers = ", ".join(f"{tier} alone {share:.1%}" for tier, share in reach["by_tier"].items())
+        if reach["short"]:
+            progress(f"SLO: no placement can serve more than {reach['attainable_share']:.1%} of the requests "
+                     f"within their SLO ({tiers})")
+        else:
+            progress(f"SLO: every request has a slot within its SLO, capacity aside ({tiers})")
         for line in reach["short"]:
             progress(f"SLO: {line}")
         results, bound = solve_all(problem, scenario, progress)
