@@ -4,8 +4,8 @@ A solver's `slo_attainment` says what its placement achieved. A planner first as
 could: one request's latency in a slot (`PlacementProblem.latency_ms`: round trip, transmission, compute at
 one accelerator's speed) does not depend on where else models run, so the fastest slots bound every
 placement. A demand-epoch's requests can meet the SLO at most in the slots whose latency is within it and
-whose host can hold the model, each for at most its reachable share (constraint 12); capacity is left out,
-so this is an upper bound on SLO attainment, and a demand below 1 cannot be helped by any solver.
+that can carry the demand at all (`carrying_slots`: the model fits, links and compute not zero), each for
+at most its reachable share (constraint 12); capacity is left out, so this is an upper bound on SLO attainment, and a demand below 1 cannot be helped by any solver.
 
 `slo_reach` answers per tier (satellites only, gateways only, cloud only), so a scenario whose SLO no
 placement meets says which tier comes closest and what its latency is made of: the round trip, the time to
@@ -44,7 +44,7 @@ class FastestSlot:
 class SloReach:
     """attainable [epoch, demand]: the largest share of the demand-epoch's requests any placement can serve
     within the SLO; by_tier {tier: [epoch, demand]} the same with only that tier's hosts; fastest: per demand
-    that misses its SLO somewhere, its fastest slot (None when it has no slot that can hold its model)."""
+    that misses its SLO somewhere, its fastest slot (None when no slot can carry it)."""
 
     requests: np.ndarray
     attainable: np.ndarray
@@ -74,7 +74,7 @@ class SloReach:
             share = self.share_of(d)
             fastest = self.fastest[int(d)]
             best = (f"its fastest candidate is {fastest.describe()}" if fastest is not None
-                    else "no candidate can hold its model")
+                    else "no candidate can carry it (memory, links or compute)")
             tiers = ", ".join(f"{tier} {self.share_of(d, a):.0%}" for tier, a in self.by_tier.items())
             lines.append(f"demand {self.demand_name[d]!r} (SLO {self.slo_ms[d]:g} ms): no placement serves more "
                          f"than {share:.0%} of its requests within it ({tiers} by tier); {best}")
@@ -91,7 +91,7 @@ def slo_reach(problem: PlacementProblem) -> SloReach:
     p = problem
     host = np.maximum(p.candidate_host, 0)
     latency = p.latency_ms()  # inf on unusable slots
-    fits = np.isfinite(latency) & (p.memory_bytes[host] >= p.model_memory_bytes[p.demand_model][None, :, None])
+    fits = p.carrying_slots()  # the model fits the host's memory, and the links and compute are not zero
     within = fits & (latency <= p.slo_ms[None, :, None])
     share = p.candidate_share if p.candidate_share is not None else np.ones(latency.shape)
     kind = p.host_kind[host]
