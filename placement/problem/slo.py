@@ -5,7 +5,8 @@ could: one request's latency in a slot (`PlacementProblem.latency_ms`: round tri
 one accelerator's speed) does not depend on where else models run, so the fastest slots bound every
 placement. A demand-epoch's requests can meet the SLO at most in the slots whose latency is within it and
 that can carry the demand at all (`carrying_slots`: the model fits, links and compute not zero), each for
-at most its reachable share (constraint 12); capacity is left out, so this is an upper bound on SLO attainment, and a demand below 1 cannot be helped by any solver.
+at most its reachable share (constraint 12); capacity is left out, so this is an upper bound on SLO
+attainment, and a demand below 1 cannot be helped by any solver.
 
 `slo_reach` answers per tier (satellites only, gateways only, cloud only), so a scenario whose SLO no
 placement meets says which tier comes closest and what its latency is made of: the round trip, the time to
