@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+from placement.errors import InputError
 from placement.network import ground as tables
 from placement.network.access import Reach
 from placement.network.links import (DIRECT_TO_CELL, DIRECT_TO_CELL_UPLINK, KA_GATEWAY, KA_GATEWAY_UPLINK,
@@ -125,6 +126,14 @@ def test_reach_by_slant_range():
     (_, steps), = network_steps(r, table, one_site_ground(), spec, chunk_steps=3, step_s=60.0)
     assert steps.access.sat[:, 0, 0].tolist() == [0, 0, 59]  # 0 at 0 and +2 deg; at step 2, 59 at -2 deg
     assert steps.access.latency_ms[1, 0, 0] == pytest.approx(slant_km(2.0) / C_KM_PER_MS + SPEC.radio_hop_ms)
+
+
+@pytest.mark.parametrize("mask, max_range, field", [(-5.0, None, "min_elevation_deg"), (90.0, None, "min_elevation_deg"),
+                                                    (25.0, 0.0, "max_range_km")])
+def test_a_reach_outside_its_domain_is_refused_naming_the_field(mask, max_range, field):
+    # the mask is compared as squares (height > 0), which holds only at or above the horizon
+    with pytest.raises(InputError, match=field):
+        Reach(mask, max_range)
 
 
 def test_each_direction_has_its_own_budget():

@@ -23,6 +23,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
+from placement.errors import InputError
 from placement.network.geometry import ground_up_vectors, visible_k_best
 from placement.propagation.frames import ecef_to_geodetic
 
@@ -36,6 +37,15 @@ class Reach:
 
     min_elevation_deg: float = 25.0
     max_range_km: float | None = None  # None: the elevation mask alone
+
+    def __post_init__(self):
+        # `_reachable` compares squares, which holds for masks at or above the horizon
+        if not 0.0 <= self.min_elevation_deg < 90.0:
+            raise InputError(f"{self.min_elevation_deg!r} deg is not a usable mask", source="Reach",
+                             field="min_elevation_deg", expected="an elevation in [0, 90) deg")
+        if self.max_range_km is not None and not self.max_range_km > 0:
+            raise InputError(f"{self.max_range_km!r} km is not a range", source="Reach", field="max_range_km",
+                             expected="a slant range > 0 km, or None")
 
 
 @jax.tree_util.register_dataclass
@@ -53,40 +63,60 @@ class Access:
     down_gbps: jax.Array
 
 
+def _ground_frame(ground_ecef_km, dtype):
+    """Per ground point [g, 3], computed once: its up vector (the ellipsoid normal), up . ground and |ground|^2."""
+    lat, lon, _ = ecef_to_geodetic(ground_ecef_km)
+    up = ground_up_vectors(lat, lon).astype(dtype)
+    return (up, jnp.sum(up * ground_ecef_km, axis=-1, keepdims=True),
+            jnp.sum(ground_ecef_km * ground_ecef_km, axis=-1, keepdims=True))
+
+
+def _height_and_range2(frame, ground_ecef_km, sat_ecef_km):
+    """(height of each satellite above each ground point's horizon plane, km; squared slant range, km^2),
+    each [g, sat], from two [g, 3] x [3, sat] products: no angle and no [g, sat, 3] array. The range comes
+    from |s|^2 + |g|^2 - 2 s.g; the cancellation costs ~1e-3 km in float32, ~1e-12 km in float64."""
+    up, up_ground, ground2 = frame
+    sat = sat_ecef_km
+    height_km = up @ sat.T - up_ground
+    range2 = jnp.sum(sat * sat, axis=-1)[None, :] + ground2 - 2.0 * (ground_ecef_km @ sat.T)
+    return height_km, range2
+
+
 def elevation_and_range(ground_ecef_km, sat_ecef_km):
     """(sine of the elevation, slant range km), each [g, sat], from ground points [g, 3] and satellites
-    [sat, 3] (ECEF).
-
-    Ranking and masking need only an increasing function of the elevation, so this uses its sine,
-    (sat - ground) . up / range, from two [g, 3] x [3, sat] products: no angle is computed and no [g, sat, 3]
-    array is formed (geometry.look_angles gives the angles themselves). The range comes from
-    |s|^2 + |g|^2 - 2 s.g; the cancellation costs ~1e-3 km in float32, ~1e-12 km in float64.
-    """
-    ground, sat = ground_ecef_km, sat_ecef_km
-    lat, lon, _ = ecef_to_geodetic(ground)
-    up = ground_up_vectors(lat, lon).astype(sat.dtype)  # [g, 3], the ellipsoid normal
-    height_km = up @ sat.T - jnp.sum(up * ground, axis=-1, keepdims=True)  # [g, sat]
-    range2 = (jnp.sum(sat * sat, axis=-1)[None, :] + jnp.sum(ground * ground, axis=-1, keepdims=True)
-              - 2.0 * (ground @ sat.T))
+    [sat, 3] (ECEF). Ranking needs only an increasing function of the elevation, so this is its sine
+    (geometry.look_angles gives the angles themselves)."""
+    frame = _ground_frame(ground_ecef_km, sat_ecef_km.dtype)
+    height_km, range2 = _height_and_range2(frame, ground_ecef_km, sat_ecef_km)
     range_km = jnp.sqrt(jnp.maximum(range2, 0.0))
     return height_km / range_km, range_km
 
 
-def _reachable(sin_elevation, range_km, reach: Reach):
-    dtype = range_km.dtype
-    ok = sin_elevation >= jnp.sin(jnp.deg2rad(jnp.asarray(reach.min_elevation_deg, dtype)))
+def _reachable(height_km, range2_km2, reach: Reach):
+    """Above the mask (height >= sin(mask) range, compared as squares with the height positive: no square
+    root or division per pair) and within the maximum range. NaN positions compare false."""
+    sin_mask = jnp.sin(jnp.deg2rad(jnp.asarray(reach.min_elevation_deg, height_km.dtype)))
+    ok = (height_km > 0) & (height_km * height_km >= sin_mask * sin_mask * range2_km2)
     if reach.max_range_km is not None:
-        ok &= range_km <= reach.max_range_km
-    return ok & jnp.isfinite(sin_elevation) & jnp.isfinite(range_km)
+        ok &= range2_km2 <= reach.max_range_km ** 2
+    return ok
+
+
+def _highest(frame, ground_ecef_km, sat_ecef_km, reach: Reach, slots: int):
+    """The `slots` highest reachable satellites of each ground point: ([g, slots] index, -1 for none;
+    [g, slots] slant range km, inf for none)."""
+    height_km, range2 = _height_and_range2(frame, ground_ecef_km, sat_ecef_km)
+    range_km = jnp.sqrt(jnp.maximum(range2, 0.0))
+    score = jnp.where(_reachable(height_km, range2, reach), height_km / range_km, -jnp.inf)
+    chosen, _, slant_km = visible_k_best(score[None], range_km[None], -1.0, slots)
+    return chosen[0], slant_km[0]
 
 
 def ground_access(ground_ecef_km, sat_ecef_km, reach: Reach, slots: int, up_link, down_link,
                   radio_hop_ms: float = 0.0) -> Access:
     """The `slots` highest reachable satellites from each ground node [g, 3] at one step (satellites [sat, 3])."""
-    sin_elevation, range_km = elevation_and_range(ground_ecef_km, sat_ecef_km)
-    score = jnp.where(_reachable(sin_elevation, range_km, reach), sin_elevation, -jnp.inf)
-    chosen, _, slant_km = visible_k_best(score[None], range_km[None], -1.0, slots)
-    return _links(chosen[0], slant_km[0], up_link, down_link, radio_hop_ms)
+    frame = _ground_frame(ground_ecef_km, sat_ecef_km.dtype)
+    return _links(*_highest(frame, ground_ecef_km, sat_ecef_km, reach, slots), up_link, down_link, radio_hop_ms)
 
 
 def _links(chosen, slant_km, up_link, down_link, radio_hop_ms: float) -> Access:
@@ -104,41 +134,23 @@ def choose_access(site_ecef_km, r_km, reach: Reach, slots: int, rule: str, up_li
     longest_view looks at; NaN rows past the horizon count as out of view).
     """
     n_steps = r_km.shape[0] - lookahead
-
-    def candidates(r):
-        sin_elevation, range_km = elevation_and_range(site_ecef_km, r)
-        score = jnp.where(_reachable(sin_elevation, range_km, reach), sin_elevation, -jnp.inf)
-        return visible_k_best(score[None], range_km[None], -1.0, slots)[0::2]  # ([1, site, k], [1, site, k])
+    frame = _ground_frame(site_ecef_km, r_km.dtype)
 
     def in_view(sat, r):
         """[site, k] whether satellites `sat` [site, k] are reachable at positions r [sat, 3]."""
         rel = r[jnp.maximum(sat, 0)] - site_ecef_km[:, None, :]
-        lat, lon, _ = ecef_to_geodetic(site_ecef_km)
-        up = ground_up_vectors(lat, lon).astype(r.dtype)
-        range_km = jnp.linalg.norm(rel, axis=-1)
-        ok = _reachable(jnp.sum(rel * up[:, None, :], axis=-1) / range_km, range_km, reach)
-        return ok & (sat >= 0)
+        height_km = jnp.sum(rel * frame[0][:, None, :], axis=-1)
+        return _reachable(height_km, jnp.sum(rel * rel, axis=-1), reach) & (sat >= 0)
 
     if rule == "highest":
-        lat, lon, _ = ecef_to_geodetic(site_ecef_km)
-        up = ground_up_vectors(lat, lon).astype(r_km.dtype)
-        height0 = jnp.sum(up * site_ecef_km, axis=-1, keepdims=True)
-        site2 = jnp.sum(site_ecef_km * site_ecef_km, axis=-1, keepdims=True)
-        mask2 = jnp.sin(jnp.deg2rad(jnp.asarray(reach.min_elevation_deg, r_km.dtype))) ** 2
         index = jnp.arange(r_km.shape[1], dtype=jnp.int32)[None, :]
 
         def step(_, r):
-            # The highest satellite by the squared sine of its elevation, height^2 / range^2 over the
-            # satellites above the horizon: no square root or division per pair to mask (h >= sin(mask) range
-            # holds as h^2 >= sin^2 range^2 when h > 0), and the index by a min over those attaining the max
-            # (plain reductions; an argmax is a slow variadic one on a CPU). Half this rule's time on 1,000
-            # sites x 4,408 satellites.
-            height = up @ r.T - height0  # [site, sat]
-            range2 = jnp.sum(r * r, axis=-1)[None, :] + site2 - 2.0 * (site_ecef_km @ r.T)
-            ok = (height > 0) & (height * height >= mask2 * range2)
-            if reach.max_range_km is not None:
-                ok &= range2 <= reach.max_range_km ** 2
-            score = jnp.where(ok, height * height / range2, -1.0)
+            # The highest satellite by the squared sine of its elevation, height^2 / range^2 (no square root
+            # per pair), and the index by a min over those attaining the max (plain reductions; an argmax is
+            # a slow variadic one on a CPU). Half this rule's time on 1,000 sites x 4,408 satellites.
+            height, range2 = _height_and_range2(frame, site_ecef_km, r)  # [site, sat]
+            score = jnp.where(_reachable(height, range2, reach), height * height / range2, -1.0)
             top = jnp.max(score, axis=1, keepdims=True)
             best = jnp.min(jnp.where(score == top, index, r.shape[0]), axis=1)
             seen = top[:, 0] >= 0
@@ -148,7 +160,7 @@ def choose_access(site_ecef_km, r_km, reach: Reach, slots: int, rule: str, up_li
         _, (chosen, slant) = jax.lax.scan(step, None, r_km[:n_steps])
     elif rule == "longest_view":
         def step(current, t):
-            chosen = candidates(r_km[t])[0][0]  # [site, k], highest first
+            chosen, _ = _highest(frame, site_ecef_km, r_km[t], reach, slots)  # [site, k], highest first
 
             def count(i, state):  # look-ahead steps each candidate stays in view without a break
                 run, lasting = state
