@@ -290,7 +290,7 @@ def propagate(job: PropagationJob, out_dir: str | Path, *, overwrite: bool = Fal
 
 def summary_table(metrics: dict) -> str:
     rows = [{"strategy": name, "status": m["status"], "mean_ms": m.get("mean_latency_ms"),
-             "p95_ms": m.get("p95_latency_ms"), "slo": m.get("slo_attainment"),
+             "wait_ms": m.get("mean_waiting_ms"), "p95_ms": m.get("p95_latency_ms"), "slo": m.get("slo_attainment"),
              "unserved": m.get("unserved_share"), "in_orbit": m.get("share_satellite"),
              "gateway": m.get("share_gateway"), "cloud": m.get("share_cloud"), "gap": m["gap"],
              "solve_s": m["solve_seconds"]}

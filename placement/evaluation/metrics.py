@@ -1,7 +1,7 @@
 """Score and check a placement from the raw problem arrays, independently of every solver.
 
 `evaluate(problem, solution)` recomputes the objective of `placement.solvers.milp` term by term and checks
-each of its constraints (1)-(12) with its own sums (np.add.at over the candidate hosts, not the solver's
+each of its constraints (1)-(13) with its own sums (np.add.at over the candidate hosts, not the solver's
 matrices), so a solver bug shows up here instead of being trusted. It reports each violated constraint and
 by how much, a latency breakdown per demand, and the load on every host and site link against its limits.
 """
@@ -12,6 +12,7 @@ import dataclasses
 
 import numpy as np
 
+from placement.problem.queueing import queue_length
 from placement.problem.spec import HOST_KINDS, PlacementProblem, Solution
 
 DEFAULT_TOLERANCE = 1e-6  # relative, on each limit; solvers' own feasibility tolerances are about this
@@ -33,6 +34,7 @@ class Evaluation:
     violations: tuple[Violation, ...]
     objective: float
     latency_term: float
+    waiting_term: float  # request-ms spent waiting for an accelerator (0 without queueing)
     unserved_term: float
     opening_term: float
     migration_term: float
@@ -41,12 +43,14 @@ class Evaluation:
     mean_latency_ms: float  # over served requests
     p95_latency_ms: float  # over served requests
     slo_attainment: float  # share of all requests served within their demand's SLO
-    demand_mean_latency_ms: np.ndarray  # [demand] (nan when nothing is served)
+    demand_mean_latency_ms: np.ndarray  # [demand] waiting included (nan when nothing is served)
+    demand_mean_waiting_ms: np.ndarray  # [demand] mean wait for an accelerator (nan when nothing is served)
     demand_p95_latency_ms: np.ndarray  # [demand]
     demand_slo_attainment: np.ndarray  # [demand]
     demand_unserved_share: np.ndarray  # [demand]
     compute_flops_s: np.ndarray  # [epoch, host] load
     compute_utilization: np.ndarray  # [epoch, host] load / min(peak, power x efficiency)
+    host_waiting_ms: np.ndarray  # [epoch, host] mean wait of a request there (0 where nothing is served)
     power_w: np.ndarray  # [epoch, host] compute power drawn
     memory_utilization: np.ndarray  # [epoch, host]
     link_utilization: np.ndarray  # [epoch, host] (requests + uploads) / capacity
@@ -61,10 +65,12 @@ class Evaluation:
         """The scalar metrics, JSON-ready."""
         return {
             "feasible": self.feasible, "violations": len(self.violations), "objective": self.objective,
-            "latency_term": self.latency_term, "unserved_term": self.unserved_term,
+            "latency_term": self.latency_term, "waiting_term": self.waiting_term,
+            "unserved_term": self.unserved_term,
             "opening_term": self.opening_term, "migration_term": self.migration_term,
             "requests": self.requests, "unserved_share": self.unserved_share,
             "mean_latency_ms": self.mean_latency_ms, "p95_latency_ms": self.p95_latency_ms,
+            "mean_waiting_ms": self.waiting_term / self.served_requests if self.served_requests > 0 else 0.0,
             "slo_attainment": self.slo_attainment,
         }
 
@@ -144,6 +150,18 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
     flag("(3) compute", compute - limit_peak * (1 + tolerance), limit_peak,
          lambda t, h: f"epoch {t}, {host_label(h)}")
     power = compute / p.flops_per_joule[None, :]
+    # (13) utilisation within the ceiling; the mean queue at that utilisation (Little's law: each request
+    # there waits Lq / arrival rate)
+    ceiling = p.utilization_ceiling * budget
+    flag("(13) utilisation ceiling", np.where(np.isfinite(ceiling), compute - ceiling * (1 + tolerance), 0), ceiling,
+         lambda t, h: f"epoch {t}, {host_label(h)}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        utilization = np.where(budget > 0, compute / budget, np.where(compute > 0, np.inf, 0.0))
+    queue = queue_length(np.where(np.isfinite(budget), utilization, 0.0), *p.waiting_chords())  # [T, H]
+    arrivals = np.zeros((T, H))
+    np.add.at(arrivals, (np.broadcast_to(t_ix, x.shape), host), np.where(padding, 0.0, p.rate_per_s[:, :, None] * x))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        host_waiting_ms = np.where(arrivals > 0, 1e3 * queue / arrivals, 0.0)
     flag("(4) power", np.where(np.isfinite(p.power_budget_w), power - p.power_budget_w * (1 + tolerance), 0),
          p.power_budget_w, lambda t, h: f"epoch {t}, {host_label(h)}")
 
@@ -183,10 +201,11 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
         site_bps[direction] = load
 
     # Objective, term by term
-    latency = p.latency_ms()
+    latency = p.latency_ms() + host_waiting_ms[t_ix, host]
     weight = R[:, :, None] * x  # requests served in each slot
     with np.errstate(invalid="ignore"):  # inf latency x 0 share on unusable slots
         latency_term = float(np.where(weight > 0, weight * latency, 0.0).sum())
+    waiting_term = float((1e3 * p.epoch_s[:, None] * np.where(arrivals > 0, queue, 0.0)).sum())
     unserved_term = float((p.unserved_penalty_ms or 0.0) * (R * unserved).sum())
     opening_term = float((y * p.opening_cost[None]).sum())
     migration_term = float(p.migration_cost_per_gb * np.einsum("tmh,m->", uploads, p.model_memory_bytes / 1e9))
@@ -197,11 +216,12 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
     served_requests = w.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         demand_mean = np.where(served_requests > 0, np.where(w > 0, w * values, 0).sum(axis=1) / served_requests, np.nan)
+        waits = np.broadcast_to(host_waiting_ms[t_ix, host], x.shape).transpose(1, 0, 2).reshape(D, T * K)
+        demand_waiting = np.where(served_requests > 0, (w * waits).sum(axis=1) / served_requests, np.nan)
         within = np.where(values <= p.slo_ms[:, None], w, 0).sum(axis=1)
         total_requests = R.sum(axis=0)
         demand_slo = np.where(total_requests > 0, within / total_requests, 1.0)
         demand_unserved = np.where(total_requests > 0, 1 - served_requests / total_requests, 0.0)
-        compute_util = np.where(budget > 0, compute / budget, np.where(compute > 0, np.inf, 0.0))
         memory_util = memory / p.memory_bytes[None, :]
         link_util = link_bps / (1e9 * p.link_gbps)
         uplink_util = site_bps["uplink"] / (1e9 * p.site_uplink_gbps)
@@ -211,13 +231,13 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
     return Evaluation(
         feasible=not violations, violations=tuple(violations),
         objective=latency_term + unserved_term + opening_term + migration_term,
-        latency_term=latency_term, unserved_term=unserved_term, opening_term=opening_term,
+        latency_term=latency_term - waiting_term, waiting_term=waiting_term, unserved_term=unserved_term, opening_term=opening_term,
         migration_term=migration_term, requests=float(R.sum()), served_requests=float(all_served),
         mean_latency_ms=float(latency_term / all_served) if all_served > 0 else float("nan"),
         p95_latency_ms=float(_weighted_quantile(values.reshape(1, -1), w.reshape(1, -1), 0.95)[0]),
         slo_attainment=float(within.sum() / R.sum()) if R.sum() > 0 else 1.0,
-        demand_mean_latency_ms=demand_mean, demand_p95_latency_ms=_weighted_quantile(values, w, 0.95),
+        demand_mean_latency_ms=demand_mean, demand_mean_waiting_ms=demand_waiting, demand_p95_latency_ms=_weighted_quantile(values, w, 0.95),
         demand_slo_attainment=demand_slo, demand_unserved_share=demand_unserved,
-        compute_flops_s=compute, compute_utilization=compute_util, power_w=power,
+        compute_flops_s=compute, compute_utilization=utilization, host_waiting_ms=host_waiting_ms, power_w=power,
         memory_utilization=memory_util, link_utilization=np.nan_to_num(link_util),
         site_uplink_utilization=np.nan_to_num(uplink_util), site_downlink_utilization=np.nan_to_num(downlink_util))

@@ -97,6 +97,12 @@ class ProblemOptions:
                                         help="cost of a request not served, request-ms")
     serve_all: bool = option(False, help="every request must be served (no unserved option; may be infeasible)")
     single_source: bool = option(False, help="each demand served by one host per epoch")
+    queueing: bool = option(True, help="requests wait for an accelerator: M/D/c waiting, a convex function of "
+                                       "each host's utilisation, counted in every request's latency")
+    utilization_ceiling: float = option(
+        0.95, check=lambda x: 0 < x < 1, expected="a share in (0, 1)",
+        help="the largest share of a host's compute it may be loaded to (with queueing, where the wait grows "
+             "without bound as the load nears 1: at 0.95 an M/D/1 request waits 9.5 service times)")
     enforce_jurisdictions: bool = option(
         True, help="honour the workloads' allowed jurisdictions; false lifts them all, to measure what data "
                    "sovereignty costs (configs/sovereignty.toml)")
@@ -208,7 +214,8 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
             [kind == SATELLITE, kind == GATEWAY, kind == CLOUD], list(hosts.opening_cost)), (len(models), H)),
         migration_cost_per_gb=options.migration_cost_per_gb,
         unserved_penalty_ms=None if options.serve_all else options.unserved_penalty_ms,
-        placement=options.placement, single_source=options.single_source)
+        placement=options.placement, single_source=options.single_source,
+        queueing=options.queueing, utilization_ceiling=options.utilization_ceiling)
     return cover(problem, network.site_coverage) if covered else problem
 
 

@@ -12,18 +12,19 @@ from placement.problem.spec import PlacementProblem, Solution
 
 
 def objective(problem: PlacementProblem, solution: Solution) -> float:
-    """Latency + unserved penalty + opening + migration, in request-ms (uploads z[t] = y[t] and not
-    y[t-1] for t >= 1, in per_epoch placement only)."""
+    """Latency + waiting + unserved penalty + opening + migration, in request-ms (uploads z[t] = y[t] and
+    not y[t-1] for t >= 1, in per_epoch placement only; waiting where the problem queues)."""
     p = problem
     x, y = solution.assignment, solution.placement
     R = p.requests()
     weight = R[:, :, None] * x
     with np.errstate(invalid="ignore"):  # inf latency x 0 share on unusable slots
         latency = np.where(weight > 0, weight * p.latency_ms(), 0.0).sum()
+    waiting = p.waiting_request_ms(p.host_flops_s(x)).sum() if p.queueing else 0.0
     unserved = (p.unserved_penalty_ms or 0.0) * (R * np.maximum(1.0 - x.sum(axis=2), 0.0)).sum()
     opening = (y * p.opening_cost[None]).sum()
     migration = 0.0
     if p.placement == "per_epoch" and p.n_epochs > 1:
         uploads = y[1:] & ~y[:-1]
         migration = np.einsum("tmh,m->", uploads, p.migration_cost())
-    return float(latency + unserved + opening + migration)
+    return float(latency + waiting + unserved + opening + migration)

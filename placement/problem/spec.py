@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 
 from placement.errors import InputError
+from placement.problem.queueing import chords, queue_length
 
 SATELLITE, GATEWAY, CLOUD = 0, 1, 2
 HOST_KINDS = ("satellite", "gateway", "cloud")
@@ -81,6 +82,11 @@ class PlacementProblem:
       (per request not served; None: every request must be served), placement ('fixed': one placement for
       the horizon; 'per_epoch': re-placed each epoch, uploads use the host's link), single_source (each
       demand served by one host per epoch).
+    Queueing
+      queueing (requests wait for an accelerator: the M/D/c waiting of `placement.problem.queueing`, a
+      convex function of each host-epoch's utilisation, is added to the objective and to each request's
+      latency), utilization_ceiling (in (0, 1]; the share of min(peak, power x efficiency) a host may be
+      loaded to; below 1 when queueing, where waiting grows without bound as utilisation nears 1).
     """
 
     host_name: tuple[str, ...]
@@ -120,6 +126,8 @@ class PlacementProblem:
     model_memory_traffic_bytes: np.ndarray | None = None  # [model] read per request (None: not limiting)
     memory_bandwidth_bytes_s: np.ndarray | None = None  # [host] one accelerator's (None: unlimited)
     candidate_share: np.ndarray | None = None  # [epoch, demand, slot] reachable share (None: ones)
+    queueing: bool = False
+    utilization_ceiling: float = 1.0
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
@@ -165,6 +173,9 @@ class PlacementProblem:
                                                          and self.unserved_penalty_ms >= 0):
             raise InputError(f"is {self.unserved_penalty_ms}", field="unserved_penalty_ms",
                              expected="a finite number >= 0, or None to require every request served")
+        if not 0.0 < self.utilization_ceiling <= 1.0 or (self.queueing and self.utilization_ceiling == 1.0):
+            raise InputError(f"is {self.utilization_ceiling}", field="utilization_ceiling",
+                             expected="a share in (0, 1), below 1 with queueing" if self.queueing else "a share in (0, 1]")
         if not (np.isfinite(self.migration_cost_per_gb) and self.migration_cost_per_gb >= 0):
             raise InputError(f"is {self.migration_cost_per_gb}", field="migration_cost_per_gb",
                              expected="a finite number >= 0")
@@ -286,9 +297,38 @@ class PlacementProblem:
 
     # Load coefficients and limits in the units the constraints of `placement.solvers.milp` sum them in,
     # defined once for every solver (the evaluator derives its own on purpose).
-    def compute_budget_flops_s(self) -> np.ndarray:
-        """[epoch, host]: throughput the host may use, the tighter of its peak and power x efficiency."""
+    def compute_capacity_flops_s(self) -> np.ndarray:
+        """[epoch, host]: throughput the host can run at, the tighter of its peak and power x efficiency: what
+        its utilisation is measured against."""
         return np.minimum(self.peak_flops_s[None, :], self.power_budget_w * self.flops_per_joule[None, :])
+
+    def compute_budget_flops_s(self) -> np.ndarray:
+        """[epoch, host]: throughput the host may use (constraints 3-4): its capacity times the ceiling."""
+        return self.utilization_ceiling * self.compute_capacity_flops_s()
+
+    def host_flops_s(self, assignment: np.ndarray) -> np.ndarray:
+        """[epoch, host]: compute load in FLOP/s of the shares `assignment` [epoch, demand, slot] (3-4)."""
+        T, H = self.n_epochs, self.n_hosts
+        row = np.arange(T)[:, None, None] * H + np.maximum(self.candidate_host, 0)
+        load = np.where(self.candidate_host >= 0, assignment * self.flops_per_s()[:, :, None], 0.0)
+        return np.bincount(row.ravel(), load.ravel(), T * H).reshape(T, H)
+
+    def queue_servers(self) -> np.ndarray:
+        """[host] accelerators that serve requests in parallel: peak over one accelerator's speed, at least 1."""
+        return np.maximum(np.round(self.peak_flops_s / self.service_flops_s), 1).astype(np.int64)
+
+    def waiting_chords(self) -> tuple[np.ndarray, np.ndarray]:
+        """Intercepts and slopes [host, chord] of each host's mean queue against utilisation
+        (`placement.problem.queueing.chords`); zero when requests do not queue."""
+        if not self.queueing:
+            return np.zeros((self.n_hosts, 1)), np.zeros((self.n_hosts, 1))
+        return chords(self.queue_servers(), self.utilization_ceiling)
+
+    def waiting_request_ms(self, compute_flops_s: np.ndarray) -> np.ndarray:
+        """[epoch, host]: request-ms all requests at the host wait over the epoch, given its compute load
+        [epoch, host] in FLOP/s: 1e3 x epoch_s x Lq(utilisation) (constraint 13; Little's law)."""
+        rho = compute_flops_s * inverse_limit(self.compute_capacity_flops_s())
+        return 1e3 * self.epoch_s[:, None] * queue_length(rho, *self.waiting_chords())
 
     def link_bps(self) -> np.ndarray:
         """[epoch, host]: host ingress capacity in bits/s (constraint 6)."""

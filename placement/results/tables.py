@@ -19,17 +19,18 @@ from placement.propagation.orbits import Orbits
 DEMANDS_COLUMNS = {"strategy": str, "demand": str, "model": str, "site": str, "site_country": str,
                    "site_lat_deg": np.float64, "site_lon_deg": np.float64, "requests": np.float64,
                    "slo_ms": np.float64, "allowed_jurisdictions": str, "mean_latency_ms": np.float64,
-                   "p95_latency_ms": np.float64, "slo_attainment": np.float64, "unserved_share": np.float64,
-                   **{f"share_{k}": np.float64 for k in HOST_KINDS}}
+                   "p95_latency_ms": np.float64, "mean_waiting_ms": np.float64, "slo_attainment": np.float64,
+                   "unserved_share": np.float64, **{f"share_{k}": np.float64 for k in HOST_KINDS}}
 HOSTS_COLUMNS = {"strategy": str, "epoch": np.int32, "epoch_start_min": np.float64, "host": str, "host_kind": str,
                  "host_jurisdiction": str, "lat_deg": np.float64, "lon_deg": np.float64, "copies": np.int32,
                  "requests": np.float64,
-                 "compute_utilization": np.float64, "power_w": np.float64, "power_budget_w": np.float64,
+                 "compute_utilization": np.float64, "waiting_ms": np.float64, "power_w": np.float64,
+                 "power_budget_w": np.float64,
                  "memory_utilization": np.float64, "link_utilization": np.float64, "sunlit_fraction": np.float64}
 ASSIGNMENTS_COLUMNS = {"strategy": str, "epoch": np.int32, "demand": str, "host": str, "host_kind": str,
                        "host_jurisdiction": str, "share": np.float64, "requests": np.float64,
-                       "latency_ms": np.float64, "p95_latency_ms": np.float64, "slo_ms": np.float64,
-                       "sunlit_fraction": np.float64}
+                       "latency_ms": np.float64, "p95_latency_ms": np.float64, "waiting_ms": np.float64,
+                       "slo_ms": np.float64, "sunlit_fraction": np.float64}
 
 
 def run_tables(problem: PlacementProblem, solved: dict[str, tuple[Solution, Evaluation]], sites: GroundNodes,
@@ -102,7 +103,7 @@ def _demands_table(problem: PlacementProblem, solved: dict, sites: GroundNodes) 
             "site_lon_deg": sites.lon_deg[s], "requests": requests, "slo_ms": problem.slo_ms,
             "allowed_jurisdictions": allowed,
             "mean_latency_ms": e.demand_mean_latency_ms, "p95_latency_ms": e.demand_p95_latency_ms,
-            "slo_attainment": e.demand_slo_attainment, "unserved_share": e.demand_unserved_share,
+            "mean_waiting_ms": e.demand_mean_waiting_ms, "slo_attainment": e.demand_slo_attainment, "unserved_share": e.demand_unserved_share,
             **{f"share_{k}": np.divide(np.where(kind == code, served, 0.0).sum(axis=(0, 2)), requests,
                                        out=np.zeros(problem.n_demands), where=requests > 0)
                for code, k in enumerate(HOST_KINDS)}})
@@ -125,7 +126,7 @@ def _hosts_table(problem: PlacementProblem, solved: dict, lat: np.ndarray, lon: 
             "epoch_start_min": (np.cumsum(problem.epoch_s) - problem.epoch_s)[t] / 60.0,
             **_host_columns(problem, h), "lat_deg": lat[t, h], "lon_deg": lon[t, h],
             "copies": copies[t, h].astype(np.int32), "requests": requests[t, h],
-            "compute_utilization": e.compute_utilization[t, h],
+            "compute_utilization": e.compute_utilization[t, h], "waiting_ms": e.host_waiting_ms[t, h],
             "power_w": e.power_w[t, h], "power_budget_w": problem.power_budget_w[t, h],
             "memory_utilization": e.memory_utilization[t, h], "link_utilization": e.link_utilization[t, h],
             "sunlit_fraction": sunlit[t, h]})
@@ -134,18 +135,21 @@ def _hosts_table(problem: PlacementProblem, solved: dict, lat: np.ndarray, lon: 
 
 def _assignments_table(problem: PlacementProblem, solved: dict, sunlit: np.ndarray, p95_rtt_ms: np.ndarray) -> dict:
     """Per strategy, epoch, demand and serving host: the share and number of requests, their mean latency and
-    its 95th percentile over the epoch's network steps, and the host's sunlit fraction (NaN on the ground)."""
+    its 95th percentile over the epoch's network steps (both with the host's mean wait for an accelerator,
+    also given apart), and the host's sunlit fraction (NaN on the ground)."""
     latency = problem.latency_ms()
     p95 = latency + p95_rtt_ms - problem.candidate_rtt_ms  # the same transmission and compute
     parts = []
-    for name, (solution, _) in solved.items():
+    for name, (solution, e) in solved.items():
         served = _served(problem, solution)
         t, d, k = np.nonzero(served > 0)
         h = problem.candidate_host[t, d, k]
+        wait = e.host_waiting_ms[t, h]
         parts.append({
             "strategy": [name] * len(t), "epoch": t.astype(np.int32), "demand": [problem.demand_name[i] for i in d],
             **_host_columns(problem, h), "share": solution.assignment[t, d, k], "requests": served[t, d, k],
-            "latency_ms": latency[t, d, k], "p95_latency_ms": p95[t, d, k], "slo_ms": problem.slo_ms[d],
+            "latency_ms": latency[t, d, k] + wait, "p95_latency_ms": p95[t, d, k] + wait, "waiting_ms": wait,
+            "slo_ms": problem.slo_ms[d],
             "sunlit_fraction": sunlit[t, h]})
     return _concatenate(parts, ASSIGNMENTS_COLUMNS)
 

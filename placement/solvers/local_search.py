@@ -79,7 +79,8 @@ class Improver:
         if first is not None:
             demands.remove(first[:2])
             demands.insert(0, first[:2])
-        before = sum(s.demand_cost(t, d) for t, d in demands) + sum(s.copy_cost(m, h) for m, h in pairs)
+        before = (sum(s.demand_cost(t, d) for t, d in demands) + sum(s.copy_cost(m, h) for m, h in pairs)
+                  + s.waiting_cost(hosts))
         saved = s.save(demands)
         for t, d in demands:
             s.release(t, d)
@@ -93,7 +94,8 @@ class Improver:
                 if first is not None and (t, d) == first[:2]:
                     slots = [first[2]] + [k for k in slots if k != first[2]]
                 s.fill(t, d, slots)
-        after = sum(s.demand_cost(t, d) for t, d in demands) + sum(s.copy_cost(m, h) for m, h in pairs)
+        after = (sum(s.demand_cost(t, d) for t, d in demands) + sum(s.copy_cost(m, h) for m, h in pairs)
+                 + s.waiting_cost(hosts))
         if after < before - 1e-9 * max(abs(before), 1.0):
             self.accepted += 1
             self.version += 1

@@ -15,8 +15,11 @@ slot of d in epoch t, h = host(t, d, k), m model, m(d) the model demand d asks f
          y[t,m,h] in {0, 1}                              model m is placed on host h in epoch t
          z[t,m,h] >= 0                                   model m uploaded to host h at the start of epoch t
 
+         rho[t,h] in [0, ceiling], w[t,h] >= 0               with queueing: utilisation, requests waiting
+
   minimise  sum_t,d R[t,d] (sum_k L[t,d,k] x[t,d,k] + P u[t,d])
           + sum_t,m,h f[m,h] y[t,m,h] + c sum_t,m,h W[m]/1e9 z[t,m,h]
+          + sum_t,h 1e3 epoch_s[t] w[t,h]                   with queueing: request-ms spent waiting
 
   (1)  sum_k x[t,d,k] + u[t,d] = 1                          every request is served or counted unserved
                                                             (u = 0 when P is None: all must be served)
@@ -39,6 +42,15 @@ slot of d in epoch t, h = host(t, d, k), m model, m(d) the model demand d asks f
   (12) x[t,d,k] <= a[t,d,k]                                 a host serves no more than the share of the
                                                             epoch in which the site reaches it (under
                                                             (11) a slot with a < 1 serves nothing)
+  (13) with queueing, (3)+(4) become the definition
+       rho[t,h] = sum_{d,k: h} rate[t,d] F[m(d)] x[t,d,k] / min(peak_flops_s[h], power x efficiency)
+       with rho <= utilization_ceiling (its bound), and
+       w[t,h] >= a_j[h] + b_j[h] rho[t,h]  for every chord j  the mean queue Lq(rho) of an M/D/c host
+                                                            (problem.queueing: convex, so the chords'
+                                                            maximum; a chord starting above the largest
+                                                            load the host's candidates could bring is left
+                                                            out). Without queueing the ceiling scales the
+                                                            right-hand side of (3)+(4).
 
 Rows (3) and (4) are merged into one with the tighter right-hand side (problem.compute_budget_flops_s);
 the evaluator checks them apart. Rows whose right-hand side is infinite are not built. (12) is the upper
@@ -62,6 +74,7 @@ from ortools.math_opt.core.python import solver as mathopt_core
 from ortools.math_opt.python import mathopt
 
 from placement.errors import InputError
+from placement.problem.queueing import breakpoints
 from placement.problem.shortfalls import explain_infeasible
 from placement.problem.spec import PlacementProblem, Solution, SolveResult, Status
 from placement.solvers import SOLVERS
@@ -206,8 +219,10 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
 
     # (3)+(4) compute within min(peak, power x efficiency), per (epoch, host) with any assignment
     flops_rate = p.flops_per_s()[t_x, d_x]
-    budget = p.compute_budget_flops_s()
-    _capacity_rows(b, t_x * H + h_x, x, flops_rate, budget.ravel(), integral)
+    if p.queueing:
+        _waiting_rows(b, p, t_x * H + h_x, x, flops_rate, scale)
+    else:
+        _capacity_rows(b, t_x * H + h_x, x, flops_rate, p.compute_budget_flops_s().ravel(), integral)
 
     # (6) host link: requests, plus model uploads in per_epoch mode (their z columns join below)
     bits_rate = p.bits_per_s()[t_x, d_x]
@@ -266,6 +281,33 @@ def _capacity_rows(b: _Builder, key, var, coef, limit, integral: bool, only_bind
     upper = rhs[keep] / norm
     coef_n = coef[term] / (norm[new_row[row[term]]] if not integral else 1.0)
     b.rows_(new_row[row[term]], var[term], coef_n, np.full(keep.sum(), -np.inf), upper)
+
+
+def _waiting_rows(b: _Builder, p: PlacementProblem, key, var, flops_rate, scale: float) -> None:
+    """(13): per (epoch, host) key with a finite capacity, rho = its load over the capacity (at most the
+    ceiling, the variable's bound) and w at or above each chord of the mean queue that rho can reach."""
+    H = p.n_hosts
+    keys, row = _dense_rows(key)
+    capacity = p.compute_capacity_flops_s().ravel()[keys]
+    keep = np.isfinite(capacity) & (capacity > 0)  # a zero capacity serves nothing: (10) removed its slots
+    if not keep.any():
+        return
+    n = int(keep.sum())
+    new_row = (np.cumsum(keep) - 1)[row]
+    term = keep[row]
+    share = flops_rate[term] / capacity[keep][new_row[term]]  # utilisation of each term's whole demand
+    rho = b.variables(n, 0.0, p.utilization_ceiling, False, 0.0)
+    b.rows_(np.concatenate([new_row[term], np.arange(n)]), np.concatenate([var[term], rho]),
+            np.concatenate([share, -np.ones(n)]), np.zeros(n), np.zeros(n))
+    t, h = keys[keep] // H, keys[keep] % H
+    w = b.variables(n, 0.0, np.inf, False, 1e3 * p.epoch_s[t] / scale)
+    intercept, slope = p.waiting_chords()
+    reach = np.minimum(np.bincount(new_row[term], share, n), p.utilization_ceiling)
+    start = breakpoints(p.utilization_ceiling, intercept.shape[1])[:-1]
+    i, j = np.nonzero(start[None, :] < reach[:, None])
+    lines = np.arange(len(i))
+    b.rows_(np.concatenate([lines, lines]), np.concatenate([rho[i], w[i]]),
+            np.concatenate([slope[h[i], j], -np.ones(len(i))]), np.full(len(i), -np.inf), -intercept[h[i], j])
 
 
 def _require_integral(proto: model_pb2.ModelProto) -> None:

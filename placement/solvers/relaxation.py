@@ -11,7 +11,7 @@ shares x are a capped softmax (`capped_softmax`) over its usable slots plus, whe
 an "unserved" option: a softmax whose shares are held at most at their slots' candidate_share, so (12)
 holds by construction; each copy y (a (model, host) pair some usable slot could use; per epoch in per_epoch
 mode) is a sigmoid. The objective is latency + unserved + opening + migration with uploads
-relu(y[t] - y[t-1]). The linking rows (2) x <= y, the capacity rows (3)-(4) compute, (6) host link
+relu(y[t] - y[t-1]), plus, where requests queue, the waiting of (13) at each host-epoch's compute load. The linking rows (2) x <= y, the capacity rows (3)-(4) compute, (6) host link
 (requests and uploads), (7a) site uplink, (7b) site downlink and (5) memory enter by an augmented
 Lagrangian: multipliers updated every `multiplier_every` steps, the penalty weight growing geometrically;
 each row's penalty is weighted by the requests that fill its limit, so one schedule fits every row. A
@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from placement.problem.queueing import queue_length
 from placement.problem.spec import PlacementProblem, inverse_limit
 from placement.solvers.options import GradientOptions
 
@@ -41,7 +42,7 @@ ADAM_B2 = 0.99  # Adam's second-moment decay: the penalty weight grows 1000x, so
     "slot_ok", "slot_share", "cost", "unserved_ok", "unserved_cost", "slot_pair", "slot_row", "slot_flops",
     "slot_bits", "site_row", "site_up", "site_down", "pair_ok", "open_cost", "migration_cost", "upload", "memory",
     "mass_xy", "mass_compute", "mass_link", "mass_uplink", "mass_downlink", "mass_memory", "integral_y",
-    "integral_x"])
+    "integral_x", "wait_cost", "wait_intercept", "wait_slope"])
 @dataclasses.dataclass(frozen=True)
 class Relaxation:
     """The problem as fixed-shape arrays (Ty = 1 in fixed placement, T in per_epoch), costs divided by
@@ -63,6 +64,9 @@ class Relaxation:
     mass_*                   per row: the requests (share of all) that fill its limit (penalty weights)
     integral_y [Ty, M, H], integral_x [T, D, K]   weights of the pull towards 0/1: a copy's opening cost
                              plus the requests that could use it; a share's requests (single_source only)
+    wait_cost [T, H]         objective per request waiting on average at the host (1e3 epoch_s; 0 where
+                             requests do not queue); wait_intercept, wait_slope [H, chord] the chords of the
+                             mean queue against the compute row's load (a fraction of the ceiling's budget)
     """
 
     slot_ok: jax.Array
@@ -90,6 +94,9 @@ class Relaxation:
     mass_memory: jax.Array
     integral_y: jax.Array
     integral_x: jax.Array
+    wait_cost: jax.Array
+    wait_intercept: jax.Array
+    wait_slope: jax.Array
     capped: bool  # static: some slot_share is below 1 (else the shares are plain softmaxes, see capped_softmax)
 
 
@@ -188,6 +195,11 @@ def build_relaxation(problem: PlacementProblem, dtype="float32") -> tuple[Relaxa
     copies_load = (pair_ok * memory_frac).sum(axis=1)  # [Ty, H] memory if every candidate copy were placed
     mass_memory = np.divide(through, copies_load, out=np.zeros(through.shape), where=copies_load > 0)
 
+    # Waiting (13): the compute row's load is utilisation / ceiling, so the chords' slopes take the ceiling.
+    queues = p.queueing & np.isfinite(p.compute_capacity_flops_s())
+    wait_cost = np.where(queues, 1e3 * p.epoch_s[:, None], 0.0) / scale
+    wait_intercept, wait_slope = p.waiting_chords()
+
     f = lambda a: jnp.asarray(a, dtype)  # noqa: E731
     i = lambda a: jnp.asarray(a, jnp.int32)  # noqa: E731
     relaxation = Relaxation(
@@ -203,7 +215,9 @@ def build_relaxation(problem: PlacementProblem, dtype="float32") -> tuple[Relaxa
         mass_link=f(mass_link), mass_uplink=f(mass_uplink), mass_downlink=f(mass_downlink),
         mass_memory=f(mass_memory),
         integral_y=f(np.where(pair_ok, opening / scale + through_pair, 0.0)),
-        integral_x=f(np.where(ok & p.single_source, w[:, :, None], 0.0)), capped=bool((slot_share < 1).any()))
+        integral_x=f(np.where(ok & p.single_source, w[:, :, None], 0.0)), wait_cost=f(wait_cost),
+        wait_intercept=f(wait_intercept), wait_slope=f(wait_slope * p.utilization_ceiling),
+        capped=bool((slot_share < 1).any()))
     return relaxation, scale
 
 
@@ -283,9 +297,10 @@ def _terms(params, r: Relaxation, tau_x, tau_y, clamp):
     T, H = r.mass_compute.shape
     S = r.mass_uplink.shape[1]
     uploads = jax.nn.relu(y[1:] - y[:-1])  # [Ty - 1, M, H], empty in fixed placement
-    obj = ((r.cost * x).sum() + (r.unserved_cost * u).sum() + (r.open_cost * y).sum()
-           + (r.migration_cost[None] * uploads).sum())
     compute = jax.ops.segment_sum((x * r.slot_flops).ravel(), r.slot_row.ravel(), T * H).reshape(T, H)
+    obj = ((r.cost * x).sum() + (r.unserved_cost * u).sum() + (r.open_cost * y).sum()
+           + (r.migration_cost[None] * uploads).sum()
+           + (r.wait_cost * queue_length(compute, r.wait_intercept[None], r.wait_slope[None])).sum())
     link = jax.ops.segment_sum((x * r.slot_bits).ravel(), r.slot_row.ravel(), T * H).reshape(T, H)
     link = link.at[1:].add((r.upload[1:] * uploads).sum(axis=1)) if y.shape[0] > 1 else link
     served = x.sum(axis=-1)

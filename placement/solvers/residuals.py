@@ -5,7 +5,7 @@ and memory (5), per (epoch, site) uplink (7a) and downlink (7b), and per slot th
 (12), while a heuristic serves demand-epochs one at a time; it places a copy when a slot first serves a
 share, so placement y is exactly the copies some share uses. The baselines build their solutions with it,
 the gradient heuristic its per-demand repair. `State` adds what local search needs: giving shares and
-copies back, the exact objective of the pieces a move touches, and a save/restore of everything a move may
+copies back, the exact objective of the pieces a move touches (waiting included), and a save/restore of everything a move may
 change. `no_solution` is the result of a heuristic that left requests unserved where every one must be
 served.
 """
@@ -17,7 +17,8 @@ import time
 import numpy as np
 
 from placement.problem.shortfalls import shortfalls
-from placement.problem.spec import PlacementProblem, Solution, SolveResult, Status
+from placement.problem.queueing import queue_length
+from placement.problem.spec import PlacementProblem, Solution, SolveResult, Status, inverse_limit
 
 EPS = 1e-12  # a share below this is not worth a copy; a remainder below it counts as served
 
@@ -198,6 +199,9 @@ class State(Residuals):
         self.model = p.demand_model
         self.slack_link = 1e-9 * np.where(np.isfinite(self.link), np.abs(self.link), 0.0)
         self.slack_memory = 1e-9 * np.abs(self.memory)
+        self.budget = p.compute_budget_flops_s()  # what `compute` counts down from
+        self.per_capacity = inverse_limit(p.compute_capacity_flops_s())  # load -> utilisation
+        self.chords = p.waiting_chords()
 
     @classmethod
     def of(cls, problem: PlacementProblem, solution: Solution) -> State:
@@ -270,6 +274,17 @@ class State(Residuals):
         return bool((self.link >= -self.slack_link).all() and (self.memory >= -self.slack_memory).all())
 
     # Exact objective pieces
+    def waiting_cost(self, rows: np.ndarray) -> float:
+        """Waiting terms (13) of the (epoch, host) rows (flat epoch x n_hosts + host), request-ms."""
+        p = self.problem
+        if not p.queueing:
+            return 0.0
+        t, h = np.divmod(np.unique(rows), p.n_hosts)
+        unlimited = self.per_capacity[t, h] == 0  # inf - inf: no utilisation, no queue
+        rho = np.where(unlimited, 0.0, (self.budget[t, h] - self.compute[t, h]) * self.per_capacity[t, h])
+        intercept, slope = self.chords
+        return float((1e3 * p.epoch_s[t] * queue_length(rho, intercept[h], slope[h])).sum())
+
     def demand_cost(self, t: int, d: int) -> float:
         """Latency and unserved terms of demand d in epoch t (inf if unserved requests are not allowed)."""
         x = self.x[t, d]
