@@ -35,6 +35,7 @@ class Evaluation:
     objective: float
     latency_term: float
     waiting_term: float  # request-ms spent waiting for an accelerator (0 without queueing)
+    slo_term: float  # slo_penalty_ms x requests served over their SLO before waiting (slo_mode 'penalty')
     unserved_term: float
     opening_term: float
     migration_term: float
@@ -65,7 +66,7 @@ class Evaluation:
         """The scalar metrics, JSON-ready."""
         return {
             "feasible": self.feasible, "violations": len(self.violations), "objective": self.objective,
-            "latency_term": self.latency_term, "waiting_term": self.waiting_term,
+            "latency_term": self.latency_term, "waiting_term": self.waiting_term, "slo_term": self.slo_term,
             "unserved_term": self.unserved_term,
             "opening_term": self.opening_term, "migration_term": self.migration_term,
             "requests": self.requests, "unserved_share": self.unserved_share,
@@ -122,8 +123,10 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
     foreign = ~padding & ~p.allowed[d_ix, p.host_jurisdiction[host]]
     budget = np.minimum(p.peak_flops_s[None, :], p.power_budget_w * p.flops_per_joule[None, :])  # [T, H]
     unpowered = ~padding & (budget[t_ix, host] <= 0)
+    over_slo = ~padding & p.over_slo()
     for name, bad in (("(10) padding slot", padding), ("(10) jurisdiction", foreign),
-                      ("(10) unpowered host", unpowered)):
+                      ("(10) unpowered host", unpowered),
+                      ("(10) over its SLO", over_slo if p.slo_mode == "constraint" else np.zeros_like(padding))):
         flag(name, np.where(bad & used, x, 0), np.zeros_like(x), slot_label)
 
     # (12) no more than the share of the epoch in which the host is reachable (on real slots: padding is (10))
@@ -205,6 +208,7 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
     weight = R[:, :, None] * x  # requests served in each slot
     with np.errstate(invalid="ignore"):  # inf latency x 0 share on unusable slots
         latency_term = float(np.where(weight > 0, weight * latency, 0.0).sum())
+    slo_term = float(p.slo_penalty_ms * np.where(over_slo, weight, 0.0).sum()) if p.slo_mode == "penalty" else 0.0
     waiting_term = float((1e3 * p.epoch_s[:, None] * np.where(arrivals > 0, queue, 0.0)).sum())
     unserved_term = float((p.unserved_penalty_ms or 0.0) * (R * unserved).sum())
     opening_term = float((y * p.opening_cost[None]).sum())
@@ -230,8 +234,8 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
 
     return Evaluation(
         feasible=not violations, violations=tuple(violations),
-        objective=latency_term + unserved_term + opening_term + migration_term,
-        latency_term=latency_term - waiting_term, waiting_term=waiting_term, unserved_term=unserved_term, opening_term=opening_term,
+        objective=latency_term + slo_term + unserved_term + opening_term + migration_term,
+        latency_term=latency_term - waiting_term, waiting_term=waiting_term, slo_term=slo_term, unserved_term=unserved_term, opening_term=opening_term,
         migration_term=migration_term, requests=float(R.sum()), served_requests=float(all_served),
         mean_latency_ms=float(latency_term / all_served) if all_served > 0 else float("nan"),
         p95_latency_ms=float(_weighted_quantile(values.reshape(1, -1), w.reshape(1, -1), 0.95)[0]),

@@ -99,6 +99,11 @@ class ProblemOptions:
     single_source: bool = option(False, help="each demand served by one host per epoch")
     queueing: bool = option(True, help="requests wait for an accelerator: M/D/c waiting, a convex function of "
                                        "each host's utilisation, counted in every request's latency")
+    slo_mode: Literal["report", "penalty", "constraint"] = option(
+        "report", help="'report': SLO attainment reported only; 'penalty': slo_penalty_ms per request served over "
+                       "its SLO (latency before waiting); 'constraint': slots over the SLO are not used")
+    slo_penalty_ms: float = option(0.0, check=non_negative, expected=NON_NEGATIVE,
+                                   help="objective added per request served over its SLO (slo_mode 'penalty')")
     utilization_ceiling: float = option(
         0.95, check=lambda x: 0 < x < 1, expected="a share in (0, 1)",
         help="the largest share of a host's compute it may be loaded to (with queueing, where the wait grows "
@@ -215,7 +220,8 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         migration_cost_per_gb=options.migration_cost_per_gb,
         unserved_penalty_ms=None if options.serve_all else options.unserved_penalty_ms,
         placement=options.placement, single_source=options.single_source,
-        queueing=options.queueing, utilization_ceiling=options.utilization_ceiling)
+        queueing=options.queueing, utilization_ceiling=options.utilization_ceiling,
+        slo_mode=options.slo_mode, slo_penalty_ms=options.slo_penalty_ms)
     return cover(problem, network.site_coverage) if covered else problem
 
 

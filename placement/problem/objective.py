@@ -19,7 +19,7 @@ def objective(problem: PlacementProblem, solution: Solution) -> float:
     R = p.requests()
     weight = R[:, :, None] * x
     with np.errstate(invalid="ignore"):  # inf latency x 0 share on unusable slots
-        latency = np.where(weight > 0, weight * p.latency_ms(), 0.0).sum()
+        latency = np.where(weight > 0, weight * p.slot_cost_ms(), 0.0).sum()
     waiting = p.waiting_request_ms(p.host_flops_s(x)).sum() if p.queueing else 0.0
     unserved = (p.unserved_penalty_ms or 0.0) * (R * np.maximum(1.0 - x.sum(axis=2), 0.0)).sum()
     opening = (y * p.opening_cost[None]).sum()

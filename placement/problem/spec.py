@@ -87,6 +87,10 @@ class PlacementProblem:
       convex function of each host-epoch's utilisation, is added to the objective and to each request's
       latency), utilization_ceiling (in (0, 1]; the share of min(peak, power x efficiency) a host may be
       loaded to; below 1 when queueing, where waiting grows without bound as utilisation nears 1).
+    Service-level objectives
+      slo_mode ('report': attainment only; 'penalty': each request served in a slot whose latency before
+      waiting exceeds its SLO adds slo_penalty_ms; 'constraint': such slots are unusable (10), and a demand
+      none of whose slots meets its SLO goes unserved), slo_penalty_ms (request-ms).
     """
 
     host_name: tuple[str, ...]
@@ -128,6 +132,8 @@ class PlacementProblem:
     candidate_share: np.ndarray | None = None  # [epoch, demand, slot] reachable share (None: ones)
     queueing: bool = False
     utilization_ceiling: float = 1.0
+    slo_mode: Literal["report", "penalty", "constraint"] = "report"
+    slo_penalty_ms: float = 0.0
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
@@ -176,6 +182,10 @@ class PlacementProblem:
         if not 0.0 < self.utilization_ceiling <= 1.0 or (self.queueing and self.utilization_ceiling == 1.0):
             raise InputError(f"is {self.utilization_ceiling}", field="utilization_ceiling",
                              expected="a share in (0, 1), below 1 with queueing" if self.queueing else "a share in (0, 1]")
+        if self.slo_mode not in ("report", "penalty", "constraint"):
+            raise InputError(f"is {self.slo_mode!r}", field="slo_mode", expected="'report', 'penalty' or 'constraint'")
+        if not (np.isfinite(self.slo_penalty_ms) and self.slo_penalty_ms >= 0):
+            raise InputError(f"is {self.slo_penalty_ms}", field="slo_penalty_ms", expected="a finite number >= 0")
         if not (np.isfinite(self.migration_cost_per_gb) and self.migration_cost_per_gb >= 0):
             raise InputError(f"is {self.migration_cost_per_gb}", field="migration_cost_per_gb",
                              expected="a finite number >= 0")
@@ -210,7 +220,7 @@ class PlacementProblem:
         ordered = np.sort(np.where(real, cand, -1 - np.arange(K)), axis=2)  # padding made distinct
         _check((np.diff(ordered, axis=2) != 0).all(axis=2), "candidate_host", "a host repeated",
                "distinct hosts in the slots of one demand and epoch")
-        usable = self.usable_slots()
+        usable = self.usable_slots(slo=False)  # a demand no slot serves within its SLO is a finding, not an error
         _check(usable.any(axis=(0, 2)), "candidate_host",
                "a demand has no usable candidate host (allowed jurisdiction, with power, share > 0) in any epoch",
                "at least one usable candidate per demand",
@@ -242,13 +252,28 @@ class PlacementProblem:
         """hosts x demands x models x epochs, the way benchmarks label instances."""
         return f"{self.n_hosts}x{self.n_demands}x{self.n_models}x{self.n_epochs}"
 
-    def usable_slots(self) -> np.ndarray:
+    def usable_slots(self, slo: bool = True) -> np.ndarray:
         """[epoch, demand, slot] bool: a real candidate, in a jurisdiction the demand allows (constraint 10),
-        on a host that has compute power in that epoch and is reachable for some of it (share > 0, (12))."""
+        on a host that has compute power in that epoch and is reachable for some of it (share > 0, (12));
+        under slo_mode 'constraint' (and `slo`) also within the demand's SLO before waiting."""
         host = np.maximum(self.candidate_host, 0)
         allowed = self.allowed[np.arange(self.n_demands)[None, :, None], self.host_jurisdiction[host]]
         powered = self.compute_budget_flops_s()[np.arange(self.n_epochs)[:, None, None], host] > 0
-        return (self.candidate_host >= 0) & allowed & powered & (self.candidate_share > 0)
+        usable = (self.candidate_host >= 0) & allowed & powered & (self.candidate_share > 0)
+        if slo and self.slo_mode == "constraint":
+            usable &= ~self.over_slo()
+        return usable
+
+    def over_slo(self) -> np.ndarray:
+        """[epoch, demand, slot] bool: the slot's latency before waiting exceeds the demand's SLO."""
+        return sum(self.latency_parts_ms()) > self.slo_ms[None, :, None]
+
+    def slot_cost_ms(self) -> np.ndarray:
+        """[epoch, demand, slot]: what one request served in the slot adds to the objective before waiting:
+        its latency, plus slo_penalty_ms where that exceeds its SLO under slo_mode 'penalty'."""
+        if self.slo_mode != "penalty":
+            return self.latency_ms()
+        return self.latency_ms() + np.where(self.over_slo(), self.slo_penalty_ms, 0.0)
 
     def carrying_slots(self) -> np.ndarray:
         """[epoch, demand, slot] bool: usable slots that can carry some of the demand at all: the model fits

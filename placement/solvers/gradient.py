@@ -183,7 +183,7 @@ def _from_relaxation(p: PlacementProblem, options: GradientOptions, seed: int, o
         exact = set(np.argsort(d["objective"], kind="stable")[:max(1, options.polish)].tolist())
         for i in range(options.restarts):
             if not p.single_source:
-                offer((phase, i), State.of(p, repair(p, d["x"][i], p.latency_ms())))
+                offer((phase, i), State.of(p, repair(p, d["x"][i], p.slot_cost_ms())))
                 if i not in exact:
                     continue
             offered = set()  # a threshold that offers the same copies as another gives the same repair

@@ -64,7 +64,7 @@ class Prices:
     def reduced_cost(self, problem: PlacementProblem) -> np.ndarray:
         """[T, D, K] latency plus the priced load of each slot, per request (ms); inf where unusable."""
         rows = _rows(problem)
-        ok, L, R = rows["ok"], problem.latency_ms(), problem.requests()
+        ok, L, R = rows["ok"], problem.slot_cost_ms(), problem.requests()
         priced = _priced(rows, self.compute, self.link, self.uplink, self.downlink)
         with np.errstate(divide="ignore", invalid="ignore"):
             per_request = np.where(R[:, :, None] > 0, priced / R[:, :, None], 0.0)
@@ -108,7 +108,7 @@ def bound(problem: PlacementProblem, compute: np.ndarray, link: np.ndarray, upli
     Each demand-epoch fills its slots by increasing priced cost up to their shares while they cost less
     than leaving requests unserved (V_td of the module docstring)."""
     rows = _rows(problem)
-    value = np.where(rows["ok"], problem.requests()[:, :, None] * problem.latency_ms()
+    value = np.where(rows["ok"], problem.requests()[:, :, None] * problem.slot_cost_ms()
                      + _priced(rows, compute, link, uplink, downlink), np.inf)
     unserved = _unserved_cost(problem)
     order = np.argsort(value, axis=2, kind="stable")

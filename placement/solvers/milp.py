@@ -4,7 +4,9 @@ The model (sets and arrays as in `placement.problem.spec.PlacementProblem`; t ep
 slot of d in epoch t, h = host(t, d, k), m model, m(d) the model demand d asks for, s site):
 
   Data   R[t,d] = rate_per_s[t,d] * epoch_s[t]            requests of d in epoch t
-         L[t,d,k]                                        latency of one request in slot k (problem.latency_ms)
+         L[t,d,k]                                        latency of one request in slot k before waiting, plus
+                                                         the SLO penalty where it exceeds the SLO under
+                                                         slo_mode 'penalty' (problem.slot_cost_ms)
          F[m], W[m]                                      FLOPs per inference, memory bytes of model m
          Bu[d] = 8 request_bytes[d], Bd[d] = 8 response_bytes[d]   bits a request moves up, its response down
          B[d] = Bu[d] + Bd[d]                            bits moved per request through the host's link
@@ -36,7 +38,8 @@ slot of d in epoch t, h = host(t, d, k), m model, m(d) the model demand d asks f
                                                             epoch's copies are loaded before the horizon)
   (9)  y[t,m,h] = y[0,m,h]                                  fixed placement: one variable per (m, h)
   (10) x[t,d,k] = 0 where slot k is not usable              padding, a jurisdiction d does not allow, a
-                                                            host with no power, or a share a = 0
+                                                            host with no power, a share a = 0, or a latency
+                                                            over the SLO under slo_mode 'constraint'
                                                             (problem.usable_slots)
   (11) x[t,d,k] in {0, 1}                                   single_source only
   (12) x[t,d,k] <= a[t,d,k]                                 a host serves no more than the share of the
@@ -183,7 +186,7 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
     t_x, d_x, k_x = np.nonzero(usable)
     h_x = p.candidate_host[t_x, d_x, k_x]
     m_x = p.demand_model[d_x]
-    x_cost = R[t_x, d_x] * p.latency_ms()[t_x, d_x, k_x]
+    x_cost = R[t_x, d_x] * p.slot_cost_ms()[t_x, d_x, k_x]
     binary = p.single_source and not options.relax
     share = p.candidate_share[t_x, d_x, k_x]
     x = b.variables(len(t_x), 0.0, np.floor(share) if binary else share, binary, x_cost / scale)

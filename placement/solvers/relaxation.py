@@ -131,7 +131,7 @@ def build_relaxation(problem: PlacementProblem, dtype="float32") -> tuple[Relaxa
     fixed = p.placement == "fixed"
     Ty = 1 if fixed else T
     R = p.requests()
-    L = p.latency_ms()
+    L = p.slot_cost_ms()
     host = np.maximum(p.candidate_host, 0)
     model = np.broadcast_to(p.demand_model[None, :, None], (T, D, K))
     t_ix = np.broadcast_to(np.arange(T)[:, None, None], (T, D, K))

@@ -127,7 +127,7 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     T, D, K = p.candidate_host.shape
     H, S = p.n_hosts, p.site_uplink_gbps.shape[1]
     R = p.requests()
-    L = p.latency_ms()
+    L = p.slot_cost_ms()
     host = np.maximum(p.candidate_host, 0)
     t3 = np.broadcast_to(np.arange(T)[:, None, None], (T, D, K))
     model3 = np.broadcast_to(p.demand_model[None, :, None], (T, D, K))

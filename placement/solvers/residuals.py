@@ -50,7 +50,7 @@ class Residuals:
         self.requests = p.requests()  # [epoch, demand]
         self.remaining = np.where(self.requests > 0, 1.0, 0.0)  # [epoch, demand] share still to serve
         self.usable = p.usable_slots()
-        self.latency = p.latency_ms()
+        self.latency = p.slot_cost_ms()  # latency, with the SLO penalty where one is set
         self.host = np.maximum(p.candidate_host, 0)  # [epoch, demand, slot] (padding as host 0, never usable)
         self.flops_per_share = p.flops_per_s()  # [epoch, demand]
         self.bits_per_share = p.bits_per_s()  # [epoch, demand] through the host link
