@@ -13,7 +13,7 @@ import dataclasses
 import numpy as np
 
 from placement.problem.queueing import queue_length
-from placement.problem.spec import HOST_KINDS, PlacementProblem, Solution
+from placement.problem.spec import HOST_KINDS, LOCAL, PlacementProblem, Solution
 
 DEFAULT_TOLERANCE = 1e-6  # relative, on each limit; solvers' own feasibility tolerances are about this
 
@@ -192,13 +192,15 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
     flag("(6) host link", np.where(np.isfinite(p.link_gbps), link_bps - 1e9 * p.link_gbps * (1 + tolerance), 0),
          1e9 * p.link_gbps, lambda t, h: f"epoch {t}, {host_label(h)}")
 
-    # (7a) site uplink: the requests of the site's served shares; (7b) site downlink: their responses
+    # (7a) site uplink: the requests of the site's shares served through its terminals (every host but a
+    # local one); (7b) site downlink: their responses
+    through_site = np.where(padding | (p.host_kind[host] == LOCAL), 0.0, x).sum(axis=2)
     site_ix = (np.broadcast_to(np.arange(T)[:, None], (T, D)), np.broadcast_to(p.demand_site, (T, D)))
     site_bps = {}
     for number, direction, payload_bytes, limit_gbps in (("(7a)", "uplink", p.request_bytes, p.site_uplink_gbps),
                                                           ("(7b)", "downlink", p.response_bytes, p.site_downlink_gbps)):
         load = np.zeros(limit_gbps.shape)
-        np.add.at(load, site_ix, p.rate_per_s * 8.0 * payload_bytes[None, :] * served)
+        np.add.at(load, site_ix, p.rate_per_s * 8.0 * payload_bytes[None, :] * through_site)
         excess = np.where(np.isfinite(limit_gbps), load - 1e9 * limit_gbps * (1 + tolerance), 0)
         flag(f"{number} site {direction}", excess, 1e9 * limit_gbps, lambda t, s: f"epoch {t}, site {p.site_name[s]}")
         site_bps[direction] = load

@@ -1,8 +1,8 @@
 """The placement problem: hosts, models, demands and their limits, as frozen validated arrays."""
 
-from placement.problem.spec import (CLOUD, GATEWAY, HOST_KINDS, SATELLITE, PlacementProblem, Solution,
+from placement.problem.spec import (CLOUD, GATEWAY, HOST_KINDS, LOCAL, SATELLITE, PlacementProblem, Solution,
                                     SolveResult, Status)
 from placement.problem.synthetic import random_problem
 
-__all__ = ["CLOUD", "GATEWAY", "HOST_KINDS", "SATELLITE", "PlacementProblem", "Solution", "SolveResult",
+__all__ = ["CLOUD", "GATEWAY", "HOST_KINDS", "LOCAL", "SATELLITE", "PlacementProblem", "Solution", "SolveResult",
            "Status", "random_problem"]

@@ -64,8 +64,10 @@ def shortfalls(problem: PlacementProblem, limit: int = 5) -> list[str]:
     for direction, way, what, bits_per_s, limit_gbps in (
             ("uplink", "up", "requests", p.request_bits_per_s(), p.site_uplink_gbps),
             ("downlink", "down", "responses", p.response_bits_per_s(), p.site_downlink_gbps)):
+        # only demands with no usable local host must cross the site's terminals
+        network_only = ~(usable & ~p.via_site()).any(axis=2)
         site_need = np.zeros(limit_gbps.shape)
-        np.add.at(site_need, (slice(None), p.demand_site), bits_per_s / 1e9)
+        np.add.at(site_need, (slice(None), p.demand_site), np.where(network_only, bits_per_s, 0.0) / 1e9)
         add(f"site {direction}", site_need > limit_gbps,
             lambda t, s: f"site {p.site_name[s]!r} in epoch {t} needs {site_need[t, s]:.3g} Gbps for its {what}, "
                          f"its terminals carry {limit_gbps[t, s]:.3g} Gbps {way}")

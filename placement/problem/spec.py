@@ -22,8 +22,8 @@ import numpy as np
 from placement.errors import InputError
 from placement.problem.queueing import chords, queue_length
 
-SATELLITE, GATEWAY, CLOUD = 0, 1, 2
-HOST_KINDS = ("satellite", "gateway", "cloud")
+SATELLITE, GATEWAY, CLOUD, LOCAL = 0, 1, 2, 3
+HOST_KINDS = ("satellite", "gateway", "cloud", "local")  # local: at the site itself, no network path
 
 
 def _array(name: str, value, dtype, shape: tuple[int, ...]) -> np.ndarray:
@@ -52,7 +52,7 @@ class PlacementProblem:
     """Hosts, models, demands, candidates and prices; checked on construction (`InputError` names the field).
 
     Hosts
-      host_name [host], host_kind [host] (SATELLITE, GATEWAY, CLOUD), host_jurisdiction [host] (index into
+      host_name [host], host_kind [host] (SATELLITE, GATEWAY, CLOUD, LOCAL), host_jurisdiction [host] (index into
       `jurisdictions`), memory_bytes [host], peak_flops_s [host] (the host's whole compute throughput),
       service_flops_s [host] (the speed one request sees: one accelerator), flops_per_joule [host]
       (accelerator efficiency), power_budget_w [epoch, host] (compute power available; inf on the ground),
@@ -190,8 +190,8 @@ class PlacementProblem:
             raise InputError(f"is {self.migration_cost_per_gb}", field="migration_cost_per_gb",
                              expected="a finite number >= 0")
 
-        _check(np.isin(self.host_kind, (SATELLITE, GATEWAY, CLOUD)), "host_kind", "unknown kind",
-               "0 (satellite), 1 (gateway) or 2 (cloud)")
+        _check(np.isin(self.host_kind, (SATELLITE, GATEWAY, CLOUD, LOCAL)), "host_kind", "unknown kind",
+               "0 (satellite), 1 (gateway), 2 (cloud) or 3 (local)")
         _check((self.host_jurisdiction >= 0) & (self.host_jurisdiction < J), "host_jurisdiction",
                "index out of range", f"an index into the {J} jurisdictions")
         _check((self.demand_model >= 0) & (self.demand_model < M), "demand_model", "index out of range",
@@ -279,7 +279,7 @@ class PlacementProblem:
         """[epoch, demand, slot] bool: usable slots that can carry some of the demand at all: the model fits
         the host's memory, and where requests move bits or need FLOPs the links and compute are not zero
         (the host link where either direction moves bits, the site uplink where requests do, the downlink
-        where responses do). Any feasible solution has x = 0 elsewhere."""
+        where responses do, both only on slots through the site's terminals). Any feasible solution has x = 0 elsewhere."""
         host = np.maximum(self.candidate_host, 0)
         t = np.arange(self.n_epochs)[:, None, None]
         site = self.demand_site[None, :, None]
@@ -288,9 +288,15 @@ class PlacementProblem:
         flops = (self.flops_per_s() > 0)[:, :, None]
         ok = self.usable_slots() & (self.model_memory_bytes[self.demand_model][None, :, None] <= self.memory_bytes[host])
         ok &= ~(up | down) | (self.link_gbps[t, host] > 0)
-        ok &= ~up | (self.site_uplink_gbps[t, site] > 0)
-        ok &= ~down | (self.site_downlink_gbps[t, site] > 0)
+        via = self.via_site()
+        ok &= ~up | ~via | (self.site_uplink_gbps[t, site] > 0)
+        ok &= ~down | ~via | (self.site_downlink_gbps[t, site] > 0)
         return ok & (~flops | (self.compute_budget_flops_s()[t, host] > 0))
+
+    def via_site(self) -> np.ndarray:
+        """[epoch, demand, slot] bool: a real slot whose requests cross the site's terminals (7a, 7b): any
+        host but a local one, which sits at the site."""
+        return (self.candidate_host >= 0) & (self.host_kind[np.maximum(self.candidate_host, 0)] != LOCAL)
 
     def candidate_hosts(self) -> np.ndarray:
         """Sorted indices of the hosts that are some demand's candidate in some epoch: no other host can

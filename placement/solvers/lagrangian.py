@@ -81,7 +81,8 @@ def _rows(problem: PlacementProblem) -> dict:
     t2 = np.broadcast_to(np.arange(T)[:, None], (T, D))
     site = np.broadcast_to(p.demand_site[None, :], (T, D))
     a_compute, a_link, a_uplink, a_downlink = row_loads(p)
-    return {"ok": p.carrying_slots(), "t": t, "t2": t2, "host": host, "site": site, "a_compute": a_compute,
+    return {"ok": p.carrying_slots(), "via": p.via_site(), "t": t, "t2": t2, "host": host, "site": site,
+            "a_compute": a_compute,
             "a_link": a_link, "a_uplink": a_uplink, "a_downlink": a_downlink}
 
 
@@ -90,7 +91,7 @@ def _priced(rows: dict, compute, link, uplink, downlink) -> np.ndarray:
     site = (uplink[rows["t2"], rows["site"]] * rows["a_uplink"]
             + downlink[rows["t2"], rows["site"]] * rows["a_downlink"])
     return (compute[rows["t"], rows["host"]] * rows["a_compute"] + link[rows["t"], rows["host"]] * rows["a_link"]
-            + site[:, :, None])
+            + site[:, :, None] * rows["via"])
 
 
 def _unserved_cost(problem: PlacementProblem) -> np.ndarray:
@@ -140,7 +141,8 @@ def _ascend(theta0, arrays, schedule, capped: bool):
 
     def per_request(theta):
         lam = mass * jnp.exp(theta)
-        priced = cost + lam[row_c] * a_c + lam[row_l] * a_l + (lam[row_u] * a_u + lam[row_d] * a_d)[..., None]
+        priced = (cost + lam[row_c] * a_c + lam[row_l] * a_l + lam[row_u][..., None] * a_u
+                  + lam[row_d][..., None] * a_d)
         options = jnp.concatenate([jnp.where(ok, priced, jnp.inf), unserved[..., None]], axis=-1)
         return options / jnp.where(weight > 0, weight, 1.0)[..., None], lam
 
@@ -191,8 +193,8 @@ def ascend(problem: PlacementProblem, options: DualOptions = DualOptions(), copi
     unserved = jnp.where(r.unserved_ok, r.unserved_cost, jnp.inf)
     weight = jnp.asarray(problem.requests() / max(problem.requests().sum(), 1e-300), dtype)
     arrays = (r.cost, unserved, r.slot_ok, option_caps(r), weight, r.slot_row, T * H + r.slot_row,
-              2 * T * H + r.site_row, 2 * T * H + T * S + r.site_row, r.slot_flops, r.slot_bits, r.site_up,
-              r.site_down, mass)
+              2 * T * H + r.site_row, 2 * T * H + T * S + r.site_row, r.slot_flops, r.slot_bits,
+              r.site_up[..., None] * r.slot_via, r.site_down[..., None] * r.slot_via, mass)  # site rows: via slots
     n = options.steps
     f = np.linspace(0.0, 1.0, n)
     geometric = lambda ends: ends[0] * (ends[1] / ends[0]) ** f  # noqa: E731

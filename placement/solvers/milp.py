@@ -32,8 +32,10 @@ slot of d in epoch t, h = host(t, d, k), m model, m(d) the model demand d asks f
   (5)  sum_m W[m] y[t,m,h] <= memory_bytes[h]                                              memory
   (6)  sum_{d,k: h} rate[t,d] B[d] x[t,d,k] + sum_m 8 W[m] z[t,m,h] / epoch_s[t]
            <= 1e9 link_gbps[t,h]                            host ingress: requests and model uploads
-  (7a) sum_{d: site s} rate[t,d] Bu[d] sum_k x[t,d,k] <= 1e9 site_uplink_gbps[t,s]         site uplink
-  (7b) sum_{d: site s} rate[t,d] Bd[d] sum_k x[t,d,k] <= 1e9 site_downlink_gbps[t,s]       site downlink
+  (7a) sum_{d: site s} rate[t,d] Bu[d] sum_{k via s} x[t,d,k] <= 1e9 site_uplink_gbps[t,s]   site uplink
+  (7b) sum_{d: site s} rate[t,d] Bd[d] sum_{k via s} x[t,d,k] <= 1e9 site_downlink_gbps[t,s] site downlink
+                                                            (k via s: every slot but a local host's,
+                                                            problem.via_site)
   (8)  z[t,m,h] >= y[t,m,h] - y[t-1,m,h]  for t >= 1       uploads (per_epoch placement; the first
                                                             epoch's copies are loaded before the horizon)
   (9)  y[t,m,h] = y[0,m,h]                                  fixed placement: one variable per (m, h)
@@ -256,9 +258,11 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
                        np.tile(p.memory_bytes, T), integral, only_binding=True)
 
     # (7a) site uplink (requests) and (7b) downlink (responses), per (epoch, site)
-    site_x = t_x * p.site_uplink_gbps.shape[1] + p.demand_site[d_x]
-    _capacity_rows(b, site_x, x, p.request_bits_per_s()[t_x, d_x], p.site_uplink_bps().ravel(), integral)
-    _capacity_rows(b, site_x, x, p.response_bits_per_s()[t_x, d_x], p.site_downlink_bps().ravel(), integral)
+    via = p.via_site()[t_x, d_x, k_x]  # a local host's slot does not cross the site's terminals
+    site_x = (t_x * p.site_uplink_gbps.shape[1] + p.demand_site[d_x])[via]
+    t_v, d_v = t_x[via], d_x[via]
+    _capacity_rows(b, site_x, x[via], p.request_bits_per_s()[t_v, d_v], p.site_uplink_bps().ravel(), integral)
+    _capacity_rows(b, site_x, x[via], p.response_bits_per_s()[t_v, d_v], p.site_downlink_bps().ravel(), integral)
 
     proto = b.proto()
     if integral:

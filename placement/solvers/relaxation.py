@@ -40,7 +40,7 @@ ADAM_B2 = 0.99  # Adam's second-moment decay: the penalty weight grows 1000x, so
 
 @functools.partial(jax.tree_util.register_dataclass, meta_fields=["capped"], data_fields=[
     "slot_ok", "slot_share", "cost", "unserved_ok", "unserved_cost", "slot_pair", "slot_row", "slot_flops",
-    "slot_bits", "site_row", "site_up", "site_down", "pair_ok", "open_cost", "migration_cost", "upload", "memory",
+    "slot_bits", "slot_via", "site_row", "site_up", "site_down", "pair_ok", "open_cost", "migration_cost", "upload", "memory",
     "mass_xy", "mass_compute", "mass_link", "mass_uplink", "mass_downlink", "mass_memory", "integral_y",
     "integral_x", "wait_cost", "wait_intercept", "wait_slope"])
 @dataclasses.dataclass(frozen=True)
@@ -56,8 +56,9 @@ class Relaxation:
     slot_pair [T, D, K]      flat index into [Ty, M, H] of the copy a slot needs
     slot_row [T, D, K]       flat (epoch, host) row of the slot; slot_flops, slot_bits: its compute and link
                              load per unit share, as a fraction of that host's limit (0 where unlimited)
-    site_row, site_up, site_down [T, D] (epoch, site) row and its uplink and downlink load per unit served
-                             share, as fractions of the site's limits (0 where unlimited)
+    slot_via [T, D, K]       1 where the slot's requests cross the site's terminals (not a local host)
+    site_row, site_up, site_down [T, D] (epoch, site) row and its uplink and downlink load per unit share
+                             served through the terminals, as fractions of the site's limits (0: unlimited)
     pair_ok [Ty, M, H]       copies some usable slot could use; open_cost [Ty, M, H] per copy placed;
     migration_cost [M, H]    per upload (per_epoch); upload [Ty, M, H] its link load (fraction of the limit)
     memory [M, H]            model bytes / host memory
@@ -78,6 +79,7 @@ class Relaxation:
     slot_row: jax.Array
     slot_flops: jax.Array
     slot_bits: jax.Array
+    slot_via: jax.Array
     site_row: jax.Array
     site_up: jax.Array
     site_down: jax.Array
@@ -103,7 +105,7 @@ class Relaxation:
 def row_loads(problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """float64: the load a whole demand-epoch puts on each of its rows, as a fraction of the row's limit (0
     where unlimited): compute (3)-(4) and host link (6) [T, D, K] at each carrying slot (0 elsewhere), site
-    uplink (7a) and downlink (7b) [T, D]. The relaxation and the Lagrangian prices weigh the same rows with
+    uplink (7a) and downlink (7b) [T, D] (of the share served through the site's terminals). The relaxation and the Lagrangian prices weigh the same rows with
     these."""
     p = problem
     t, host = np.arange(p.n_epochs)[:, None, None], np.maximum(p.candidate_host, 0)
@@ -207,7 +209,7 @@ def build_relaxation(problem: PlacementProblem, dtype="float32") -> tuple[Relaxa
         cost=f(np.where(ok, R[:, :, None] * np.where(ok, L, 0.0), 0.0) / scale),
         unserved_ok=jnp.asarray(unserved_ok), unserved_cost=f(R * penalty / scale),
         slot_pair=i(np.where(ok, pair, 0)), slot_row=i(np.where(ok, row, 0)),
-        slot_flops=f(slot_flops), slot_bits=f(slot_bits), site_row=i(site_key), site_up=f(site_up),
+        slot_flops=f(slot_flops), slot_bits=f(slot_bits), slot_via=f(p.via_site()), site_row=i(site_key), site_up=f(site_up),
         site_down=f(site_down),
         pair_ok=jnp.asarray(pair_ok), open_cost=f(np.where(pair_ok, opening, 0.0) / scale),
         migration_cost=f(migration / scale), upload=f(upload),
@@ -303,9 +305,9 @@ def _terms(params, r: Relaxation, tau_x, tau_y, clamp):
            + (r.wait_cost * queue_length(compute, r.wait_intercept[None], r.wait_slope[None])).sum())
     link = jax.ops.segment_sum((x * r.slot_bits).ravel(), r.slot_row.ravel(), T * H).reshape(T, H)
     link = link.at[1:].add((r.upload[1:] * uploads).sum(axis=1)) if y.shape[0] > 1 else link
-    served = x.sum(axis=-1)
+    served = (x * r.slot_via).sum(axis=-1)  # through the site's terminals
 
-    def site(load):  # [T, S] the served shares' load on each site row
+    def site(load):  # [T, S] the load of the shares served through the terminals on each site row
         return jax.ops.segment_sum((served * load).ravel(), r.site_row.ravel(), T * S).reshape(T, S)
 
     memory = (y * r.memory[None]).sum(axis=1)  # [Ty, H]

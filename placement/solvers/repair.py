@@ -138,7 +138,10 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     # The rows a slot's share loads, in the order of `rooms`: compute, host link, site uplink, site downlink;
     # the row of each slot and the load of a whole demand-epoch [T, D] on it
     slot_rows = (row, row, slot_site_row, slot_site_row)
-    per_share = (p.flops_per_s(), p.bits_per_s(), p.request_bits_per_s(), p.response_bits_per_s())
+    # per unit share of each slot; a local host's slot does not cross the site's terminals
+    via = p.via_site()
+    per_share = (p.flops_per_s()[:, :, None] * np.ones(K), p.bits_per_s()[:, :, None] * np.ones(K),
+                 p.request_bits_per_s()[:, :, None] * via, p.response_bits_per_s()[:, :, None] * via)
     cap = p.candidate_share
 
     # 1. Copies, and what their uploads leave of the links
@@ -164,19 +167,16 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
         kept = np.ones(wanted.shape)
         for index, hit, load_of, room in zip(slot_rows, (hit_host, hit_host, hit_site, hit_site), per_share, rooms):
             t, d, k = np.nonzero(hit[index] & (wanted > 0))
-            load = wanted[t, d, k] * load_of[t, d]
+            load = wanted[t, d, k] * load_of[t, d, k]
             with np.errstate(divide="ignore", invalid="ignore"):
-                priority = np.where(load_of[t, d] > 0, R[t, d] * regret[t, d, k] / load_of[t, d], np.inf)
+                priority = np.where(load_of[t, d, k] > 0, R[t, d] * regret[t, d, k] / load_of[t, d, k], np.inf)
             kept[t, d, k] = np.minimum(kept[t, d, k], _keep(index[t, d, k], load, room, priority))
         return wanted * kept
 
     def loads_on_rows(x):
-        """The load of shares x [T, D, K] on every row, in the order of `rooms` (a site row sums the served
-        share of each demand-epoch)."""
-        served = x.sum(axis=2)
-        flops, bits, up, down = per_share
-        return (_segment_sum(row, x * flops[:, :, None], T * H), _segment_sum(row, x * bits[:, :, None], T * H),
-                _segment_sum(site_row, served * up, T * S), _segment_sum(site_row, served * down, T * S))
+        """The load of shares x [T, D, K] on every row, in the order of `rooms`."""
+        return tuple(_segment_sum(index, x * load, n)
+                     for index, load, n in zip(slot_rows, per_share, (T * H, T * H, T * S, T * S)))
 
     def regret(available):
         """[T, D, K] what a share at each slot saves against the demand-epoch's next option: its cheapest

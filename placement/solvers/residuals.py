@@ -52,6 +52,7 @@ class Residuals:
         self.usable = p.usable_slots()
         self.latency = p.slot_cost_ms()  # latency, with the SLO penalty where one is set
         self.host = np.maximum(p.candidate_host, 0)  # [epoch, demand, slot] (padding as host 0, never usable)
+        self.via = p.via_site()  # [epoch, demand, slot] crosses the site's terminals (not a local host)
         self.flops_per_share = p.flops_per_s()  # [epoch, demand]
         self.bits_per_share = p.bits_per_s()  # [epoch, demand] through the host link
         self.up_per_share = p.request_bits_per_s()  # [epoch, demand] through the site uplink
@@ -80,11 +81,12 @@ class Residuals:
         link = self.link[t, h] - np.where(placed, 0.0, self._upload(t, m, h))
         share = np.minimum(rem, p.candidate_share[t, d] - self.x[t, d])
         s = p.demand_site[d]
-        for room, per_share in ((self.compute[t, h], self.flops_per_share[t, d]), (link, self.bits_per_share[t, d]),
-                                (self.uplink[t, s], self.up_per_share[t, d]),
-                                (self.downlink[t, s], self.down_per_share[t, d])):
+        for room, per_share, applies in ((self.compute[t, h], self.flops_per_share[t, d], True),
+                                         (link, self.bits_per_share[t, d], True),
+                                         (self.uplink[t, s], self.up_per_share[t, d], self.via[t, d]),
+                                         (self.downlink[t, s], self.down_per_share[t, d], self.via[t, d])):
             if per_share > 0:
-                share = np.minimum(share, room / per_share)
+                share = np.where(applies, np.minimum(share, room / per_share), share)
         ok = self.usable[t, d] & fits & (link >= 0) & (share > EPS)
         if p.single_source:
             ok &= share >= rem
@@ -125,8 +127,9 @@ class Residuals:
         self.remaining[t, d] = max(self.remaining[t, d] - share, 0.0)
         self.compute[t, h] -= self.flops_per_share[t, d] * share
         self.link[t, h] -= self.bits_per_share[t, d] * share
-        self.uplink[t, p.demand_site[d]] -= self.up_per_share[t, d] * share
-        self.downlink[t, p.demand_site[d]] -= self.down_per_share[t, d] * share
+        if self.via[t, d, k]:
+            self.uplink[t, p.demand_site[d]] -= self.up_per_share[t, d] * share
+            self.downlink[t, p.demand_site[d]] -= self.down_per_share[t, d] * share
 
     def fill(self, t: int, d: int, order) -> None:
         """Serve demand d in epoch t from the slots in `order`, each taking the largest share it can."""
@@ -215,7 +218,7 @@ class State(Residuals):
         state.link -= np.bincount(row.ravel(), (state.x * state.bits_per_share[:, :, None]).ravel(), T * H).reshape(T, H)
         state.link -= uploads_bps(p, state.y)
         site_row = np.arange(T)[:, None] * S + p.demand_site[None, :]
-        served = state.x.sum(axis=2)
+        served = (state.x * state.via).sum(axis=2)  # through the site's terminals
         state.uplink -= np.bincount(site_row.ravel(), (served * state.up_per_share).ravel(), T * S).reshape(T, S)
         state.downlink -= np.bincount(site_row.ravel(), (served * state.down_per_share).ravel(), T * S).reshape(T, S)
         state.memory -= (state.y * p.model_memory_bytes[None, :, None]).sum(axis=1)
@@ -248,8 +251,9 @@ class State(Residuals):
         used = x > 0
         np.add.at(self.compute[t], h[used], self.flops_per_share[t, d] * x[used])
         np.add.at(self.link[t], h[used], self.bits_per_share[t, d] * x[used])
-        self.uplink[t, p.demand_site[d]] += self.up_per_share[t, d] * x[used].sum()
-        self.downlink[t, p.demand_site[d]] += self.down_per_share[t, d] * x[used].sum()
+        through_site = x[used & self.via[t, d]].sum()
+        self.uplink[t, p.demand_site[d]] += self.up_per_share[t, d] * through_site
+        self.downlink[t, p.demand_site[d]] += self.down_per_share[t, d] * through_site
         self.x[t, d] = 0.0
         self.remaining[t, d] = 1.0 if self.requests[t, d] > 0 else 0.0
 
