@@ -218,7 +218,7 @@ def propagate(job: PropagationJob, out_dir: str | Path, *, overwrite: bool = Fal
     n_sat, n_time = len(elements), grid.n_steps
     progress(f"propagate: {n_sat} satellites x {n_time} steps of {grid.step_s:g} s, {dtype.name}")
 
-    with run_directory(out_dir, overwrite=overwrite) as staging:
+    with run_directory(out_dir, kind="propagate", overwrite=overwrite) as staging:
         arrays = {"r_teme_km": ((n_sat, n_time, 3), dtype), "error": ((n_sat, n_time), np.int8)}
         if "velocity" in job.outputs:
             arrays["v_teme_km_s"] = ((n_sat, n_time, 3), dtype)

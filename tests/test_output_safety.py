@@ -1,0 +1,142 @@
+"""Nothing lost, nothing silently wrong (issue 18): --overwrite replaces only directories this tool wrote, an
+output is claimed before anything is computed, interrupted and killed jobs leave nothing behind (or nothing
+the next job does not clear), and every failure ends in one `placement: error:` line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from placement import cli, pipeline
+from placement.errors import InputError
+from placement.results import MARKER, claim, marker_kind
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = ROOT / "configs" / "quickstart.toml"
+# `placement propagate` of 40 satellites: the quickest job that claims and writes an output directory.
+SMALL = ["constellation.max_satellites=40", "time.duration_h=1.0"]
+# The same, streamed in 30-step chunks over 2,000 hours: it stays in its staging folder for many seconds,
+# between which Python runs signal handlers.
+LONG = ["constellation.max_satellites=40", "time.duration_h=2000", "propagation.chunk_steps=30"]
+
+
+def sets(overrides: list[str]) -> list[str]:
+    return [a for o in overrides for a in ("--set", o)]
+
+
+def start(out: Path, overrides: list[str]) -> subprocess.Popen:
+    """`placement propagate` in its own process, as a user or a scheduler starts it."""
+    code = "import sys; from placement.cli import main; sys.exit(main())"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-c", code, "propagate", str(QUICKSTART), "--out", str(out),
+                             *sets(overrides)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def wait_for_staging(job: subprocess.Popen, out: Path, timeout_s: float = 60.0) -> None:
+    """Until the job's staging folder exists (it has claimed the output and is writing)."""
+    deadline = time.monotonic() + timeout_s
+    while not list(out.parent.glob(f".{out.name}.partial-*")):
+        assert job.poll() is None, job.communicate()
+        assert time.monotonic() < deadline, "the job never started writing"
+        time.sleep(0.05)
+
+
+def last_line(err: str) -> str:
+    return err.strip().splitlines()[-1]
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+# 1. --overwrite replaces only what placement wrote
+
+
+def test_overwrite_refuses_a_folder_placement_did_not_write(tmp_path, capsys):
+    out = tmp_path / "thesis"
+    out.mkdir()
+    (out / "chapter1.tex").write_text("months of work")
+    assert cli.main(["propagate", str(QUICKSTART), "--out", str(out), "--overwrite", *sets(SMALL)]) == 2
+    err = capsys.readouterr().err
+    assert last_line(err).startswith("placement: error:") and "'--out'" in err and MARKER in err
+    assert (out / "chapter1.tex").read_text() == "months of work"
+    assert [p.name for p in tmp_path.iterdir()] == ["thesis"]  # no lock, no staging folder left
+
+
+def test_overwrite_replaces_a_directory_placement_wrote(tmp_path):
+    out = tmp_path / "run"
+    assert cli.main(["propagate", str(QUICKSTART), "--out", str(out), *sets(SMALL)]) == 0
+    assert marker_kind(out) == "propagate"
+    (out / "note.txt").write_text("stale")
+    assert cli.main(["propagate", str(QUICKSTART), "--out", str(out), "--overwrite", *sets(SMALL)]) == 0
+    assert marker_kind(out) == "propagate" and not (out / "note.txt").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_a_forged_or_unreadable_marker_is_not_ours(tmp_path):
+    folder = tmp_path / "x"
+    folder.mkdir()
+    assert marker_kind(folder) is None
+    (folder / MARKER).write_text("not json")
+    assert marker_kind(folder) is None
+    (folder / MARKER).write_text(json.dumps({"kind": "photos"}))
+    assert marker_kind(folder) is None
+    (folder / MARKER).write_text(json.dumps({"kind": "sweep"}))
+    assert marker_kind(folder) == "sweep"
+
+
+# 2. the output is claimed at the start
+
+
+def test_a_claimed_output_is_refused_before_anything_is_computed(tmp_path, monkeypatch, capsys):
+    def never(scenario, progress):
+        raise AssertionError("computed while another job held the output")
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(pipeline, "prepare", never)
+    with claim(out):
+        with pytest.raises(InputError, match="is writing it now"), claim(out):
+            pass
+        assert cli.main(["run", str(QUICKSTART), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert last_line(err).startswith("placement: error:") and f"process {os.getpid()}" in err
+    assert list(tmp_path.iterdir()) == []  # released: the lock file is gone
+    with claim(out):  # and can be claimed again
+        pass
+
+
+def test_two_jobs_into_one_output_end_with_one_complete_directory(tmp_path):
+    out = tmp_path / "run"
+    overrides = ["constellation.max_satellites=40", "time.duration_h=100", "propagation.chunk_steps=30"]
+    jobs = [start(out, overrides) for _ in range(2)]
+    outcomes = sorted((job.wait(timeout=120), job.communicate()[1]) for job in jobs)
+    (ok, _), (refused, err) = outcomes
+    assert (ok, refused) == (0, 2), outcomes
+    assert last_line(err).startswith("placement: error:") and "Traceback" not in err
+    assert json.loads((out / "summary.json").read_text())["satellites"] == 40
+    assert leftovers(tmp_path) == []
+
+
+# 3. killed jobs
+
+
+def test_the_next_job_clears_what_a_killed_one_left(tmp_path, capsys):
+    out = tmp_path / "run"
+    job = start(out, LONG)
+    wait_for_staging(job, out)
+    job.kill()  # SIGKILL: no handler runs
+    job.communicate(timeout=60)
+    assert [p for p in leftovers(tmp_path) if ".partial-" in p] and f".{out.name}.lock" in leftovers(tmp_path)
+    unrelated = tmp_path / f".{out.name}.partial-mine"  # the same name pattern, but not written by placement
+    unrelated.mkdir()
+
+    assert cli.main(["propagate", str(QUICKSTART), "--out", str(out), *sets(SMALL)]) == 0
+    assert json.loads((out / "summary.json").read_text())["satellites"] == 40
+    assert leftovers(tmp_path) == [unrelated.name]
