@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -124,7 +125,29 @@ def test_two_jobs_into_one_output_end_with_one_complete_directory(tmp_path):
     assert leftovers(tmp_path) == []
 
 
-# 3. killed jobs
+# 3. interrupted and killed jobs
+
+
+@pytest.mark.parametrize("sig, code, line", [(signal.SIGTERM, 143, "placement: terminated"),
+                                             (signal.SIGINT, 130, "placement: interrupted")])
+def test_a_signalled_job_removes_its_staging_folder(tmp_path, sig, code, line):
+    out = tmp_path / "run"
+    job = start(out, LONG)
+    wait_for_staging(job, out)
+    job.send_signal(sig)
+    _, err = job.communicate(timeout=60)
+    assert job.returncode == code
+    assert last_line(err) == line and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_job_terminated_while_starting_leaves_nothing(tmp_path):
+    job = start(tmp_path / "run", LONG)
+    time.sleep(0.5)  # still importing: before the output is claimed
+    job.send_signal(signal.SIGTERM)
+    job.communicate(timeout=60)
+    assert job.returncode in (-signal.SIGTERM, 143)  # ended by the default action, or unwound
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_next_job_clears_what_a_killed_one_left(tmp_path, capsys):
