@@ -13,8 +13,8 @@ import subprocess
 import sys
 import threading
 import traceback
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 
 import placement
 from placement.errors import InputError

@@ -163,3 +163,87 @@ def test_the_next_job_clears_what_a_killed_one_left(tmp_path, capsys):
     assert cli.main(["propagate", str(QUICKSTART), "--out", str(out), *sets(SMALL)]) == 0
     assert json.loads((out / "summary.json").read_text())["satellites"] == 40
     assert leftovers(tmp_path) == [unrelated.name]
+
+
+# 4. every failure is one line: exit 2 for bad input, 1 for a failed run
+
+
+def decayed_tle(path: Path) -> Path:
+    """Two Starlink element sets with a drag term of 0.5: SGP4 cannot propagate them a day later."""
+    lines = (ROOT / "configs" / "data" / "starlink_2026-02-23.tle").read_text().splitlines()[:6]
+    records = []
+    for name, line1, line2 in zip(lines[0::3], lines[1::3], lines[2::3]):
+        line1 = line1[:53] + " 50000-0" + line1[61:68]
+        records += [name, line1 + str(tle_checksum(line1)), line2]
+    path.write_text("\n".join(records) + "\n")
+    return path
+
+
+def tle_checksum(line: str) -> int:
+    return sum(int(c) if c.isdigit() else c == "-" for c in line[:68]) % 10
+
+
+@pytest.mark.parametrize("overrides, field", [
+    (["time.duration_h=inf"], "time.duration_h"),
+    (["time.duration_h=nan"], "time.duration_h"),
+    (["solver.milp.time_limit_s=inf"], "solver.milp.time_limit_s"),
+    (["solver.strategies=[]"], "solver.strategies"),
+    (["seed=-1", "solver.strategies=['random']"], "seed"),
+    (["seed=99999999999999999999"], "seed"),
+    (["workloads=[{model='yolov8n', rate_per_s=1e300, slo_ms=100.0}]"], "workloads[0].rate_per_s"),
+    (["problem.epoch_s=1e300"], "time"),
+    (["time.step_s=1e-300"], "time"),
+])
+def test_bad_numbers_are_refused_by_validate_naming_the_field(overrides, field, capsys):
+    assert cli.main(["validate", str(QUICKSTART), *sets(overrides)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("placement: error:") and f"field {field!r}" in err and "Traceback" not in err
+
+
+def test_a_binary_config_is_bad_input(tmp_path, capsys):
+    config = tmp_path / "photo.toml"
+    config.write_bytes(bytes(range(256)) * 4)
+    assert cli.main(["validate", str(config)]) == 2
+    assert "not a UTF-8 text file" in capsys.readouterr().err
+
+
+def test_a_catalog_of_decayed_satellites_is_refused_before_running(tmp_path, capsys):
+    decayed_tle(tmp_path / "old.tle")
+    config = tmp_path / "config.toml"
+    config.write_text(f'extends = "{QUICKSTART}"\n[constellation]\nfile = "old.tle"\n[time]\nduration_h = 24.0\n')
+    for argv in (["validate", str(config)], ["propagate", str(config), "--out", str(tmp_path / "run")]):
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert "field 'constellation.file'" in err and "SGP4 error" in err and "'STARLINK-1008'" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_unexpected_error_is_one_line_and_its_traceback_on_request(tmp_path, monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(pipeline, "propagate", broken)
+    argv = ["propagate", str(QUICKSTART), "--out", str(tmp_path / "run"), *sets(SMALL)]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert err == "placement: error: RuntimeError: the disk is full (run again with -v for the traceback)\n"
+    assert cli.main([*argv, "-v"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.endswith("placement: error: RuntimeError: the disk is full\n")
+
+
+# 6. what editors and spreadsheets write
+
+
+def test_toml_datetimes_are_accepted_where_times_are_given(tmp_path, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text(f'extends = "{QUICKSTART}"\n[time]\nstart = 2026-02-24T03:00:00+03:00\n'
+                      "[constellation]\nepoch = 2026-02-24\n")
+    assert cli.main(["validate", str(config), "--set", "time.duration_h=2.0"]) == 0
+    resolved = json.loads(capsys.readouterr().out)
+    assert (resolved["time"]["start"], resolved["constellation"]["epoch"]) == ("2026-02-24T03:00:00+03:00",
+                                                                             "2026-02-24")
+    assert cli.main(["validate", str(QUICKSTART), "--set", "time.start=2026-02-24T00:00:00Z"]) == 0
+    assert json.loads(capsys.readouterr().out)["time"]["start"] == "2026-02-24T00:00:00+00:00"
+    assert cli.main(["validate", str(QUICKSTART), "--set", "time.start=12:00:00"]) == 2  # a time of day alone
+    assert "field 'time.start'" in capsys.readouterr().err
