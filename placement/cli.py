@@ -208,6 +208,10 @@ def _command(args: argparse.Namespace) -> int:
         if args.command == "run":
             metrics = pipeline.run(scenario, out_dir, overwrite=args.overwrite)
             print(pipeline.summary_table(metrics))
+            if "infeasible" in metrics:
+                print(f"placement: error: no strategy found a feasible placement: {metrics['infeasible']} (run "
+                      f"directory: {out_dir})", file=sys.stderr)
+                return 1
         else:
             print(json.dumps(pipeline.propagate(job, out_dir, overwrite=args.overwrite), indent=2))
         print(f"run directory: {out_dir}", file=sys.stderr)

@@ -37,6 +37,7 @@ from placement.network.tensors import NetworkTensors, build_network
 from placement import plots
 from placement.problem import PlacementProblem, SolveResult
 from placement.problem.build import build_problem, cover, outage_share, slot_p95_rtt_ms
+from placement.problem.shortfalls import explain_infeasible
 from placement.problem.slo import slo_reach
 from placement.propagation.frames import ecef_to_geodetic
 from placement.propagation.orbits import Orbits, orbit_chunks, propagate_orbits
@@ -191,6 +192,9 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
             "seed": scenario.seed,
             "job_seconds": time.perf_counter() - started,
         }
+        if not any(e is not None and e.feasible for _, e in results.values()):
+            # The run is kept (what each strategy did is worth reading), and the caller reports it as failed.
+            metrics["infeasible"] = explain_infeasible(problem)
         solved = {name: (r.solution, e) for name, (r, e) in results.items() if e is not None}
         tables = run_tables(problem, solved, scenario.demand.sites, scenario.ground.positions(), prepared.orbits,
                             scenario.horizon.epoch_starts(), epoch_sunlight(prepared.orbits.sunlit_fraction,

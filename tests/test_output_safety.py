@@ -232,6 +232,24 @@ def test_an_unexpected_error_is_one_line_and_its_traceback_on_request(tmp_path, 
     assert "Traceback" in err and err.endswith("placement: error: RuntimeError: the disk is full\n")
 
 
+# 5. a run without any feasible placement fails
+
+
+def test_a_run_where_every_strategy_is_infeasible_exits_1_with_the_reason(tmp_path, capsys):
+    # Every request must be served, and a hundred thousand language-model requests a second per site are far
+    # beyond what the hosts in reach compute.
+    out = tmp_path / "run"
+    overrides = ["time.duration_h=0.34", "time.step_s=300", "solver.strategies=['greedy','cloud_only']",
+                 "solver.certify=false", "problem.serve_all=true",
+                 "workloads=[{model='llama-3.2-1b-instruct-q4', rate_per_s=1e5, slo_ms=1500.0}]"]
+    assert cli.main(["run", str(QUICKSTART), "--out", str(out), *sets(overrides)]) == 1
+    line = last_line(capsys.readouterr().err)
+    assert line.startswith("placement: error: no strategy found a feasible placement: compute: demand")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [m["status"] for m in metrics["strategies"].values()] == ["infeasible", "infeasible"]
+    assert metrics["infeasible"] in line
+
+
 # 6. what editors and spreadsheets write
 
 
