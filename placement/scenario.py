@@ -277,7 +277,7 @@ def _constellation(config: Config) -> Constellation:
                              expected="constellation.file (a built-in constellation has its own +Grid)")
     else:
         path = _existing_file(config, c.file, "constellation.file", "a TLE/3LE or OMM file")
-        read = read_elements(path, skip_bad=c.skip_bad_records, header_lines=c.header_lines)
+        read = read_elements(path, skip_bad=c.skip_bad_records, header_lines=c.header_lines, unique=True)
         lasers = None
         if config.network.lasers_file is not None:
             lasers = read_laser_list(_existing_file(config, config.network.lasers_file, "network.lasers_file",
@@ -323,6 +323,7 @@ def sites_and_units(config: Config) -> tuple[GroundNodes, np.ndarray]:
         sites, population = ground_tables.demand_sites_from_table(
             path, country=d.country or None, name_column=d.name_column,
             population_column=d.population_column or None, return_population=True,
+            encoding="utf-8-sig",  # spreadsheets save CSV with a byte-order mark, which is no part of a name
             where={d.filter_column: set(d.filter_values)} if d.filter_column else None)
         unmatched = sorted(set(d.exclude) - set(sites.name))
         if unmatched:
@@ -338,6 +339,12 @@ def sites_and_units(config: Config) -> tuple[GroundNodes, np.ndarray]:
         if d.units is not None:
             raise InputError("demand.units spreads units over the sites of a file", source=config.source,
                              field="demand.units", expected="demand.sites_file, or `units` in each [[demand.sites]]")
+        first = {}
+        for i, site in enumerate(d.sites):
+            if first.setdefault(site.name, i) != i:
+                raise InputError(f"site {site.name!r} is given twice (also demand.sites[{first[site.name]}])",
+                                 source=config.source, field=f"demand.sites[{i}].name",
+                                 expected="one name per site (workloads refer to sites by name)")
         sites = ground_tables.demand_sites([s.lat_deg for s in d.sites], [s.lon_deg for s in d.sites],
                                            names=[s.name for s in d.sites], country=[s.country for s in d.sites])
         units = np.array([s.units for s in d.sites])

@@ -265,3 +265,38 @@ def test_toml_datetimes_are_accepted_where_times_are_given(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["time"]["start"] == "2026-02-24T00:00:00+00:00"
     assert cli.main(["validate", str(QUICKSTART), "--set", "time.start=12:00:00"]) == 2  # a time of day alone
     assert "field 'time.start'" in capsys.readouterr().err
+
+
+def test_a_site_table_saved_with_a_byte_order_mark_is_read(tmp_path, capsys):
+    (tmp_path / "towns.csv").write_text("city,lat,lon,population\nNairobi,-1.28333,36.81667,4397073\n",
+                                        encoding="utf-8-sig")
+    config = tmp_path / "config.toml"
+    config.write_text(f'extends = "{QUICKSTART}"\n[demand]\nsites = []\nsites_file = "towns.csv"\n'
+                      "[[workloads]]\nmodel = 'yolov8n'\nrate_per_s = 1.0\nslo_ms = 100.0\n")
+    assert cli.main(["validate", str(config)]) == 0
+    assert "1 sites" in capsys.readouterr().err
+
+
+# 7. the same satellite or site twice
+
+
+def test_a_satellite_twice_is_refused_naming_the_line_or_skipped_and_counted(tmp_path, capsys):
+    lines = (ROOT / "configs" / "data" / "starlink_2026-02-23.tle").read_text().splitlines()
+    (tmp_path / "sats.tle").write_text("\n".join(lines[:6] + lines[:3]) + "\n")  # the first one again
+    config = tmp_path / "config.toml"
+    config.write_text(f'extends = "{QUICKSTART}"\n[constellation]\nfile = "sats.tle"\n')
+    argv = ["propagate", str(config), "--out", str(tmp_path / "run"), "--set", "time.duration_h=0.5"]
+    assert cli.main(argv) == 2
+    err = last_line(capsys.readouterr().err)
+    assert "sats.tle, line 7" in err and "catalog number 44714 appears again (first at line 1)" in err
+
+    assert cli.main([*argv, "--set", "constellation.skip_bad_records=true"]) == 0
+    assert "1 malformed or repeated records of sats.tle skipped" in capsys.readouterr().err
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert (summary["satellites"], summary["rejected_records"]) == (2, 1)
+
+
+def test_a_site_named_twice_is_refused(capsys):
+    twice = "demand.sites=[{name='a', lat_deg=0.0, lon_deg=0.0}, {name='a', lat_deg=1.0, lon_deg=1.0}]"
+    assert cli.main(["validate", str(QUICKSTART), "--set", twice]) == 2
+    assert "field 'demand.sites[1].name': site 'a' is given twice" in capsys.readouterr().err
