@@ -179,7 +179,12 @@ def _ray_points(ray, config_path: str, points: list[Point], address: str | None)
         with warnings.catch_warnings():
             # Ray starts its daemons with fork and exec, which JAX's warning about fork does not tell apart.
             warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
-            ray.init(address=address)
+            # A new local instance listens on loopback only, without the dashboard: Ray runs whatever code is
+            # submitted to it and has no authentication, so it must not be reachable from the network.
+            if address is None:
+                ray.init(_node_ip_address="127.0.0.1", include_dashboard=False)
+            else:
+                ray.init(address=address)
     try:
         # No retries: a point whose worker died is reported failed, and the next sweep runs it again.
         task = ray.remote(num_cpus=1, max_retries=0)(run_point)

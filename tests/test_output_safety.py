@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from placement import cli, pipeline
+from placement import cli, pipeline, sweep
 from placement.errors import InputError
 from placement.results import MARKER, claim, marker_kind
 
@@ -300,3 +300,27 @@ def test_a_site_named_twice_is_refused(capsys):
     twice = "demand.sites=[{name='a', lat_deg=0.0, lon_deg=0.0}, {name='a', lat_deg=1.0, lon_deg=1.0}]"
     assert cli.main(["validate", str(QUICKSTART), "--set", twice]) == 2
     assert "field 'demand.sites[1].name': site 'a' is given twice" in capsys.readouterr().err
+
+
+# 8. a local Ray instance is not reachable from the network
+
+
+def test_a_local_ray_instance_listens_on_loopback_without_the_dashboard():
+    class Started(Exception):
+        pass
+
+    calls = []
+
+    class FakeRay:
+        def is_initialized(self):
+            return False
+
+        def init(self, **kwargs):
+            calls.append(kwargs)
+            raise Started
+
+    for address, expected in ((None, {"_node_ip_address": "127.0.0.1", "include_dashboard": False}),
+                              ("ray://head:10001", {"address": "ray://head:10001"})):
+        with pytest.raises(Started):
+            next(sweep._ray_points(FakeRay(), str(QUICKSTART), [], address))
+        assert calls[-1] == expected
