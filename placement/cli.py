@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import gc
 import json
+import os
+import signal
 import subprocess
 import sys
+import threading
+import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 import placement
@@ -91,6 +98,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--list", action="store_true", help="list the benchmarks (as does no NAME)")
     bench.add_argument("name", nargs="?", metavar="NAME", help="benchmark name, e.g. milp_scaling")
     bench.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="arguments for the script")
+    for command in commands.choices.values():
+        command.add_argument("-v", "--verbose", action="store_true",
+                             help="print the traceback of an error that is not a bad input")
     return parser
 
 
@@ -100,20 +110,91 @@ def _run_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                          help="override a config field, e.g. --set time.duration_h=2 (repeatable)")
     command.add_argument("--overwrite", action="store_true",
-                         help="replace an existing run directory once the new one is complete")
+                         help="replace an existing directory that placement wrote (one holding its .placement-run "
+                              "marker) once the new one is complete; anything else is refused")
+
+
+class Terminated(BaseException):
+    """SIGTERM (a scheduler's cancel, `kill`), raised in the main thread so that the job unwinds as it does for
+    Ctrl-C: its staging folder is removed and its output released. A BaseException, as KeyboardInterrupt is, so
+    that no `except Exception` (a sweep's per-point one) takes it for a failed point."""
+
+
+_RAISES = {signal.SIGTERM: Terminated, signal.SIGINT: KeyboardInterrupt}
+
+
+def _unwind(signum, frame):
+    """Raise the signal's exception where the job can unwind from it. Inside a garbage-collection callback or a
+    `__del__`, Python prints an exception and drops it, and the job would run on: jax registers a callback that
+    runs often during JAX work (measured: one Ctrl-C in three during a propagation was lost there). There the
+    signal is sent again a moment later instead."""
+    callbacks = {getattr(callback, "__code__", None) for callback in gc.callbacks}
+    while frame is not None:
+        if frame.f_code in callbacks or frame.f_code.co_name == "__del__":
+            threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
+            return
+        frame = frame.f_back
+    raise _RAISES[signum]
+
+
+@contextlib.contextmanager
+def _signals_unwind() -> Iterator[None]:
+    """SIGTERM and Ctrl-C raise Terminated and KeyboardInterrupt inside the block, never where they would be
+    lost (`_unwind`). Python runs handlers in the main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _unwind) for signum in _RAISES}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command: 0 on success; 2 for bad input (InputError), 1 for a run that failed (a traceback only
+    with -v), 130 after Ctrl-C, each with one line on stderr. SIGTERM ends the process with 143 once the job
+    has unwound."""
     args = _parser().parse_args(argv)
     try:
-        if args.command == "bench":
-            return _bench(args.name, args.args, list_only=args.list)
+        return _command(args)
+    except InputError as error:
+        print(f"placement: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("placement: interrupted", file=sys.stderr)
+        return 130
+    except Terminated:
+        print("placement: terminated", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # The job has unwound; skip the interpreter's teardown, which crashes under JAX threads still busy with
+        # the abandoned work (measured: exit -11 when SIGTERM lands during the first compilation). Ending the
+        # process is what SIGTERM asks for, so no in-process caller is denied a return.
+        os._exit(143)
+    except Exception as error:  # noqa: BLE001 - a bug or a failure of the machine: one line, traceback on request
+        if args.verbose:
+            traceback.print_exc()
+        print(f"placement: error: {type(error).__name__}: {error}" + ("" if args.verbose else
+              " (run again with -v for the traceback)"), file=sys.stderr)
+        return 1
+
+
+def _command(args: argparse.Namespace) -> int:
+    if args.command == "bench":
+        return _bench(args.name, args.args, list_only=args.list)
+    # Everything the jobs import is imported before SIGTERM is taken over: an exception raised by the handler
+    # while a C extension initialises is lost (turned into an ImportError, or ignored inside jax's garbage
+    # collection callback; measured), and until an output is claimed the default action, ending the process at
+    # once, leaves nothing behind. (A signal landing in such a callback later is still lost: the job runs on.)
+    from placement import pipeline, sweep  # noqa: F401 - sweep's points import pipeline lazily
+    from placement.config import load_config
+    from placement.scenario import resolve, resolve_propagation
+
+    with _signals_unwind():
         if args.command == "sweep":
             return _sweep(args)
-        from placement import pipeline
-        from placement.config import load_config
-        from placement.scenario import resolve, resolve_propagation
-
         config = load_config(args.config, args.overrides)
         if args.command == "propagate":
             job = resolve_propagation(config)
@@ -127,13 +208,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             metrics = pipeline.run(scenario, out_dir, overwrite=args.overwrite)
             print(pipeline.summary_table(metrics))
+            if "infeasible" in metrics:
+                print(f"placement: error: no strategy found a feasible placement: {metrics['infeasible']} (run "
+                      f"directory: {out_dir})", file=sys.stderr)
+                return 1
         else:
             print(json.dumps(pipeline.propagate(job, out_dir, overwrite=args.overwrite), indent=2))
         print(f"run directory: {out_dir}", file=sys.stderr)
         return 0
-    except InputError as error:
-        print(f"placement: error: {error}", file=sys.stderr)
-        return 2
 
 
 def _scenario_line(scenario) -> str:

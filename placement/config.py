@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from placement.errors import InputError
-from placement.fields import Origins, build, non_negative, option, positive
+from placement.fields import Origins, UtcTime, build, non_negative, option, positive
 from placement.network.ground import DEFAULT_FIBER_ROUTE_FACTOR
 from placement.network.tensors import NetworkSpec
 from placement.problem.build import DEFAULT_PROFILES, HostOptions, ProblemOptions
@@ -60,7 +60,7 @@ class ConstellationConfig:
         help="TLE/3LE (.tle, .txt) or CelesTrak OMM (.json, .csv) file, relative to the config file")
     shells: list[int] = option(
         [], help="1-based shell numbers of the built-in constellation to keep (empty: all)")
-    epoch: str = option("2026-02-24T00:00:00Z", help="epoch of generated Walker elements, ISO-8601 UTC")
+    epoch: UtcTime = option("2026-02-24T00:00:00Z", help="epoch of generated Walker elements, ISO-8601 UTC")
     bstar: float = option(0.0, help="drag term of generated elements, 1/earth radii")
     max_satellites: int | None = option(
         None, check=_positive, expected="a positive integer",
@@ -74,7 +74,7 @@ class ConstellationConfig:
 
 @dataclasses.dataclass(frozen=True)
 class TimeConfig:
-    start: str = option("2026-02-24T00:00:00Z", help="first instant, ISO-8601 UTC")
+    start: UtcTime = option("2026-02-24T00:00:00Z", help="first instant, ISO-8601 UTC")
     step_s: float = option(30.0, check=positive, expected="a positive number of seconds",
                            help="spacing of the time grid, seconds: `placement propagate`'s steps; in a run the "
                                 "network steps inside each placement epoch (the epoch is cut into equal steps of "
@@ -233,7 +233,9 @@ class WorkloadConfig:
     model: str = option(help="a model of the catalog (placement/problem/data/models.csv)")
     rate_per_s: float = option(help="requests per second per demand unit at each site (one unit per site "
                                     "unless `demand.units` or a site's `units` say otherwise)",
-                               check=non_negative, expected="a finite rate >= 0")
+                               # Far above any real site (a billion requests a second per unit), and far
+                               # enough below the float range that rate x FLOPs x units stays finite.
+                               check=lambda x: 0 <= x <= 1e9, expected="a rate in [0, 1e9]")
     slo_ms: float = option(help="latency objective of one request, ms", check=positive, expected="a positive number")
     sites: list[str] = option([], help="site names that ask for it (empty: every site)")
     allowed_jurisdictions: list[str] = option(
@@ -288,8 +290,9 @@ def _solver_config() -> type:
     table per registered strategy, typed as its options dataclass with its preset's values as defaults."""
     fields = [
         ("strategies", list[str], option(
-            ["milp", "greedy", "nearest_gateway", "cloud_only"], check=lambda names: set(names) <= set(SOLVERS),
-            expected="names from " + ", ".join(SOLVERS),
+            ["milp", "greedy", "nearest_gateway", "cloud_only"],
+            check=lambda names: bool(names) and set(names) <= set(SOLVERS),
+            expected="one or more names from " + ", ".join(SOLVERS),
             help="solvers to run and compare (each scored by the same evaluator)")),
         ("certify", bool, option(
             True, help="give every heuristic's result a certified gap: the LP relaxation's bound (by "
@@ -316,7 +319,8 @@ class Config:
     hosts: HostsConfig = option(HostsConfig(), help="hardware and links of the hosts")
     problem: ProblemConfig = option(ProblemConfig(), help="epochs, placement mode and prices")
     solver: SolverConfig = option(SolverConfig(), help="which strategies run, and each one's options")
-    seed: int = option(0, check=lambda x: x >= 0, expected="an integer >= 0",
+    seed: int = option(0, check=lambda x: 0 <= x < 2**31, expected="an integer in [0, 2147483647] (the MILP "
+                                                                    "solvers take a 32-bit seed)",
                        help="seed for every random choice of the run")
     source: str | None = option(None, help="(set by the loader) the config file this came from")
 
@@ -372,7 +376,10 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> Config:
 def _read_toml(path: Path, extended_by: str | None = None) -> dict:
     """The top-level table of a TOML file; when a config `extends` it, a missing file is that config's error."""
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # TOML is UTF-8; an editor's byte-order mark is no error
+    except UnicodeDecodeError as e:
+        raise InputError(f"not a UTF-8 text file (byte {e.start}: {e.reason})", source=str(path),
+                         expected="a TOML config file") from None
     except OSError as e:
         if extended_by is not None:
             raise InputError(f"cannot read {path}: {e.strerror}", source=extended_by, field="extends",

@@ -11,12 +11,17 @@ is written once.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 import types
 import typing
 from typing import Any, Callable, Literal
 
 from placement.errors import InputError
+
+# An instant, ISO-8601 (UTC unless it says otherwise): written as a string, or as a TOML date-time or date
+# (`start = 2026-02-24T00:00:00Z`, also through --set), which is read back as its ISO text.
+UtcTime = typing.NewType("UtcTime", str)
 
 
 def option(default: Any = dataclasses.MISSING, *, help: str, check: Callable[[Any], bool] | None = None,
@@ -77,6 +82,8 @@ def type_name(kind) -> str:
         return f"a list of {len(args)}: " + ", ".join(type_name(a) for a in args)
     if dataclasses.is_dataclass(kind):
         return "a [table]"
+    if kind is UtcTime:
+        return "an ISO-8601 time, e.g. 2026-02-24T00:00:00Z"
     return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(kind, str(kind))
 
 
@@ -157,7 +164,9 @@ def coerce(value: Any, kind, path: str, origins: Origins, base=None):
             raise InputError(f"{value!r} is not a finite number", source=origins.of(path), field=path,
                              expected=type_name(kind) + " (finite)")
         return float(value)
-    if kind is str:
+    if kind is UtcTime and isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    if kind in (str, UtcTime):
         if not isinstance(value, str):
             raise fail()
         return value

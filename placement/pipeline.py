@@ -37,6 +37,7 @@ from placement.network.tensors import NetworkTensors, build_network
 from placement import plots
 from placement.problem import PlacementProblem, SolveResult
 from placement.problem.build import build_problem, cover, outage_share, slot_p95_rtt_ms
+from placement.problem.shortfalls import explain_infeasible
 from placement.problem.slo import slo_reach
 from placement.propagation.frames import ecef_to_geodetic
 from placement.propagation.orbits import Orbits, orbit_chunks, propagate_orbits
@@ -78,6 +79,7 @@ def prepare(scenario: Scenario, progress: Progress = _quiet) -> Prepared:
     enable_float64()
     c, h, d = scenario.constellation, scenario.horizon, scenario.demand
     steps = h.steps()
+    _report_rejected(c.rejected_records, c.label, progress)
     progress(f"network: {len(c.elements)} satellites, {len(d.sites)} sites ({int(d.site_units.sum())} units), "
              f"{len(scenario.ground.gateways)} gateways, {len(scenario.ground.clouds)} cloud regions, "
              f"{h.n_epochs} epochs of {h.epoch_s:g} s in steps of {h.step_s:g} s")
@@ -109,6 +111,13 @@ def prepare(scenario: Scenario, progress: Progress = _quiet) -> Prepared:
         progress(f"coverage: {outage:.2%} of the requests are issued while their site sees no satellite ({gaps} "
                  f"sites have gaps); no placement serves them, and the problem leaves them out")
     return Prepared(orbits, network, problem, outage)
+
+
+def _report_rejected(count: int, label: str, progress: Progress) -> None:
+    """Skipped records (constellation.skip_bad_records) are said, not only counted in the results."""
+    if count:
+        progress(f"constellation: {count} malformed or repeated records of {label} skipped (skip_bad_records; "
+                 "rejected_records in the results)")
 
 
 def epoch_sunlight(sunlit_fraction: np.ndarray, horizon) -> np.ndarray:
@@ -191,6 +200,9 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
             "seed": scenario.seed,
             "job_seconds": time.perf_counter() - started,
         }
+        if not any(e is not None and e.feasible for _, e in results.values()):
+            # The run is kept (what each strategy did is worth reading), and the caller reports it as failed.
+            metrics["infeasible"] = explain_infeasible(problem)
         solved = {name: (r.solution, e) for name, (r, e) in results.items() if e is not None}
         tables = run_tables(problem, solved, scenario.demand.sites, scenario.ground.positions(), prepared.orbits,
                             scenario.horizon.epoch_starts(), epoch_sunlight(prepared.orbits.sunlit_fraction,
@@ -217,8 +229,9 @@ def propagate(job: PropagationJob, out_dir: str | Path, *, overwrite: bool = Fal
     dtype = np.dtype(job.precision)
     n_sat, n_time = len(elements), grid.n_steps
     progress(f"propagate: {n_sat} satellites x {n_time} steps of {grid.step_s:g} s, {dtype.name}")
+    _report_rejected(job.constellation.rejected_records, job.constellation.label, progress)
 
-    with run_directory(out_dir, overwrite=overwrite) as staging:
+    with run_directory(out_dir, kind="propagate", overwrite=overwrite) as staging:
         arrays = {"r_teme_km": ((n_sat, n_time, 3), dtype), "error": ((n_sat, n_time), np.int8)}
         if "velocity" in job.outputs:
             arrays["v_teme_km_s"] = ((n_sat, n_time, 3), dtype)

@@ -34,6 +34,7 @@ from placement.network.tensors import Ground, NetworkSpec
 from placement.problem import catalog
 from placement.problem.build import JURISDICTION_GROUPS, HostOptions, ProblemOptions, Workload
 from placement.problem.catalog import ModelSpec
+from placement.propagation.sgp4 import to_satrecs
 from placement.propagation.timegrid import Horizon, TimeGrid, parse_utc
 from placement.solvers import SOLVERS
 
@@ -42,6 +43,12 @@ from placement.solvers import SOLVERS
 # two keeps each system's own mask unless network.site_min_elevation_deg says otherwise.
 FILED_SITE_MIN_ELEVATION_DEG = {"starlink-gen1": 25.0, "kuiper": 35.0}
 DEFAULT_SITE_MIN_ELEVATION_DEG = 25.0
+# More time steps than this is a typo in time.duration_h, time.step_s or problem.epoch_s (ten million are 19
+# years of 60 s steps): arrays over them would not fit in memory, and the step counts overflow first.
+MAX_STEPS = 10_000_000
+# SGP4's error codes (Vallado et al. 2006; the sgp4 package), for a catalog it cannot propagate.
+SGP4_ERRORS = {1: "mean eccentricity out of range", 2: "mean motion below zero",
+               3: "perturbed eccentricity out of range", 4: "semi-latus rectum below zero", 6: "decayed"}
 # (uplink, downlink) of each kind of site terminal
 SITE_LINKS = {"ku-terminal": (KU_USER_UPLINK, KU_USER_DOWNLINK),
               "direct-to-cell": (DIRECT_TO_CELL_UPLINK, DIRECT_TO_CELL)}
@@ -177,11 +184,14 @@ def resolve(config: Config) -> Scenario:
     if config.constellation.max_satellites is not None and config.constellation.builtin is not None:
         raise InputError("thinning a built-in constellation breaks its laser grid", source=config.source,
                          field="constellation.max_satellites", expected="no value for `placement run`")
+    pc = config.problem
+    span_s = max(config.time.duration_h * 3600.0, pc.epoch_s)  # a run has one epoch at least
+    _check_steps(config, span_s)
+    start_jd, start_fr = parse_utc(config.time.start, field="time.start", source=config.source)
+    _check_in_orbit(config, constellation, start_jd, start_fr, span_s)
     sites, units = sites_and_units(config)
     ground = ground_segment(config)
-    pc = config.problem
     n_epochs = max(1, int(config.time.duration_h * 3600.0 // pc.epoch_s))
-    start_jd, start_fr = parse_utc(config.time.start, field="time.start", source=config.source)
     horizon = Horizon(start_jd, start_fr, pc.epoch_s, n_epochs,
                       steps_per_epoch=max(1, math.ceil(pc.epoch_s / config.time.step_s - 1e-9)))
     s = config.solver
@@ -209,11 +219,40 @@ def resolve_propagation(config: Config) -> PropagationJob:
     """The satellites and time grid of a `placement propagate` config (no demand needed)."""
     t = config.time
     start_jd, start_fr = parse_utc(t.start, field="time.start", source=config.source)
+    _check_steps(config, t.duration_h * 3600.0)
     grid = TimeGrid(start_jd, start_fr, t.step_s, int(round(t.duration_h * 3600.0 / t.step_s)) + 1)
+    constellation = _constellation(config)
+    _check_in_orbit(config, constellation, start_jd, start_fr, t.duration_h * 3600.0)
     o = config.output
     outputs = tuple(name for name in ("velocity", "geodetic", "sunlit") if getattr(o, name))
-    return PropagationJob(_constellation(config), grid, config.propagation.precision, config.propagation.chunk_steps,
+    return PropagationJob(constellation, grid, config.propagation.precision, config.propagation.chunk_steps,
                           outputs, config_to_dict(config))
+
+
+def _check_steps(config: Config, span_s: float) -> None:
+    steps = span_s / config.time.step_s  # infinite where the numbers overflow
+    if not steps <= MAX_STEPS:
+        raise InputError(f"{steps:.3g} time steps of {config.time.step_s:g} s over {span_s:.3g} s",
+                         source=config.source, field="time",
+                         expected=f"at most {MAX_STEPS:,} steps: time.step_s, time.duration_h and problem.epoch_s "
+                                  "in seconds and hours")
+
+
+def _check_in_orbit(config: Config, constellation: Constellation, start_jd: float, start_fr: float,
+                    span_s: float) -> None:
+    """Refuse satellites none of which SGP4 can propagate at both ends of the horizon (decayed, or elements out
+    of range): every later stage would run on NaN rows and fail far from the cause. A few such satellites are
+    the propagation's NaN rows, as the pipeline expects (no host while they fail). The sgp4 package, one
+    evaluation per satellite and end: milliseconds for thousands."""
+    errors = np.array([[satrec.sgp4(start_jd, start_fr + dt)[0] for dt in (0.0, span_s / 86400.0)]
+                       for satrec in to_satrecs(constellation.elements)]).max(axis=1, initial=0)
+    if len(errors) and errors.all():
+        code = int(np.bincount(errors).argmax())
+        raise InputError(f"none of its {len(errors)} satellites can be propagated over the horizon: SGP4 error "
+                         f"{code} ({SGP4_ERRORS.get(code, 'unknown')}), e.g. {constellation.elements.name[0]!r}",
+                         source=config.source, field="constellation.file" if config.constellation.file
+                         else "constellation", expected="element sets of satellites in orbit from time.start "
+                                                        "to its end (recent ones, e.g. from CelesTrak)")
 
 
 def _constellation(config: Config) -> Constellation:
@@ -238,7 +277,7 @@ def _constellation(config: Config) -> Constellation:
                              expected="constellation.file (a built-in constellation has its own +Grid)")
     else:
         path = _existing_file(config, c.file, "constellation.file", "a TLE/3LE or OMM file")
-        read = read_elements(path, skip_bad=c.skip_bad_records, header_lines=c.header_lines)
+        read = read_elements(path, skip_bad=c.skip_bad_records, header_lines=c.header_lines, unique=True)
         lasers = None
         if config.network.lasers_file is not None:
             lasers = read_laser_list(_existing_file(config, config.network.lasers_file, "network.lasers_file",
@@ -284,6 +323,7 @@ def sites_and_units(config: Config) -> tuple[GroundNodes, np.ndarray]:
         sites, population = ground_tables.demand_sites_from_table(
             path, country=d.country or None, name_column=d.name_column,
             population_column=d.population_column or None, return_population=True,
+            encoding="utf-8-sig",  # spreadsheets save CSV with a byte-order mark, which is no part of a name
             where={d.filter_column: set(d.filter_values)} if d.filter_column else None)
         unmatched = sorted(set(d.exclude) - set(sites.name))
         if unmatched:
@@ -299,6 +339,12 @@ def sites_and_units(config: Config) -> tuple[GroundNodes, np.ndarray]:
         if d.units is not None:
             raise InputError("demand.units spreads units over the sites of a file", source=config.source,
                              field="demand.units", expected="demand.sites_file, or `units` in each [[demand.sites]]")
+        first = {}
+        for i, site in enumerate(d.sites):
+            if first.setdefault(site.name, i) != i:
+                raise InputError(f"site {site.name!r} is given twice (also demand.sites[{first[site.name]}])",
+                                 source=config.source, field=f"demand.sites[{i}].name",
+                                 expected="one name per site (workloads refer to sites by name)")
         sites = ground_tables.demand_sites([s.lat_deg for s in d.sites], [s.lon_deg for s in d.sites],
                                            names=[s.name for s in d.sites], country=[s.country for s in d.sites])
         units = np.array([s.units for s in d.sites])

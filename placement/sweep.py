@@ -31,7 +31,6 @@ import itertools
 import json
 import os
 import re
-import shutil
 import sys
 import time
 import traceback
@@ -41,13 +40,8 @@ from typing import Callable, Iterator
 
 from placement.config import config_to_dict, load_config
 from placement.errors import InputError
-from placement.results import format_table, write_json
+from placement.results import claim, format_table, write_json, write_marker
 from placement.scenario import resolve
-
-try:
-    import fcntl
-except ImportError:  # not on Windows: sweeps there go without the directory lock
-    fcntl = None
 
 EXECUTORS = ("local", "ray")
 RECORD = "sweep.json"
@@ -185,7 +179,12 @@ def _ray_points(ray, config_path: str, points: list[Point], address: str | None)
         with warnings.catch_warnings():
             # Ray starts its daemons with fork and exec, which JAX's warning about fork does not tell apart.
             warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
-            ray.init(address=address)
+            # A new local instance listens on loopback only, without the dashboard: Ray runs whatever code is
+            # submitted to it and has no authentication, so it must not be reachable from the network.
+            if address is None:
+                ray.init(_node_ip_address="127.0.0.1", include_dashboard=False)
+            else:
+                ray.init(address=address)
     try:
         # No retries: a point whose worker died is reported failed, and the next sweep runs it again.
         task = ray.remote(num_cpus=1, max_retries=0)(run_point)
@@ -226,10 +225,7 @@ def sweep(config_path: str | Path, grid: list[str], overrides: list[str], out_di
         record["points"] = list(entries.values())
         _write_record(out_dir / RECORD, record)
         progress(f"sweep: {len(points)} points, {len(finished)} finished already, {len(todo)} to run ({executor})")
-        for point in todo:
-            # Left by a killed run of this point; no other sweep writes here (the lock).
-            for stale in out_dir.glob(f".{point.name}.partial-*"):
-                shutil.rmtree(stale, ignore_errors=True)
+        # A killed run's staging folder is removed when its point runs again (placement.results.run_directory).
         for point, outcome in outcomes:
             entries[point.name].update(outcome)
             _write_record(out_dir / RECORD, record)
@@ -325,14 +321,10 @@ def _write_record(path: Path, record: dict) -> None:
 
 @contextlib.contextmanager
 def _sole_sweep(out_dir: Path) -> Iterator[None]:
-    """Hold a lock on the sweep directory (released by the OS if the process dies): two sweeps into one
-    directory would run the same points and overwrite each other's record."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / ".sweep.lock", "w") as lock:
-        if fcntl is not None:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise InputError("another sweep is running into this directory", source=str(out_dir), field="--out",
-                                 expected="one sweep at a time per directory") from None
+    """Claim the sweep directory (`placement.results.claim`: released by the OS if the process dies), and mark
+    it as ours: two sweeps into one directory would run the same points and overwrite each other's record."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with claim(out_dir):
+        out_dir.mkdir(exist_ok=True)
+        write_marker(out_dir, "sweep")
         yield

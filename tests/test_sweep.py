@@ -62,7 +62,7 @@ def test_two_point_sweep_writes_a_run_directory_per_point(fiber_sweep):
     assert long["mean_latency_ms"] > short["mean_latency_ms"]
     rows = [line.split() for line in table.splitlines()[1:]]
     assert [(r[0], r[1], r[2]) for r in rows] == [(n, "done", s) for n in NAMES for s in ("greedy", "cloud_only")]
-    assert not [p for p in out.iterdir() if p.name.startswith(".") and p.name != ".sweep.lock"]
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".placement-run"]  # the marker alone
 
 
 def test_an_interrupted_sweep_resumes_without_redoing_finished_points(fiber_sweep, tmp_path):
@@ -73,6 +73,7 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_points(fiber_swee
     shutil.rmtree(out / NAMES[1])
     (out / f".{NAMES[1]}.partial-0badc0de").mkdir()
     (out / f".{NAMES[1]}.partial-0badc0de" / "r_teme_km.npy").write_bytes(b"half")
+    shutil.copy(out / NAMES[0] / ".placement-run", out / f".{NAMES[1]}.partial-0badc0de")  # written first
     record = _record(out)
     record["points"][1].update(status="pending", seconds=None)
     (out / "sweep.json").write_text(json.dumps(record))

@@ -33,15 +33,17 @@ __all__ = [
 ]
 
 
-def read_elements(path: str | os.PathLike, *, skip_bad: bool = False, header_lines: int = 0) -> TleRead:
+def read_elements(path: str | os.PathLike, *, skip_bad: bool = False, header_lines: int = 0,
+                  unique: bool = False) -> TleRead:
     """Read TLE/3LE (.tle .txt .3le .2le) or OMM (.json .csv) by the file's suffix; `header_lines` lines open a
-    TLE file before its first record (see `parse_tle`)."""
+    TLE file before its first record, and `unique` refuses a satellite twice in one (see `parse_tle`; not yet
+    for OMM)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if not path.is_file():
         raise InputError("file not found", source=str(path), expected="an existing file")
     if suffix in TLE_SUFFIXES:
-        return read_tle(path, skip_bad=skip_bad, header_lines=header_lines)
+        return read_tle(path, skip_bad=skip_bad, header_lines=header_lines, unique=unique)
     if suffix in OMM_SUFFIXES:
         return read_omm(path, skip_bad=skip_bad)
     raise InputError(

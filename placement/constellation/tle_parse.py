@@ -288,14 +288,17 @@ def _record_at(
     return _record_from_lines(name, line1, line2, _Place(source, number1), _Place(source, number2))
 
 
-def parse_tle(text: str, *, source: str = "<string>", skip_bad: bool = False, header_lines: int = 0) -> TleRead:
+def parse_tle(text: str, *, source: str = "<string>", skip_bad: bool = False, header_lines: int = 0,
+              unique: bool = False) -> TleRead:
     """Parse TLE (2-line) or 3LE (name + 2 lines) text; '#' comments and blank lines are skipped.
 
     The format is 2-line when the first content line starts with "1 ", 3-line otherwise.
     `header_lines` content lines before the first record are not element sets (Hypatia's tles.txt opens
     with "<orbits> <satellites per orbit>"); errors still name each line's own number.
     A bad record raises its InputError, or with skip_bad=True is skipped and listed in
-    `.rejected`. No valid record at all is an InputError either way.
+    `.rejected`; with unique=True, so is a satellite seen before (by catalog number or name: a catalog to
+    plan on; Vallado's verification file repeats numbers on purpose). No valid record at all is an InputError
+    either way.
     """
     content = _content_lines(text)[header_lines:]
     if not content:
@@ -303,10 +306,14 @@ def parse_tle(text: str, *, source: str = "<string>", skip_bad: bool = False, he
     has_names = not content[0][1].startswith("1 ")
     size = 2 + has_names
     records, rejected = [], []
+    seen: dict[str, dict] = {}  # {'catalog number' | 'name': {value: line of its first record}}
     start = 0
     while start < len(content):
         try:
-            records.append(_record_at(content, start, has_names, source))
+            record = _record_at(content, start, has_names, source)
+            if unique:
+                _check_unique(record, content[start][0], seen, source)
+            records.append(record)
             start += size
         except InputError as error:
             if not skip_bad:
@@ -320,8 +327,22 @@ def parse_tle(text: str, *, source: str = "<string>", skip_bad: bool = False, he
 
 
 
-def read_tle(path: str | os.PathLike, *, skip_bad: bool = False, header_lines: int = 0) -> TleRead:
+def _check_unique(record: _GpRecord, line: int, seen: dict[str, dict], source: str) -> None:
+    """A satellite twice (two downloads concatenated, a stale and a fresh set) would be two hosts in one place
+    and double its laser links: refuse it by catalog number, and by name where the file has names."""
+    for key, value in (("catalog number", record.satnum), ("name", record.name)):
+        first = seen.setdefault(key, {}).get(value)
+        if value is not None and first is not None:
+            raise InputError(f"satellite {key} {value!r} appears again (first at line {first})", source=source,
+                             line=line, field="record", expected="each satellite once")
+    for key, value in (("catalog number", record.satnum), ("name", record.name)):
+        seen[key][value] = line
+
+
+def read_tle(path: str | os.PathLike, *, skip_bad: bool = False, header_lines: int = 0,
+             unique: bool = False) -> TleRead:
     """Read a TLE or 3LE file; see `parse_tle`."""
     path = Path(path)
-    return parse_tle(_read_text(path), source=str(path), skip_bad=skip_bad, header_lines=header_lines)
+    return parse_tle(_read_text(path), source=str(path), skip_bad=skip_bad, header_lines=header_lines,
+                     unique=unique)
 

@@ -1,11 +1,15 @@
 """Run directories and result files: written atomically, only valid JSON, with what reproduces them.
 
 A run is written into a hidden sibling folder and renamed into place only when complete, so an interrupted
-run leaves no half-written directory, and an existing directory is never touched unless the caller asks to
-replace it (and then only once the new one is complete). `run_directory` refuses an existing directory on
-entry, before the caller computes anything. JSON files hold null where a figure is not finite (a gap without
-a bound, an unlimited capacity). Benchmarks save their tables here too (`save_benchmark`, in the format of
-../shared/BENCHMARKS.md).
+run leaves no half-written directory. Every directory this tool writes (run, propagate, sweep) holds a marker
+file, `.placement-run`, naming its kind and the version that wrote it: `--overwrite` replaces only a directory
+that holds one, so nothing the tool did not write is ever deleted. The output is claimed before anything is
+computed, by a lock file beside it (`.NAME.lock`, locked with flock and naming the holder's process): a second
+job into the same place is refused at once, and a job killed outright leaves a lock the system has already
+released, so the next job takes it over and removes the killed job's staging folders. `run_directory` refuses
+an existing directory on entry, before the caller computes anything. JSON files hold null where a figure is
+not finite (a gap without a bound, an unlimited capacity). Benchmarks save their tables here too
+(`save_benchmark`, in the format of ../shared/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import sys
 import uuid
@@ -30,29 +35,112 @@ import pyarrow.parquet as pq
 import placement
 from placement.errors import InputError
 
+try:
+    import fcntl
+except ImportError:  # not on Windows: there outputs go without the lock
+    fcntl = None
+
+MARKER = ".placement-run"  # {"kind": one of KINDS, "placement": version}, in every directory this tool writes
+KINDS = ("run", "propagate", "sweep")
+
 
 @contextlib.contextmanager
-def run_directory(out_dir: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a fresh folder to write the run into; on success it becomes `out_dir`."""
+def run_directory(out_dir: str | Path, *, kind: str = "run", overwrite: bool = False) -> Iterator[Path]:
+    """Yield a fresh folder to write the run into; on success it becomes `out_dir`. The output is claimed
+    (`claim`) and an existing `out_dir` refused, or with `overwrite` checked to be one of ours, before the
+    caller computes anything; the existing directory is replaced only once the new one is complete."""
     out_dir = Path(out_dir)
-    if out_dir.exists() and not overwrite:
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with claim(out_dir):
+        _remove_stale(out_dir)
+        if out_dir.exists() or out_dir.is_symlink():
+            _check_replaceable(out_dir, overwrite)
+        staging = out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:8]}"
+        staging.mkdir()
+        try:
+            write_marker(staging, kind)  # first, so that a killed job's staging folder is known as ours
+            yield staging
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        retired = None
+        if out_dir.exists():
+            retired = out_dir.parent / f".{out_dir.name}.replaced-{uuid.uuid4().hex[:8]}"
+            os.replace(out_dir, retired)
+        os.replace(staging, out_dir)
+        if retired is not None:
+            shutil.rmtree(retired, ignore_errors=True)
+
+
+def write_marker(directory: Path, kind: str) -> None:
+    """Mark `directory` as written by this tool (what `--overwrite` and the stale-folder cleanup look for)."""
+    write_json(directory / MARKER, {"kind": kind, "placement": placement.__version__})
+
+
+def marker_kind(directory: Path) -> str | None:
+    """The kind a directory's marker names, or None where there is no readable marker of ours."""
+    try:
+        kind = json.loads((directory / MARKER).read_text()).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return kind if kind in KINDS else None
+
+
+@contextlib.contextmanager
+def claim(out_dir: Path) -> Iterator[None]:
+    """Hold the output `out_dir` for this process: an flock on `.NAME.lock` beside it, released (and the file
+    removed) on exit, and by the system if the process dies. Raises InputError at once while another job
+    holds it."""
+    if fcntl is None:
+        yield
+        return
+    lock_path = out_dir.parent / f".{out_dir.name}.lock"
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 256).decode(errors="replace").strip() or "another placement job"
+            os.close(fd)
+            raise InputError(f"{holder} is writing it now (its lock: {lock_path})", source=str(out_dir),
+                             field="--out", expected="one job at a time per output; wait for that job, or "
+                                                     "choose another --out") from None
+        try:
+            current = os.stat(lock_path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        # The holder released and removed the file between our open and lock: claim the path afresh.
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"placement (process {os.getpid()} on {socket.gethostname()})".encode())
+        yield
+    finally:
+        os.unlink(lock_path)  # before the lock goes: a job waiting on this file then sees it is gone
+        os.close(fd)
+
+
+def _remove_stale(out_dir: Path) -> None:
+    """Remove the staging and retired folders of `out_dir` that a killed job of ours left. Called while
+    holding the claim, so no live job owns them; a folder without our marker is left alone."""
+    for pattern in (f".{out_dir.name}.partial-*", f".{out_dir.name}.replaced-*"):
+        for stale in out_dir.parent.glob(pattern):
+            if stale.is_dir() and not stale.is_symlink() and marker_kind(stale) is not None:
+                shutil.rmtree(stale, ignore_errors=True)
+
+
+def _check_replaceable(out_dir: Path, overwrite: bool) -> None:
+    """Refuse an existing `out_dir` unless `overwrite` and it is a directory this tool wrote."""
+    if not overwrite:
         raise InputError("the run directory already exists (choose another --out, or --overwrite)",
                          source=str(out_dir), field="--out", expected="a path that does not exist yet")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    retired = None
-    if out_dir.exists():
-        retired = out_dir.parent / f".{out_dir.name}.replaced-{uuid.uuid4().hex[:8]}"
-        os.replace(out_dir, retired)
-    os.replace(staging, out_dir)
-    if retired is not None:
-        shutil.rmtree(retired, ignore_errors=True)
+    if out_dir.is_symlink() or not out_dir.is_dir() or marker_kind(out_dir) is None:
+        raise InputError(f"--overwrite replaces only a directory written by placement, and this one holds no "
+                         f"{MARKER} marker; nothing was deleted", source=str(out_dir), field="--out",
+                         expected="a run, propagate or sweep directory of placement, or a path that does not "
+                                  "exist yet (remove other files yourself)")
 
 
 def git_revision() -> str | None:
