@@ -256,6 +256,9 @@ class HostsConfig:
                                     help="hardware profile (placement/problem/data/hosts.csv)")
     gateway_profile: str = option(DEFAULT_PROFILES["gateway"], help="hardware profile of a gateway edge site")
     cloud_profile: str = option(DEFAULT_PROFILES["cloud"], help="hardware profile of a cloud region")
+    local_profile: str = option("", help="hardware profile of a host at every demand site, one device per demand "
+                                         "unit (kind 'local' in hosts.csv, e.g. local-orin-nano): the on-premise "
+                                         "or on-device option; '' (default): no local tier")
     satellite_jurisdiction: str = option(_host_default("satellite_jurisdiction"), check=_country, expected=_COUNTRY,
                                          help="the satellites' state of registry")
     satellite_link_gbps: float = option(_host_default("satellite_link_gbps"), check=positive,
@@ -275,6 +278,8 @@ class HostsConfig:
                                          help="cost of a copy at a gateway per epoch, request-ms")
     opening_cost_cloud: float = option(0.0, check=non_negative, expected="a number >= 0",
                                        help="cost of a copy in a cloud region per epoch, request-ms")
+    opening_cost_local: float = option(0.0, check=non_negative, expected="a number >= 0",
+                                       help="cost of a copy on a site's local host per epoch, request-ms")
 
 
 @dataclasses.dataclass(frozen=True)

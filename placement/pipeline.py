@@ -305,7 +305,8 @@ def summary_table(metrics: dict) -> str:
     rows = [{"strategy": name, "status": m["status"], "mean_ms": m.get("mean_latency_ms"),
              "wait_ms": m.get("mean_waiting_ms"), "p95_ms": m.get("p95_latency_ms"), "slo": m.get("slo_attainment"),
              "unserved": m.get("unserved_share"), "in_orbit": m.get("share_satellite"),
-             "gateway": m.get("share_gateway"), "cloud": m.get("share_cloud"), "gap": m["gap"],
+             "gateway": m.get("share_gateway"), "cloud": m.get("share_cloud"), "local": m.get("share_local"),
+             "gap": m["gap"],
              "solve_s": m["solve_seconds"]}
             for name, m in metrics["strategies"].items()]
     return format_table(rows, list(rows[0]) if rows else None)

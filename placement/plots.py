@@ -33,7 +33,8 @@ from placement.results import ECLIPSE_SUNLIT_FRACTION, DemandFilter, Run, served
 DPI = 120
 KIND_STYLE = {"satellite": {"marker": "^", "color": "tab:blue", "label": "satellites"},
               "gateway": {"marker": "s", "color": "tab:orange", "label": "gateways"},
-              "cloud": {"marker": "D", "color": "tab:green", "label": "cloud regions"}}
+              "cloud": {"marker": "D", "color": "tab:green", "label": "cloud regions"},
+              "local": {"marker": "o", "color": "tab:purple", "label": "local hosts (at the sites)"}}
 UNSERVED_COLOR = "0.65"
 RUN_LINESTYLES = ("-", "--", ":", "-.")
 MAP_MARGIN_DEG = 12.0  # around the sites and hosts a map shows

@@ -461,9 +461,16 @@ def host_options(config: Config, n_gateways: int) -> HostOptions:
             for i, g in enumerate(extra))
         links = (h.gateway_link_gbps,) * shipped + tuple(
             h.gateway_link_gbps if g.link_gbps is None else g.link_gbps for g in extra)
+    local = None
+    if h.local_profile:
+        local = _host_profile(config, h.local_profile, "hosts.local_profile")
+        if local.kind != "local":
+            raise InputError(f"profile {h.local_profile!r} is of kind {local.kind!r}", source=config.source,
+                             field="hosts.local_profile", expected="a profile of kind 'local' in hosts.csv")
     return HostOptions(satellite, gateway, cloud, catalog.satellite_power(),
                        satellite_jurisdiction=h.satellite_jurisdiction, satellite_link_gbps=h.satellite_link_gbps,
                        gateway_link_gbps=h.gateway_link_gbps, cloud_link_gbps=h.cloud_link_gbps,
                        terminals_per_site=h.terminals_per_site,
-                       opening_cost=(h.opening_cost_satellite, h.opening_cost_gateway, h.opening_cost_cloud),
-                       gateway_profiles=profiles, gateway_links_gbps=links)
+                       opening_cost=(h.opening_cost_satellite, h.opening_cost_gateway, h.opening_cost_cloud,
+                                     h.opening_cost_local),
+                       gateway_profiles=profiles, gateway_links_gbps=links, local=local)

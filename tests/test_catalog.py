@@ -25,7 +25,7 @@ from placement.problem.catalog import (
     models,
     satellite_power,
 )
-from placement.problem.spec import CLOUD, GATEWAY, SATELLITE
+from placement.problem.spec import CLOUD, GATEWAY, LOCAL, SATELLITE
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "placement" / "problem" / "data"
@@ -186,8 +186,9 @@ def test_payloads_are_plausible(all_models):
 # Hosts
 
 def test_host_profiles_cover_every_kind(hosts):
-    assert {"satellite-orin", "gateway-l4", "cloud-h100"} <= set(hosts)
-    assert {h.kind for h in hosts.values()} == {"satellite", "gateway", "cloud"}
+    assert {"satellite-orin", "gateway-l4", "cloud-h100", "local-orin-nano"} <= set(hosts)
+    assert {h.kind for h in hosts.values()} == {"satellite", "gateway", "cloud", "local"}
+    assert hosts["local-orin-nano"].kind_code == LOCAL
     assert hosts["satellite-orin"].kind_code == SATELLITE
     assert hosts["gateway-l4"].kind_code == GATEWAY
     assert hosts["cloud-h100"].kind_code == CLOUD

@@ -31,6 +31,9 @@ def test_scores_a_hand_checked_solution():
     assert report.demand_unserved_share.tolist() == pytest.approx([0.0, 0.5])
     assert report.demand_p95_latency_ms.tolist() == pytest.approx([30.0, 81.0])
     assert report.compute_utilization[0, 0] == pytest.approx(0.6)  # 60 x 1e12 of 1e14
+    # Energy over the 1 s epoch: G 60 x 1e12 FLOP / 1e12 FLOP/J = 60 J, C 30 x 1e12 / 1e12 = 30 J
+    assert report.energy_j.tolist() == pytest.approx([0.0, 60.0, 30.0, 0.0])  # satellite, gateway, cloud, local
+    assert report.summary()["energy_j_per_request"] == pytest.approx(90.0 / 90)
 
 
 ALL_ON_G = ([[1.0, 0.0], [1.0, 0.0]], [[[1, 0, 0]]])

@@ -1,11 +1,12 @@
 """Every shipped scenario at full size: wall time, peak memory and the headline answer.
 
 Each scenario is one `placement run` of a config in configs/ (with the `--set` a config's header names for
-its second answer: sovereignty without jurisdictions, Kuiper instead of Starlink), run as its own process
-into a scratch directory, so its peak resident memory is its own (os.wait4). From the run's metrics.json it
-records the best strategy (lowest objective among the feasible ones) with its mean and p95 latency, mean
-wait for an accelerator, SLO attainment and the shares served in orbit, at gateways and in the cloud; the
-cloud-only baseline's mean latency; and the SLO reach (the most any placement could serve within SLO).
+its second answer: sovereignty without jurisdictions, Kuiper instead of Starlink, a local tier), run as its
+own process into a scratch directory, so its peak resident memory is its own (os.wait4). From the run's
+metrics.json it records the best strategy (lowest objective among the feasible ones) with its mean and p95
+latency, mean wait for an accelerator, SLO attainment, the shares served in orbit, at gateways, in the
+cloud and at the site (a local tier) and the accelerator energy per request; the cloud-only baseline's
+mean latency; and the SLO reach (the most any placement could serve within SLO).
 
     python experiments/benchmarks/scenarios.py [--only north-sea-rigs ...]
 
@@ -28,13 +29,16 @@ from placement.results import save_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
 # (scenario, config, --set overrides): every config whose header asks a question, and its second answer
+# (jurisdictions lifted, Kuiper, a local tier)
 SCENARIOS = [
     ("quickstart", "quickstart", []),
     ("kenya-hubs", "kenya-hubs", []),
     ("kenya-hubs-gateway", "kenya-hubs-gateway", []),
     ("kenya-hubs-catalog", "kenya-hubs-catalog", []),
     ("north-sea-rigs", "north-sea-rigs", []),
+    ("north-sea-rigs-local", "north-sea-rigs", ["hosts.local_profile=local-orin-nano"]),
     ("brazil-agri-drones", "brazil-agri-drones", []),
+    ("brazil-agri-drones-local", "brazil-agri-drones", ["hosts.local_profile=local-orin-nano"]),
     ("d2c-dead-zones", "d2c-dead-zones", []),
     ("remote-datacenter-backhaul", "remote-datacenter-backhaul", []),
     ("sovereignty", "sovereignty", []),
@@ -45,7 +49,8 @@ SCENARIOS = [
 ]
 HEADLINE = (("mean_latency_ms", "ms"), ("p95_latency_ms", "ms"), ("mean_waiting_ms", "ms"),
             ("slo_attainment", "share"), ("unserved_share", "share"), ("share_satellite", "share"),
-            ("share_gateway", "share"), ("share_cloud", "share"))
+            ("share_gateway", "share"), ("share_cloud", "share"), ("share_local", "share"),
+            ("energy_j_per_request", "J"))
 
 
 def run_scenario(config: str, overrides: list[str], out: Path) -> tuple[float, float, int]:

@@ -53,6 +53,7 @@ class Evaluation:
     compute_utilization: np.ndarray  # [epoch, host] load / min(peak, power x efficiency)
     host_waiting_ms: np.ndarray  # [epoch, host] mean wait of a request there (0 where nothing is served)
     power_w: np.ndarray  # [epoch, host] compute power drawn
+    energy_j: np.ndarray  # [host kind] accelerator energy over the horizon, by HOST_KINDS (power x epoch_s)
     memory_utilization: np.ndarray  # [epoch, host]
     link_utilization: np.ndarray  # [epoch, host] (requests + uploads) / capacity
     site_uplink_utilization: np.ndarray  # [epoch, site] request bits / what the site's terminals carry up
@@ -73,6 +74,9 @@ class Evaluation:
             "mean_latency_ms": self.mean_latency_ms, "p95_latency_ms": self.p95_latency_ms,
             "mean_waiting_ms": self.waiting_term / self.served_requests if self.served_requests > 0 else 0.0,
             "slo_attainment": self.slo_attainment,
+            "energy_kwh": float(self.energy_j.sum()) / 3.6e6,
+            "energy_j_per_request": float(self.energy_j.sum()) / self.served_requests if self.served_requests > 0 else 0.0,
+            **{f"energy_kwh_{kind}": float(e) / 3.6e6 for kind, e in zip(HOST_KINDS, self.energy_j)},
         }
 
 
@@ -245,5 +249,6 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
         demand_mean_latency_ms=demand_mean, demand_mean_waiting_ms=demand_waiting, demand_p95_latency_ms=_weighted_quantile(values, w, 0.95),
         demand_slo_attainment=demand_slo, demand_unserved_share=demand_unserved,
         compute_flops_s=compute, compute_utilization=utilization, host_waiting_ms=host_waiting_ms, power_w=power,
+        energy_j=np.bincount(p.host_kind, (power * p.epoch_s[:, None]).sum(axis=0), len(HOST_KINDS)),
         memory_utilization=memory_util, link_utilization=np.nan_to_num(link_util),
         site_uplink_utilization=np.nan_to_num(uplink_util), site_downlink_utilization=np.nan_to_num(downlink_util))

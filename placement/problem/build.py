@@ -26,7 +26,7 @@ from placement.fields import NON_NEGATIVE, NON_NEGATIVE_INTEGER, check_fields, n
 from placement.network.ground import GroundNodes
 from placement.network.epochs import Candidates, NetworkTensors
 from placement.problem.catalog import HostProfile, ModelSpec, SatellitePower, host_profiles, satellite_power
-from placement.problem.spec import CLOUD, GATEWAY, SATELLITE, PlacementProblem
+from placement.problem.spec import CLOUD, GATEWAY, HOST_KINDS, LOCAL, SATELLITE, PlacementProblem
 
 
 # Groups of countries a workload may name among its allowed jurisdictions (ISO 3166-1 alpha-2).
@@ -77,7 +77,9 @@ class HostOptions:
     gateway_link_gbps: float = 100.0  # a multi-antenna Ka gateway site (assumption)
     cloud_link_gbps: float | None = None  # regions are fiber-fed: None, no limit modelled
     terminals_per_site: int = 1  # per demand unit; each terminal talks to one satellite at a time
-    opening_cost: tuple[float, float, float] = (0.0, 0.0, 0.0)  # per epoch a copy is placed, by host kind
+    opening_cost: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)  # per epoch a copy is placed, by host kind (HOST_KINDS)
+    # A host at every demand site (an on-premise or on-device accelerator: kind 'local'); None: no local tier.
+    local: HostProfile | None = None
     # One per gateway, in the order of the gateways (empty: `gateway` and `gateway_link_gbps` for all).
     gateway_profiles: tuple[HostProfile, ...] = ()
     gateway_links_gbps: tuple[float, ...] = ()
@@ -140,7 +142,8 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         raise InputError(f"shape {np.asarray(sunlit_fraction).shape}", field="sunlit_fraction",
                          expected=f"[epoch = {T}, satellite]")
     G, C, S = len(gateways.name), len(clouds.name), len(sites.name)
-    H = n_sat + G + C
+    n_local = S if hosts.local is not None else 0
+    H = n_sat + G + C + n_local
     units = np.ones(S) if site_units is None else np.asarray(site_units, dtype=float)
     if units.shape != (S,) or not np.all(units >= 1):
         raise InputError(f"shape {units.shape}, smallest {units.min() if units.size else None}", field="site_units",
@@ -167,31 +170,39 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
             allowed_sets.append(None if w.allowed_jurisdictions is None or not options.enforce_jurisdictions
                                 else expand_jurisdictions(w.allowed_jurisdictions))
     demand_site = np.asarray(demand_site, dtype=int)
-    host_country = [hosts.satellite_jurisdiction] * n_sat + list(gateways.country) + list(clouds.country)
+    host_country = ([hosts.satellite_jurisdiction] * n_sat + list(gateways.country) + list(clouds.country)
+                    + list(sites.country)[:n_local])
     jurisdictions = tuple(sorted(set(host_country) | {j for a in allowed_sets if a for j in a}))
     allowed = np.array([[a is None or j in a for j in jurisdictions] for a in allowed_sets], bool).reshape(-1, len(jurisdictions))
 
     # Candidates per (epoch, site): the satellite hosts, then the nearest gateways and cloud regions (by mean
     # latency over the epoch) in a jurisdiction the demand allows (one set per site and distinct allowed set).
     slots = _site_slots(network, n_sat, gateways, clouds, allowed_sets, demand_site, options)
+    if n_local:
+        slots = _with_local_slots(slots, demand_site, n_sat + G + C)
     cand, cand_ms, cand_up, cand_down, cand_share = (slots[f] for f in ("host", "latency_ms", "up_gbps",
                                                                          "down_gbps", "share"))
     # A site's terminals (per demand unit) carry requests up and responses down.
     uplink, downlink = (hosts.terminals_per_site * units * g for g in (network.site_up_gbps, network.site_down_gbps))
 
-    kind = np.array([SATELLITE] * n_sat + [GATEWAY] * G + [CLOUD] * C, np.int8)
+    kind = np.array([SATELLITE] * n_sat + [GATEWAY] * G + [CLOUD] * C + [LOCAL] * n_local, np.int8)
     gateway_profiles = hosts.gateway_profiles or (hosts.gateway,) * G
 
     def profile(field):  # a profile without a figure (None) does not limit
         value = lambda p: np.inf if getattr(p, field) is None else getattr(p, field)  # noqa: E731
+        local = np.full(n_local, value(hosts.local) if n_local else 0.0)
+        if n_local and field == "peak_flops_s":
+            local = local * units  # one device per demand unit of the site
         return np.concatenate([np.full(n_sat, value(hosts.satellite)), [value(p) for p in gateway_profiles],
-                               np.full(C, value(hosts.cloud))]).astype(float)
+                               np.full(C, value(hosts.cloud)), local]).astype(float)
     sunlit = np.asarray(sunlit_fraction, dtype=float)  # [epoch, sat]
+    # Ground hosts draw mains (or a platform's) power: no budget; local devices likewise (assumption).
     power = np.concatenate([hosts.power.power_budget_w(np.nan_to_num(sunlit, nan=0.0)),
-                            np.full((T, G + C), np.inf)], axis=1)
+                            np.full((T, G + C + n_local), np.inf)], axis=1)
     link = np.concatenate([np.full(n_sat, hosts.satellite_link_gbps),
                            hosts.gateway_links_gbps or np.full(G, hosts.gateway_link_gbps),
-                           np.full(C, np.inf if hosts.cloud_link_gbps is None else hosts.cloud_link_gbps)]).astype(float)
+                           np.full(C, np.inf if hosts.cloud_link_gbps is None else hosts.cloud_link_gbps),
+                           np.full(n_local, np.inf)]).astype(float)
     # A satellite whose propagation failed (NaN sunlight) is not a host that epoch.
     failed = np.zeros((T, H), bool)
     failed[:, :n_sat] = np.isnan(sunlit)
@@ -199,7 +210,8 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
 
     problem = PlacementProblem(
         host_name=(list(satellite_names) if satellite_names is not None else [f"sat{i}" for i in range(n_sat)])
-        + list(gateways.name) + list(clouds.name), host_kind=kind,
+        + list(gateways.name) + list(clouds.name) + [local_host_name(s) for s in sites.name[:n_local]],
+        host_kind=kind,
         host_jurisdiction=np.array([jurisdictions.index(c) for c in host_country]), jurisdictions=jurisdictions,
         memory_bytes=profile("memory_bytes"), peak_flops_s=profile("peak_flops_s"),
         service_flops_s=profile("service_flops_s"), flops_per_joule=profile("flops_per_joule"),
@@ -216,7 +228,7 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         candidate_host=cand, candidate_rtt_ms=2.0 * cand_ms, candidate_up_gbps=cand_up,
         candidate_down_gbps=cand_down, candidate_share=cand_share,
         epoch_s=epoch_s, opening_cost=np.broadcast_to(np.select(
-            [kind == SATELLITE, kind == GATEWAY, kind == CLOUD], list(hosts.opening_cost)), (len(models), H)),
+            [kind == k for k in range(len(HOST_KINDS))], list(hosts.opening_cost)), (len(models), H)),
         migration_cost_per_gb=options.migration_cost_per_gb,
         unserved_penalty_ms=None if options.serve_all else options.unserved_penalty_ms,
         placement=options.placement, single_source=options.single_source,
@@ -236,6 +248,10 @@ def cover(problem: PlacementProblem, site_coverage: np.ndarray) -> PlacementProb
     share becomes its share of the covered steps (the reachable steps are among them). The requests left
     out are an outage no placement can serve, reported apart (`outage_share`)."""
     coverage = np.asarray(site_coverage, float)[:, problem.demand_site]  # [epoch, demand]
+    # A demand with a host at its site is served there in a gap too: its requests all stay, and its network
+    # slots are bounded one by one (12).
+    local = ((problem.candidate_host >= 0) & ~problem.via_site()).any(axis=(0, 2))
+    coverage = np.where(local[None, :], 1.0, coverage)
     if (coverage >= 1.0).all():
         return problem
     per_slot = coverage[:, :, None]
@@ -249,6 +265,24 @@ def outage_share(issued: PlacementProblem, covered: PlacementProblem) -> float:
     satellite (`cover`)."""
     total = issued.requests().sum()
     return float(1.0 - covered.requests().sum() / total) if total > 0 else 0.0
+
+
+LOCAL_LINK_GBPS = 10.0  # camera or phone to an accelerator beside it: a 10 GbE LAN or on-device (assumption)
+
+
+def local_host_name(site: str) -> str:
+    return f"{site} (local)"
+
+
+def _with_local_slots(slots: dict[str, np.ndarray], demand_site: np.ndarray, first: int) -> dict[str, np.ndarray]:
+    """The candidate slots with one more per demand: the host at its site (host index first + site), no
+    propagation, the local link both ways, reachable for the whole epoch."""
+    T, D = slots["host"].shape[:2]
+    extra = {"host": np.broadcast_to(first + demand_site, (T, D)), "latency_ms": np.zeros((T, D)),
+             "p95_ms": np.zeros((T, D)),
+             "up_gbps": np.full((T, D), LOCAL_LINK_GBPS), "down_gbps": np.full((T, D), LOCAL_LINK_GBPS),
+             "share": np.ones((T, D))}
+    return {f: np.concatenate([slots[f], extra[f][:, :, None].astype(slots[f].dtype)], axis=2) for f in slots}
 
 
 def _site_slots(network: NetworkTensors, n_sat: int, gateways: GroundNodes, clouds: GroundNodes,

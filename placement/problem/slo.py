@@ -101,7 +101,7 @@ def slo_reach(problem: PlacementProblem) -> SloReach:
         return np.minimum(np.where(slots, share, 0.0).sum(axis=2), 1.0)
 
     overall = attainable(within)
-    by_tier = {tier: attainable(within & (kind == k)) for k, tier in enumerate(HOST_KINDS)}
+    by_tier = {tier: attainable(within & (kind == k)) for k, tier in enumerate(HOST_KINDS) if (p.host_kind == k).any()}
     requests = p.requests()
     rtt, transmission, compute = p.latency_parts_ms()
     fastest: dict[int, FastestSlot | None] = {}

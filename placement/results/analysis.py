@@ -35,7 +35,7 @@ RUN_TABLES = {
 # The per-strategy figures `comparison` reports: request-weighted latency (served requests), shares of all
 # requests, how many satellites served them, and the share of the in-orbit requests served in eclipse.
 SUMMARY_METRICS = ("mean_latency_ms", "p95_latency_ms", "slo_attainment", "unserved_share", "share_satellite",
-                   "share_gateway", "share_cloud", "satellites_used", "eclipse_share_in_orbit")
+                   "share_gateway", "share_cloud", "share_local", "satellites_used", "eclipse_share_in_orbit")
 ECLIPSE_SUNLIT_FRACTION = 0.5  # below this visible share of the solar disc a satellite counts as in eclipse
 
 

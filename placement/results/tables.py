@@ -12,6 +12,7 @@ import numpy as np
 
 from placement.evaluation import Evaluation
 from placement.network.ground import GroundNodes
+from placement.problem.build import local_host_name
 from placement.problem.spec import HOST_KINDS, SATELLITE, PlacementProblem, Solution
 from placement.propagation.orbits import Orbits
 
@@ -45,8 +46,9 @@ def run_tables(problem: PlacementProblem, solved: dict[str, tuple[Solution, Eval
     satellites = np.flatnonzero((problem.host_kind == SATELLITE) & used)
     lat, lon, _ = orbits.geodetic(satellites)  # [satellite, step]
     sunlit = np.asarray(orbits.sunlit_fraction[satellites], np.float64)
+    at_sites = {local_host_name(name): (la, lo) for name, la, lo in zip(sites.name, sites.lat_deg, sites.lon_deg)}
     host_lat, host_lon, host_sunlit = _host_positions(problem, satellites, (lat, lon), epoch_steps,
-                                                       ground_positions)
+                                                       {**ground_positions, **at_sites})
     host_sunlit[:, satellites] = epoch_sunlight[:, satellites]
     return {"demands": _demands_table(problem, solved, sites),
             "hosts": _hosts_table(problem, solved, host_lat, host_lon, host_sunlit),
