@@ -241,6 +241,11 @@ class WorkloadConfig:
     allowed_jurisdictions: list[str] = option(
         [], help="country codes or groups ('EU': placement.problem.build.JURISDICTION_GROUPS) where requests "
                  "may be processed (empty: anywhere); satellites count as their state of registry")
+    diurnal_profile: list[float] = option(
+        [], check=lambda v: len(v) in (0, 24) and all(math.isfinite(x) and x >= 0 for x in v) and (not v or sum(v) > 0),
+        expected="24 finite rates >= 0 (not all 0), or none",
+        help="relative request rate by local solar hour at each site (24 values, hour 0 first); rate_per_s is "
+             "then the daily mean and each epoch's rate follows the site's local time (empty: constant)")
 
 
 _HOSTS = HostOptions.__dataclass_fields__

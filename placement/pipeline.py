@@ -103,7 +103,7 @@ def prepare(scenario: Scenario, progress: Progress = _quiet) -> Prepared:
     issued = build_problem(network, np.full(h.n_epochs, h.epoch_s), epoch_sunlight(orbits.sunlit_fraction, h),
                            d.sites, scenario.ground.gateways, scenario.ground.clouds, d.models, d.workloads,
                            scenario.hosts, scenario.problem, site_units=d.site_units,
-                           satellite_names=c.satellite_names, covered=False)
+                           satellite_names=c.satellite_names, covered=False, epoch_utc_h=h.epoch_utc_h())
     problem = cover(issued, network.site_coverage)
     outage = outage_share(issued, problem)
     if outage > 0:

@@ -402,7 +402,7 @@ def _workloads(config: Config, sites: GroundNodes) -> tuple[Workload, ...]:
                              field=f"workloads[{i}].allowed_jurisdictions",
                              expected="ISO 3166-1 alpha-2 codes or one of " + ", ".join(JURISDICTION_GROUPS))
         out.append(Workload(w.model, w.rate_per_s, w.slo_ms, tuple(index[s] for s in w.sites) if w.sites else None,
-                            tuple(w.allowed_jurisdictions) or None))
+                            tuple(w.allowed_jurisdictions) or None, tuple(w.diurnal_profile) or None))
     return tuple(out)
 
 

@@ -155,3 +155,20 @@ def test_requests_issued_while_a_site_sees_no_satellite_are_an_outage_no_placeme
     assert result.status == Status.OPTIMAL
     assert result.solution.assignment.sum(axis=2) == pytest.approx(1.0)
     assert cover(covered, np.ones((2, 2))) is covered
+
+
+def test_diurnal_profile_follows_each_sites_local_time(network):
+    # Evening peak: 3x the rate from 18:00 to 22:00 local solar time, 1x otherwise (mean (20 + 12) / 24).
+    profile = tuple(3.0 if 18 <= hour < 22 else 1.0 for hour in range(24))
+    mean = (20 * 1.0 + 4 * 3.0) / 24
+    # Epoch 0 at 17:30 UTC: Nairobi (36.82 E, +2.45 h) is at 19:57 and Mombasa (39.67 E) at 20:09 (peak),
+    # the rig (1.9 E) at 17:38, Sao Paulo (46.63 W, -3.11 h) at 14:23. Epoch 1 at 21:00 UTC: Nairobi 23:27,
+    # Mombasa 23:39, the rig 21:08 (peak), Sao Paulo 17:53.
+    p = problem_from(network, [Workload("yolov8n", 6.0, 100.0, diurnal=profile)], epoch_utc_h=[17.5, 21.0])
+    expected = 6.0 / mean * np.array([[3.0, 3.0, 1.0, 1.0], [1.0, 1.0, 3.0, 1.0]])  # [epoch, site]
+    assert p.rate_per_s == pytest.approx(expected)
+    # Without the epochs' times a diurnal workload cannot be placed in time
+    with pytest.raises(InputError, match="epoch_utc_h"):
+        problem_from(network, [Workload("yolov8n", 6.0, 100.0, diurnal=profile)])
+    with pytest.raises(InputError, match="diurnal"):
+        problem_from(network, [Workload("yolov8n", 6.0, 100.0, diurnal=(1.0,) * 23)], epoch_utc_h=[0.0, 1.0])

@@ -118,6 +118,8 @@ def test_tle_file_with_bad_records_is_skipped_and_counted(tmp_path):
     ('[constellation]\nbuiltin = "kuiper"\nfile = "x.tle"\n', "constellation", "exactly one"),
     ('[constellation]\nbuiltin = "kuiper"\nshells = [1, "two"]\n', "constellation.shells[1]", "integer"),
     ('seed = 1.5\n[constellation]\nbuiltin = "kuiper"\n', "seed", "integer"),
+    ('[constellation]\nbuiltin = "kuiper"\n[[workloads]]\nmodel = "yolov8n"\nrate_per_s = 1.0\nslo_ms = 50.0\n'
+     'diurnal_profile = [1.0, 2.0]\n', "workloads[0].diurnal_profile", "24 finite rates"),
 ])
 def test_bad_config_names_file_and_field(tmp_path, text, field, expected):
     path = write_config(tmp_path, text)

@@ -9,7 +9,7 @@ from sgp4.api import jday as sgp4_jday
 import placement  # noqa: F401  (float64 switch)
 from placement.constellation.elements import Elements
 from placement.errors import InputError
-from placement.propagation.timegrid import TimeGrid, jday, parse_utc, to_datetime
+from placement.propagation.timegrid import Horizon, TimeGrid, jday, parse_utc, to_datetime
 
 # ISS (ZARYA) TLE from the sgp4 package's documentation.
 ISS_L1 = "1 25544U 98067A   19343.69339541  .00001764  00000-0  38792-4 0  9991"
@@ -147,3 +147,10 @@ def test_chunks_cover_grid_exactly_once(n_steps, n, step_s, start_fr):
 def test_chunks_rejects_bad_size():
     with pytest.raises(InputError):
         list(TimeGrid(2461094.5, 0.0, 60.0, 10).chunks(0))
+
+
+def test_epoch_utc_hours_are_the_epochs_middles():
+    h = Horizon.from_utc("2026-02-24T13:00:00Z", 600.0, 3)
+    assert h.epoch_utc_h() == pytest.approx([13 + 5 / 60, 13.25, 13 + 25 / 60])
+    across_midnight = Horizon.from_utc("2026-02-24T23:00:00Z", 3600.0, 2)
+    assert across_midnight.epoch_utc_h() == pytest.approx([23.5, 0.5])

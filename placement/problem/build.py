@@ -52,6 +52,23 @@ class Workload:
     slo_ms: float
     sites: tuple[int, ...] | None = None  # indices into the demand sites; None: every site
     allowed_jurisdictions: tuple[str, ...] | None = None  # country codes or JURISDICTION_GROUPS; None: anywhere
+    # 24 relative rates by local solar hour at the site (hour h covers [h, h + 1)); rate_per_s is their mean
+    # over a day. None: the same rate at every hour.
+    diurnal: tuple[float, ...] | None = None
+
+
+def diurnal_factor(profile: Sequence[float] | None, utc_h: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
+    """[epoch, site] the rate multiplier at each epoch's UTC hour `utc_h` [epoch] for sites at longitude
+    `lon_deg` [site]: the profile (normalised to a mean of 1) at the site's mean solar time, UTC + lon / 15 h,
+    which is within about an hour of civil time in most time zones. Ones without a profile."""
+    if profile is None:
+        return np.ones((len(utc_h), len(lon_deg)))
+    profile = np.asarray(profile, float)
+    if profile.shape != (24,) or not (np.isfinite(profile).all() and (profile >= 0).all() and profile.sum() > 0):
+        raise InputError(f"{profile.size} values, smallest {profile.min() if profile.size else None}", field="diurnal",
+                         expected="24 finite rates >= 0 (one per local hour), not all 0")
+    local_h = np.mod(np.asarray(utc_h, float)[:, None] + np.asarray(lon_deg, float)[None, :] / 15.0, 24.0)
+    return profile[np.minimum(local_h.astype(int), 23)] / profile.mean()
 
 
 # The hardware profile of each host kind unless a config or caller names another (problem/data/hosts.csv).
@@ -126,12 +143,15 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
                   sites: GroundNodes, gateways: GroundNodes, clouds: GroundNodes,
                   models: Sequence[ModelSpec], workloads: Sequence[Workload], hosts: HostOptions | None = None,
                   options: ProblemOptions = ProblemOptions(), *, site_units: Sequence[int] | None = None,
-                  satellite_names: Sequence[str] | None = None, covered: bool = True) -> PlacementProblem:
+                  satellite_names: Sequence[str] | None = None, covered: bool = True,
+                  epoch_utc_h: Sequence[float] | None = None) -> PlacementProblem:
     """`network` holds each epoch's candidates folded from its network steps (network.epochs), `epoch_s`
     [epoch] the epochs' lengths and `sunlit_fraction` [epoch, satellite] the satellites' mean sunlight in them.
     `site_units` [site] (default ones) multiplies each site's request rates and terminals. `satellite_names` name
     the satellite hosts (default sat0, sat1, ...; e.g. a catalog's names). `covered`: the problem of the
-    requests issued while their site has an access satellite (`cover`); False: of every request issued."""
+    requests issued while their site has an access satellite (`cover`); False: of every request issued.
+    `epoch_utc_h` [epoch]: the UTC hour of day at each epoch's middle, which a workload's diurnal profile
+    needs (its rates then vary by epoch with each site's local time)."""
     hosts = HostOptions() if hosts is None else hosts
     epoch_s = np.asarray(epoch_s, dtype=float)
     T = network.n_epochs
@@ -152,6 +172,9 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         if given and len(given) != G:
             raise InputError(f"{len(given)} entries for {G} gateways", source="HostOptions", field=name,
                              expected="one per gateway, or none")
+    if epoch_utc_h is None and any(w.diurnal is not None for w in workloads):
+        raise InputError("a workload has a diurnal profile but the epochs' times are not given", field="epoch_utc_h",
+                         expected="the UTC hour of each epoch's middle")
     by_name = {m.name: i for i, m in enumerate(models)}
     for i, w in enumerate(workloads):
         if w.model not in by_name:
@@ -164,7 +187,9 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         for s in (range(S) if w.sites is None else w.sites):
             demand_site.append(s)
             demand_model.append(by_name[w.model])
-            rate.append(w.rate_per_s * units[s])
+            rate.append(w.rate_per_s * units[s]
+                        * diurnal_factor(w.diurnal, np.zeros(T) if epoch_utc_h is None else epoch_utc_h,
+                                         sites.lon_deg[s:s + 1])[:, 0])
             slo.append(w.slo_ms)
             names.append(f"{w.model}@{sites.name[s]}")
             allowed_sets.append(None if w.allowed_jurisdictions is None or not options.enforce_jurisdictions
@@ -221,7 +246,7 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         model_memory_traffic_bytes=[m.memory_traffic_bytes for m in models],
         memory_bandwidth_bytes_s=profile("memory_bandwidth_bytes_s"),
         demand_name=names, demand_model=demand_model, demand_site=demand_site,
-        rate_per_s=np.broadcast_to(np.asarray(rate, float), (T, len(names))),
+        rate_per_s=np.asarray(rate, float).reshape(len(names), T).T,
         request_bytes=[models[m].request_bytes for m in demand_model],
         response_bytes=[models[m].response_bytes for m in demand_model],
         slo_ms=slo, allowed=allowed, site_name=sites.name, site_uplink_gbps=uplink, site_downlink_gbps=downlink,

@@ -323,6 +323,11 @@ class Horizon:
         """[epoch] index into `steps()` of each epoch's first step."""
         return np.arange(self.n_epochs) * self.steps_per_epoch
 
+    def epoch_utc_h(self) -> np.ndarray:
+        """[epoch] the UTC hour of day (in [0, 24)) at each epoch's middle."""
+        day_fraction = np.mod(np.mod(self.start_jd, 1.0) - 0.5 + self.start_fr, 1.0)  # Julian days begin at noon
+        return np.mod(24.0 * day_fraction + (np.arange(self.n_epochs) + 0.5) * self.epoch_s / 3600.0, 24.0)
+
     def epoch_of_step(self) -> np.ndarray:
         """[step] the epoch each of `steps()` belongs to (the end instant to the last epoch)."""
         return np.minimum(np.arange(self.n_steps + 1) // self.steps_per_epoch, self.n_epochs - 1)
