@@ -14,7 +14,7 @@ from placement.network import ground as tables
 from placement.network.isl import grid_shells
 from placement.network.tensors import Ground, NetworkSpec, build_network
 from placement.problem import CLOUD, GATEWAY, SATELLITE, Status, random_problem
-from placement.problem.build import HostOptions, Workload, build_problem, cover, outage_share
+from placement.problem.build import HostOptions, ProblemOptions, Workload, build_problem, cover, outage_share
 from placement.problem.catalog import host_profiles, models, satellite_power
 from placement.propagation.orbits import propagate_orbits
 from placement.propagation.timegrid import TimeGrid
@@ -66,11 +66,18 @@ def test_hosts_candidates_and_physics(network):
     cloud_best = np.where(real & (kind == CLOUD), p.candidate_rtt_ms, np.inf).min(axis=2)
     assert (cloud_best > sat_best).all()
     assert (real & (kind == GATEWAY)).any(axis=2).all()
-    # Power: sunlit satellites get the full budget, eclipsed ones the battery's share.
+    # Power, battery carried (the default): any satellite may draw the module's 60 W, from its panels when
+    # sunlit (harvest 60 W) or its battery in eclipse (harvest 0); 60 Wh x 0.3 usable = 64.8 kJ each.
     power = satellite_power()
-    assert p.power_budget_w[0, 1] == pytest.approx(power.sun_w)
-    assert p.power_budget_w[0, 0] == pytest.approx(power.eclipse_w)
-    assert np.isinf(p.power_budget_w[:, 4408:]).all()
+    assert (p.power_budget_w[:, :4408] == power.sun_w).all()
+    assert p.harvest_w[0, 1] == pytest.approx(power.sun_w) and p.harvest_w[0, 0] == 0.0
+    assert (p.battery_j[:4408] == pytest.approx(64_800.0)) and (p.battery_j[4408:] == 0).all()
+    assert np.isinf(p.power_budget_w[:, 4408:]).all() and np.isinf(p.harvest_w[:, 4408:]).all()
+    # Epoch by epoch: sunlit satellites get the full budget, eclipsed ones the battery's share.
+    q = problem_from(network, [Workload("yolov8n", 5.0, 100.0)], options=ProblemOptions(battery="epoch"))
+    assert q.power_budget_w[0, 1] == pytest.approx(power.sun_w)
+    assert q.power_budget_w[0, 0] == pytest.approx(power.eclipse_w)
+    assert q.harvest_w is None
     assert p.jurisdictions[p.host_jurisdiction[0]] == "US"
 
 

@@ -12,6 +12,7 @@ import dataclasses
 
 import numpy as np
 
+from placement.problem.battery import state_of_charge
 from placement.problem.queueing import queue_length
 from placement.problem.spec import HOST_KINDS, LOCAL, PlacementProblem, Solution
 
@@ -54,6 +55,7 @@ class Evaluation:
     host_waiting_ms: np.ndarray  # [epoch, host] mean wait of a request there (0 where nothing is served)
     power_w: np.ndarray  # [epoch, host] compute power drawn
     energy_j: np.ndarray  # [host kind] accelerator energy over the horizon, by HOST_KINDS (power x epoch_s)
+    battery_soc_j: np.ndarray  # [epoch + 1, host] energy in each battery at the epochs' boundaries (nan: none)
     memory_utilization: np.ndarray  # [epoch, host]
     link_utilization: np.ndarray  # [epoch, host] (requests + uploads) / capacity
     site_uplink_utilization: np.ndarray  # [epoch, site] request bits / what the site's terminals carry up
@@ -157,6 +159,16 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
     flag("(3) compute", compute - limit_peak * (1 + tolerance), limit_peak,
          lambda t, h: f"epoch {t}, {host_label(h)}")
     power = compute / p.flops_per_joule[None, :]
+    # (14) the battery carried between epochs never runs out
+    soc = np.full((T + 1, H), np.nan)
+    if p.harvest_w is not None:
+        battery = p.battery_hosts()
+        soc_b, lacking = state_of_charge(power[:, battery], p.harvest_w[:, battery], p.battery_j[battery], p.epoch_s)
+        soc[:, battery] = soc_b
+        hosts_b = np.flatnonzero(battery)
+        drawn_j = p.epoch_s[:, None] * power[:, battery]  # the tolerance is relative to the larger energy
+        flag("(14) battery", lacking - tolerance * np.maximum(p.battery_j[battery], drawn_j),
+             np.broadcast_to(p.battery_j[battery], lacking.shape), lambda t, i: f"epoch {t}, {host_label(hosts_b[i])}")
     # (13) utilisation within the ceiling; the mean queue at that utilisation (Little's law: each request
     # there waits Lq / arrival rate)
     ceiling = p.utilization_ceiling * budget
@@ -249,6 +261,6 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
         demand_mean_latency_ms=demand_mean, demand_mean_waiting_ms=demand_waiting, demand_p95_latency_ms=_weighted_quantile(values, w, 0.95),
         demand_slo_attainment=demand_slo, demand_unserved_share=demand_unserved,
         compute_flops_s=compute, compute_utilization=utilization, host_waiting_ms=host_waiting_ms, power_w=power,
-        energy_j=np.bincount(p.host_kind, (power * p.epoch_s[:, None]).sum(axis=0), len(HOST_KINDS)),
+        battery_soc_j=soc, energy_j=np.bincount(p.host_kind, (power * p.epoch_s[:, None]).sum(axis=0), len(HOST_KINDS)),
         memory_utilization=memory_util, link_utilization=np.nan_to_num(link_util),
         site_uplink_utilization=np.nan_to_num(uplink_util), site_downlink_utilization=np.nan_to_num(downlink_util))

@@ -118,6 +118,10 @@ class ProblemOptions:
     single_source: bool = option(False, help="each demand served by one host per epoch")
     queueing: bool = option(True, help="requests wait for an accelerator: M/D/c waiting, a convex function of "
                                        "each host's utilisation, counted in every request's latency")
+    battery: Literal["carry", "epoch"] = option(
+        "carry", help="'carry': each satellite's battery share is full at the start and carried from epoch to "
+                      "epoch (charged by what the panels give compute and it does not draw, drawn in eclipse); "
+                      "'epoch': each epoch's average power budget, sized by the longest eclipse")
     slo_mode: Literal["report", "penalty", "constraint"] = option(
         "report", help="'report': SLO attainment reported only; 'penalty': slo_penalty_ms per request served over "
                        "its SLO (latency before waiting); 'constraint': slots over the SLO are not used")
@@ -222,8 +226,15 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
                                np.full(C, value(hosts.cloud)), local]).astype(float)
     sunlit = np.asarray(sunlit_fraction, dtype=float)  # [epoch, sat]
     # Ground hosts draw mains (or a platform's) power: no budget; local devices likewise (assumption).
-    power = np.concatenate([hosts.power.power_budget_w(np.nan_to_num(sunlit, nan=0.0)),
-                            np.full((T, G + C + n_local), np.inf)], axis=1)
+    ground = np.full((T, G + C + n_local), np.inf)
+    harvest = battery = None
+    if options.battery == "carry":
+        # The panels give compute sun_w while sunlit; the battery share may supply the module's whole draw.
+        power = np.concatenate([np.full((T, n_sat), hosts.power.sun_w), ground], axis=1)
+        harvest = np.concatenate([np.nan_to_num(sunlit, nan=0.0) * hosts.power.sun_w, ground], axis=1)
+        battery = np.concatenate([np.full(n_sat, hosts.power.usable_battery_j), np.zeros(H - n_sat)])
+    else:
+        power = np.concatenate([hosts.power.power_budget_w(np.nan_to_num(sunlit, nan=0.0)), ground], axis=1)
     link = np.concatenate([np.full(n_sat, hosts.satellite_link_gbps),
                            hosts.gateway_links_gbps or np.full(G, hosts.gateway_link_gbps),
                            np.full(C, np.inf if hosts.cloud_link_gbps is None else hosts.cloud_link_gbps),
@@ -258,7 +269,7 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         unserved_penalty_ms=None if options.serve_all else options.unserved_penalty_ms,
         placement=options.placement, single_source=options.single_source,
         queueing=options.queueing, utilization_ceiling=options.utilization_ceiling,
-        slo_mode=options.slo_mode, slo_penalty_ms=options.slo_penalty_ms)
+        slo_mode=options.slo_mode, slo_penalty_ms=options.slo_penalty_ms, harvest_w=harvest, battery_j=battery)
     return cover(problem, network.site_coverage) if covered else problem
 
 

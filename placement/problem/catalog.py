@@ -176,6 +176,11 @@ class SatellitePower:
         """Power the reserved battery share sustains through the longest eclipse, at most sun_w."""
         return min(self.battery_wh * self.depth_of_discharge / (self.longest_eclipse_min / 60.0), self.sun_w)
 
+    @property
+    def usable_battery_j(self) -> float:
+        """Energy of the battery share one discharge may use: battery_wh x depth_of_discharge, in J."""
+        return self.battery_wh * self.depth_of_discharge * 3600.0
+
     def power_budget_w(self, sunlit_fraction) -> np.ndarray:
         """Elementwise f * sun_w + (1 - f) * eclipse_w for the sunlit fraction f of each epoch.
 

@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 
 from placement.errors import InputError
+from placement.problem.battery import sustained_power_w
 from placement.problem.queueing import chords, queue_length
 
 SATELLITE, GATEWAY, CLOUD, LOCAL = 0, 1, 2, 3
@@ -87,6 +88,11 @@ class PlacementProblem:
       convex function of each host-epoch's utilisation, is added to the objective and to each request's
       latency), utilization_ceiling (in (0, 1]; the share of min(peak, power x efficiency) a host may be
       loaded to; below 1 when queueing, where waiting grows without bound as utilisation nears 1).
+    Battery (optional; constraint 14, `placement.problem.battery`)
+      harvest_w [epoch, host] (mean power the panels give the host's compute over the epoch; inf: a ground
+      host, no battery), battery_j [host] (usable energy of its battery share, full at the start); with
+      them, power_budget_w is the most the host may draw at any moment (panels or battery), and what the
+      battery holds carries from one epoch to the next. None: power_budget_w is each epoch's average budget.
     Service-level objectives
       slo_mode ('report': attainment only; 'penalty': each request served in a slot whose latency before
       waiting exceeds its SLO adds slo_penalty_ms; 'constraint': such slots are unusable (10), and a demand
@@ -134,6 +140,8 @@ class PlacementProblem:
     utilization_ceiling: float = 1.0
     slo_mode: Literal["report", "penalty", "constraint"] = "report"
     slo_penalty_ms: float = 0.0
+    harvest_w: np.ndarray | None = None  # [epoch, host] (None: no battery carried)
+    battery_j: np.ndarray | None = None  # [host]
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
@@ -171,6 +179,11 @@ class PlacementProblem:
             "epoch_s": (np.float64, (T,)), "opening_cost": (np.float64, (M, H)),
             "model_memory_traffic_bytes": (np.float64, (M,)), "memory_bandwidth_bytes_s": (np.float64, (H,)),
         }
+        if (self.harvest_w is None) != (self.battery_j is None):
+            raise InputError("one of harvest_w and battery_j is given", field="battery_j",
+                             expected="both (a battery carried between epochs) or neither")
+        if self.harvest_w is not None:
+            shapes |= {"harvest_w": (np.float64, (T, H)), "battery_j": (np.float64, (H,))}
         for name, (dtype, shape) in shapes.items():
             set_(name, _array(name, getattr(self, name), dtype, shape))
         if self.placement not in ("fixed", "per_epoch"):
@@ -206,7 +219,11 @@ class PlacementProblem:
         for name in ("peak_flops_s", "service_flops_s", "flops_per_joule", "epoch_s", "slo_ms",
                      "memory_bandwidth_bytes_s"):
             _check(getattr(self, name) > 0, name, "not positive", "values > 0")
-        for name in ("power_budget_w", "link_gbps", "site_uplink_gbps", "site_downlink_gbps"):
+        if self.harvest_w is not None:
+            _check(np.isfinite(self.battery_j) & (self.battery_j >= 0), "battery_j", "negative or not finite",
+                   "finite energies >= 0 (J)")
+        for name in ("power_budget_w", "link_gbps", "site_uplink_gbps", "site_downlink_gbps") + (
+                ("harvest_w",) if self.harvest_w is not None else ()):
             _check(~np.isnan(getattr(self, name)) & (getattr(self, name) >= 0), name,
                    "negative or NaN", "values >= 0 (inf: unlimited)")
         real = cand >= 0
@@ -319,6 +336,7 @@ class PlacementProblem:
             peak_flops_s=per_host(self.peak_flops_s), service_flops_s=per_host(self.service_flops_s),
             flops_per_joule=per_host(self.flops_per_joule), power_budget_w=per_host(self.power_budget_w),
             link_gbps=per_host(self.link_gbps), opening_cost=per_host(self.opening_cost),
+            harvest_w=per_host(self.harvest_w), battery_j=per_host(self.battery_j),
             memory_bandwidth_bytes_s=per_host(self.memory_bandwidth_bytes_s),
             candidate_host=np.where(self.candidate_host >= 0, renumber[np.maximum(self.candidate_host, 0)], -1))
 
@@ -343,6 +361,21 @@ class PlacementProblem:
         row = np.arange(T)[:, None, None] * H + np.maximum(self.candidate_host, 0)
         load = np.where(self.candidate_host >= 0, assignment * self.flops_per_s()[:, :, None], 0.0)
         return np.bincount(row.ravel(), load.ravel(), T * H).reshape(T, H)
+
+    def sustained_budget_flops_s(self) -> np.ndarray:
+        """[epoch, host]: a compute budget per epoch that keeps every battery above empty whatever the other
+        epochs use (`battery.sustained_power_w`; the ceiling applied), for solvers that fill epochs one at a
+        time; `compute_budget_flops_s` without a battery."""
+        if self.harvest_w is None:
+            return self.compute_budget_flops_s()
+        power = sustained_power_w(self.power_budget_w, self.harvest_w, self.battery_j, self.epoch_s)
+        return self.utilization_ceiling * np.minimum(self.peak_flops_s[None, :], power * self.flops_per_joule[None, :])
+
+    def battery_hosts(self) -> np.ndarray:
+        """[host] bool: a battery carried between epochs (finite harvest in every epoch)."""
+        if self.harvest_w is None:
+            return np.zeros(self.n_hosts, bool)
+        return np.isfinite(self.harvest_w).all(axis=0)
 
     def queue_servers(self) -> np.ndarray:
         """[host] accelerators that serve requests in parallel: peak over one accelerator's speed, at least 1."""

@@ -47,6 +47,11 @@ slot of d in epoch t, h = host(t, d, k), m model, m(d) the model demand d asks f
   (12) x[t,d,k] <= a[t,d,k]                                 a host serves no more than the share of the
                                                             epoch in which the site reaches it (under
                                                             (11) a slot with a < 1 serves nothing)
+  (14) with a battery (problem.harvest_w, battery_j; placement.problem.battery), per satellite h and epoch t:
+       e[t+1,h] - e[t,h] + epoch_s[t] / flops_per_joule[h] sum_{d,k: h} rate[t,d] F[m(d)] x[t,d,k]
+           <= epoch_s[t] harvest_w[t,h],   0 <= e[t,h] <= battery_j[h],   e[0,h] = battery_j[h]
+                                                            energy carried between epochs; (4) is then the
+                                                            most the host may draw at any moment
   (13) with queueing, (3)+(4) become the definition
        rho[t,h] = sum_{d,k: h} rate[t,d] F[m(d)] x[t,d,k] / min(peak_flops_s[h], power x efficiency)
        with rho <= utilization_ceiling (its bound), and
@@ -229,6 +234,9 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
     else:
         _capacity_rows(b, t_x * H + h_x, x, flops_rate, p.compute_budget_flops_s().ravel(), integral)
 
+    if p.harvest_w is not None:
+        _battery_rows(b, p, t_x, h_x, x, flops_rate)
+
     # (6) host link: requests, plus model uploads in per_epoch mode (their z columns join below)
     bits_rate = p.bits_per_s()[t_x, d_x]
     link_bps = p.link_bps()
@@ -315,6 +323,30 @@ def _waiting_rows(b: _Builder, p: PlacementProblem, key, var, flops_rate, scale:
     lines = np.arange(len(i))
     b.rows_(np.concatenate([lines, lines]), np.concatenate([rho[i], w[i]]),
             np.concatenate([slope[h[i], j], -np.ones(len(i))]), np.full(len(i), -np.inf), -intercept[h[i], j])
+
+
+def _battery_rows(b: _Builder, p: PlacementProblem, t_x, h_x, x, flops_rate) -> None:
+    """(14) for every battery host some slot uses, in every epoch (an idle epoch charges), each row divided
+    by the battery's energy (by the most an epoch harvests where there is no battery)."""
+    T = p.n_epochs
+    hosts = np.unique(h_x[p.battery_hosts()[h_x]])
+    if not hosts.size:
+        return
+    slot = np.searchsorted(hosts, h_x)
+    on = (slot < len(hosts)) & (hosts[np.minimum(slot, len(hosts) - 1)] == h_x)
+    harvest_j = p.epoch_s[:, None] * p.harvest_w[:, hosts]
+    scale = np.where(p.battery_j[hosts] > 0, p.battery_j[hosts], np.maximum(harvest_j.max(axis=0), 1.0))
+    n = len(hosts)
+    e = b.variables(T * n, 0.0, np.tile(p.battery_j[hosts] / scale, T), False, 0.0).reshape(T, n)  # e[t+1]
+    row = np.arange(T * n).reshape(T, n)
+    draw = p.epoch_s[t_x[on]] * flops_rate[on] / p.flops_per_joule[h_x[on]] / scale[slot[on]]
+    terms_row = [row[t_x[on], slot[on]], row.ravel(), row[1:].ravel()]
+    terms_var = [x[on], e.ravel(), e[:-1].ravel()]
+    terms_coef = [draw, np.ones(T * n), -np.ones((T - 1) * n)]
+    upper = harvest_j / scale[None, :]
+    upper[0] += p.battery_j[hosts] / scale  # e[0] = battery_j, a constant
+    b.rows_(np.concatenate(terms_row), np.concatenate(terms_var), np.concatenate(terms_coef),
+            np.full(T * n, -np.inf), upper.ravel())
 
 
 def _require_integral(proto: model_pb2.ModelProto) -> None:

@@ -149,7 +149,7 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     ok = p.carrying_slots() & y[t3, model3, host]
     penalty = np.inf if p.unserved_penalty_ms is None else p.unserved_penalty_ms
     ok &= L < penalty
-    room_compute = (1.0 - SLACK) * p.compute_budget_flops_s().ravel()
+    room_compute = (1.0 - SLACK) * p.sustained_budget_flops_s().ravel()  # batteries kept above empty (14)
     room_link = ((1.0 - SLACK) * p.link_bps() - uploads_bps(p, y)).ravel()  # >= 0: the copies' uploads fit
     room_uplink = (1.0 - SLACK) * p.site_uplink_bps().ravel()
     room_downlink = (1.0 - SLACK) * p.site_downlink_bps().ravel()

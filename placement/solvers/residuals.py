@@ -26,7 +26,8 @@ EPS = 1e-12  # a share below this is not worth a copy; a remainder below it coun
 class Residuals:
     """What is left of every limit as shares are assigned, and the placement and assignment built so far.
 
-    Per (epoch, host): compute flop/s (min(peak, power x efficiency), constraints 3-4), ingress bits/s net
+    Per (epoch, host): compute flop/s (min(peak, power x efficiency), constraints 3-4; with a battery, the
+    sustained budget that keeps it above empty whatever other epochs use, 14), ingress bits/s net
     of requests and model uploads (6), memory bytes (5); per (epoch, site): uplink bits/s net of the
     requests (7a), downlink bits/s net of the responses (7b); per slot: its share (12) less what it
     serves. A copy is placed when a slot first serves a share: in fixed mode in every epoch (9), so its
@@ -40,7 +41,7 @@ class Residuals:
     def __init__(self, problem: PlacementProblem):
         p = self.problem = problem
         self.fixed = p.placement == "fixed"
-        self.compute = p.compute_budget_flops_s()  # [epoch, host] flop/s left
+        self.compute = p.sustained_budget_flops_s()  # [epoch, host] flop/s left (batteries kept above empty)
         self.link = p.link_bps()  # [epoch, host] bits/s left
         self.uplink = p.site_uplink_bps()  # [epoch, site] bits/s left up
         self.downlink = p.site_downlink_bps()  # [epoch, site] bits/s left down
@@ -202,7 +203,7 @@ class State(Residuals):
         self.model = p.demand_model
         self.slack_link = 1e-9 * np.where(np.isfinite(self.link), np.abs(self.link), 0.0)
         self.slack_memory = 1e-9 * np.abs(self.memory)
-        self.budget = p.compute_budget_flops_s()  # what `compute` counts down from
+        self.budget = p.sustained_budget_flops_s()  # what `compute` counts down from
         self.per_capacity = inverse_limit(p.compute_capacity_flops_s())  # load -> utilisation
         self.chords = p.waiting_chords()
 

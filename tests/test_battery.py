@@ -1,0 +1,139 @@
+"""A battery carried between epochs (placement.problem.battery, constraint 14): closed forms, a satellite
+running out in a long eclipse, brute force, and the evaluator's check."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from placement.evaluation.metrics import evaluate
+from placement.problem import SATELLITE, PlacementProblem, Solution
+from placement.problem.battery import state_of_charge, sustained_power_w
+from placement.problem.synthetic import random_problem
+from placement.solvers import SOLVERS
+from placement.solvers.milp import solve
+from tests.test_milp import brute_force
+
+# One satellite's compute: 60 W from the panels while sunlit, a 64.8 kJ battery share (60 Wh x 0.3),
+# four 600 s epochs: sunlit, then a long eclipse.
+EPOCH_S = np.full(4, 600.0)
+HARVEST = np.array([[60.0], [0.0], [0.0], [0.0]])
+BATTERY = np.array([64_800.0])
+
+
+def test_state_of_charge_closed_form():
+    # Drawing 60 W throughout: epoch 0 is covered by the panels (the battery stays full); epoch 1 takes
+    # 36 kJ (28.8 kJ left); epoch 2 needs 36 kJ and lacks 7.2 kJ; epoch 3 lacks all 36 kJ.
+    soc, lacking = state_of_charge(np.full((4, 1), 60.0), HARVEST, BATTERY, EPOCH_S)
+    assert soc[:, 0].tolist() == pytest.approx([64_800, 64_800, 28_800, 0, 0])
+    assert lacking[:, 0].tolist() == pytest.approx([0, 0, 7_200, 36_000])
+    # Drawing 20 W in the sun charges nothing (already full); spilling keeps it at its capacity
+    soc, _ = state_of_charge(np.array([[20.0], [0.0], [0.0], [0.0]]), HARVEST, BATTERY, EPOCH_S)
+    assert soc.max() == pytest.approx(64_800)
+
+
+def test_sustained_power_is_the_draw_when_every_epoch_draws_all_it_may():
+    # 60 W while the battery lasts: 60, 60 (28.8 kJ left), then 28.8 kJ / 600 s = 48 W, then nothing.
+    budget = sustained_power_w(np.full((4, 1), 60.0), HARVEST, BATTERY, EPOCH_S)
+    assert budget[:, 0].tolist() == pytest.approx([60, 60, 48, 0])
+    # Within it the battery never runs out
+    _, lacking = state_of_charge(budget, HARVEST, BATTERY, EPOCH_S)
+    assert (lacking == 0).all()
+
+
+def one_satellite(**overrides) -> PlacementProblem:
+    """One demand of 2,000 requests/s of 1e10 FLOPs, on satellite S (peak 1.7e13 FLOP/s = 1,700
+    requests/s at 60 W: 2.83e11 FLOP/J) or the cloud C (100 ms, unlimited), 1,000 ms per unserved request."""
+    fields = dict(
+        host_name=["S", "C"], host_kind=[SATELLITE, 2], host_jurisdiction=[0, 0], jurisdictions=["X"],
+        memory_bytes=[1e10, 1e12], peak_flops_s=[1.7e13, 1e18], service_flops_s=[1.7e13, 1e15],
+        flops_per_joule=[1.7e13 / 60.0, 1e12], power_budget_w=np.tile([60.0, np.inf], (4, 1)),
+        link_gbps=np.tile([10.0, np.inf], (4, 1)), model_name=["m"], model_flops=[1e10], model_memory_bytes=[1e9],
+        demand_name=["d"], demand_model=[0], demand_site=[0], rate_per_s=np.full((4, 1), 2000.0),
+        request_bytes=[0.0], response_bytes=[0.0], slo_ms=[100.0], allowed=[[True]], site_name=["s"],
+        site_uplink_gbps=np.ones((4, 1)), site_downlink_gbps=np.ones((4, 1)),
+        candidate_host=np.tile([[[0, 1]]], (4, 1, 1)), candidate_rtt_ms=np.tile([[[10.0, 100.0]]], (4, 1, 1)),
+        candidate_up_gbps=np.ones((4, 1, 2)), candidate_down_gbps=np.ones((4, 1, 2)), epoch_s=EPOCH_S,
+        opening_cost=[[0.0, 0.0]], placement="per_epoch", harvest_w=np.hstack([HARVEST, np.full((4, 1), np.inf)]),
+        battery_j=[64_800.0, 0.0])
+    fields.update(overrides)
+    return PlacementProblem(**fields)
+
+
+def test_a_long_eclipse_drains_the_battery_and_later_epochs_lose_compute():
+    # A request on S takes 10 + 1e10 / 1.7e13 s = 10.59 ms, on C 100 + 0.01 ms: S is worth all it can do.
+    # Epoch 0 (sunlit): S at its 60 W peak, 1,700 requests/s. The eclipse (epochs 1-3) has only the
+    # battery's 64.8 kJ: 64,800 J x 1.7e13 / 60 FLOP/J / 1e10 FLOPs = 1.836e6 requests in all, however
+    # they are spread (each epoch at most 1,700/s x 600 s = 1.02e6), the rest in the cloud.
+    problem = one_satellite()
+    result = solve(problem)
+    report = evaluate(problem, result.solution)
+    assert report.feasible
+    on_s = problem.requests()[:, 0] * result.solution.assignment[:, 0, 0]
+    assert on_s[0] == pytest.approx(1_700 * 600)
+    assert on_s[1:].sum() == pytest.approx(64_800 * 1.7e13 / 60 / 1e10, rel=1e-6)
+    assert report.battery_soc_j[-1, 0] == pytest.approx(0.0, abs=1e-3)
+    # Epoch by epoch the eclipse epochs would each get the budget the longest eclipse allows (30.3 W over
+    # 35.6 min, here 3 x 600 s x 30.3 W = 54.6 kJ): less than the battery holds, and not carried
+    by_epoch = dataclasses.replace(problem, harvest_w=None, battery_j=None,
+                                   power_budget_w=np.tile([[60.0, np.inf]] + [[30.33, np.inf]] * 3, (1, 1)))
+    on_s_by_epoch = by_epoch.requests()[:, 0] * solve(by_epoch).solution.assignment[:, 0, 0]
+    assert on_s_by_epoch[1:].sum() == pytest.approx(3 * 600 * 30.33 * 1.7e13 / 60 / 1e10, rel=1e-6)
+
+
+def test_without_a_battery_the_eclipse_serves_nothing_in_orbit():
+    problem = one_satellite(battery_j=[0.0, 0.0])
+    result = solve(problem)
+    assert evaluate(problem, result.solution).feasible
+    assert result.solution.assignment[:, 0, 0].tolist() == pytest.approx([1700 / 2000, 0, 0, 0])
+
+
+def test_evaluator_flags_a_battery_run_out():
+    problem = one_satellite()
+    y = np.zeros((4, 1, 2), bool)
+    y[:, 0, 0] = True
+    all_on_s = Solution(y, np.tile([[[1700 / 2000, 0.0]]], (4, 1, 1)))  # 60 W in every epoch
+    violations = [v for v in evaluate(problem, all_on_s).violations]
+    assert {v.constraint for v in violations} == {"(14) battery"}
+    assert [v.where for v in violations] == ["epoch 2, satellite S", "epoch 3, satellite S"]
+    assert [v.amount for v in violations] == pytest.approx([7_200, 36_000], rel=1e-5)
+
+
+def with_battery(problem: PlacementProblem, energy_j: float) -> PlacementProblem:
+    """Satellites given a battery of `energy_j` and a quarter of their power budget as harvest."""
+    sat = problem.host_kind == SATELLITE
+    harvest = np.where(sat[None, :], 0.25 * problem.power_budget_w, np.inf)
+    return dataclasses.replace(problem, harvest_w=harvest, battery_j=np.where(sat, energy_j, 0.0))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_milp_matches_brute_force_with_battery(seed):
+    # one_satellite cut to two epochs and two demands of random rates (each about 21-56 W on S), with a
+    # random harvest and battery, single source: S or C per demand and epoch, and the battery decides
+    # which epochs S can serve. Every instance is checked to be one where the battery binds.
+    rng = np.random.default_rng(seed)
+    T = 2
+    problem = one_satellite(
+        power_budget_w=np.tile([60.0, np.inf], (T, 1)), link_gbps=np.tile([10.0, np.inf], (T, 1)),
+        demand_name=["a", "b"], demand_model=[0, 0], demand_site=[0, 0], rate_per_s=rng.uniform(600, 1600, (T, 2)),
+        request_bytes=[0.0, 0.0], response_bytes=[0.0, 0.0], slo_ms=[100.0, 100.0], allowed=[[True], [True]],
+        site_uplink_gbps=np.ones((T, 1)), site_downlink_gbps=np.ones((T, 1)),
+        candidate_host=np.tile([[[0, 1]]], (T, 2, 1)), candidate_rtt_ms=np.tile([[[10.0, 100.0]]], (T, 2, 1)),
+        candidate_up_gbps=np.ones((T, 2, 2)), candidate_down_gbps=np.ones((T, 2, 2)), epoch_s=EPOCH_S[:T],
+        harvest_w=np.column_stack([rng.uniform(0, 20, T), np.full(T, np.inf)]),
+        battery_j=[rng.uniform(0, 20_000), 0.0], single_source=True, unserved_penalty_ms=1000.0)
+    expected, n_feasible = brute_force(problem)
+    without = brute_force(dataclasses.replace(problem, harvest_w=None, battery_j=None))[0]
+    assert n_feasible > 0 and expected > without  # the battery binds
+    assert solve(problem).objective == pytest.approx(expected, rel=1e-6)
+
+
+def test_every_solver_keeps_the_batteries_above_empty():
+    problem = with_battery(random_problem(5, n_hosts=8, n_demands=12, n_models=2, n_epochs=3, placement="per_epoch",
+                                          load=1.2, opening_cost=1e3), energy_j=3_000.0)
+    results = {name: strategy.solve(problem, seed=0) for name, strategy in SOLVERS.items()}
+    for name, result in results.items():
+        report = evaluate(problem, result.solution)
+        assert report.feasible, (name, report.violations[:3])
+        assert report.objective == pytest.approx(result.objective, rel=1e-5), name
+        assert report.objective >= results["milp"].dual_bound * (1 - 1e-6), name
