@@ -32,13 +32,25 @@ def test_state_of_charge_closed_form():
     assert soc.max() == pytest.approx(64_800)
 
 
-def test_sustained_power_is_the_draw_when_every_epoch_draws_all_it_may():
-    # 60 W while the battery lasts: 60, 60 (28.8 kJ left), then 28.8 kJ / 600 s = 48 W, then nothing.
+def test_sustained_power_spreads_the_battery_over_the_eclipse():
+    # The sunlit epoch draws the panels' 60 W; the three eclipse epochs share the 64.8 kJ evenly over their
+    # 1,800 s: 36 W each, ending empty.
     budget = sustained_power_w(np.full((4, 1), 60.0), HARVEST, BATTERY, EPOCH_S)
-    assert budget[:, 0].tolist() == pytest.approx([60, 60, 48, 0])
-    # Within it the battery never runs out
-    _, lacking = state_of_charge(budget, HARVEST, BATTERY, EPOCH_S)
-    assert (lacking == 0).all()
+    assert budget[:, 0].tolist() == pytest.approx([60, 36, 36, 36])
+    soc, lacking = state_of_charge(budget, HARVEST, BATTERY, EPOCH_S)
+    assert (lacking == 0).all() and soc[-1, 0] == pytest.approx(0.0, abs=1e-6)
+    # A half-sunlit epoch (30 W harvest) opens the run: 30 + 64,800 / 2,400 s = 57 W, then 27 W each.
+    half = np.array([[30.0], [0.0], [0.0], [0.0]])
+    assert sustained_power_w(np.full((4, 1), 60.0), half, BATTERY, EPOCH_S)[:, 0].tolist() == pytest.approx(
+        [57, 27, 27, 27])
+    # Any draw within the budget keeps the battery above empty (drawing less never leaves less later)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        harvest = rng.uniform(0, 80, (6, 3)) * (rng.random((6, 3)) < 0.5)
+        battery = rng.uniform(0, 50_000, 3)
+        budget = sustained_power_w(np.full((6, 3), 60.0), harvest, battery, np.full(6, 300.0))
+        draw = budget * rng.uniform(0, 1, budget.shape)
+        assert (state_of_charge(draw, harvest, battery, np.full(6, 300.0))[1] <= 1e-9).all()
 
 
 def one_satellite(**overrides) -> PlacementProblem:

@@ -14,8 +14,8 @@ ground) have no battery row. The charge and discharge efficiencies are taken as 
 supply the accelerator's whole module power (a 60 W draw from a 60 Wh battery is 1 C): assumptions.
 
 `sustained_power_w` is a per-epoch power budget under which every solution keeps the battery above empty
-whatever it does in other epochs, which is what the heuristics (serving epochs in any order) work with;
-the MILP has the exact rows.
+whatever it does in other epochs (each eclipse given an even share of what the battery holds), which is
+what the heuristics (serving epochs in any order) work with; the MILP has the exact rows.
 """
 
 from __future__ import annotations
@@ -43,16 +43,27 @@ def state_of_charge(power_w: np.ndarray, harvest_w: np.ndarray, battery_j: np.nd
 
 def sustained_power_w(limit_w: np.ndarray, harvest_w: np.ndarray, battery_j: np.ndarray,
                       epoch_s: np.ndarray) -> np.ndarray:
-    """[epoch, host] the power each epoch may draw, at most `limit_w`, when every earlier epoch draws all it
-    may: the harvest plus what the battery holds, spread over the epoch. A solution within it keeps every
-    battery above empty, since drawing less in an epoch never leaves less in the battery later (e[t+1] is
-    non-decreasing in e[t] and non-increasing in p[t])."""
+    """[epoch, host] a power budget per epoch, at most `limit_w`, whose own charge trajectory never goes
+    below empty: an epoch whose harvest covers the limit may draw the limit; a run of epochs whose harvest
+    does not (an eclipse, or its edges) draws its harvest plus an even share per second of what the battery
+    held when the run began. Any solution within it keeps every battery above empty, since drawing less in
+    an epoch never leaves less in the battery later (e[t+1] is non-decreasing in e[t] and non-increasing in
+    p[t]). It is conservative: it spends a battery within each run and recharges only from harvest above
+    the limit, so over a horizon longer than an orbit it leaves later eclipses less than the MILP's exact
+    rows (14) allow."""
     T, H = limit_w.shape
-    budget = np.empty((T, H))
+    budget = np.array(limit_w, float)
     energy = np.asarray(battery_j, float).copy()
+    elapsed = np.concatenate([[0.0], np.cumsum(epoch_s)])
     for t in range(T):
-        budget[t] = np.minimum(limit_w[t], harvest_w[t] + energy / epoch_s[t])
-        with np.errstate(invalid="ignore"):
+        short = harvest_w[t] < limit_w[t]  # [host]: this epoch draws on the battery at the limit
+        end = np.full(H, t + 1)
+        for u in range(t + 1, T):  # each host's run of short epochs from t
+            end = np.where(short & (end == u) & (harvest_w[u] < limit_w[u]), u + 1, end)
+        run_s = elapsed[end] - elapsed[t]
+        share_w = np.where(short, energy / run_s, np.inf)
+        budget[t] = np.minimum(limit_w[t], harvest_w[t] + share_w)
+        with np.errstate(invalid="ignore"):  # inf harvest on the ground
             after = energy + epoch_s[t] * (harvest_w[t] - budget[t])
         energy = np.where(np.isfinite(harvest_w[t]), np.clip(after, 0.0, battery_j), battery_j)
     return budget
