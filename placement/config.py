@@ -241,6 +241,16 @@ class WorkloadConfig:
     allowed_jurisdictions: list[str] = option(
         [], help="country codes or groups ('EU': placement.problem.build.JURISDICTION_GROUPS) where requests "
                  "may be processed (empty: anywhere); satellites count as their state of registry")
+    alternatives: list[str] = option(
+        [], help="other catalog models of the same task and payloads the requests may be served with instead "
+                 "(model choice: the solver picks per demand and epoch)")
+    min_accuracy: float | None = option(
+        None, help="accuracy floor in the models' metric (catalog column accuracy_metric, in its direction: a word "
+                   "error rate is a ceiling): options below it are not offered (empty: no floor)")
+    ms_per_accuracy_point: float = option(
+        0.0, check=lambda x: math.isfinite(x) and x >= 0, expected="a finite number >= 0",
+        help="request-ms each request costs per accuracy point below the best option (what accuracy is worth "
+             "in latency)")
     diurnal_profile: list[float] = option(
         [], check=lambda v: len(v) in (0, 24) and all(math.isfinite(x) and x >= 0 for x in v) and (not v or sum(v) > 0),
         expected="24 finite rates >= 0 (not all 0), or none",

@@ -32,7 +32,7 @@ from placement.network.isl import read_laser_list
 from placement.network.links import DIRECT_TO_CELL, DIRECT_TO_CELL_UPLINK, KU_USER_DOWNLINK, KU_USER_UPLINK
 from placement.network.tensors import Ground, NetworkSpec
 from placement.problem import catalog
-from placement.problem.build import JURISDICTION_GROUPS, HostOptions, ProblemOptions, Workload
+from placement.problem.build import JURISDICTION_GROUPS, HostOptions, ProblemOptions, Workload, model_options
 from placement.problem.catalog import ModelSpec
 from placement.propagation.sgp4 import to_satrecs
 from placement.propagation.timegrid import Horizon, TimeGrid, parse_utc
@@ -119,7 +119,8 @@ class Demand:
 
     def __post_init__(self):
         if not self.models:
-            object.__setattr__(self, "models", catalog.models(sorted({w.model for w in self.workloads})))
+            object.__setattr__(self, "models", catalog.models(sorted({m for w in self.workloads
+                                                                       for m in (w.model, *w.alternatives)})))
         units = np.ones(len(self.sites), int) if self.site_units is None else np.asarray(self.site_units, int)
         object.__setattr__(self, "site_units", units)
 
@@ -197,9 +198,10 @@ def resolve(config: Config) -> Scenario:
     s = config.solver
     n = config.network
     up, down = SITE_LINKS[n.site_link]
+    models = _models(config)
     return Scenario(
         constellation=constellation, horizon=horizon, ground=ground,
-        demand=Demand(sites, _workloads(config, sites), _models(config), units),
+        demand=Demand(sites, _workloads(config, sites, models), models, units),
         hosts=host_options(config, len(ground.gateways)),
         network=NetworkSpec(site_slots=n.site_slots, gateway_slots=n.gateway_slots,
                             site_reach=Reach(_site_min_elevation_deg(config), n.site_max_range_km),
@@ -379,13 +381,14 @@ def _spread_units(config: Config, population: np.ndarray) -> np.ndarray:
 def _models(config: Config) -> tuple[ModelSpec, ...]:
     known = {m.name for m in catalog.models()}
     for i, w in enumerate(config.workloads):
-        if w.model not in known:
-            raise InputError(f"unknown model {w.model!r}", source=config.source, field=f"workloads[{i}].model",
-                             expected="a model of placement/problem/data/models.csv: " + ", ".join(sorted(known)))
-    return catalog.models(sorted({w.model for w in config.workloads}))
+        for field, name in [("model", w.model)] + [("alternatives", a) for a in w.alternatives]:
+            if name not in known:
+                raise InputError(f"unknown model {name!r}", source=config.source, field=f"workloads[{i}].{field}",
+                                 expected="a model of placement/problem/data/models.csv: " + ", ".join(sorted(known)))
+    return catalog.models(sorted({m for w in config.workloads for m in [w.model, *w.alternatives]}))
 
 
-def _workloads(config: Config, sites: GroundNodes) -> tuple[Workload, ...]:
+def _workloads(config: Config, sites: GroundNodes, models: tuple[ModelSpec, ...]) -> tuple[Workload, ...]:
     if not config.workloads:
         raise InputError("no workloads", source=config.source, field="workloads", expected="[[workloads]] tables")
     index = {name: i for i, name in enumerate(sites.name)}
@@ -401,8 +404,14 @@ def _workloads(config: Config, sites: GroundNodes) -> tuple[Workload, ...]:
             raise InputError(f"unknown jurisdiction {bad[0]!r}", source=config.source,
                              field=f"workloads[{i}].allowed_jurisdictions",
                              expected="ISO 3166-1 alpha-2 codes or one of " + ", ".join(JURISDICTION_GROUPS))
-        out.append(Workload(w.model, w.rate_per_s, w.slo_ms, tuple(index[s] for s in w.sites) if w.sites else None,
-                            tuple(w.allowed_jurisdictions) or None, tuple(w.diurnal_profile) or None))
+        workload = Workload(w.model, w.rate_per_s, w.slo_ms, tuple(index[s] for s in w.sites) if w.sites else None,
+                            tuple(w.allowed_jurisdictions) or None, tuple(w.diurnal_profile) or None,
+                            tuple(w.alternatives), w.min_accuracy, w.ms_per_accuracy_point)
+        try:
+            model_options(workload, models, f"workloads[{i}]")
+        except InputError as error:
+            raise InputError(error.detail, source=config.source, field=error.field, expected=error.expected) from None
+        out.append(workload)
     return tuple(out)
 
 

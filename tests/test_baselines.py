@@ -175,7 +175,7 @@ def test_everything_served_when_it_must_be_and_can(name, partial_share):
 def test_a_baseline_held_to_some_kinds_fails_only_where_they_cannot_serve(name):
     # The roomy instance with clouds of a tenth of one epoch's compute: neither baseline serves it all.
     problem = roomy(random_problem(3, **SIZE, load=0.2, unserved_penalty_ms=None))
-    small = problem.flops_per_s().sum(axis=1).max() / 10
+    small = problem.slot_flops_per_s()[:, :, 0].sum(axis=1).max() / 10  # one model per demand here
     peak = np.where(problem.host_kind == CLOUD, small, problem.peak_flops_s)
     problem = dataclasses.replace(problem, peak_flops_s=peak)
     result = solve(name, problem)

@@ -5,6 +5,7 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from placement import pipeline
@@ -95,6 +96,12 @@ def test_a_run_with_a_local_tier(tmp_path):
     metrics = pipeline.run(scenario, tmp_path / "run")
     assert metrics["strategies"]["milp"]["feasible"]
     assert "local" in metrics["slo_reach"]["by_tier"]
+    # The detector runs at the hubs (1.3 ms of compute against tens of ms of upload): no round trip, so its
+    # p95 is its mean
+    assignments = pq.read_table(tmp_path / "run" / "assignments.parquet").to_pandas()
+    local_rows = assignments[assignments.host_kind == "local"]
+    assert len(local_rows) > 0
+    assert np.allclose(local_rows.p95_latency_ms.to_numpy(), local_rows.latency_ms.to_numpy())
 
 
 def test_local_profile_must_be_of_kind_local():

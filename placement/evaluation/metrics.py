@@ -37,6 +37,7 @@ class Evaluation:
     latency_term: float
     waiting_term: float  # request-ms spent waiting for an accelerator (0 without queueing)
     slo_term: float  # slo_penalty_ms x requests served over their SLO before waiting (slo_mode 'penalty')
+    choice_term: float  # choice_cost_ms of the model each request is served with (the accuracy given up)
     unserved_term: float
     opening_term: float
     migration_term: float
@@ -70,6 +71,7 @@ class Evaluation:
         return {
             "feasible": self.feasible, "violations": len(self.violations), "objective": self.objective,
             "latency_term": self.latency_term, "waiting_term": self.waiting_term, "slo_term": self.slo_term,
+            "choice_term": self.choice_term,
             "unserved_term": self.unserved_term,
             "opening_term": self.opening_term, "migration_term": self.migration_term,
             "requests": self.requests, "unserved_share": self.unserved_share,
@@ -135,12 +137,18 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
                       ("(10) over its SLO", over_slo if p.slo_mode == "constraint" else np.zeros_like(padding))):
         flag(name, np.where(bad & used, x, 0), np.zeros_like(x), slot_label)
 
-    # (12) no more than the share of the epoch in which the host is reachable (on real slots: padding is (10))
-    flag("(12) reachable share", np.where(padding, 0.0, x - p.candidate_share - tolerance), p.candidate_share,
-         slot_label)
+    # (12) no more than the share of the epoch in which the host is reachable, over all the models it serves
+    # the demand with (on real slots: padding is (10))
+    by_host = np.zeros(x.shape)
+    t3, d3, _ = np.indices(x.shape)
+    same = (p.candidate_host[..., :, None] == p.candidate_host[..., None, :]) & ~padding[..., :, None]
+    first = np.where(padding, np.arange(K), np.argmax(same, axis=3))  # a host's first slot
+    np.add.at(by_host, (t3, d3, first), np.where(padding, 0.0, x))
+    flag("(12) reachable share", np.where(padding | (first != np.arange(K)), 0.0, by_host - p.candidate_share - tolerance),
+         p.candidate_share, slot_label)
 
     # (2) a share is served only by a placed copy of the demand's model
-    model = np.broadcast_to(p.demand_model[None, :, None], x.shape)
+    model = p.candidate_model  # the model each slot runs
     placed = y[t_ix, model, host]
     flag("(2) served by a placed copy", np.where(used & ~placed & ~padding, x, 0), np.zeros_like(x), slot_label)
 
@@ -152,7 +160,7 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
              lambda t, d: f"epoch {t}, demand {p.demand_name[d]}")
 
     # (3), (4) compute and power per (epoch, host)
-    flops_rate = np.where(padding, 0.0, p.rate_per_s[:, :, None] * p.model_flops[p.demand_model][None, :, None] * x)
+    flops_rate = np.where(padding, 0.0, p.rate_per_s[:, :, None] * p.model_flops[model] * x)
     compute = np.zeros((T, H))
     np.add.at(compute, (np.broadcast_to(t_ix, x.shape), host), flops_rate)
     limit_peak = np.broadcast_to(p.peak_flops_s, (T, H))
@@ -226,6 +234,7 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
     weight = R[:, :, None] * x  # requests served in each slot
     with np.errstate(invalid="ignore"):  # inf latency x 0 share on unusable slots
         latency_term = float(np.where(weight > 0, weight * latency, 0.0).sum())
+    choice_term = float(np.where(padding, 0.0, weight * p.choice_cost_ms[d_ix, model]).sum())
     slo_term = float(p.slo_penalty_ms * np.where(over_slo, weight, 0.0).sum()) if p.slo_mode == "penalty" else 0.0
     waiting_term = float((1e3 * p.epoch_s[:, None] * np.where(arrivals > 0, queue, 0.0)).sum())
     unserved_term = float((p.unserved_penalty_ms or 0.0) * (R * unserved).sum())
@@ -252,8 +261,8 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
 
     return Evaluation(
         feasible=not violations, violations=tuple(violations),
-        objective=latency_term + slo_term + unserved_term + opening_term + migration_term,
-        latency_term=latency_term - waiting_term, waiting_term=waiting_term, slo_term=slo_term, unserved_term=unserved_term, opening_term=opening_term,
+        objective=latency_term + slo_term + choice_term + unserved_term + opening_term + migration_term,
+        latency_term=latency_term - waiting_term, waiting_term=waiting_term, slo_term=slo_term, choice_term=choice_term, unserved_term=unserved_term, opening_term=opening_term,
         migration_term=migration_term, requests=float(R.sum()), served_requests=float(all_served),
         mean_latency_ms=float(latency_term / all_served) if all_served > 0 else float("nan"),
         p95_latency_ms=float(_weighted_quantile(values.reshape(1, -1), w.reshape(1, -1), 0.95)[0]),

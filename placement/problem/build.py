@@ -55,6 +55,48 @@ class Workload:
     # 24 relative rates by local solar hour at the site (hour h covers [h, h + 1)); rate_per_s is their mean
     # over a day. None: the same rate at every hour.
     diurnal: tuple[float, ...] | None = None
+    # Model choice: other models of the same task and payloads the requests may be served with instead; the
+    # options below min_accuracy are dropped, and each request served with an option costs
+    # ms_per_accuracy_point per point below the best option (accuracies in the catalog's metric and its
+    # direction: a word error rate is better lower).
+    alternatives: tuple[str, ...] = ()
+    min_accuracy: float | None = None
+    ms_per_accuracy_point: float = 0.0
+
+
+def model_options(workload: Workload, models: Sequence[ModelSpec], field: str) -> tuple[list[int], np.ndarray]:
+    """The workload's model options (indices into `models`, its own model first unless the accuracy floor
+    drops it) and the choice cost of each (request-ms per request). `field` names the workload in errors."""
+    by_name = {m.name: i for i, m in enumerate(models)}
+    names = (workload.model,) + tuple(workload.alternatives)
+    for name in names:
+        if name not in by_name:
+            raise InputError(f"unknown model {name!r}", field=f"{field}.alternatives" if name != workload.model
+                             else f"{field}.model", expected="one of " + ", ".join(sorted(by_name)))
+    options = [by_name[n] for n in dict.fromkeys(names)]
+    first = models[options[0]]
+    for i in options[1:]:
+        m = models[i]
+        if (m.task, m.request_bytes, m.response_bytes) != (first.task, first.request_bytes, first.response_bytes):
+            raise InputError(f"{m.name!r} is a {m.task} model of {m.request_bytes:g}/{m.response_bytes:g} bytes per "
+                             f"request/response", field=f"{field}.alternatives",
+                             expected=f"models of {first.name!r}'s task ({first.task}) and payloads")
+    if workload.min_accuracy is None and workload.ms_per_accuracy_point == 0:
+        return options, np.zeros(len(options))
+    if any(models[i].accuracy is None or models[i].accuracy_metric != first.accuracy_metric for i in options):
+        raise InputError("the options' accuracies are missing or in different metrics",
+                         field=f"{field}.min_accuracy" if workload.min_accuracy is not None
+                         else f"{field}.ms_per_accuracy_point",
+                         expected=f"options with an accuracy in {first.accuracy_metric!r}")
+    sign = -1.0 if "lower is better" in first.accuracy_metric else 1.0  # a word error rate, for instance
+    score = np.array([sign * models[i].accuracy for i in options])
+    if workload.min_accuracy is not None:
+        keep = score >= sign * workload.min_accuracy
+        if not keep.any():
+            raise InputError(f"no option reaches {workload.min_accuracy:g} ({first.accuracy_metric})",
+                             field=f"{field}.min_accuracy", expected="a floor one of the models meets")
+        options, score = [o for o, k in zip(options, keep) if k], score[keep]
+    return options, workload.ms_per_accuracy_point * (score.max() - score)
 
 
 def diurnal_factor(profile: Sequence[float] | None, utc_h: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
@@ -179,18 +221,18 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
     if epoch_utc_h is None and any(w.diurnal is not None for w in workloads):
         raise InputError("a workload has a diurnal profile but the epochs' times are not given", field="epoch_utc_h",
                          expected="the UTC hour of each epoch's middle")
-    by_name = {m.name: i for i, m in enumerate(models)}
-    for i, w in enumerate(workloads):
-        if w.model not in by_name:
-            raise InputError(f"unknown model {w.model!r}", field=f"workloads[{i}].model",
-                             expected="one of " + ", ".join(sorted(by_name)))
+    choices = [model_options(w, models, f"workloads[{i}]") for i, w in enumerate(workloads)]
 
     # Demands: one per (workload, site).
-    demand_site, demand_model, rate, slo, names, allowed_sets = [], [], [], [], [], []
-    for w in workloads:
+    demand_site, demand_model, rate, slo, names, allowed_sets, demand_options, choice_cost = ([] for _ in range(8))
+    for w, (workload_options, costs) in zip(workloads, choices):
         for s in (range(S) if w.sites is None else w.sites):
             demand_site.append(s)
-            demand_model.append(by_name[w.model])
+            demand_model.append(workload_options[0])
+            demand_options.append(workload_options)
+            row = np.zeros(len(models))
+            row[workload_options] = costs
+            choice_cost.append(row)
             rate.append(w.rate_per_s * units[s]
                         * diurnal_factor(w.diurnal, np.zeros(T) if epoch_utc_h is None else epoch_utc_h,
                                          sites.lon_deg[s:s + 1])[:, 0])
@@ -209,6 +251,7 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
     slots = _site_slots(network, n_sat, gateways, clouds, allowed_sets, demand_site, options)
     if n_local:
         slots = _with_local_slots(slots, demand_site, n_sat + G + C)
+    slots, candidate_model = _with_model_options(slots, demand_options)
     cand, cand_ms, cand_up, cand_down, cand_share = (slots[f] for f in ("host", "latency_ms", "up_gbps",
                                                                          "down_gbps", "share"))
     # A site's terminals (per demand unit) carry requests up and responses down.
@@ -262,7 +305,8 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         response_bytes=[models[m].response_bytes for m in demand_model],
         slo_ms=slo, allowed=allowed, site_name=sites.name, site_uplink_gbps=uplink, site_downlink_gbps=downlink,
         candidate_host=cand, candidate_rtt_ms=2.0 * cand_ms, candidate_up_gbps=cand_up,
-        candidate_down_gbps=cand_down, candidate_share=cand_share,
+        candidate_down_gbps=cand_down, candidate_share=cand_share, candidate_model=candidate_model,
+        choice_cost_ms=np.array(choice_cost).reshape(len(names), len(models)),
         epoch_s=epoch_s, opening_cost=np.broadcast_to(np.select(
             [kind == k for k in range(len(HOST_KINDS))], list(hosts.opening_cost)), (len(models), H)),
         migration_cost_per_gb=options.migration_cost_per_gb,
@@ -321,6 +365,19 @@ def _with_local_slots(slots: dict[str, np.ndarray], demand_site: np.ndarray, fir
     return {f: np.concatenate([slots[f], extra[f][:, :, None].astype(slots[f].dtype)], axis=2) for f in slots}
 
 
+def _with_model_options(slots: dict[str, np.ndarray], options: list[list[int]]) -> tuple[dict, np.ndarray]:
+    """The candidate slots once per model option of each demand (a demand with fewer options than the most
+    gets padding), and the model [epoch, demand, slot] of each."""
+    T, D, K = slots["host"].shape
+    n = max(len(o) for o in options)
+    model = np.array([(o + [o[0]] * (n - len(o))) for o in options])  # [D, n]
+    real = np.arange(n)[None, :] < np.array([len(o) for o in options])[:, None]  # [D, n]
+    padding = {"host": -1, "latency_ms": 0.0, "p95_ms": 0.0, "up_gbps": 1.0, "down_gbps": 1.0, "share": 0.0}
+    out = {f: np.where(np.repeat(real, K, axis=1)[None], np.tile(a, (1, 1, n)), padding[f]).astype(a.dtype)
+           for f, a in slots.items()}
+    return out, np.broadcast_to(np.repeat(model, K, axis=1)[None], (T, D, K * n))
+
+
 def _site_slots(network: NetworkTensors, n_sat: int, gateways: GroundNodes, clouds: GroundNodes,
                 allowed_sets: list, demand_site: np.ndarray, options: ProblemOptions) -> dict[str, np.ndarray]:
     """[epoch, demand, slot] of "host" (host index: satellites, then gateways, then clouds; -1 padding) and of
@@ -372,7 +429,8 @@ def slot_p95_rtt_ms(network: NetworkTensors, problem: PlacementProblem) -> np.nd
     ground = host >= n_sat
     gateway = ground & (host < n_sat + G)
     p95 = np.where(gateway, network.gateways.p95_ms[t, site, np.clip(host - n_sat, 0, G - 1)], p95)
-    cloud = host >= n_sat + G
     n_cloud = network.clouds.p95_ms.shape[2]
+    cloud = (host >= n_sat + G) & (host < n_sat + G + n_cloud)
     p95 = np.where(cloud, network.clouds.p95_ms[t, site, np.clip(host - n_sat - G, 0, n_cloud - 1)], p95)
+    p95 = np.where(problem.host_kind[np.maximum(host, 0)] == LOCAL, 0.0, p95)  # at the site: no network
     return np.where(host >= 0, 2.0 * p95, np.nan)

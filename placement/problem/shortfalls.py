@@ -43,22 +43,28 @@ def shortfalls(problem: PlacementProblem, limit: int = 5) -> list[str]:
         lambda t, d: f"demand {name[d]!r} in epoch {t}: "
                      + ("no candidate is reachable for the whole epoch, as single_source needs" if p.single_source
                         else f"its candidates are reachable for {reach[t, d]:.3g} of its requests"))
-    fits = usable & (p.memory_bytes[host] >= p.model_memory_bytes[p.demand_model][None, :, None])
+    model_bytes = p.model_memory_bytes[p.candidate_model]  # [T, D, K] of each slot's model
+    fits = usable & (p.memory_bytes[host] >= model_bytes)
     add("memory", must & usable.any(axis=2) & ~fits.any(axis=2),
         lambda t, d: f"demand {name[d]!r} in epoch {t}: no candidate has the "
-                     f"{p.model_memory_bytes[p.demand_model[d]] / 1e9:.3g} GB its model needs")
-    need = p.flops_per_s()
-    # Each slot takes at most its share of the demand (12), and no more than its host's budget.
-    slot_offer = np.minimum(p.compute_budget_flops_s()[t_ix, host], share * need[:, :, None])
-    offer = np.where(fits, slot_offer, 0.0).sum(axis=2)
-    add("compute", must & fits.any(axis=2) & (need > offer * (1.0 + ROUNDING)),
+                     f"{model_bytes[t, d].min() / 1e9:.3g} GB its model needs")
+    slot_need = p.slot_flops_per_s()  # [T, D, K] with each slot's model
+    need = np.where(fits, slot_need, np.inf).min(axis=2)  # with its cheapest model that fits
+    need = np.where(np.isfinite(need), need, 0.0)
+    # Each slot serves at most its share of the demand (12) and what its host's budget runs of it, as a
+    # share of the demand's requests (counting each of a host's models apart: a weaker, still valid test).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slot_share = np.where(slot_need > 0, np.minimum(share, p.compute_budget_flops_s()[t_ix, host] / slot_need), share)
+    served = np.where(fits, slot_share, 0.0).sum(axis=2)
+    offer = need * served
+    add("compute", must & fits.any(axis=2) & (served < 1.0 - ROUNDING),
         lambda t, d: f"demand {name[d]!r} in epoch {t} needs {need[t, d]:.3g} FLOP/s, its candidates "
                      f"offer {offer[t, d]:.3g}")
     hosts_used = np.zeros((p.n_epochs, p.n_hosts), bool)
     hosts_used[np.broadcast_to(t_ix, host.shape)[usable], host[usable]] = True
-    epoch_need = need.sum(axis=1)
+    epoch_need = np.where(must, need, 0.0).sum(axis=1)
     epoch_offer = np.where(hosts_used, p.compute_budget_flops_s(), 0.0).sum(axis=1)
-    add("compute", epoch_need > epoch_offer,
+    add("compute", epoch_need > epoch_offer * (1.0 + ROUNDING),
         lambda t: f"epoch {t} needs {epoch_need[t]:.3g} FLOP/s, all usable candidate hosts together offer "
                   f"{epoch_offer[t]:.3g}")
     for direction, way, what, bits_per_s, limit_gbps in (

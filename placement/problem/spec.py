@@ -75,8 +75,12 @@ class PlacementProblem:
       -> host: user-terminal uplink, lasers, feeder; sets the request's transmission time),
       candidate_down_gbps [epoch, demand, slot] (bottleneck of the path back, host -> site: the response's),
       candidate_share [epoch, demand, slot] (in [0, 1]: the largest share of the demand-epoch's requests the
-      slot may serve, the share of the epoch's network steps in which the host is reachable from the site;
-      optional, ones; a slot with share 0 is not usable).
+      slot's host may serve, the share of the epoch's network steps in which it is reachable from the site,
+      whatever model it runs; optional, ones; a slot with share 0 is not usable), candidate_model [epoch,
+      demand, slot] (the model the slot runs the demand's requests with: a demand may be offered several
+      models of one task, a host once per model; optional, demand_model in every slot), choice_cost_ms
+      [demand, model] (request-ms per request served with that model: the accuracy it gives up; optional,
+      zeros).
     Time and prices
       epoch_s [epoch] (duration), opening_cost [model, host] (per epoch a copy is placed),
       migration_cost_per_gb (per GB of weights uploaded to a host between epochs), unserved_penalty_ms
@@ -136,6 +140,8 @@ class PlacementProblem:
     model_memory_traffic_bytes: np.ndarray | None = None  # [model] read per request (None: not limiting)
     memory_bandwidth_bytes_s: np.ndarray | None = None  # [host] one accelerator's (None: unlimited)
     candidate_share: np.ndarray | None = None  # [epoch, demand, slot] reachable share (None: ones)
+    candidate_model: np.ndarray | None = None  # [epoch, demand, slot] (None: demand_model everywhere)
+    choice_cost_ms: np.ndarray | None = None  # [demand, model] (None: zeros)
     queueing: bool = False
     utilization_ceiling: float = 1.0
     slo_mode: Literal["report", "penalty", "constraint"] = "report"
@@ -163,6 +169,10 @@ class PlacementProblem:
         K = cand.shape[2]
         if self.candidate_share is None:
             set_("candidate_share", np.ones(cand.shape))
+        if self.candidate_model is None:
+            set_("candidate_model", np.broadcast_to(np.asarray(self.demand_model)[None, :, None], cand.shape))
+        if self.choice_cost_ms is None:
+            set_("choice_cost_ms", np.zeros((D, M)))
         shapes = {
             "host_kind": (np.int8, (H,)), "host_jurisdiction": (np.int32, (H,)),
             "memory_bytes": (np.float64, (H,)), "peak_flops_s": (np.float64, (H,)),
@@ -175,7 +185,8 @@ class PlacementProblem:
             "site_uplink_gbps": (np.float64, (T, S)), "site_downlink_gbps": (np.float64, (T, S)),
             "candidate_host": (np.int32, (T, D, K)), "candidate_rtt_ms": (np.float64, (T, D, K)),
             "candidate_up_gbps": (np.float64, (T, D, K)), "candidate_down_gbps": (np.float64, (T, D, K)),
-            "candidate_share": (np.float64, (T, D, K)),
+            "candidate_share": (np.float64, (T, D, K)), "candidate_model": (np.int32, (T, D, K)),
+            "choice_cost_ms": (np.float64, (D, M)),
             "epoch_s": (np.float64, (T,)), "opening_cost": (np.float64, (M, H)),
             "model_memory_traffic_bytes": (np.float64, (M,)), "memory_bandwidth_bytes_s": (np.float64, (H,)),
         }
@@ -211,9 +222,11 @@ class PlacementProblem:
                f"an index into the {M} models")
         _check((self.demand_site >= 0) & (self.demand_site < S), "demand_site", "index out of range",
                f"an index into the {S} sites")
+        _check((self.candidate_model >= 0) & (self.candidate_model < M), "candidate_model", "index out of range",
+               f"an index into the {M} models")
         _check((cand >= -1) & (cand < H), "candidate_host", "index out of range", f"-1 or a host index < {H}")
         for name in ("memory_bytes", "model_flops", "model_memory_bytes", "request_bytes", "response_bytes",
-                     "opening_cost", "rate_per_s", "model_memory_traffic_bytes"):
+                     "opening_cost", "rate_per_s", "model_memory_traffic_bytes", "choice_cost_ms"):
             _check(np.isfinite(getattr(self, name)) & (getattr(self, name) >= 0), name,
                    "negative or not finite", "finite values >= 0")
         for name in ("peak_flops_s", "service_flops_s", "flops_per_joule", "epoch_s", "slo_ms",
@@ -234,9 +247,13 @@ class PlacementProblem:
                    "values > 0 where candidate_host >= 0")
         _check((self.candidate_share >= 0) & (self.candidate_share <= 1), "candidate_share", "outside [0, 1]",
                "shares in [0, 1]")
-        ordered = np.sort(np.where(real, cand, -1 - np.arange(K)), axis=2)  # padding made distinct
-        _check((np.diff(ordered, axis=2) != 0).all(axis=2), "candidate_host", "a host repeated",
-               "distinct hosts in the slots of one demand and epoch")
+        pair = np.where(real, cand.astype(np.int64) * M + self.candidate_model, -1 - np.arange(K))  # padding distinct
+        ordered = np.sort(pair, axis=2)
+        _check((np.diff(ordered, axis=2) != 0).all(axis=2), "candidate_host", "a host repeated with one model",
+               "distinct (host, model) pairs in the slots of one demand and epoch")
+        same_host = (cand[..., :, None] == cand[..., None, :]) & real[..., :, None]
+        _check((~same_host | (self.candidate_share[..., :, None] == self.candidate_share[..., None, :])).all(axis=(2, 3)),
+               "candidate_share", "differs between two slots of one host", "one share per host and demand-epoch")
         usable = self.usable_slots(slo=False)  # a demand no slot serves within its SLO is a finding, not an error
         _check(usable.any(axis=(0, 2)), "candidate_host",
                "a demand has no usable candidate host (allowed jurisdiction, with power, share > 0) in any epoch",
@@ -287,10 +304,11 @@ class PlacementProblem:
 
     def slot_cost_ms(self) -> np.ndarray:
         """[epoch, demand, slot]: what one request served in the slot adds to the objective before waiting:
-        its latency, plus slo_penalty_ms where that exceeds its SLO under slo_mode 'penalty'."""
-        if self.slo_mode != "penalty":
-            return self.latency_ms()
-        return self.latency_ms() + np.where(self.over_slo(), self.slo_penalty_ms, 0.0)
+        its latency, the choice cost of the slot's model, and slo_penalty_ms where the latency exceeds the SLO
+        under slo_mode 'penalty'."""
+        choice = self.choice_cost_ms[np.arange(self.n_demands)[None, :, None], self.candidate_model]
+        penalty = np.where(self.over_slo(), self.slo_penalty_ms, 0.0) if self.slo_mode == "penalty" else 0.0
+        return self.latency_ms() + choice + penalty
 
     def carrying_slots(self) -> np.ndarray:
         """[epoch, demand, slot] bool: usable slots that can carry some of the demand at all: the model fits
@@ -302,8 +320,8 @@ class PlacementProblem:
         site = self.demand_site[None, :, None]
         up = (self.request_bits_per_s() > 0)[:, :, None]
         down = (self.response_bits_per_s() > 0)[:, :, None]
-        flops = (self.flops_per_s() > 0)[:, :, None]
-        ok = self.usable_slots() & (self.model_memory_bytes[self.demand_model][None, :, None] <= self.memory_bytes[host])
+        flops = self.slot_flops_per_s() > 0
+        ok = self.usable_slots() & (self.model_memory_bytes[self.candidate_model] <= self.memory_bytes[host])
         ok &= ~(up | down) | (self.link_gbps[t, host] > 0)
         via = self.via_site()
         ok &= ~up | ~via | (self.site_uplink_gbps[t, site] > 0)
@@ -359,7 +377,7 @@ class PlacementProblem:
         """[epoch, host]: compute load in FLOP/s of the shares `assignment` [epoch, demand, slot] (3-4)."""
         T, H = self.n_epochs, self.n_hosts
         row = np.arange(T)[:, None, None] * H + np.maximum(self.candidate_host, 0)
-        load = np.where(self.candidate_host >= 0, assignment * self.flops_per_s()[:, :, None], 0.0)
+        load = np.where(self.candidate_host >= 0, assignment * self.slot_flops_per_s(), 0.0)
         return np.bincount(row.ravel(), load.ravel(), T * H).reshape(T, H)
 
     def sustained_budget_flops_s(self) -> np.ndarray:
@@ -406,9 +424,24 @@ class PlacementProblem:
         """[epoch, site]: what the site's terminals carry down in bits/s (constraint 7b)."""
         return 1e9 * self.site_downlink_gbps
 
-    def flops_per_s(self) -> np.ndarray:
-        """[epoch, demand]: FLOP/s the whole demand needs where it is all served (constraints 3-4)."""
-        return self.rate_per_s * self.model_flops[self.demand_model][None, :]
+    def slot_flops_per_s(self) -> np.ndarray:
+        """[epoch, demand, slot]: FLOP/s the whole demand needs where it is all served in the slot, with the
+        slot's model (constraints 3-4)."""
+        return self.rate_per_s[:, :, None] * self.model_flops[self.candidate_model]
+
+    def host_group(self) -> np.ndarray:
+        """[epoch, demand, slot]: the first slot of the demand-epoch with the same host (its own index where
+        the host appears once): slots of one host, with different models, share its reachable share (12)."""
+        same = self.candidate_host[..., :, None] == self.candidate_host[..., None, :]  # [T, D, K, K]
+        return np.where(self.candidate_host >= 0, np.argmax(same, axis=3), np.arange(self.n_slots))
+
+    def host_share_served(self, assignment: np.ndarray) -> np.ndarray:
+        """[epoch, demand, slot]: the share the slot's host serves of the demand-epoch, over all its models."""
+        group = self.host_group()
+        t, d, _ = np.indices(assignment.shape)
+        served = np.zeros(assignment.shape)
+        np.add.at(served, (t, d, group), assignment)  # summed at each host's first slot
+        return served[t, d, group]
 
     def request_bits_per_s(self) -> np.ndarray:
         """[epoch, demand]: bits/s the whole demand's requests move up where it is all served (constraint 7a)."""
@@ -460,7 +493,7 @@ class PlacementProblem:
         # One accelerator's speed, lower when the power budget cannot feed it (eclipse)
         speed = np.minimum(self.service_flops_s[None, :], self.power_budget_w * self.flops_per_joule[None, :])
         t = np.arange(self.n_epochs)[:, None, None]
-        model = self.demand_model[None, :, None]
+        model = self.candidate_model
         with np.errstate(divide="ignore"):
             arithmetic_s = self.model_flops[model] / speed[t, host]
         memory_s = self.model_memory_traffic_bytes[model] / self.memory_bandwidth_bytes_s[host]

@@ -28,7 +28,7 @@ HOSTS_COLUMNS = {"strategy": str, "epoch": np.int32, "epoch_start_min": np.float
                  "compute_utilization": np.float64, "waiting_ms": np.float64, "power_w": np.float64,
                  "power_budget_w": np.float64,
                  "memory_utilization": np.float64, "link_utilization": np.float64, "sunlit_fraction": np.float64}
-ASSIGNMENTS_COLUMNS = {"strategy": str, "epoch": np.int32, "demand": str, "host": str, "host_kind": str,
+ASSIGNMENTS_COLUMNS = {"strategy": str, "epoch": np.int32, "demand": str, "model": str, "host": str, "host_kind": str,
                        "host_jurisdiction": str, "share": np.float64, "requests": np.float64,
                        "latency_ms": np.float64, "p95_latency_ms": np.float64, "waiting_ms": np.float64,
                        "slo_ms": np.float64, "sunlit_fraction": np.float64}
@@ -149,6 +149,7 @@ def _assignments_table(problem: PlacementProblem, solved: dict, sunlit: np.ndarr
         wait = e.host_waiting_ms[t, h]
         parts.append({
             "strategy": [name] * len(t), "epoch": t.astype(np.int32), "demand": [problem.demand_name[i] for i in d],
+            "model": [problem.model_name[m] for m in problem.candidate_model[t, d, k]],
             **_host_columns(problem, h), "share": solution.assignment[t, d, k], "requests": served[t, d, k],
             "latency_ms": latency[t, d, k] + wait, "p95_latency_ms": p95[t, d, k] + wait, "waiting_ms": wait,
             "slo_ms": problem.slo_ms[d],

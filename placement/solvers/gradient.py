@@ -57,7 +57,7 @@ def _repair(problem: PlacementProblem, x: np.ndarray, y: np.ndarray, threshold: 
     T = p.n_epochs
     offered_copy = np.broadcast_to(y > threshold, (T,) + y.shape[1:])  # [T, M, H]
     t_ix = np.arange(T)[:, None, None]
-    offered = state.usable & offered_copy[t_ix, p.demand_model[None, :, None], state.host]
+    offered = state.usable & offered_copy[t_ix, p.candidate_model, state.host]
     penalty = np.inf if p.unserved_penalty_ms is None else p.unserved_penalty_ms
     # Visit order: requests x spread between the two best offered slots (unserved when only one).
     L = np.sort(np.where(offered, state.latency, np.inf), axis=2)
@@ -79,7 +79,7 @@ def _repair(problem: PlacementProblem, x: np.ndarray, y: np.ndarray, threshold: 
     for t, d in order:
         if state.remaining[t, d] <= EPS:
             continue
-        placed = state.y[t, p.demand_model[d], state.host[t, d]]
+        placed = state.y[t, p.candidate_model[t, d], state.host[t, d]]
         ks = np.flatnonzero(state.usable[t, d] & (offered[t, d] | placed))
         key = -x[t, d, ks] if p.single_source else state.latency[t, d, ks]
         state.fill(t, d, ks[np.argsort(key, kind="stable")])

@@ -179,7 +179,7 @@ def ascend(problem: PlacementProblem, options: DualOptions = DualOptions(), copi
     r, scale = build_relaxation(problem, options.dtype)
     if copies is not None:
         t = np.arange(problem.n_epochs)[:, None, None]
-        within = copies[t, problem.demand_model[None, :, None], np.maximum(problem.candidate_host, 0)]
+        within = copies[t, problem.candidate_model, np.maximum(problem.candidate_host, 0)]
         slot_ok = np.asarray(r.slot_ok) & within
         unserved_ok = np.asarray(r.unserved_ok) | ~reachable(slot_ok, problem.candidate_share)
         r = dataclasses.replace(r, slot_ok=jnp.asarray(slot_ok), unserved_ok=jnp.asarray(unserved_ok))

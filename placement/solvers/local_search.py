@@ -35,7 +35,7 @@ class Improver:
         # For each (model, host): the (epoch, demand, slot) triples that a copy there could serve.
         usable = np.argwhere(state.usable)
         t, d, k = usable.T
-        key = p.demand_model[d] * p.n_hosts + state.host[t, d, k]
+        key = p.candidate_model[t, d, k] * p.n_hosts + state.host[t, d, k]
         order = np.argsort(key, kind="stable")
         self.pair_keys, starts = np.unique(key[order], return_index=True)
         self.pair_slots = np.split(usable[order], starts[1:])
@@ -147,7 +147,7 @@ class Improver:
         s, p = self.s, self.p
         load = np.zeros((p.n_epochs, p.n_models, p.n_hosts))
         t_ix = np.broadcast_to(np.arange(p.n_epochs)[:, None, None], s.x.shape)
-        np.add.at(load, (t_ix, np.broadcast_to(p.demand_model[None, :, None], s.x.shape), s.host),
+        np.add.at(load, (t_ix, p.candidate_model, s.host),
                   s.x * s.requests[:, :, None])
         return load
 
@@ -172,7 +172,7 @@ class Improver:
             if not epochs:
                 continue
             hit = np.zeros(s.x.shape, bool)
-            hit[epochs] = (s.host[epochs] == h) & (p.demand_model[None, :, None] == m)
+            hit[epochs] = (s.host[epochs] == h) & (p.candidate_model[epochs] == m)
             demands = np.argwhere((hit & (s.x > 0)).any(axis=2))
 
             def change(epochs=epochs, m=m, h=h):
@@ -250,7 +250,7 @@ class Improver:
             if not s.y[epochs[0], m, h]:
                 continue
             hit = np.zeros(s.x.shape, bool)
-            hit[epochs] = (s.host[epochs] == h) & (p.demand_model[None, :, None] == m)
+            hit[epochs] = (s.host[epochs] == h) & (p.candidate_model[epochs] == m)
             mine = np.argwhere((hit & (s.x > 0)).any(axis=2))
             if mine.size == 0:
                 continue

@@ -46,7 +46,10 @@ slot of d in epoch t, h = host(t, d, k), m model, m(d) the model demand d asks f
   (11) x[t,d,k] in {0, 1}                                   single_source only
   (12) x[t,d,k] <= a[t,d,k]                                 a host serves no more than the share of the
                                                             epoch in which the site reaches it (under
-                                                            (11) a slot with a < 1 serves nothing)
+                                                            (11) a slot with a < 1 serves nothing); where
+                                                            the demand is offered the host with several
+                                                            models (candidate_model), over those slots:
+       sum_{k: host h} x[t,d,k] <= a[t,d,h]
   (14) with a battery (problem.harvest_w, battery_j; placement.problem.battery), per satellite h and epoch t:
        e[t+1,h] - e[t,h] + epoch_s[t] / flops_per_joule[h] sum_{d,k: h} rate[t,d] F[m(d)] x[t,d,k]
            <= epoch_s[t] harvest_w[t,h],   0 <= e[t,h] <= battery_j[h],   e[0,h] = battery_j[h]
@@ -192,7 +195,7 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
     usable = p.usable_slots()
     t_x, d_x, k_x = np.nonzero(usable)
     h_x = p.candidate_host[t_x, d_x, k_x]
-    m_x = p.demand_model[d_x]
+    m_x = p.candidate_model[t_x, d_x, k_x]
     x_cost = R[t_x, d_x] * p.slot_cost_ms()[t_x, d_x, k_x]
     binary = p.single_source and not options.relax
     share = p.candidate_share[t_x, d_x, k_x]
@@ -222,13 +225,21 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
     # (1) sum_k x + u = 1
     b.rows_(np.concatenate([t_x * D + d_x, np.arange(T * D)]), np.concatenate([x, u]),
             np.ones(len(x) + T * D), np.ones(T * D), np.ones(T * D))
+    # (12) over the slots of one host with different models (the demand's model choice), where there are some
+    group = p.host_group()[t_x, d_x, k_x]
+    key = (t_x * D + d_x) * p.n_slots + group
+    _, first, count = np.unique(key, return_index=True, return_counts=True)
+    shared = np.isin(key, key[first[count > 1]])
+    if shared.any():
+        _capacity_rows(b, key[shared], x[shared], np.ones(int(shared.sum())), p.candidate_share.ravel(), integral)
+
     # (2) x - y <= 0, one row per slot: the disaggregated (strong) linking
     n = len(x)
     b.rows_(np.concatenate([np.arange(n), np.arange(n)]), np.concatenate([x, y_of_x]),
             np.concatenate([np.ones(n), -np.ones(n)]), np.full(n, -np.inf), np.zeros(n))
 
     # (3)+(4) compute within min(peak, power x efficiency), per (epoch, host) with any assignment
-    flops_rate = p.flops_per_s()[t_x, d_x]
+    flops_rate = p.slot_flops_per_s()[t_x, d_x, k_x]
     if p.queueing:
         _waiting_rows(b, p, t_x * H + h_x, x, flops_rate, scale)
     else:
@@ -467,7 +478,7 @@ def _solution(problem: PlacementProblem, model: MilpModel, primal) -> Solution:
     if problem.single_source:
         share = np.round(share)  # a binary x is 0 where a < 1: its bound is floor(a)
     host = problem.candidate_host[tx, dx, kx]
-    share = np.where(placement[tx, problem.demand_model[dx], host], share, 0.0)  # x <= y after rounding
+    share = np.where(placement[tx, problem.candidate_model[tx, dx, kx], host], share, 0.0)  # x <= y after rounding
     sol.assignment[tx, dx, kx] = share
     return sol
 

@@ -110,7 +110,7 @@ def row_loads(problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray, np.nda
     p = problem
     t, host = np.arange(p.n_epochs)[:, None, None], np.maximum(p.candidate_host, 0)
     ok = p.carrying_slots()
-    compute = np.where(ok, p.flops_per_s()[:, :, None] * inverse_limit(p.compute_budget_flops_s())[t, host], 0.0)
+    compute = np.where(ok, p.slot_flops_per_s() * inverse_limit(p.compute_budget_flops_s())[t, host], 0.0)
     link = np.where(ok, p.bits_per_s()[:, :, None] * inverse_limit(p.link_bps())[t, host], 0.0)
     at_site = t[:, :, 0], p.demand_site[None, :]  # [T, D] index of each demand-epoch's (epoch, site)
     uplink = p.request_bits_per_s() * inverse_limit(p.site_uplink_bps())[at_site]
@@ -135,7 +135,7 @@ def build_relaxation(problem: PlacementProblem, dtype="float32") -> tuple[Relaxa
     R = p.requests()
     L = p.slot_cost_ms()
     host = np.maximum(p.candidate_host, 0)
-    model = np.broadcast_to(p.demand_model[None, :, None], (T, D, K))
+    model = p.candidate_model
     t_ix = np.broadcast_to(np.arange(T)[:, None, None], (T, D, K))
     site = np.broadcast_to(p.demand_site[None, :], (T, D))
 

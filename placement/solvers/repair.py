@@ -55,7 +55,7 @@ def choose_copies(problem: PlacementProblem, use: np.ndarray) -> np.ndarray:
     ok = p.carrying_slots()
     t, d, k = np.nonzero(ok)
     wanted = np.zeros((T, M, H), bool)
-    wanted[t, p.demand_model[d], p.candidate_host[t, d, k]] = True
+    wanted[t, p.candidate_model[t, d, k], p.candidate_host[t, d, k]] = True
     if p.placement == "fixed":
         wanted, use = wanted.any(axis=0, keepdims=True), use.sum(axis=0, keepdims=True)
     e, m, h = np.nonzero(wanted)
@@ -113,7 +113,7 @@ def relaxed_use(problem: PlacementProblem, shares: np.ndarray) -> np.ndarray:
     T, D, K = p.candidate_host.shape
     use = np.zeros((T, p.n_models, p.n_hosts))
     t = np.broadcast_to(np.arange(T)[:, None, None], (T, D, K))
-    np.add.at(use, (t, np.broadcast_to(p.demand_model[None, :, None], t.shape), np.maximum(p.candidate_host, 0)),
+    np.add.at(use, (t, p.candidate_model, np.maximum(p.candidate_host, 0)),
               np.where(p.carrying_slots(), shares * p.requests()[:, :, None], 0.0))
     return use
 
@@ -130,7 +130,7 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     L = p.slot_cost_ms()
     host = np.maximum(p.candidate_host, 0)
     t3 = np.broadcast_to(np.arange(T)[:, None, None], (T, D, K))
-    model3 = np.broadcast_to(p.demand_model[None, :, None], (T, D, K))
+    model3 = p.candidate_model
     site2 = np.broadcast_to(p.demand_site[None, :], (T, D))
     row = t3 * H + host  # (epoch, host) row of each slot
     site_row = np.arange(T)[:, None] * S + site2  # (epoch, site) row of each demand-epoch
@@ -140,7 +140,7 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     slot_rows = (row, row, slot_site_row, slot_site_row)
     # per unit share of each slot; a local host's slot does not cross the site's terminals
     via = p.via_site()
-    per_share = (p.flops_per_s()[:, :, None] * np.ones(K), p.bits_per_s()[:, :, None] * np.ones(K),
+    per_share = (p.slot_flops_per_s(), p.bits_per_s()[:, :, None] * np.ones(K),
                  p.request_bits_per_s()[:, :, None] * via, p.response_bits_per_s()[:, :, None] * via)
     cap = p.candidate_share
 
@@ -197,7 +197,9 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     x = np.zeros(ok.shape)
     offer = np.where(ok, np.clip(shares, 0.0, None), 0.0)
     total = offer.sum(axis=2, keepdims=True)
-    offer = np.minimum(np.where(total > 1.0, offer / np.maximum(total, 1e-300), offer), cap)
+    offer = np.where(total > 1.0, offer / np.maximum(total, 1e-300), offer)
+    by_host = p.host_share_served(offer)  # a host's slots (one per model) share its reachable share (12)
+    offer = np.where(by_host > cap, offer * cap / np.maximum(by_host, 1e-300), offer)
     rooms = (room_compute, room_link, room_uplink, room_downlink)
     for round_ in range(MAX_ROUNDS):
         if round_ < BUMP_ROUNDS:
@@ -210,13 +212,14 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
             refused |= accepted < offer * (1.0 - 1e-12)
             x = x + accepted
         rest = np.where(R > 0, 1.0 - x.sum(axis=2), 0.0)
-        open_cost = np.where(ok & ~refused & (cap - x > DONE), cost, np.inf)
+        host_room = cap - p.host_share_served(x)
+        open_cost = np.where(ok & ~refused & (host_room > DONE), cost, np.inf)
         best = np.argmin(open_cost, axis=2)[:, :, None]
         has = np.isfinite(np.take_along_axis(open_cost, best, axis=2)[:, :, 0]) & (rest > DONE)
         if not has.any():
             break
         offer = np.zeros(x.shape)
-        room_share = np.take_along_axis(cap - x, best, axis=2)[:, :, 0]
+        room_share = np.take_along_axis(host_room, best, axis=2)[:, :, 0]
         np.put_along_axis(offer, best, np.where(has, np.minimum(rest, room_share), 0.0)[:, :, None], axis=2)
 
     # 4. Copies that serve nothing, from the last epoch back, where no later copy follows

@@ -54,7 +54,8 @@ class Residuals:
         self.latency = p.slot_cost_ms()  # latency, with the SLO penalty where one is set
         self.host = np.maximum(p.candidate_host, 0)  # [epoch, demand, slot] (padding as host 0, never usable)
         self.via = p.via_site()  # [epoch, demand, slot] crosses the site's terminals (not a local host)
-        self.flops_per_share = p.flops_per_s()  # [epoch, demand]
+        self.group = p.host_group()  # [epoch, demand, slot] the first slot of the same host
+        self.flops_per_share = p.slot_flops_per_s()  # [epoch, demand, slot] with the slot's model
         self.bits_per_share = p.bits_per_s()  # [epoch, demand] through the host link
         self.up_per_share = p.request_bits_per_s()  # [epoch, demand] through the site uplink
         self.down_per_share = p.response_bits_per_s()  # [epoch, demand] through the site downlink
@@ -76,27 +77,29 @@ class Residuals:
         rem = self.remaining[t, d]
         if rem <= 0:
             return np.zeros(p.n_slots)
-        h, m = self.host[t, d], p.demand_model[d]
+        h, m = self.host[t, d], p.candidate_model[t, d]
         placed = self.y[t, m, h]
         fits = placed | (self.memory[t, h] >= p.model_memory_bytes[m])
         link = self.link[t, h] - np.where(placed, 0.0, self._upload(t, m, h))
-        share = np.minimum(rem, p.candidate_share[t, d] - self.x[t, d])
+        group = self.group[t, d]  # a host's slots (one per model) share its reachable share (12)
+        share = np.minimum(rem, p.candidate_share[t, d] - np.bincount(group, self.x[t, d], p.n_slots)[group])
         s = p.demand_site[d]
         for room, per_share, applies in ((self.compute[t, h], self.flops_per_share[t, d], True),
                                          (link, self.bits_per_share[t, d], True),
                                          (self.uplink[t, s], self.up_per_share[t, d], self.via[t, d]),
                                          (self.downlink[t, s], self.down_per_share[t, d], self.via[t, d])):
-            if per_share > 0:
-                share = np.where(applies, np.minimum(share, room / per_share), share)
+            loads = applies & (per_share > 0)  # per slot: the compute load is the slot's model's
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = np.where(loads, np.minimum(share, room / np.where(loads, per_share, 1.0)), share)
         ok = self.usable[t, d] & fits & (link >= 0) & (share > EPS)
         if p.single_source:
             ok &= share >= rem
         return np.where(ok, share, 0.0)
 
     def new_copy_cost(self, t: int, d: int) -> np.ndarray:
-        """[slot] objective added by placing demand d's model on the slot's host for epoch t (0 if there)."""
+        """[slot] objective added by placing the slot's model on its host for epoch t (0 if there)."""
         p = self.problem
-        h, m = self.host[t, d], p.demand_model[d]
+        h, m = self.host[t, d], p.candidate_model[t, d]
         if self.fixed:
             cost = p.n_epochs * p.opening_cost[m, h]
         else:
@@ -121,12 +124,12 @@ class Residuals:
     def assign(self, t: int, d: int, k: int, share: float) -> None:
         """Serve `share` (from `shares`, so it fits) of demand d in epoch t at slot k, placing the copy."""
         p = self.problem
-        h, m = int(p.candidate_host[t, d, k]), int(p.demand_model[d])
+        h, m = int(p.candidate_host[t, d, k]), int(p.candidate_model[t, d, k])
         if not self.y[t, m, h]:
             self._place(t, m, h)
         self.x[t, d, k] += share
         self.remaining[t, d] = max(self.remaining[t, d] - share, 0.0)
-        self.compute[t, h] -= self.flops_per_share[t, d] * share
+        self.compute[t, h] -= self.flops_per_share[t, d, k] * share
         self.link[t, h] -= self.bits_per_share[t, d] * share
         if self.via[t, d, k]:
             self.uplink[t, p.demand_site[d]] -= self.up_per_share[t, d] * share
@@ -200,7 +203,7 @@ class State(Residuals):
         super().__init__(problem)
         p = problem
         self.penalty = p.unserved_penalty_ms
-        self.model = p.demand_model
+        self.model = p.candidate_model  # [epoch, demand, slot]
         self.slack_link = 1e-9 * np.where(np.isfinite(self.link), np.abs(self.link), 0.0)
         self.slack_memory = 1e-9 * np.abs(self.memory)
         self.budget = p.sustained_budget_flops_s()  # what `compute` counts down from
@@ -215,7 +218,7 @@ class State(Residuals):
         state.y, state.x = solution.placement.copy(), solution.assignment.copy()
         T, H, S = p.n_epochs, p.n_hosts, p.site_uplink_gbps.shape[1]
         row = np.arange(T)[:, None, None] * H + state.host
-        state.compute -= np.bincount(row.ravel(), (state.x * state.flops_per_share[:, :, None]).ravel(), T * H).reshape(T, H)
+        state.compute -= np.bincount(row.ravel(), (state.x * state.flops_per_share).ravel(), T * H).reshape(T, H)
         state.link -= np.bincount(row.ravel(), (state.x * state.bits_per_share[:, :, None]).ravel(), T * H).reshape(T, H)
         state.link -= uploads_bps(p, state.y)
         site_row = np.arange(T)[:, None] * S + p.demand_site[None, :]
@@ -250,7 +253,7 @@ class State(Residuals):
         x = self.x[t, d]
         h = self.host[t, d]
         used = x > 0
-        np.add.at(self.compute[t], h[used], self.flops_per_share[t, d] * x[used])
+        np.add.at(self.compute[t], h[used], self.flops_per_share[t, d][used] * x[used])
         np.add.at(self.link[t], h[used], self.bits_per_share[t, d] * x[used])
         through_site = x[used & self.via[t, d]].sum()
         self.uplink[t, p.demand_site[d]] += self.up_per_share[t, d] * through_site
@@ -310,7 +313,7 @@ class State(Residuals):
 
     def placed_slots(self, t: int, d: int) -> np.ndarray:
         """Usable slots of (t, d) whose copy is placed, by increasing latency."""
-        k = np.flatnonzero(self.usable[t, d] & self.y[t, self.model[d], self.host[t, d]])
+        k = np.flatnonzero(self.usable[t, d] & self.y[t, self.model[t, d], self.host[t, d]])
         return k[np.argsort(self.latency[t, d][k], kind="stable")]
 
     def demand_order(self, keys: np.ndarray) -> np.ndarray:
