@@ -1,6 +1,7 @@
 """Hand-made placement instances whose optima are derived in the comments of the tests that use them."""
 
 import numpy as np
+import pytest
 
 from placement.problem import CLOUD, GATEWAY, SATELLITE, PlacementProblem
 
@@ -39,3 +40,18 @@ def with_fast_satellite(**overrides) -> PlacementProblem:
                   power_budget_w=[[np.inf, np.inf, 1000.0]])
     fields.update(overrides)
     return tiny(**fields)
+
+
+def solve_with_every_strategy(problem: PlacementProblem, seed: int = 0) -> dict:
+    """Every strategy's result on `problem`, each checked by the evaluator: feasible, scored as the solver
+    scored itself, and not below the MILP's proven bound."""
+    from placement.evaluation.metrics import evaluate
+    from placement.solvers import SOLVERS
+
+    results = {name: strategy.solve(problem, seed=seed) for name, strategy in SOLVERS.items()}
+    for name, result in results.items():
+        report = evaluate(problem, result.solution)
+        assert report.feasible, (name, report.violations[:3])
+        assert report.objective == pytest.approx(result.objective, rel=1e-5), name
+        assert report.objective >= results["milp"].dual_bound * (1 - 1e-6), name
+    return results

@@ -10,8 +10,8 @@ from placement.evaluation.metrics import evaluate
 from placement.problem import SATELLITE, PlacementProblem, Solution
 from placement.problem.battery import state_of_charge, sustained_power_w
 from placement.problem.synthetic import random_problem
-from placement.solvers import SOLVERS
 from placement.solvers.milp import solve
+from tests.placement_instances import solve_with_every_strategy
 from tests.test_milp import brute_force
 
 # One satellite's compute: 60 W from the panels while sunlit, a 64.8 kJ battery share (60 Wh x 0.3),
@@ -143,9 +143,4 @@ def test_milp_matches_brute_force_with_battery(seed):
 def test_every_solver_keeps_the_batteries_above_empty():
     problem = with_battery(random_problem(5, n_hosts=8, n_demands=12, n_models=2, n_epochs=3, placement="per_epoch",
                                           load=1.2, opening_cost=1e3), energy_j=3_000.0)
-    results = {name: strategy.solve(problem, seed=0) for name, strategy in SOLVERS.items()}
-    for name, result in results.items():
-        report = evaluate(problem, result.solution)
-        assert report.feasible, (name, report.violations[:3])
-        assert report.objective == pytest.approx(result.objective, rel=1e-5), name
-        assert report.objective >= results["milp"].dual_bound * (1 - 1e-6), name
+    solve_with_every_strategy(problem)

@@ -18,6 +18,7 @@ from placement.problem.synthetic import random_problem
 from placement.scenario import resolve
 from placement.solvers import SOLVERS
 from placement.solvers.milp import solve
+from tests.placement_instances import solve_with_every_strategy
 from tests.test_milp import brute_force
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "quickstart.toml"
@@ -105,12 +106,7 @@ def test_every_solver_passes_the_evaluator_with_model_choice():
     problem = with_two_models(random_problem(4, n_hosts=8, n_demands=10, n_models=2, n_epochs=2,
                                              placement="per_epoch", load=0.9, opening_cost=1e3, partial_share=0.5),
                               cost_ms=3.0)
-    results = {name: strategy.solve(problem, seed=0) for name, strategy in SOLVERS.items()}
-    for name, result in results.items():
-        report = evaluate(problem, result.solution)
-        assert report.feasible, (name, report.violations[:3])
-        assert report.objective == pytest.approx(result.objective, rel=1e-5), name
-        assert report.objective >= results["milp"].dual_bound * (1 - 1e-6), name
+    solve_with_every_strategy(problem)
 
 
 def test_options_floor_and_prices_follow_the_catalog():

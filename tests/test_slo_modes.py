@@ -9,9 +9,8 @@ import pytest
 from placement.evaluation.metrics import evaluate
 from placement.problem import Solution
 from placement.problem.synthetic import random_problem
-from placement.solvers import SOLVERS
 from placement.solvers.milp import solve
-from tests.placement_instances import with_fast_satellite
+from tests.placement_instances import solve_with_every_strategy, with_fast_satellite
 from tests.test_milp import brute_force
 
 # with_fast_satellite: two demands of 60 requests/s; S 20 ms (up to 100 requests/s), G 30 ms (100/s),
@@ -72,9 +71,4 @@ def test_every_solver_passes_the_evaluator(mode):
     slo = np.nanmedian(np.where(base.usable_slots(), base.latency_ms(), np.nan), axis=(0, 2))
     problem = dataclasses.replace(base, slo_ms=slo, slo_mode=mode, slo_penalty_ms=100.0, queueing=True,
                                   utilization_ceiling=0.95)
-    results = {name: strategy.solve(problem, seed=0) for name, strategy in SOLVERS.items()}
-    for name, result in results.items():
-        report = evaluate(problem, result.solution)
-        assert report.feasible, (name, report.violations[:3])
-        assert report.objective == pytest.approx(result.objective, rel=1e-5), name
-        assert report.objective >= results["milp"].dual_bound * (1 - 1e-6), name
+    solve_with_every_strategy(problem)
