@@ -70,6 +70,13 @@ class ConstellationConfig:
         False, help="skip (and count) malformed TLE/OMM records instead of stopping at the first")
     header_lines: int = option(0, check=lambda x: x >= 0, expected="an integer >= 0",
                                help="lines that open a TLE file before its first element set (Hypatia's tles.txt: 1)")
+    warn_element_age_days: float = option(
+        3.0, check=positive, expected="a positive number of days",
+        help="warn when some time of the horizon is more than this many days from a satellite's element-set epoch "
+             "(a built-in's: `epoch`); SGP4's error grows with that gap (placement/scenario.py)")
+    max_element_age_days: float = option(
+        30.0, check=positive, expected="a positive number of days",
+        help="refuse a horizon more than this many days from any satellite's element-set epoch")
 
 
 @dataclasses.dataclass(frozen=True)

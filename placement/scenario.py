@@ -15,6 +15,7 @@ time grid.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 from pathlib import Path
 from typing import Any, Mapping
@@ -46,6 +47,14 @@ DEFAULT_SITE_MIN_ELEVATION_DEG = 25.0
 # More time steps than this is a typo in time.duration_h, time.step_s or problem.epoch_s (ten million are 19
 # years of 60 s steps): arrays over them would not fit in memory, and the step counts overflow first.
 MAX_STEPS = 10_000_000
+# SGP4 predicts from mean elements fitted to observations around their epoch. In LEO it is good to about 1 km
+# within a few days of the epoch (Kelso, "Validation of SGP4 and IS-GPS-200D against GPS precision
+# ephemerides", AAS 07-127, 2007), and its position error grows by roughly 1-3 km per day away from it (the
+# order of growth Vallado & Crawford, "SGP4 orbit determination", AIAA 2008-6770, discuss); weeks out, a
+# satellite is tens of km and seconds of along-track travel from where a run puts it, and years out SGP4's
+# drag terms put it at absurd altitudes. constellation.warn_element_age_days and max_element_age_days
+# (3 and 30 days by default) say how much of that a run accepts.
+SGP4_DRIFT = "SGP4's position error grows by roughly 1-3 km per day away from the element epoch in LEO"
 # SGP4's error codes (Vallado et al. 2006; the sgp4 package), for a catalog it cannot propagate.
 SGP4_ERRORS = {1: "mean eccentricity out of range", 2: "mean motion below zero",
                3: "perturbed eccentricity out of range", 4: "semi-latus rectum below zero", 6: "decayed"}
@@ -148,6 +157,7 @@ class Scenario:
     name: str = "scenario"
     config: dict | None = None
     source: str | None = None  # the config file (relative paths in `config` resolve from its folder)
+    warnings: tuple[str, ...] = ()  # what resolution found doubtful but not wrong (said and recorded by a run)
 
     def __post_init__(self):
         unknown = [s for s in self.strategies if s not in SOLVERS]
@@ -170,6 +180,7 @@ class PropagationJob:
     chunk_steps: int
     outputs: tuple[str, ...]  # of "velocity", "geodetic", "sunlit"
     config: dict
+    warnings: tuple[str, ...] = ()  # as Scenario.warnings
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -189,6 +200,7 @@ def resolve(config: Config) -> Scenario:
     span_s = max(config.time.duration_h * 3600.0, pc.epoch_s)  # a run has one epoch at least
     _check_steps(config, span_s)
     start_jd, start_fr = parse_utc(config.time.start, field="time.start", source=config.source)
+    warnings = _check_element_age(config, constellation, start_jd, start_fr, span_s)
     _check_in_orbit(config, constellation, start_jd, start_fr, span_s)
     sites, units = sites_and_units(config)
     ground = ground_segment(config)
@@ -214,7 +226,7 @@ def resolve(config: Config) -> Scenario:
         strategies=tuple(s.strategies), solver_options={name: getattr(s, name) for name in SOLVERS},
         certify=s.certify, precision=config.propagation.precision, chunk_steps=config.propagation.chunk_steps,
         seed=config.seed, name=Path(config.source).stem if config.source else "scenario",
-        config=config_to_dict(config), source=config.source)
+        config=config_to_dict(config), source=config.source, warnings=warnings)
 
 
 def resolve_propagation(config: Config) -> PropagationJob:
@@ -224,11 +236,12 @@ def resolve_propagation(config: Config) -> PropagationJob:
     _check_steps(config, t.duration_h * 3600.0)
     grid = TimeGrid(start_jd, start_fr, t.step_s, int(round(t.duration_h * 3600.0 / t.step_s)) + 1)
     constellation = _constellation(config)
+    warnings = _check_element_age(config, constellation, start_jd, start_fr, t.duration_h * 3600.0)
     _check_in_orbit(config, constellation, start_jd, start_fr, t.duration_h * 3600.0)
     o = config.output
     outputs = tuple(name for name in ("velocity", "geodetic", "sunlit") if getattr(o, name))
     return PropagationJob(constellation, grid, config.propagation.precision, config.propagation.chunk_steps,
-                          outputs, config_to_dict(config))
+                          outputs, config_to_dict(config), warnings)
 
 
 def _check_steps(config: Config, span_s: float) -> None:
@@ -238,6 +251,33 @@ def _check_steps(config: Config, span_s: float) -> None:
                          source=config.source, field="time",
                          expected=f"at most {MAX_STEPS:,} steps: time.step_s, time.duration_h and problem.epoch_s "
                                   "in seconds and hours")
+
+
+def _check_element_age(config: Config, constellation: Constellation, start_jd: float, start_fr: float,
+                       span_s: float) -> tuple[str, ...]:
+    """Refuse a horizon further than constellation.max_element_age_days from some satellite's element-set
+    epoch, and return a warning when it is further than warn_element_age_days (SGP4_DRIFT): a stale catalog
+    or a mistyped year otherwise runs to the end on positions that are wrong."""
+    c, e = config.constellation, constellation.elements
+    if not len(e):
+        return ()
+    from_start_days = (start_jd - e.jdsatepoch) + (start_fr - e.jdsatepochF)  # [sat], > 0: epoch before start
+    gap_days = np.maximum(np.abs(from_start_days), np.abs(from_start_days + span_s / 86400.0))  # [sat]
+    worst = int(np.argmax(gap_days))
+    epoch = datetime.datetime(2000, 1, 1, 12) + datetime.timedelta(
+        days=float(e.jdsatepoch[worst] - 2451545.0 + e.jdsatepochF[worst]))  # JD 2451545.0: 2000-01-01 12:00 UTC
+    field = "constellation.file" if c.file else "constellation.epoch"
+    detail = (f"the horizon reaches {gap_days[worst]:.1f} days from the element-set epoch of "
+              f"{int((gap_days > c.warn_element_age_days).sum())} of {len(e)} satellites (the furthest: "
+              f"{e.name[worst]!r}, epoch {epoch:%Y-%m-%d %H:%M} UTC); {SGP4_DRIFT}")
+    if gap_days[worst] > c.max_element_age_days:
+        raise InputError(detail, source=config.source, field=field,
+                         expected=f"time.start and time.duration_h within constellation.max_element_age_days = "
+                                  f"{c.max_element_age_days:g} days of the element epochs (element sets of the "
+                                  "horizon's dates, e.g. from CelesTrak, or a larger limit)")
+    if gap_days[worst] > c.warn_element_age_days:
+        return (f"{field}: {detail} (over constellation.warn_element_age_days = {c.warn_element_age_days:g})",)
+    return ()
 
 
 def _check_in_orbit(config: Config, constellation: Constellation, start_jd: float, start_fr: float,
