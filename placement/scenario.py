@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from placement.config import Config, config_to_dict
-from placement.constellation import Elements, read_elements
+from placement.constellation import Elements, format_tle, read_elements
 from placement.constellation import walker
 from placement.errors import InputError
 from placement.network import ground as ground_tables
@@ -312,6 +312,11 @@ def _constellation(config: Config) -> Constellation:
         chosen = tuple(shells[s - 1] for s in c.shells) if c.shells else tuple(shells)
         epoch_jd, epoch_fr = parse_utc(c.epoch, field="constellation.epoch", source=config.source)
         elements = walker.constellation(chosen, epoch_jd, epoch_fr, bstar=c.bstar)
+        try:  # a run copies them into satellites.tle at its end; they share epoch and bstar, so one tells
+            format_tle(elements.take([0]))
+        except InputError as error:
+            raise InputError(error.detail, source=config.source, field=f"constellation.{error.field}",
+                             expected=error.expected) from None
         result = Constellation(elements, chosen, c.builtin.strip().lower())
         if config.network.lasers_file is not None:
             raise InputError("a laser list is for a catalog file", source=config.source,

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from placement import cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,3 +73,68 @@ def test_a_catalog_days_old_warns_naming_its_stalest_satellite(tmp_path, capsys)
 def test_every_shipped_config_validates(capsys):
     for config in sorted((ROOT / "configs").glob("*.toml")):
         assert cli.main(["validate", str(config)]) == 0, capsys.readouterr().err
+
+
+# 2. element values the run's TLE copy (satellites.tle) cannot hold, refused when the file is read
+
+# One OMM record, CelesTrak's keywords and units (values of STARLINK-1008 in the shipped snapshot).
+OMM_RECORD = {"OBJECT_NAME": "STARLINK-1008", "OBJECT_ID": "2019-074B", "EPOCH": "2026-02-22T22:52:52.307616",
+              "MEAN_MOTION": 15.31035506, "ECCENTRICITY": 0.0001251, "INCLINATION": 53.1565,
+              "RA_OF_ASC_NODE": 247.2957, "ARG_OF_PERICENTER": 94.4223, "MEAN_ANOMALY": 265.6921,
+              "EPHEMERIS_TYPE": 0, "CLASSIFICATION_TYPE": "U", "NORAD_CAT_ID": 44714, "ELEMENT_SET_NO": 999,
+              "REV_AT_EPOCH": 34661, "BSTAR": 6.1711e-05, "MEAN_MOTION_DOT": 1.514e-05, "MEAN_MOTION_DDOT": 0}
+
+
+def omm_config(tmp_path: Path, records: list[dict], suffix: str = ".json") -> Path:
+    path = tmp_path / f"sats{suffix}"
+    if suffix == ".json":
+        path.write_text(json.dumps(records))
+    else:
+        path.write_text(",".join(records[0]) + "\n" + "".join(",".join(str(v) for v in r.values()) + "\n"
+                                                              for r in records))
+    config = tmp_path / "config.toml"
+    config.write_text(f'extends = "{QUICKSTART}"\n[constellation]\nfile = "{path.name}"\n'
+                      '[time]\nstart = "2026-02-23T00:00:00Z"\n')
+    return config
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("INCLINATION", 250.0, "0 to 180 degrees"),
+    ("MEAN_MOTION", 100.0, "17.04 rev/day"),  # the TLE field holds 99.99999999, no orbit more than 17.04
+    ("MEAN_MOTION", 16.0, None),  # a 90-minute orbit (inside 17.04): accepted
+    ("NORAD_CAT_ID", 340000, "0 to 339999 (Alpha-5 Z9999)"),
+    ("NORAD_CAT_ID", 339999, None),
+    ("ECCENTRICITY", 0.99999999, "0 <= e < 0.99999995"),
+    ("EPOCH", "2060-01-01T00:00:00", "1957-2056"),
+    ("BSTAR", 1e12, "a magnitude below 1e9"),
+])
+def test_an_omm_value_a_tle_cannot_hold_is_refused_naming_record_and_key(tmp_path, capsys, key, value, words):
+    good = dict(OMM_RECORD, NORAD_CAT_ID=44718)
+    config = omm_config(tmp_path, [good, {**OMM_RECORD, key: value}])
+    argv = ["validate", str(config), "--set", "constellation.max_element_age_days=20000"]
+    if words is None:
+        assert cli.main(argv) == 0
+        return
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"placement: error: {tmp_path / 'sats.json'}, field '{key}': JSON item [1]:")
+    assert words in err
+    # skipped and counted like any malformed record when the config says so
+    assert cli.main([*argv, "--set", "constellation.skip_bad_records=true"]) == 0
+    assert "valid: 1 satellites" in capsys.readouterr().err
+
+
+def test_an_omm_csv_value_a_tle_cannot_hold_is_refused_naming_the_line(tmp_path, capsys):
+    config = omm_config(tmp_path, [OMM_RECORD, {**OMM_RECORD, "NORAD_CAT_ID": 44718, "INCLINATION": 250.0}], ".csv")
+    assert cli.main(["validate", str(config)]) == 2
+    assert f"{tmp_path / 'sats.csv'}, line 3, field 'INCLINATION'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("overrides, field, words", [
+    (["constellation.epoch=2060-01-01", "time.start=2060-01-01"], "constellation.epoch", "1957-2056"),
+    (["constellation.bstar=1e10"], "constellation.bstar", "a magnitude below 1e9"),
+])
+def test_walker_elements_a_tle_cannot_hold_are_refused_naming_the_field(capsys, overrides, field, words):
+    assert cli.main(["validate", str(QUICKSTART), *sets(overrides)]) == 2
+    err = capsys.readouterr().err
+    assert f"field '{field}'" in err and words in err
