@@ -312,6 +312,14 @@ class ProblemConfig(ProblemOptions):
                             help="length of a placement epoch, s: copies are placed (and paid for) per epoch")
 
 
+@dataclasses.dataclass(frozen=True)
+class LimitsConfig:
+    max_memory_gb: float | None = option(
+        None, check=positive, expected="a positive number of GB (1e9 bytes)",
+        help="memory a run may count on, GB; default: $PLACEMENT_MAX_MEMORY_GB, else the machine's physical "
+             "memory. A run whose arrays certainly exceed it is refused before any work (placement/scenario.py)")
+
+
 def _solver_config() -> type:
     """The [solver] section: which strategies run, whether heuristics are certified, and one [solver.<name>]
     table per registered strategy, typed as its options dataclass with its preset's values as defaults."""
@@ -346,6 +354,7 @@ class Config:
     hosts: HostsConfig = option(HostsConfig(), help="hardware and links of the hosts")
     problem: ProblemConfig = option(ProblemConfig(), help="epochs, placement mode and prices")
     solver: SolverConfig = option(SolverConfig(), help="which strategies run, and each one's options")
+    limits: LimitsConfig = option(LimitsConfig(), help="what the machine can hold")
     seed: int = option(0, check=lambda x: 0 <= x < 2**31, expected="an integer in [0, 2147483647] (the MILP "
                                                                     "solvers take a 32-bit seed)",
                        help="seed for every random choice of the run")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import math
+import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -55,6 +56,16 @@ MAX_STEPS = 10_000_000
 # drag terms put it at absurd altitudes. constellation.warn_element_age_days and max_element_age_days
 # (3 and 30 days by default) say how much of that a run accepts.
 SGP4_DRIFT = "SGP4's position error grows by roughly 1-3 km per day away from the element epoch in LEO"
+# An estimate of a run's memory, in values of the propagation's precision (itemsize bytes each): the propagation
+# over the whole horizon is held, [sat, step] x (3 ECEF coordinates + sunlit fraction), plus SGP4's int8 code
+# (propagation/orbits.py, Orbits); and each step the access rule forms [site or gateway, sat] arrays: height,
+# squared range and score in the precision and an int32 index (network/access.py), which XLA may fuse into
+# fewer. The network per epoch and the placement problem come on top, so the estimate errs low: it refuses runs
+# far over the machine (a million sites, years of steps) and leaves the shipped configs alone (the largest,
+# starlink-catalog.toml, needs 0.27 GB by it).
+ORBIT_VALUES_PER_STEP = 4
+ACCESS_VALUES_PER_PAIR = 4
+MEMORY_ENV = "PLACEMENT_MAX_MEMORY_GB"
 # SGP4's error codes (Vallado et al. 2006; the sgp4 package), for a catalog it cannot propagate.
 SGP4_ERRORS = {1: "mean eccentricity out of range", 2: "mean motion below zero",
                3: "perturbed eccentricity out of range", 4: "semi-latus rectum below zero", 6: "decayed"}
@@ -207,6 +218,7 @@ def resolve(config: Config) -> Scenario:
     n_epochs = max(1, int(config.time.duration_h * 3600.0 // pc.epoch_s))
     horizon = Horizon(start_jd, start_fr, pc.epoch_s, n_epochs,
                       steps_per_epoch=max(1, math.ceil(pc.epoch_s / config.time.step_s - 1e-9)))
+    _check_memory(config, len(constellation.elements), horizon.n_steps + 1, len(sites) + len(ground.gateways))
     s = config.solver
     n = config.network
     up, down = SITE_LINKS[n.site_link]
@@ -278,6 +290,41 @@ def _check_element_age(config: Config, constellation: Constellation, start_jd: f
     if gap_days[worst] > c.warn_element_age_days:
         return (f"{field}: {detail} (over constellation.warn_element_age_days = {c.warn_element_age_days:g})",)
     return ()
+
+
+def _memory_limit_bytes(config: Config) -> tuple[float, str]:
+    """The memory a run may count on, and where that number came from."""
+    if config.limits.max_memory_gb is not None:
+        return config.limits.max_memory_gb * 1e9, "limits.max_memory_gb"
+    text = os.environ.get(MEMORY_ENV)
+    if text is not None:
+        try:
+            gb = float(text)
+        except ValueError:
+            gb = math.nan
+        if not (math.isfinite(gb) and gb > 0):
+            raise InputError(f"{MEMORY_ENV}={text!r}", source="environment", field=MEMORY_ENV,
+                             expected="a positive number of GB")
+        return gb * 1e9, f"${MEMORY_ENV}"
+    return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")), "the machine's physical memory"
+
+
+def _check_memory(config: Config, n_sat: int, n_steps: int, n_ground: int) -> None:
+    """Refuse a run whose arrays (the estimate of ORBIT_VALUES_PER_STEP and ACCESS_VALUES_PER_PAIR) exceed the
+    memory it may count on, before any work: otherwise it runs for minutes and dies of memory, or takes the
+    machine's swap with it."""
+    itemsize = np.dtype(config.propagation.precision).itemsize
+    orbits = float(n_sat) * n_steps * (ORBIT_VALUES_PER_STEP * itemsize + 1)
+    access = float(n_ground) * n_sat * (ACCESS_VALUES_PER_PAIR - 1) * itemsize + float(n_ground) * n_sat * 4
+    limit, origin = _memory_limit_bytes(config)
+    if orbits + access > limit:
+        field = "time.duration_h" if orbits >= access else "demand"
+        raise InputError(
+            f"this run needs at least {(orbits + access) / 1e9:.3g} GB: {n_sat} satellites x {n_steps} steps held "
+            f"({orbits / 1e9:.3g} GB) and {n_ground} sites and gateways x {n_sat} satellites at each step "
+            f"({access / 1e9:.3g} GB), over the {limit / 1e9:.3g} GB of {origin}", source=config.source,
+            field=field, expected="fewer steps (time.duration_h, time.step_s), satellites (constellation) or sites "
+                                  f"(demand), or a larger limits.max_memory_gb or ${MEMORY_ENV} on a larger machine")
 
 
 def _check_in_orbit(config: Config, constellation: Constellation, start_jd: float, start_fr: float,

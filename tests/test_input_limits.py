@@ -70,11 +70,6 @@ def test_a_catalog_days_old_warns_naming_its_stalest_satellite(tmp_path, capsys)
     assert "of 2 of 2 satellites (the furthest: 'STARLINK-1012', epoch 2026-02-22 19:04 UTC)" in err
 
 
-def test_every_shipped_config_validates(capsys):
-    for config in sorted((ROOT / "configs").glob("*.toml")):
-        assert cli.main(["validate", str(config)]) == 0, capsys.readouterr().err
-
-
 # 2. element values the run's TLE copy (satellites.tle) cannot hold, refused when the file is read
 
 # One OMM record, CelesTrak's keywords and units (values of STARLINK-1008 in the shipped snapshot).
@@ -138,3 +133,44 @@ def test_walker_elements_a_tle_cannot_hold_are_refused_naming_the_field(capsys, 
     assert cli.main(["validate", str(QUICKSTART), *sets(overrides)]) == 2
     err = capsys.readouterr().err
     assert f"field '{field}'" in err and words in err
+
+
+# 3. sizes before work
+
+
+def test_shipped_configs_fit_a_24_gb_machine(capsys):
+    for config in sorted((ROOT / "configs").glob("*.toml")):
+        assert cli.main(["validate", str(config), "--set", "limits.max_memory_gb=24"]) == 0, capsys.readouterr().err
+
+
+def test_a_horizon_too_long_for_memory_is_refused_naming_the_field(capsys, monkeypatch):
+    # 1,584 satellites x 6 million steps of 30 s x 17 bytes (float32 positions and sunlight, the SGP4 code):
+    # 162 GB at least
+    long = ["time.duration_h=50000", "constellation.max_element_age_days=1e6"]
+    assert cli.main(["validate", str(QUICKSTART), *sets([*long, "limits.max_memory_gb=24"])]) == 2
+    err = capsys.readouterr().err
+    assert "field 'time.duration_h': this run needs at least 162 GB" in err and "over the 24 GB of limits" in err
+    monkeypatch.setenv("PLACEMENT_MAX_MEMORY_GB", "24")
+    assert cli.main(["validate", str(QUICKSTART), *sets(long)]) == 2
+    assert "over the 24 GB of $PLACEMENT_MAX_MEMORY_GB" in capsys.readouterr().err
+    monkeypatch.setenv("PLACEMENT_MAX_MEMORY_GB", "1e3")  # a larger machine: then it fits
+    assert cli.main(["validate", str(QUICKSTART), *sets(long)]) == 0
+    monkeypatch.setenv("PLACEMENT_MAX_MEMORY_GB", "lots")
+    assert cli.main(["validate", str(QUICKSTART)]) == 2
+    assert "field 'PLACEMENT_MAX_MEMORY_GB'" in capsys.readouterr().err
+    # and a horizon of a billion hours is refused by its step count, before anything is built
+    assert cli.main(["validate", str(QUICKSTART), "--set", "time.duration_h=1e9"]) == 2
+    assert "field 'time'" in capsys.readouterr().err
+
+
+def test_a_million_sites_are_refused_naming_the_demand(tmp_path, capsys):
+    rows = "".join(f"town{i},{i % 170 - 85}.5,{i % 359 - 179}.5,1000\n" for i in range(1_000_000))
+    (tmp_path / "towns.csv").write_text("city,lat,lon,population\n" + rows)
+    config = tmp_path / "config.toml"
+    config.write_text(f'extends = "{QUICKSTART}"\n[demand]\nsites = []\nsites_file = "towns.csv"\n'
+                      "[[workloads]]\nmodel = 'yolov8n'\nrate_per_s = 1.0\nslo_ms = 100.0\n")
+    assert cli.main(["validate", str(config), "--set", "limits.max_memory_gb=24"]) == 2
+    err = capsys.readouterr().err
+    # 1,000,222 sites and gateways x 1,584 satellites x 16 bytes (float32 height, squared range and score, an
+    # int32 index) = 25.3 GB, the one hour's orbits 0.003 GB
+    assert "field 'demand': this run needs at least 25.4 GB" in err and "1000222 sites and gateways" in err
