@@ -259,8 +259,10 @@ class WorkloadConfig:
         help="request-ms each request costs per accuracy point below the best option (what accuracy is worth "
              "in latency)")
     diurnal_profile: list[float] = option(
-        [], check=lambda v: len(v) in (0, 24) and all(math.isfinite(x) and x >= 0 for x in v) and (not v or sum(v) > 0),
-        expected="24 finite rates >= 0 (not all 0), or none",
+        # a finite sum: the profile is divided by its mean, and an infinite one would zero every rate
+        [], check=lambda v: len(v) in (0, 24) and all(math.isfinite(x) and x >= 0 for x in v)
+        and (not v or 0 < sum(v) < math.inf),
+        expected="24 finite rates >= 0 (not all 0) with a finite sum, or none",
         help="relative request rate by local solar hour at each site (24 values, hour 0 first); rate_per_s is "
              "then the daily mean and each epoch's rate follows the site's local time (empty: constant)")
 
@@ -396,7 +398,7 @@ def config_from_dict(data: dict, *, source: str | None = None, overrides: list[s
         for key in keys[:-1]:
             node = node.setdefault(key, {})
             if not isinstance(node, dict):
-                raise InputError(f"override {text!r} goes through a non-table", field=".".join(keys),
+                raise InputError(f"override {text!r} goes through a non-table", source=source, field=".".join(keys),
                                  expected="a path of tables")
         _drop_alternative(data, keys)
         node[keys[-1]] = value

@@ -210,6 +210,10 @@ def resolve(config: Config) -> Scenario:
     pc = config.problem
     span_s = max(config.time.duration_h * 3600.0, pc.epoch_s)  # a run has one epoch at least
     _check_steps(config, span_s)
+    if not config.time.duration_h * 3600.0 / pc.epoch_s <= MAX_STEPS:  # each epoch has a network step at least
+        raise InputError(f"{config.time.duration_h * 3600.0 / pc.epoch_s:.3g} placement epochs of {pc.epoch_s:g} s",
+                         source=config.source, field="problem.epoch_s",
+                         expected=f"at most {MAX_STEPS:,} epochs over time.duration_h: seconds, not hours")
     start_jd, start_fr = parse_utc(config.time.start, field="time.start", source=config.source)
     warnings = _check_element_age(config, constellation, start_jd, start_fr, span_s)
     _check_in_orbit(config, constellation, start_jd, start_fr, span_s)
@@ -356,6 +360,10 @@ def _constellation(config: Config) -> Constellation:
         if bad:
             raise InputError(f"shell {bad[0]} does not exist", source=config.source, field="constellation.shells",
                              expected=f"shell numbers 1..{len(shells)} of {c.builtin}")
+        twice = [s for i, s in enumerate(c.shells) if s in c.shells[:i]]
+        if twice:  # the same satellites twice, under the same names
+            raise InputError(f"shell {twice[0]} is given twice", source=config.source, field="constellation.shells",
+                             expected="distinct shell numbers")
         chosen = tuple(shells[s - 1] for s in c.shells) if c.shells else tuple(shells)
         epoch_jd, epoch_fr = parse_utc(c.epoch, field="constellation.epoch", source=config.source)
         elements = walker.constellation(chosen, epoch_jd, epoch_fr, bstar=c.bstar)

@@ -4,7 +4,10 @@ whatever else a config may hold."""
 
 from __future__ import annotations
 
+import datetime
 import json
+import math
+import os
 from pathlib import Path
 
 import pytest
@@ -174,3 +177,91 @@ def test_a_million_sites_are_refused_naming_the_demand(tmp_path, capsys):
     # 1,000,222 sites and gateways x 1,584 satellites x 16 bytes (float32 height, squared range and score, an
     # int32 index) = 25.3 GB, the one hour's orbits 0.003 GB
     assert "field 'demand': this run needs at least 25.4 GB" in err and "1000222 sites and gateways" in err
+
+
+# 4. whatever a config holds: exit 0, or 2 with one error line, never a traceback or a crash (exit 1)
+
+# Fields of each kind: times, numbers, lists, names, whole arrays of tables.
+FUZZED_FIELDS = ["time.start", "time.duration_h", "time.step_s", "problem.epoch_s", "constellation.epoch",
+                 "constellation.shells", "constellation.builtin", "constellation.bstar",
+                 "constellation.max_element_age_days", "network.site_min_elevation_deg", "hosts.terminals_per_site",
+                 "solver.strategies", "seed", "workloads", "demand.sites", "limits.max_memory_gb", "extends",
+                 "propagation.precision", "problem"]
+
+
+def toml_values():
+    """TOML value text: numbers (inf, nan, huge, negative), strings, booleans, datetimes, lists, tables."""
+    from hypothesis import strategies as st
+
+    def number_text(x):
+        return {math.inf: "inf", -math.inf: "-inf"}.get(x, "nan" if x != x else repr(x))
+
+    scalars = st.one_of(
+        st.integers(min_value=-10**30, max_value=10**30).map(str),
+        st.floats().map(number_text),
+        st.sampled_from(["0", "-1", "1e300", "-1e-300", "0.0", "2147483648"]),
+        st.floats(min_value=1e-3, max_value=1e5).map(repr),  # plausible sizes, which get further into resolve
+        st.integers(min_value=0, max_value=5).map(str),
+        st.text(max_size=12).map(json.dumps),
+        st.booleans().map(lambda b: str(b).lower()),
+        st.datetimes(timezones=st.none() | st.just(datetime.timezone.utc)).map(lambda d: d.isoformat()),
+        st.dates().map(lambda d: d.isoformat()),
+        st.sampled_from(["'greedy'", "'starlink-gen1'", "'float64'", "'yolov8n'", "'2026-02-24T00:00:00Z'"]),
+    )
+    return st.recursive(scalars, lambda inner: st.one_of(
+        st.lists(inner, max_size=3).map(lambda items: "[" + ", ".join(items) + "]"),
+        st.dictionaries(st.sampled_from(["name", "lat_deg", "lon_deg", "model", "rate_per_s", "slo_ms", "x"]),
+                        inner, max_size=3).map(lambda t: "{" + ", ".join(f"{k} = {v}" for k, v in t.items()) + "}"),
+    ), max_leaves=4)
+
+
+def assert_clean_outcome(code: int, err: str, source: Path) -> None:
+    """Exit 0, or 2 with one line that names the config file."""
+    assert "Traceback" not in err, err
+    assert code == 0 or (code == 2 and err.startswith(f"placement: error: {source}") and len(err.splitlines()) == 1), (
+        code, err)
+
+
+def test_random_config_values_end_in_a_result_or_one_error_line(capsys):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 60)), deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(st.lists(st.tuples(st.sampled_from(FUZZED_FIELDS), toml_values()), min_size=1, max_size=2))
+    def check(overrides):
+        capsys.readouterr()
+        code = cli.main(["validate", str(QUICKSTART), *sets([f"{k}={v}" for k, v in overrides])])
+        assert_clean_outcome(code, capsys.readouterr().err, QUICKSTART)
+
+    check()
+
+
+def test_random_bytes_as_a_config_are_one_error_line(tmp_path, capsys):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    config = tmp_path / "config.toml"
+
+    @settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+    def check(data):
+        capsys.readouterr()
+        config.write_bytes(data)
+        assert_clean_outcome(cli.main(["validate", str(config)]), capsys.readouterr().err, config)
+
+    check()
+
+
+@pytest.mark.parametrize("override, field, words", [
+    # found by the test above: each ran on (or named no file) before
+    ("problem.epoch_s=1e-300", "problem.epoch_s", "3.6e+303 placement epochs"),
+    ("constellation.shells=[1, 2, 1]", "constellation.shells", "shell 1 is given twice"),
+    ("workloads=[{model='yolov8n', rate_per_s=1.0, slo_ms=100.0, diurnal_profile=[1e308, " + "1e308, " * 22 + "1e308]}]",
+     "workloads[0].diurnal_profile", "with a finite sum"),
+    ("problem.epoch_s.x=1", "problem.epoch_s.x", "goes through a non-table"),
+])
+def test_values_the_fuzzing_found_are_refused_naming_file_and_field(capsys, override, field, words):
+    assert cli.main(["validate", str(QUICKSTART), "--set", override]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"placement: error: {QUICKSTART}, field '{field}'") and words in err
