@@ -60,6 +60,16 @@ def test_a_horizon_days_after_the_elements_warns_and_records_it(tmp_path, capsys
     assert "warning" not in capsys.readouterr().err
 
 
+def test_a_run_days_after_the_elements_says_and_records_the_warning(tmp_path, capsys):
+    out = tmp_path / "run"
+    overrides = ["time.start='2026-03-01T00:00:00Z'", "time.duration_h=0.34", "time.step_s=300",
+                 "solver.strategies=['greedy']", "solver.certify=false"]
+    assert cli.main(["run", str(QUICKSTART), "--out", str(out), *sets(overrides)]) == 0
+    assert "warning: constellation.epoch: the horizon reaches 5.0 days" in capsys.readouterr().err
+    (warning,) = json.loads((out / "metrics.json").read_text())["warnings"]
+    assert warning.startswith("constellation.epoch: the horizon reaches 5.0 days")
+
+
 def test_a_catalog_days_old_warns_naming_its_stalest_satellite(tmp_path, capsys):
     lines = SNAPSHOT.read_text().splitlines()
     (tmp_path / "two.tle").write_text("\n".join(lines[:6]) + "\n")
