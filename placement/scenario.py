@@ -63,8 +63,8 @@ SGP4_DRIFT = "SGP4's position error grows by roughly 1-3 km per day away from th
 # fewer. The network per epoch and the placement problem come on top, so the estimate errs low: it refuses runs
 # far over the machine (a million sites, years of steps) and leaves the shipped configs alone (the largest,
 # starlink-catalog.toml, needs 0.27 GB by it).
-ORBIT_VALUES_PER_STEP = 4
-ACCESS_VALUES_PER_PAIR = 4
+ORBIT_VALUES_PER_STEP = 4  # and 1 byte of SGP4 code
+ACCESS_VALUES_PER_PAIR = 3  # and a 4-byte index
 MEMORY_ENV = "PLACEMENT_MAX_MEMORY_GB"
 # SGP4's error codes (Vallado et al. 2006; the sgp4 package), for a catalog it cannot propagate.
 SGP4_ERRORS = {1: "mean eccentricity out of range", 2: "mean motion below zero",
@@ -314,17 +314,17 @@ def _memory_limit_bytes(config: Config) -> tuple[float, str]:
 
 
 def _check_memory(config: Config, n_sat: int, n_steps: int, n_ground: int) -> None:
-    """Refuse a run whose arrays (the estimate of ORBIT_VALUES_PER_STEP and ACCESS_VALUES_PER_PAIR) exceed the
+    """Refuse a run whose arrays (estimated by ORBIT_VALUES_PER_STEP and ACCESS_VALUES_PER_PAIR) exceed the
     memory it may count on, before any work: otherwise it runs for minutes and dies of memory, or takes the
     machine's swap with it."""
     itemsize = np.dtype(config.propagation.precision).itemsize
     orbits = float(n_sat) * n_steps * (ORBIT_VALUES_PER_STEP * itemsize + 1)
-    access = float(n_ground) * n_sat * (ACCESS_VALUES_PER_PAIR - 1) * itemsize + float(n_ground) * n_sat * 4
+    access = float(n_ground) * n_sat * (ACCESS_VALUES_PER_PAIR * itemsize + 4)
     limit, origin = _memory_limit_bytes(config)
     if orbits + access > limit:
         field = "time.duration_h" if orbits >= access else "demand"
         raise InputError(
-            f"this run needs at least {(orbits + access) / 1e9:.3g} GB: {n_sat} satellites x {n_steps} steps held "
+            f"this run needs about {(orbits + access) / 1e9:.3g} GB (estimate in placement/scenario.py): {n_sat} satellites x {n_steps} steps held "
             f"({orbits / 1e9:.3g} GB) and {n_ground} sites and gateways x {n_sat} satellites at each step "
             f"({access / 1e9:.3g} GB), over the {limit / 1e9:.3g} GB of {origin}", source=config.source,
             field=field, expected="fewer steps (time.duration_h, time.step_s), satellites (constellation) or sites "
