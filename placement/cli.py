@@ -202,6 +202,8 @@ def _command(args: argparse.Namespace) -> int:
             scenario = resolve(config)  # every reference checked, before any computation
             if args.command == "validate":
                 print(json.dumps(scenario.config, indent=2))
+                for warning in scenario.warnings:
+                    print(f"placement: warning: {warning}", file=sys.stderr)
                 print(_scenario_line(scenario), file=sys.stderr)
                 return 0
         out_dir = args.out if args.out is not None else Path("runs") / args.config.stem

@@ -70,6 +70,13 @@ class ConstellationConfig:
         False, help="skip (and count) malformed TLE/OMM records instead of stopping at the first")
     header_lines: int = option(0, check=lambda x: x >= 0, expected="an integer >= 0",
                                help="lines that open a TLE file before its first element set (Hypatia's tles.txt: 1)")
+    warn_element_age_days: float = option(
+        3.0, check=positive, expected="a positive number of days",
+        help="warn when some time of the horizon is more than this many days from a satellite's element-set epoch "
+             "(a built-in's: `epoch`); SGP4's error grows with that gap (placement/scenario.py)")
+    max_element_age_days: float = option(
+        30.0, check=positive, expected="a positive number of days",
+        help="refuse a horizon more than this many days from any satellite's element-set epoch")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -252,8 +259,10 @@ class WorkloadConfig:
         help="request-ms each request costs per accuracy point below the best option (what accuracy is worth "
              "in latency)")
     diurnal_profile: list[float] = option(
-        [], check=lambda v: len(v) in (0, 24) and all(math.isfinite(x) and x >= 0 for x in v) and (not v or sum(v) > 0),
-        expected="24 finite rates >= 0 (not all 0), or none",
+        # a finite sum: the profile is divided by its mean, and an infinite one would zero every rate
+        [], check=lambda v: len(v) in (0, 24) and all(math.isfinite(x) and x >= 0 for x in v)
+        and (not v or 0 < sum(v) < math.inf),
+        expected="24 finite rates >= 0 (not all 0) with a finite sum, or none",
         help="relative request rate by local solar hour at each site (24 values, hour 0 first); rate_per_s is "
              "then the daily mean and each epoch's rate follows the site's local time (empty: constant)")
 
@@ -305,6 +314,14 @@ class ProblemConfig(ProblemOptions):
                             help="length of a placement epoch, s: copies are placed (and paid for) per epoch")
 
 
+@dataclasses.dataclass(frozen=True)
+class LimitsConfig:
+    max_memory_gb: float | None = option(
+        None, check=positive, expected="a positive number of GB (1e9 bytes)",
+        help="memory a run may count on, GB; default: $PLACEMENT_MAX_MEMORY_GB, else the machine's physical "
+             "memory. A run whose arrays certainly exceed it is refused before any work (placement/scenario.py)")
+
+
 def _solver_config() -> type:
     """The [solver] section: which strategies run, whether heuristics are certified, and one [solver.<name>]
     table per registered strategy, typed as its options dataclass with its preset's values as defaults."""
@@ -339,6 +356,7 @@ class Config:
     hosts: HostsConfig = option(HostsConfig(), help="hardware and links of the hosts")
     problem: ProblemConfig = option(ProblemConfig(), help="epochs, placement mode and prices")
     solver: SolverConfig = option(SolverConfig(), help="which strategies run, and each one's options")
+    limits: LimitsConfig = option(LimitsConfig(), help="what the machine can hold")
     seed: int = option(0, check=lambda x: 0 <= x < 2**31, expected="an integer in [0, 2147483647] (the MILP "
                                                                     "solvers take a 32-bit seed)",
                        help="seed for every random choice of the run")
@@ -380,7 +398,7 @@ def config_from_dict(data: dict, *, source: str | None = None, overrides: list[s
         for key in keys[:-1]:
             node = node.setdefault(key, {})
             if not isinstance(node, dict):
-                raise InputError(f"override {text!r} goes through a non-table", field=".".join(keys),
+                raise InputError(f"override {text!r} goes through a non-table", source=source, field=".".join(keys),
                                  expected="a path of tables")
         _drop_alternative(data, keys)
         node[keys[-1]] = value

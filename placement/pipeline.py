@@ -120,6 +120,12 @@ def _report_rejected(count: int, label: str, progress: Progress) -> None:
                  "rejected_records in the results)")
 
 
+def _report_warnings(warnings: tuple[str, ...], progress: Progress) -> None:
+    """What the scenario's resolution found doubtful is said before the work (and recorded in the results)."""
+    for warning in warnings:
+        progress(f"warning: {warning}")
+
+
 def epoch_sunlight(sunlit_fraction: np.ndarray, horizon) -> np.ndarray:
     """[epoch, satellite] mean visible solar-disc fraction over each epoch's network steps (NaN where SGP4
     failed at some step: the satellite is no host that epoch)."""
@@ -168,6 +174,7 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
     """The main job (see the module docstring); returns the metrics it writes."""
     with run_directory(out_dir, overwrite=overwrite) as staging:
         started = time.perf_counter()
+        _report_warnings(scenario.warnings, progress)
         prepared = prepare(scenario, progress)
         problem = prepared.problem
         build_s = time.perf_counter() - started
@@ -196,6 +203,7 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
                                   **(request_shares(problem, r.solution) if r.solution is not None else {})}
                            for name, (r, e) in results.items()},
             "rejected_records": scenario.constellation.rejected_records,
+            "warnings": list(scenario.warnings),
             "uncertified_latencies": prepared.network.uncertified,
             "seed": scenario.seed,
             "job_seconds": time.perf_counter() - started,
@@ -230,6 +238,7 @@ def propagate(job: PropagationJob, out_dir: str | Path, *, overwrite: bool = Fal
     n_sat, n_time = len(elements), grid.n_steps
     progress(f"propagate: {n_sat} satellites x {n_time} steps of {grid.step_s:g} s, {dtype.name}")
     _report_rejected(job.constellation.rejected_records, job.constellation.label, progress)
+    _report_warnings(job.warnings, progress)
 
     with run_directory(out_dir, kind="propagate", overwrite=overwrite) as staging:
         arrays = {"r_teme_km": ((n_sat, n_time, 3), dtype), "error": ((n_sat, n_time), np.int8)}
@@ -282,6 +291,7 @@ def propagate(job: PropagationJob, out_dir: str | Path, *, overwrite: bool = Fal
             "step_s": grid.step_s,
             "precision": dtype.name,
             "rejected_records": job.constellation.rejected_records,
+            "warnings": list(job.warnings),
             "deep_space_satellites": int(propagator.deep_space.sum()),
             "error_counts": {int(code): int(count) for code, count in zip(*np.unique(error, return_counts=True))},
             "propagation_seconds": propagation_s,  # including the one JIT compilation

@@ -15,14 +15,16 @@ time grid.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
+import os
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
 from placement.config import Config, config_to_dict
-from placement.constellation import Elements, read_elements
+from placement.constellation import Elements, format_tle, read_elements
 from placement.constellation import walker
 from placement.errors import InputError
 from placement.network import ground as ground_tables
@@ -46,6 +48,24 @@ DEFAULT_SITE_MIN_ELEVATION_DEG = 25.0
 # More time steps than this is a typo in time.duration_h, time.step_s or problem.epoch_s (ten million are 19
 # years of 60 s steps): arrays over them would not fit in memory, and the step counts overflow first.
 MAX_STEPS = 10_000_000
+# SGP4 predicts from mean elements fitted to observations around their epoch. In LEO it is good to about 1 km
+# within a few days of the epoch (Kelso, "Validation of SGP4 and IS-GPS-200D against GPS precision
+# ephemerides", AAS 07-127, 2007), and its position error grows by roughly 1-3 km per day away from it (the
+# order of growth Vallado & Crawford, "SGP4 orbit determination", AIAA 2008-6770, discuss); weeks out, a
+# satellite is tens of km and seconds of along-track travel from where a run puts it, and years out SGP4's
+# drag terms put it at absurd altitudes. constellation.warn_element_age_days and max_element_age_days
+# (3 and 30 days by default) say how much of that a run accepts.
+SGP4_DRIFT = "SGP4's position error grows by roughly 1-3 km per day away from the element epoch in LEO"
+# An estimate of a run's memory, in values of the propagation's precision (itemsize bytes each): the propagation
+# over the whole horizon is held, [sat, step] x (3 ECEF coordinates + sunlit fraction), plus SGP4's int8 code
+# (propagation/orbits.py, Orbits); and each step the access rule forms [site or gateway, sat] arrays: height,
+# squared range and score in the precision and an int32 index (network/access.py), which XLA may fuse into
+# fewer. The network per epoch and the placement problem come on top, so the estimate errs low: it refuses runs
+# far over the machine (a million sites, years of steps) and leaves the shipped configs alone (the largest,
+# starlink-catalog.toml, needs 0.27 GB by it).
+ORBIT_VALUES_PER_STEP = 4  # and 1 byte of SGP4 code
+ACCESS_VALUES_PER_PAIR = 3  # and a 4-byte index
+MEMORY_ENV = "PLACEMENT_MAX_MEMORY_GB"
 # SGP4's error codes (Vallado et al. 2006; the sgp4 package), for a catalog it cannot propagate.
 SGP4_ERRORS = {1: "mean eccentricity out of range", 2: "mean motion below zero",
                3: "perturbed eccentricity out of range", 4: "semi-latus rectum below zero", 6: "decayed"}
@@ -148,6 +168,7 @@ class Scenario:
     name: str = "scenario"
     config: dict | None = None
     source: str | None = None  # the config file (relative paths in `config` resolve from its folder)
+    warnings: tuple[str, ...] = ()  # what resolution found doubtful but not wrong (said and recorded by a run)
 
     def __post_init__(self):
         unknown = [s for s in self.strategies if s not in SOLVERS]
@@ -170,6 +191,7 @@ class PropagationJob:
     chunk_steps: int
     outputs: tuple[str, ...]  # of "velocity", "geodetic", "sunlit"
     config: dict
+    warnings: tuple[str, ...] = ()  # as Scenario.warnings
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -188,13 +210,19 @@ def resolve(config: Config) -> Scenario:
     pc = config.problem
     span_s = max(config.time.duration_h * 3600.0, pc.epoch_s)  # a run has one epoch at least
     _check_steps(config, span_s)
+    if not config.time.duration_h * 3600.0 / pc.epoch_s <= MAX_STEPS:  # each epoch has a network step at least
+        raise InputError(f"{config.time.duration_h * 3600.0 / pc.epoch_s:.3g} placement epochs of {pc.epoch_s:g} s",
+                         source=config.source, field="problem.epoch_s",
+                         expected=f"at most {MAX_STEPS:,} epochs over time.duration_h: seconds, not hours")
     start_jd, start_fr = parse_utc(config.time.start, field="time.start", source=config.source)
+    warnings = _check_element_age(config, constellation, start_jd, start_fr, span_s)
     _check_in_orbit(config, constellation, start_jd, start_fr, span_s)
     sites, units = sites_and_units(config)
     ground = ground_segment(config)
     n_epochs = max(1, int(config.time.duration_h * 3600.0 // pc.epoch_s))
     horizon = Horizon(start_jd, start_fr, pc.epoch_s, n_epochs,
                       steps_per_epoch=max(1, math.ceil(pc.epoch_s / config.time.step_s - 1e-9)))
+    _check_memory(config, len(constellation.elements), horizon.n_steps + 1, len(sites) + len(ground.gateways))
     s = config.solver
     n = config.network
     up, down = SITE_LINKS[n.site_link]
@@ -214,7 +242,7 @@ def resolve(config: Config) -> Scenario:
         strategies=tuple(s.strategies), solver_options={name: getattr(s, name) for name in SOLVERS},
         certify=s.certify, precision=config.propagation.precision, chunk_steps=config.propagation.chunk_steps,
         seed=config.seed, name=Path(config.source).stem if config.source else "scenario",
-        config=config_to_dict(config), source=config.source)
+        config=config_to_dict(config), source=config.source, warnings=warnings)
 
 
 def resolve_propagation(config: Config) -> PropagationJob:
@@ -224,11 +252,12 @@ def resolve_propagation(config: Config) -> PropagationJob:
     _check_steps(config, t.duration_h * 3600.0)
     grid = TimeGrid(start_jd, start_fr, t.step_s, int(round(t.duration_h * 3600.0 / t.step_s)) + 1)
     constellation = _constellation(config)
+    warnings = _check_element_age(config, constellation, start_jd, start_fr, t.duration_h * 3600.0)
     _check_in_orbit(config, constellation, start_jd, start_fr, t.duration_h * 3600.0)
     o = config.output
     outputs = tuple(name for name in ("velocity", "geodetic", "sunlit") if getattr(o, name))
     return PropagationJob(constellation, grid, config.propagation.precision, config.propagation.chunk_steps,
-                          outputs, config_to_dict(config))
+                          outputs, config_to_dict(config), warnings)
 
 
 def _check_steps(config: Config, span_s: float) -> None:
@@ -238,6 +267,68 @@ def _check_steps(config: Config, span_s: float) -> None:
                          source=config.source, field="time",
                          expected=f"at most {MAX_STEPS:,} steps: time.step_s, time.duration_h and problem.epoch_s "
                                   "in seconds and hours")
+
+
+def _check_element_age(config: Config, constellation: Constellation, start_jd: float, start_fr: float,
+                       span_s: float) -> tuple[str, ...]:
+    """Refuse a horizon further than constellation.max_element_age_days from some satellite's element-set
+    epoch, and return a warning when it is further than warn_element_age_days (SGP4_DRIFT): a stale catalog
+    or a mistyped year otherwise runs to the end on positions that are wrong."""
+    c, e = config.constellation, constellation.elements
+    if not len(e):
+        return ()
+    from_start_days = (start_jd - e.jdsatepoch) + (start_fr - e.jdsatepochF)  # [sat], > 0: epoch before start
+    gap_days = np.maximum(np.abs(from_start_days), np.abs(from_start_days + span_s / 86400.0))  # [sat]
+    worst = int(np.argmax(gap_days))
+    epoch = datetime.datetime(2000, 1, 1, 12) + datetime.timedelta(
+        days=float(e.jdsatepoch[worst] - 2451545.0 + e.jdsatepochF[worst]))  # JD 2451545.0: 2000-01-01 12:00 UTC
+    field = "constellation.file" if c.file else "constellation.epoch"
+    detail = (f"the horizon reaches {gap_days[worst]:.1f} days from the element-set epoch of "
+              f"{int((gap_days > c.warn_element_age_days).sum())} of {len(e)} satellites (the furthest: "
+              f"{e.name[worst]!r}, epoch {epoch:%Y-%m-%d %H:%M} UTC); {SGP4_DRIFT}")
+    if gap_days[worst] > c.max_element_age_days:
+        raise InputError(detail, source=config.source, field=field,
+                         expected=f"time.start and time.duration_h within constellation.max_element_age_days = "
+                                  f"{c.max_element_age_days:g} days of the element epochs (element sets of the "
+                                  "horizon's dates, e.g. from CelesTrak, or a larger limit)")
+    if gap_days[worst] > c.warn_element_age_days:
+        return (f"{field}: {detail} (over constellation.warn_element_age_days = {c.warn_element_age_days:g})",)
+    return ()
+
+
+def _memory_limit_bytes(config: Config) -> tuple[float, str]:
+    """The memory a run may count on, and where that number came from."""
+    if config.limits.max_memory_gb is not None:
+        return config.limits.max_memory_gb * 1e9, "limits.max_memory_gb"
+    text = os.environ.get(MEMORY_ENV)
+    if text is not None:
+        try:
+            gb = float(text)
+        except ValueError:
+            gb = math.nan
+        if not (math.isfinite(gb) and gb > 0):
+            raise InputError(f"{MEMORY_ENV}={text!r}", source="environment", field=MEMORY_ENV,
+                             expected="a positive number of GB")
+        return gb * 1e9, f"${MEMORY_ENV}"
+    return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")), "the machine's physical memory"
+
+
+def _check_memory(config: Config, n_sat: int, n_steps: int, n_ground: int) -> None:
+    """Refuse a run whose arrays (estimated by ORBIT_VALUES_PER_STEP and ACCESS_VALUES_PER_PAIR) exceed the
+    memory it may count on, before any work: otherwise it runs for minutes and dies of memory, or takes the
+    machine's swap with it."""
+    itemsize = np.dtype(config.propagation.precision).itemsize
+    orbits = float(n_sat) * n_steps * (ORBIT_VALUES_PER_STEP * itemsize + 1)
+    access = float(n_ground) * n_sat * (ACCESS_VALUES_PER_PAIR * itemsize + 4)
+    limit, origin = _memory_limit_bytes(config)
+    if orbits + access > limit:
+        field = "time.duration_h" if orbits >= access else "demand"
+        raise InputError(
+            f"this run needs about {(orbits + access) / 1e9:.3g} GB (estimate in placement/scenario.py): {n_sat} satellites x {n_steps} steps held "
+            f"({orbits / 1e9:.3g} GB) and {n_ground} sites and gateways x {n_sat} satellites at each step "
+            f"({access / 1e9:.3g} GB), over the {limit / 1e9:.3g} GB of {origin}", source=config.source,
+            field=field, expected="fewer steps (time.duration_h, time.step_s), satellites (constellation) or sites "
+                                  f"(demand), or a larger limits.max_memory_gb or ${MEMORY_ENV} on a larger machine")
 
 
 def _check_in_orbit(config: Config, constellation: Constellation, start_jd: float, start_fr: float,
@@ -269,9 +360,18 @@ def _constellation(config: Config) -> Constellation:
         if bad:
             raise InputError(f"shell {bad[0]} does not exist", source=config.source, field="constellation.shells",
                              expected=f"shell numbers 1..{len(shells)} of {c.builtin}")
+        twice = [s for i, s in enumerate(c.shells) if s in c.shells[:i]]
+        if twice:  # the same satellites twice, under the same names
+            raise InputError(f"shell {twice[0]} is given twice", source=config.source, field="constellation.shells",
+                             expected="distinct shell numbers")
         chosen = tuple(shells[s - 1] for s in c.shells) if c.shells else tuple(shells)
         epoch_jd, epoch_fr = parse_utc(c.epoch, field="constellation.epoch", source=config.source)
         elements = walker.constellation(chosen, epoch_jd, epoch_fr, bstar=c.bstar)
+        try:  # a run copies them into satellites.tle at its end; they share epoch and bstar, so one tells
+            format_tle(elements.take([0]))
+        except InputError as error:
+            raise InputError(error.detail, source=config.source, field=f"constellation.{error.field}",
+                             expected=error.expected) from None
         result = Constellation(elements, chosen, c.builtin.strip().lower())
         if config.network.lasers_file is not None:
             raise InputError("a laser list is for a catalog file", source=config.source,

@@ -78,7 +78,9 @@ def test_every_shipped_config_resolves_in_a_clone_without_shared(tmp_path):
         done = subprocess.run([sys.executable, "-m", "placement.cli", "validate", str(path)], cwd=clone,
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, (path.name, done.stderr[-2000:])
-        assert done.stderr.startswith("valid: ") and json.loads(done.stdout)["seed"] >= 0
+        *warnings, summary = done.stderr.splitlines()  # the catalog's stale element sets are warned about
+        assert all(w.startswith("placement: warning: ") for w in warnings), done.stderr
+        assert summary.startswith("valid: ") and json.loads(done.stdout)["seed"] >= 0
     assert {p.name for p in CONFIGS} == {p.name for p in (clone / "configs").glob("*.toml")}
 
 

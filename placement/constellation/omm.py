@@ -19,9 +19,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from placement.constants import WGS72
 from placement.constellation.gp_record import (
     TleRead, _finish, _GpRecord, _julian_date_of_midnight, _Place, _read_text,
 )
+from placement.constellation.tle_write import _tle_lines
 from placement.errors import InputError
 
 OMM_SUFFIXES = (".json", ".csv")
@@ -35,6 +37,17 @@ _OMM_NUMBERS = (
     "MEAN_ANOMALY", "BSTAR", "MEAN_MOTION_DOT", "MEAN_MOTION_DDOT",
 )
 _OMM_REQUIRED = ("EPOCH", "NORAD_CAT_ID") + _OMM_NUMBERS
+# The fastest mean motion of an orbit: a circular one at the Earth's equatorial radius, sqrt(mu / R^3) with
+# SGP4's WGS72 constants, 17.04 rev/day (an 84.5-minute period). A faster one has its semi-major axis inside
+# the Earth.
+_MAX_MEAN_MOTION = math.sqrt(WGS72.mu / WGS72.radiusearthkm**3) * 86400.0 / (2.0 * math.pi)
+# The OMM keyword behind each field of the TLE writer's errors
+_OMM_KEY = {
+    "catalog_number": "NORAD_CAT_ID", "epoch": "EPOCH", "mean_motion_dot": "MEAN_MOTION_DOT",
+    "mean_motion_ddot": "MEAN_MOTION_DDOT", "bstar": "BSTAR", "inclination": "INCLINATION",
+    "eccentricity": "ECCENTRICITY", "mean_motion": "MEAN_MOTION", "name": "OBJECT_NAME",
+    "classification": "CLASSIFICATION_TYPE", "international_designator": "OBJECT_ID",
+}
 
 
 def _omm_value(fields: Mapping[str, Any], key: str, place: _Place) -> Any:
@@ -108,15 +121,16 @@ def _record_from_omm(fields: Mapping[str, Any], place: _Place) -> _GpRecord:
         raise place.error(
             "ECCENTRICITY", f"ECCENTRICITY is {numbers['ECCENTRICITY']}", "0 <= e < 1"
         )
-    if not numbers["MEAN_MOTION"] > 0.0:
-        raise place.error("MEAN_MOTION", f"MEAN_MOTION is {numbers['MEAN_MOTION']}", "> 0 rev/day")
+    if not 0.0 < numbers["MEAN_MOTION"] <= _MAX_MEAN_MOTION:
+        raise place.error("MEAN_MOTION", f"MEAN_MOTION is {numbers['MEAN_MOTION']}",
+                          f"0 < n <= {_MAX_MEAN_MOTION:.2f} rev/day (a faster orbit is inside the Earth)")
     classification = str(fields.get("CLASSIFICATION_TYPE") or "U").strip()
     if not re.fullmatch(r"[A-Z]", classification):
         raise place.error(
             "CLASSIFICATION_TYPE", f"CLASSIFICATION_TYPE is {classification!r}", "one letter"
         )
     name = fields.get("OBJECT_NAME")
-    return _GpRecord(
+    record = _GpRecord(
         name=None if name is None else str(name).strip(),
         satnum=satnum,
         classification=classification,
@@ -135,6 +149,18 @@ def _record_from_omm(fields: Mapping[str, Any], place: _Place) -> _GpRecord:
         mean_motion=numbers["MEAN_MOTION"],
         rev_number=_omm_integer(fields, "REV_AT_EPOCH", place, default=0),
     )
+    _check_tle_encodable(record, place)
+    return record
+
+
+def _check_tle_encodable(record: _GpRecord, place: _Place) -> None:
+    """Refuse here a record the TLE format cannot hold (an inclination over 180 deg, a catalog number past
+    Alpha-5's 339999, an epoch outside 1957-2056, ...): a run copies its satellites into satellites.tle, and
+    would otherwise fail there, after the whole propagation. The writer's own rules, so the two cannot drift."""
+    def fail(field: str, message: str, expected: str) -> InputError:
+        return place.error(_OMM_KEY.get(field, field), message, expected)
+
+    _tle_lines(record._replace(name=record.name or ""), fail)
 
 
 def _omm_json_rows(text: str, source: str) -> Iterable[tuple[Any, _Place]]:

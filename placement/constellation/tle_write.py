@@ -139,13 +139,20 @@ def _records_from_elements(elements: Elements) -> list[_GpRecord]:
     ]
 
 
-def _tle_lines(record: _GpRecord, index: int) -> list[str]:
+def _satellite_failure(record: _GpRecord, index: int):
+    """The writer's errors for the `index`-th satellite of an `Elements`."""
     def fail(field: str, message: str, expected: str) -> InputError:
         return InputError(
             f"satellite {index} (catalog {record.satnum}): {message}",
             field=field, expected=expected,
         )
 
+    return fail
+
+
+def _tle_lines(record: _GpRecord, fail) -> list[str]:
+    """The name line and two element lines of `record`; `fail(field, message, expected)` makes the error
+    for a value the format cannot hold (readers check their records with it, naming their own places)."""
     if not all(math.isfinite(value) for value in record if isinstance(value, float)):
         raise fail("elements", "non-finite element", "finite numbers")
     if not 0 <= record.satnum <= _MAX_ALPHA5:
@@ -190,7 +197,8 @@ def format_tle(elements: Elements) -> list[str]:
     """3LE text lines (name, line 1, line 2 per satellite), values rounded to the printed
     precision, Alpha-5 catalog numbers from 100000. Unprintable values raise InputError."""
     records = _records_from_elements(elements)
-    return [line for index, record in enumerate(records) for line in _tle_lines(record, index)]
+    return [line for index, record in enumerate(records)
+            for line in _tle_lines(record, _satellite_failure(record, index))]
 
 
 def write_tle(path: str | os.PathLike, elements: Elements) -> None:
