@@ -24,6 +24,8 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
@@ -151,13 +153,17 @@ def world_map(run: Run, strategy: str | None = None) -> Figure:
     hosts = run.table("hosts", strategy)
     demands = run.table("demands")
     _world_axes(ax, np.r_[hosts["lon_deg"], demands["site_lon_deg"]], np.r_[hosts["lat_deg"], demands["site_lat_deg"]])
-    tracks = run.table("tracks")
-    keep = np.isin(tracks["satellite"], hosts["host"][hosts["host_kind"] == "satellite"])
-    names, index = np.unique(tracks["satellite"][keep], return_inverse=True)
+    # Hash membership and dictionary codes in Arrow: a day of a catalog's tracks is millions of names, which
+    # numpy would compare as Python strings
+    used = pa.array(np.unique(hosts["host"][hosts["host_kind"] == "satellite"]).tolist(), pa.string())
+    tracks = run.tables["tracks"]
+    tracks = tracks.filter(pc.is_in(tracks["satellite"], value_set=used))
+    codes = pc.dictionary_encode(tracks["satellite"]).combine_chunks()
+    names, index = codes.dictionary.to_numpy(zero_copy_only=False), codes.indices.to_numpy()
     if names.size:
-        n_time = np.count_nonzero(keep) // names.size  # every satellite has the same time steps
+        n_time = len(index) // names.size  # every satellite has the same time steps
         order = np.argsort(index, kind="stable")
-        lon, lat = (tracks[c][keep][order].reshape(names.size, n_time) for c in ("lon_deg", "lat_deg"))
+        lon, lat = (tracks[c].to_numpy()[order].reshape(names.size, n_time) for c in ("lon_deg", "lat_deg"))
         x, y = _broken_at_antimeridian(lon, lat)
         ax.plot(x, y, color=KIND_STYLE["satellite"]["color"], alpha=0.35, linewidth=0.8,
                 label=f"ground tracks ({names.size} satellites)")
