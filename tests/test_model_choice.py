@@ -64,6 +64,11 @@ def test_the_small_model_in_orbit_beats_the_large_one_far_away():
 def test_a_hosts_reachable_share_bounds_all_its_models():
     # S reachable 40% of the epoch: S with n and S with s together serve at most 40% (12).
     problem = detector_choice(candidate_share=[[[0.4, 0.4, 1.0, 1.0]]])
+    assert problem.host_group()[0, 0].tolist() == [0, 0, 2, 2]  # each slot's host's first slot
+    interleaved = detector_choice(candidate_host=[[[1, 0, 1, 0]]], candidate_share=[[[1.0, 0.4, 1.0, 0.4]]])
+    assert interleaved.host_group()[0, 0].tolist() == [0, 1, 0, 1]
+    with pytest.raises(InputError, match="candidate_share"):  # one host, two shares
+        detector_choice(candidate_share=[[[0.4, 0.5, 1.0, 1.0]]])
     result = solve(problem)
     assert result.solution.assignment[0, 0, :2].sum() == pytest.approx(0.4)
     y = np.ones((1, 2, 2), bool)

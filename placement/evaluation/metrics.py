@@ -141,8 +141,7 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
     # the demand with (on real slots: padding is (10))
     by_host = np.zeros(x.shape)
     t3, d3, _ = np.indices(x.shape)
-    same = (p.candidate_host[..., :, None] == p.candidate_host[..., None, :]) & ~padding[..., :, None]
-    first = np.where(padding, np.arange(K), np.argmax(same, axis=3))  # a host's first slot
+    first = p.host_group()  # a host's first slot
     np.add.at(by_host, (t3, d3, first), np.where(padding, 0.0, x))
     flag("(12) reachable share", np.where(padding | (first != np.arange(K)), 0.0, by_host - p.candidate_share - tolerance),
          p.candidate_share, slot_label)

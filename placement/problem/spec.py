@@ -251,9 +251,9 @@ class PlacementProblem:
         ordered = np.sort(pair, axis=2)
         _check((np.diff(ordered, axis=2) != 0).all(axis=2), "candidate_host", "a host repeated with one model",
                "distinct (host, model) pairs in the slots of one demand and epoch")
-        same_host = (cand[..., :, None] == cand[..., None, :]) & real[..., :, None]
-        _check((~same_host | (self.candidate_share[..., :, None] == self.candidate_share[..., None, :])).all(axis=(2, 3)),
-               "candidate_share", "differs between two slots of one host", "one share per host and demand-epoch")
+        first = np.take_along_axis(self.candidate_share, self.host_group(), axis=2)
+        _check(~real | (self.candidate_share == first), "candidate_share", "differs between two slots of one host",
+               "one share per host and demand-epoch")
         usable = self.usable_slots(slo=False)  # a demand no slot serves within its SLO is a finding, not an error
         _check(usable.any(axis=(0, 2)), "candidate_host",
                "a demand has no usable candidate host (allowed jurisdiction, with power, share > 0) in any epoch",
@@ -432,8 +432,15 @@ class PlacementProblem:
     def host_group(self) -> np.ndarray:
         """[epoch, demand, slot]: the first slot of the demand-epoch with the same host (its own index where
         the host appears once): slots of one host, with different models, share its reachable share (12)."""
-        same = self.candidate_host[..., :, None] == self.candidate_host[..., None, :]  # [T, D, K, K]
-        return np.where(self.candidate_host >= 0, np.argmax(same, axis=3), np.arange(self.n_slots))
+        cand, K = self.candidate_host, self.n_slots
+        order = np.argsort(cand, axis=2, kind="stable")  # a host's slots together, in slot order
+        ranked = np.take_along_axis(cand, order, axis=2)
+        starts = np.ones(ranked.shape, bool)
+        starts[..., 1:] = ranked[..., 1:] != ranked[..., :-1]
+        run_start = np.maximum.accumulate(np.where(starts, np.arange(K), 0), axis=2)
+        group = np.empty_like(order)
+        np.put_along_axis(group, order, np.take_along_axis(order, run_start, axis=2), axis=2)
+        return np.where(cand >= 0, group, np.arange(K))
 
     def host_share_served(self, assignment: np.ndarray) -> np.ndarray:
         """[epoch, demand, slot]: the share the slot's host serves of the demand-epoch, over all its models."""
