@@ -65,7 +65,8 @@ def test_a_hosts_reachable_share_bounds_all_its_models():
     # S reachable 40% of the epoch: S with n and S with s together serve at most 40% (12).
     problem = detector_choice(candidate_share=[[[0.4, 0.4, 1.0, 1.0]]])
     assert problem.host_group()[0, 0].tolist() == [0, 0, 2, 2]  # each slot's host's first slot
-    interleaved = detector_choice(candidate_host=[[[1, 0, 1, 0]]], candidate_share=[[[1.0, 0.4, 1.0, 0.4]]])
+    interleaved = detector_choice(candidate_host=[[[1, 0, 1, 0]]], candidate_model=[[[0, 0, 1, 1]]],
+                                  candidate_share=[[[1.0, 0.4, 1.0, 0.4]]])
     assert interleaved.host_group()[0, 0].tolist() == [0, 1, 0, 1]
     with pytest.raises(InputError, match="candidate_share"):  # one host, two shares
         detector_choice(candidate_share=[[[0.4, 0.5, 1.0, 1.0]]])
