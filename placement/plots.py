@@ -157,8 +157,10 @@ def world_map(run: Run, strategy: str | None = None) -> Figure:
     # numpy would compare as Python strings
     used = pa.array(np.unique(hosts["host"][hosts["host_kind"] == "satellite"]).tolist(), pa.string())
     tracks = run.tables["tracks"]
-    tracks = tracks.filter(pc.is_in(tracks["satellite"], value_set=used))
-    codes = pc.dictionary_encode(tracks["satellite"]).combine_chunks()
+    satellite = pc.cast(tracks["satellite"], pa.string())  # null-typed where no satellite was used
+    on_used = pc.is_in(satellite, value_set=used)
+    tracks = tracks.filter(on_used)
+    codes = pc.dictionary_encode(satellite.filter(on_used)).combine_chunks()
     names, index = codes.dictionary.to_numpy(zero_copy_only=False), codes.indices.to_numpy()
     if names.size:
         n_time = len(index) // names.size  # every satellite has the same time steps
