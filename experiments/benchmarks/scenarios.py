@@ -103,8 +103,8 @@ def main(argv=None) -> None:
             if code != 0:
                 print((out.parent / f"{out.name}.log").read_text()[-3000:], file=sys.stderr)
                 failed.append(case)
-                continue
-            rows += headline_rows(case, json.loads((out / "metrics.json").read_text()))
+            else:
+                rows += headline_rows(case, json.loads((out / "metrics.json").read_text()))
             # Saved after every scenario, so a long run that is stopped keeps what it measured
             save_benchmark("scenarios", rows, {"max_wall_seconds": max(walls), "max_peak_memory_gb": max(peaks),
                                                "failed_scenarios": len(failed)}, args.results)
