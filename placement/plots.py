@@ -40,6 +40,7 @@ KIND_STYLE = {"satellite": {"marker": "^", "color": "tab:blue", "label": "satell
 UNSERVED_COLOR = "0.65"
 RUN_LINESTYLES = ("-", "--", ":", "-.")
 MAP_MARGIN_DEG = 12.0  # around the sites and hosts a map shows
+MAX_TRACKS = 200  # ground tracks a map draws at most, evenly among the satellites used
 
 
 def save(figure: Figure, path: str | Path) -> Path:
@@ -162,13 +163,17 @@ def world_map(run: Run, strategy: str | None = None) -> Figure:
     tracks = tracks.filter(on_used)
     codes = pc.dictionary_encode(satellite.filter(on_used)).combine_chunks()
     names, index = codes.dictionary.to_numpy(zero_copy_only=False), codes.indices.to_numpy()
+    drawn = np.arange(names.size)
+    if names.size > MAX_TRACKS:  # a day of a catalog: thousands of tracks are one smear, and too many points
+        drawn = np.linspace(0, names.size - 1, MAX_TRACKS).astype(int)
     if names.size:
         n_time = len(index) // names.size  # every satellite has the same time steps
         order = np.argsort(index, kind="stable")
-        lon, lat = (tracks[c].to_numpy()[order].reshape(names.size, n_time) for c in ("lon_deg", "lat_deg"))
+        lon, lat = (tracks[c].to_numpy()[order].reshape(names.size, n_time)[drawn] for c in ("lon_deg", "lat_deg"))
         x, y = _broken_at_antimeridian(lon, lat)
+        shown = f"{drawn.size} of {names.size}" if drawn.size < names.size else f"{names.size}"
         ax.plot(x, y, color=KIND_STYLE["satellite"]["color"], alpha=0.35, linewidth=0.8,
-                label=f"ground tracks ({names.size} satellites)")
+                label=f"ground tracks ({shown} satellites)")
     for kind in HOST_KINDS:
         rows = hosts["host_kind"] == kind
         style = KIND_STYLE[kind]

@@ -50,12 +50,12 @@ DEFAULT_SITE_MIN_ELEVATION_DEG = 25.0
 MAX_STEPS = 10_000_000
 # SGP4 predicts from mean elements fitted to observations around their epoch. In LEO it is good to about 1 km
 # within a few days of the epoch (Kelso, "Validation of SGP4 and IS-GPS-200D against GPS precision
-# ephemerides", AAS 07-127, 2007), and its position error grows by roughly 1-3 km per day away from it (the
-# order of growth Vallado & Crawford, "SGP4 orbit determination", AIAA 2008-6770, discuss); weeks out, a
-# satellite is tens of km and seconds of along-track travel from where a run puts it, and years out SGP4's
-# drag terms put it at absurd altitudes. constellation.warn_element_age_days and max_element_age_days
+# ephemerides", AAS 07-127, 2007), and its error grows the further a prediction is from it (Vallado &
+# Crawford, "SGP4 orbit determination", AIAA 2008-6770, discuss the growth); years out SGP4's drag terms put
+# a satellite at absurd altitudes. constellation.warn_element_age_days and max_element_age_days
 # (3 and 30 days by default) say how much of that a run accepts.
-SGP4_DRIFT = "SGP4's position error grows by roughly 1-3 km per day away from the element epoch in LEO"
+SGP4_DRIFT = ("SGP4 is good to about 1 km within a few days of the element epoch in LEO (Kelso, AAS 07-127) "
+              "and its error grows every day further from it")
 # An estimate of a run's memory, in values of the propagation's precision (itemsize bytes each): the propagation
 # over the whole horizon is held, [sat, step] x (3 ECEF coordinates + sunlit fraction), plus SGP4's int8 code
 # (propagation/orbits.py, Orbits); and each step the access rule forms [site or gateway, sat] arrays: height,

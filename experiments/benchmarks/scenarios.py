@@ -88,7 +88,13 @@ def main(argv=None) -> None:
     if args.only and len(chosen) != len(args.only):
         parser.error(f"--only: known scenarios are {', '.join(s[0] for s in SCENARIOS)}")
 
-    rows, walls, peaks, failed = [], [], [], []
+    # With --only, the other scenarios' rows of the results file are kept (each row's case names it)
+    path = Path(args.results) / "scenarios.json"
+    names = {case for case, _, _ in chosen}
+    kept = [r for r in json.loads(path.read_text())["rows"] if r["case"] not in names] if args.only and path.exists() else []
+    rows, failed = list(kept), []
+    walls = [r["value"] for r in kept if r["metric"] == "wall_seconds"]
+    peaks = [r["value"] for r in kept if r["metric"] == "peak_memory_gb"]
     with tempfile.TemporaryDirectory() as scratch:
         for case, config, overrides in chosen:
             out = Path(scratch) / case
