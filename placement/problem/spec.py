@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 from typing import Literal
 
 import numpy as np
@@ -432,6 +433,11 @@ class PlacementProblem:
     def host_group(self) -> np.ndarray:
         """[epoch, demand, slot]: the first slot of the demand-epoch with the same host (its own index where
         the host appears once): slots of one host, with different models, share its reachable share (12)."""
+        return self._host_group
+
+    @functools.cached_property
+    def _host_group(self) -> np.ndarray:
+        # computed once per problem: repair asks for it every round (the arrays are frozen)
         cand, K = self.candidate_host, self.n_slots
         order = np.argsort(cand, axis=2, kind="stable")  # a host's slots together, in slot order
         ranked = np.take_along_axis(cand, order, axis=2)

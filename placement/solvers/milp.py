@@ -68,7 +68,7 @@ slot of d in epoch t, h = host(t, d, k), m model, m(d) the model demand d asks f
 Rows (3) and (4) are merged into one with the tighter right-hand side (problem.compute_budget_flops_s);
 the evaluator checks them apart. Rows whose right-hand side is infinite are not built. (12) is the upper
 bound of the variable x, not a row. The load coefficients (rate F, rate B, rate Bu, rate Bd, 8 W / epoch_s)
-are the problem's (`PlacementProblem.flops_per_s`, `bits_per_s`, `request_bits_per_s`, ...).
+are the problem's (`PlacementProblem.slot_flops_per_s`, `bits_per_s`, `request_bits_per_s`, ...).
 
 `solve` runs the model under the solver contract (options `MilpOptions`, a seed, a starting hint: without
 one, the solution of the strategy `options.warm_start` names); `best_assignment` fixes every y to a given
