@@ -44,6 +44,7 @@ from placement.propagation.orbits import Orbits, orbit_chunks, propagate_orbits
 from placement.propagation.sgp4 import Propagator
 from placement.progress import Reporter, Stage
 from placement.results import analysis, environment, format_table, run_directory, write_json, write_table
+from placement.results.paths import paths_table
 from placement.results.tables import request_shares, run_tables
 from placement.scenario import PropagationJob, Scenario
 from placement import solvers
@@ -69,6 +70,7 @@ class Prepared:
     """What stages 2-4 computed: the one propagation, the network at each epoch and the placement problem."""
 
     orbits: Orbits
+    lasers: tuple | np.ndarray  # the laser graph the network was routed on (isl.constellation_lasers)
     network: NetworkTensors  # [epoch, ...]
     problem: PlacementProblem  # of the requests issued while their site is covered (problem.build.cover)
     outage_share: float = 0.0  # of the issued requests: while their site had no access satellite
@@ -87,8 +89,9 @@ def prepare(scenario: Scenario, progress: Progress = _quiet) -> Prepared:
         orbits = propagate_orbits(c.elements, steps, np.dtype(scenario.precision), scenario.chunk_steps,
                                   on_chunk=lambda done, total: stage.done("steps", f"{done}/{total}"))
     chunk = max(1, min(h.n_epochs, scenario.chunk_steps // h.steps_per_epoch))
+    lasers = constellation_lasers(c.elements, c.shells, steps, c.lasers)
     with Stage(progress, "network", -(-h.n_epochs // chunk)) as stage:
-        network = build_network(orbits.r_ecef_km, constellation_lasers(c.elements, c.shells, steps, c.lasers),
+        network = build_network(orbits.r_ecef_km, lasers,
                                 scenario.ground.arrays(d.sites), scenario.network, steps_per_epoch=h.steps_per_epoch,
                                 step_s=h.step_s, chunk_epochs=chunk,
                                 on_chunk=lambda done, total: stage.done("epochs", f"{done}/{total}"))
@@ -110,7 +113,7 @@ def prepare(scenario: Scenario, progress: Progress = _quiet) -> Prepared:
         gaps = int((network.site_coverage < 1).any(axis=0).sum())
         progress(f"coverage: {outage:.2%} of the requests are issued while their site sees no satellite ({gaps} "
                  f"sites have gaps); no placement serves them, and the problem leaves them out")
-    return Prepared(orbits, network, problem, outage)
+    return Prepared(orbits, lasers, network, problem, outage)
 
 
 def _report_rejected(count: int, label: str, progress: Progress) -> None:
@@ -216,6 +219,10 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
                             scenario.horizon.epoch_starts(), epoch_sunlight(prepared.orbits.sunlit_fraction,
                                                                             scenario.horizon),
                             slot_p95_rtt_ms(prepared.network, problem))
+        tables["paths"] = paths_table(problem, [solution for solution, _ in solved.values()], scenario.demand.sites,
+                                      scenario.ground.pops, prepared.orbits, prepared.lasers,
+                                      scenario.ground.arrays(scenario.demand.sites), scenario.network,
+                                      prepared.network.access_sat, scenario.horizon.steps_per_epoch)
         if scenario.config is not None:
             write_json(staging / "config.json", scenario.config)
         # The config file's path: relative paths in config.json (sites_file) resolve from its folder.

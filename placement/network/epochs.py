@@ -61,6 +61,9 @@ class NetworkTensors:
     site_up_gbps: np.ndarray
     site_down_gbps: np.ndarray
     site_coverage: np.ndarray  # [epoch, site]: share of the epoch's steps in which the site has an access satellite
+    # [step, site] int32: each site's access satellite at every step (-1: none), which every path starts at
+    # (the run's paths table retraces them: placement.network.paths)
+    access_sat: np.ndarray
     uncertified: int = 0  # satellite-host latencies used that the window could not certify (windows.py)
 
     @property
@@ -71,7 +74,7 @@ class NetworkTensors:
         return NetworkTensors(*(Candidates.concatenate(*(getattr(p, name) for p in parts))
                                 for name in ("satellites", "gateways", "clouds")),
                               *(np.concatenate([getattr(p, name) for p in parts])
-                                for name in ("site_up_gbps", "site_down_gbps", "site_coverage")),
+                                for name in ("site_up_gbps", "site_down_gbps", "site_coverage", "access_sat")),
                               sum(p.uncertified for p in parts))
 
 
@@ -98,7 +101,7 @@ def fold_epochs(steps, steps_per_epoch: int, spec, n_sat: int) -> NetworkTensors
         steps.host_sat, steps.host_ms, steps.host_hops, steps.host_exact, host_up, host_down)), spec, n_sat)
         for e in range(epochs)))
     return NetworkTensors(Candidates.concatenate(*satellites), gateways, clouds, site_up, site_down,
-                          has_access.mean(axis=1),
+                          has_access.mean(axis=1), steps.access.sat[:, :, 0].astype(np.int32),
                           int(sum(uncertified)))
 
 

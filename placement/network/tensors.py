@@ -35,7 +35,7 @@ from placement.network.geometry import DEFAULT_GRAZING_ALTITUDE_KM
 from placement.network.isl import GridShell, plus_grid
 from placement.network.links import (KA_GATEWAY, KA_GATEWAY_UPLINK, KU_USER_DOWNLINK, KU_USER_UPLINK, FixedRate,
                                      LinkBudget)
-from placement.network.routes import laser_links, route
+from placement.network.routes import Lasers, laser_links, route
 from placement.network.windows import Windows, local_routes
 
 # A Starlink pass seen from the ground lasts under 5 minutes above a 25 deg mask (the visibility cone is
@@ -196,11 +196,7 @@ def _chunk(r_ecef_km, ground: Ground, table, windows: Windows, grids: tuple[Grid
 
     def step(inputs):
         r_km, sites = inputs
-        gateways = ground_access(ground.gateways_ecef_km, r_km, spec.gateway_reach, spec.gateway_slots,
-                                 spec.gateway_uplink, spec.gateway_downlink, spec.radio_hop_ms)
-        lasers = laser_links(r_km, grids if table is None else table, max_range_km=spec.laser_max_range_km,
-                             min_altitude_km=spec.laser_grazing_altitude_km, capacity_gbps=spec.laser_capacity_gbps,
-                             hop_ms=spec.laser_hop_ms)
+        gateways, lasers = step_links(r_km, ground, table, grids, spec)
         hosts = local_routes(windows, sites.sat[:, 0], lasers.latency_ms, r_km)
         routes = route(lasers, sites, gateways, ground.gateway_pop, ground.gateway_pop_ms, ground.pop_cloud_ms)
         return (hosts.members, sites.latency_ms + hosts.latency_ms, hosts.hops, hosts.exact, routes.gateway_ms,
@@ -209,6 +205,17 @@ def _chunk(r_ecef_km, ground: Ground, table, windows: Windows, grids: tuple[Grid
 
     n_steps = access.sat.shape[0]
     return Steps(access, *jax.lax.map(step, (r_time[:n_steps], access)))
+
+
+def step_links(r_km, ground: Ground, table, grids: tuple[GridShell, ...], spec: NetworkSpec) -> tuple[Access, Lasers]:
+    """The gateways' access slots and the lasers at one step (r_km [sat, 3] Earth-fixed; lasers of the Walker
+    `grids`, or of the neighbour `table` when it is not None): what the routes and the paths start from."""
+    gateways = ground_access(ground.gateways_ecef_km, r_km, spec.gateway_reach, spec.gateway_slots,
+                             spec.gateway_uplink, spec.gateway_downlink, spec.radio_hop_ms)
+    lasers = laser_links(r_km, grids if table is None else table, max_range_km=spec.laser_max_range_km,
+                         min_altitude_km=spec.laser_grazing_altitude_km, capacity_gbps=spec.laser_capacity_gbps,
+                         hop_ms=spec.laser_hop_ms)
+    return gateways, lasers
 
 
 def network_steps(r_ecef_km: np.ndarray, lasers_of: tuple[GridShell, ...] | np.ndarray, ground: Ground,
@@ -223,7 +230,7 @@ def network_steps(r_ecef_km: np.ndarray, lasers_of: tuple[GridShell, ...] | np.n
     the same shape, so the kernel compiles once.
     """
     n_sat, n_time = r_ecef_km.shape[:2]
-    table, grids = _laser_table(lasers_of, n_sat)
+    table, grids = laser_table(lasers_of, n_sat)
     windows = spec.windows(plus_grid(grids) if table is None else np.asarray(table))
     steps = np.arange(n_time) if steps is None else np.asarray(steps, int)
     chunk_steps = max(1, min(chunk_steps, len(steps)))
@@ -241,7 +248,7 @@ def network_steps(r_ecef_km: np.ndarray, lasers_of: tuple[GridShell, ...] | np.n
         yield chunk, jax.tree_util.tree_map(lambda a: np.asarray(a[: len(chunk)]), out)
 
 
-def _laser_table(grids: tuple[GridShell, ...] | np.ndarray, n_sat: int):
+def laser_table(grids: tuple[GridShell, ...] | np.ndarray, n_sat: int):
     """(neighbour table or None, Walker grids) after checking that they describe `n_sat` satellites."""
     if not isinstance(grids, tuple):
         table = np.asarray(grids)

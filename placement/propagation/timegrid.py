@@ -215,6 +215,13 @@ class TimeGrid:
         """Minutes since the start, float64 [time]."""
         return self.seconds() / 60.0
 
+    def utc(self) -> np.ndarray:
+        """Every instant as numpy datetime64[us] (UTC; numpy's datetimes carry no zone), rounded to 1 us."""
+        jd, fr = self.jd_fr()
+        # whole days since the Unix epoch and the day's fraction apart, so the sum keeps microseconds
+        days_us = np.round((jd - _JD_UNIX_EPOCH) * SECONDS_PER_DAY * 1e6).astype(np.int64)
+        return (days_us + np.round(fr * SECONDS_PER_DAY * 1e6).astype(np.int64)).astype("datetime64[us]")
+
     def jd_fr(self) -> tuple[np.ndarray, np.ndarray]:
         """Two-part Julian dates (jd [time], fr [time]) of every instant, float64.
 

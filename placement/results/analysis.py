@@ -30,7 +30,9 @@ RUN_TABLES = {
     "demands": "one strategy's result for one demand (a model asked for at a site)",
     "hosts": "one host holding at least one model copy in one epoch, under one strategy",
     "assignments": "the requests of one demand that one host serves in one epoch, under one strategy",
+    "placements": "one model's copy on one host in one epoch, under one strategy, with the requests it serves",
     "tracks": "one satellite that some strategy uses as a host, at one time step of the horizon",
+    "paths": "one node of the path from a site to a host serving it, at one network step",
 }
 # The per-strategy figures `comparison` reports: request-weighted latency (served requests), shares of all
 # requests, how many satellites served them, and the share of the in-orbit requests served in eclipse.

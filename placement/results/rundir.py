@@ -289,5 +289,12 @@ def _memory_bytes() -> int:
 
 
 def write_table(path: Path, columns: dict) -> None:
-    """One Parquet file from named columns (numpy arrays keep their dtype; lists of str become strings)."""
-    pq.write_table(pa.table(columns), path)
+    """One Parquet file from named columns (numpy arrays keep their dtype; lists of str become strings;
+    datetime64 columns, which the tables hold in UTC, become timestamps marked UTC)."""
+    pq.write_table(pa.table({name: _utc_marked(values) for name, values in columns.items()}), path)
+
+
+def _utc_marked(values):
+    if isinstance(values, np.ndarray) and np.issubdtype(values.dtype, np.datetime64):
+        return pa.array(values.astype("datetime64[us]"), pa.timestamp("us", tz="UTC"))
+    return values
