@@ -6,7 +6,8 @@ with matplotlib's object API and saved through the Agg canvas: no pyplot, no dis
 so they render headless, in a sweep's worker processes, and next to a notebook's own pyplot use.
 
 - `latency_cdf`: the request-weighted latency distribution per strategy (and run): the share of all requests
-  served within x ms; requests not served never arrive, so a curve ends below 1 by the unserved share.
+  served within x ms; requests not served never arrive, so a curve ends below 1 by the unserved share. The
+  run's figure marks each SLO of its demands.
 - `world_map`: land around the sites and hosts, the ground tracks of the satellites used as hosts over the
   horizon, the hosts used (satellites where they are at the epochs they hold a copy, gateways, cloud regions)
   and the demand sites.
@@ -14,40 +15,29 @@ so they render headless, in a sweep's worker processes, and next to a notebook's
 - `power`: per epoch, the share of the satellites used that are in eclipse, and their power use against
   their budget (sunlight or battery), per strategy.
 - `metric_bars`, `share_bars`: comparison rows (`placement.results.comparison`) side by side.
+
+`run_plots` also draws `placement.planner_plots.FIGURES` (where each model runs, and when). Time axes are clock
+time (UTC), from the tables' epoch columns.
 """
 
 from __future__ import annotations
 
-import functools
 import re
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
+from placement import planner_plots
+from placement.figure_parts import KIND_STYLE, note, save, utc_axis, world_axes
 from placement.problem.spec import HOST_KINDS
 from placement.results import ECLIPSE_SUNLIT_FRACTION, DemandFilter, Run, served
 
-DPI = 120
-KIND_STYLE = {"satellite": {"marker": "^", "color": "tab:blue", "label": "satellites"},
-              "gateway": {"marker": "s", "color": "tab:orange", "label": "gateways"},
-              "cloud": {"marker": "D", "color": "tab:green", "label": "cloud regions"},
-              "local": {"marker": "o", "color": "tab:purple", "label": "local hosts (at the sites)"}}
 UNSERVED_COLOR = "0.65"
 RUN_LINESTYLES = ("-", "--", ":", "-.")
-MAP_MARGIN_DEG = 12.0  # around the sites and hosts a map shows
 MAX_TRACKS = 200  # ground tracks a map draws at most, evenly among the satellites used
-
-
-def save(figure: Figure, path: str | Path) -> Path:
-    """Write `figure` as a PNG (through the Agg canvas)."""
-    path = Path(path)
-    figure.savefig(path, dpi=DPI, format="png")
-    return path
 
 
 def slug(label: str) -> str:
@@ -59,8 +49,10 @@ def run_plots(run: Run, out_dir: str | Path) -> list[Path]:
     """The figures of one run directory, as PNGs in `out_dir`."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [save(latency_cdf([run]), out_dir / "latency_cdf.png"), save(world_map(run), out_dir / "map.png"),
-            save(utilisation(run), out_dir / "utilisation.png"), save(power(run), out_dir / "power.png")]
+    return [save(latency_cdf([run], mark_slos=True), out_dir / "latency_cdf.png"),
+            save(world_map(run), out_dir / "map.png"), save(utilisation(run), out_dir / "utilisation.png"),
+            save(power(run), out_dir / "power.png"),
+            *(save(draw(run), out_dir / f"{name}.png") for name, draw in planner_plots.FIGURES.items())]
 
 
 def _strategy_colors(runs: list[Run]) -> dict[str, str]:
@@ -105,37 +97,10 @@ def latency_cdf(runs: list[Run], strategies: list[str] | None = None, demands: D
     if ax.lines:
         ax.legend(fontsize="small", loc="best")
     else:
-        _note(ax, "no strategy served any request")
+        note(ax, "no strategy served any request")
     ax.set_title(title or (f"{runs[0].label}: request-weighted latency" if len(runs) == 1 else
                            "request-weighted latency"))
     return figure
-
-
-@functools.cache
-def _land() -> list[np.ndarray]:
-    """Land polygons, lon/lat degrees (placement/plots_data/README.md)."""
-    with resources.files("placement").joinpath("plots_data/land_110m.npz").open("rb") as f:
-        data = np.load(f)
-        points, starts = data["lon_lat_cdeg"] / 100.0, data["ring_start"]
-    return [points[a:b] for a, b in zip(starts[:-1], starts[1:])]
-
-
-def _world_axes(ax, lon: np.ndarray, lat: np.ndarray) -> None:
-    """Land on an equirectangular map around the points (lon, lat), with a margin of MAP_MARGIN_DEG."""
-    # Countries filled with their edges in the land colour: the borders between them vanish, the coasts stay.
-    ax.add_collection(PolyCollection(_land(), facecolor="0.9", edgecolor="0.9", linewidth=0.4, zorder=0))
-    ax.set_facecolor("#f3f7fb")
-    lon, lat = lon[np.isfinite(lon)], lat[np.isfinite(lat)]
-    if lon.size:
-        ax.set_xlim(max(lon.min() - MAP_MARGIN_DEG, -180), min(lon.max() + MAP_MARGIN_DEG, 180))
-        ax.set_ylim(max(lat.min() - MAP_MARGIN_DEG, -90), min(lat.max() + MAP_MARGIN_DEG, 90))
-    else:
-        ax.set_xlim(-180, 180)
-        ax.set_ylim(-90, 90)
-    ax.set_aspect("equal")
-    ax.set_xlabel("longitude (deg)")
-    ax.set_ylabel("latitude (deg)")
-    ax.grid(True, alpha=0.3)
 
 
 def _broken_at_antimeridian(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -153,7 +118,7 @@ def world_map(run: Run, strategy: str | None = None) -> Figure:
     ax = figure.add_subplot()
     hosts = run.table("hosts", strategy)
     demands = run.table("demands")
-    _world_axes(ax, np.r_[hosts["lon_deg"], demands["site_lon_deg"]], np.r_[hosts["lat_deg"], demands["site_lat_deg"]])
+    world_axes(ax, np.r_[hosts["lon_deg"], demands["site_lon_deg"]], np.r_[hosts["lat_deg"], demands["site_lat_deg"]])
     # Hash membership and dictionary codes in Arrow: a day of a catalog's tracks is millions of names, which
     # numpy would compare as Python strings
     used = pa.array(np.unique(hosts["host"][hosts["host_kind"] == "satellite"]).tolist(), pa.string())
@@ -204,14 +169,10 @@ def _panels(n: int, figsize_per: tuple[float, float]):
 
 
 def _per_epoch(hosts: dict, rows: np.ndarray, reduce) -> tuple[np.ndarray, np.ndarray]:
-    """Epoch start (min) and `reduce(hosts-table rows of that epoch)` for every epoch with a row."""
+    """Epoch start (UTC) and `reduce(hosts-table rows of that epoch)` for every epoch with a row."""
     epochs, first = np.unique(hosts["epoch"][rows], return_index=True)
     values = np.array([reduce(rows & (hosts["epoch"] == e)) for e in epochs])
-    return hosts["epoch_start_min"][rows][first], values
-
-
-def _note(ax, text: str) -> None:
-    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.4")
+    return hosts["epoch_start_utc"][rows][first], values
 
 
 def utilisation(run: Run) -> Figure:
@@ -233,9 +194,10 @@ def utilisation(run: Run) -> Figure:
         ax.set_title(name)
         ax.grid(True, alpha=0.3)
         if not ax.lines:
-            _note(ax, "no hosts used")
+            note(ax, "no hosts used")
     for ax in axes:
-        ax.set_xlabel("epoch start (min)")
+        utc_axis(ax)
+        ax.set_xlabel("epoch start (UTC)")
     axes[0].set_ylabel("compute utilisation")
     handles = {line.get_label(): line for ax in axes for line in ax.lines}
     if handles:
@@ -264,13 +226,14 @@ def power(run: Run) -> Figure:
     eclipse.set_ylim(-0.02, 1.02)
     eclipse.set_ylabel("share in eclipse")
     watts.set_ylabel("compute power (W), all satellites used")
-    watts.set_xlabel("epoch start (min)")
+    utc_axis(watts)
+    watts.set_xlabel("epoch start (UTC)")
     for ax in (eclipse, watts):
         ax.grid(True, alpha=0.3)
         if ax.lines:
             ax.legend(fontsize="small")
         else:
-            _note(ax, "no satellite hosts in this run")
+            note(ax, "no satellite hosts in this run")
     figure.suptitle(f"{run.label}: satellites used as hosts: eclipse and power")
     return figure
 
