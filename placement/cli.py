@@ -6,7 +6,6 @@ import argparse
 import ast
 import contextlib
 import gc
-import json
 import os
 import signal
 import subprocess
@@ -190,6 +189,7 @@ def _command(args: argparse.Namespace) -> int:
     # once, leaves nothing behind. (A signal landing in such a callback later is still lost: the job runs on.)
     from placement import pipeline, sweep  # noqa: F401 - sweep's points import pipeline lazily
     from placement.config import load_config
+    from placement.results import json_text
     from placement.scenario import resolve, resolve_propagation
 
     with _signals_unwind():
@@ -201,7 +201,7 @@ def _command(args: argparse.Namespace) -> int:
         else:
             scenario = resolve(config)  # every reference checked, before any computation
             if args.command == "validate":
-                print(json.dumps(scenario.config, indent=2))
+                print(json_text(scenario.config))
                 for warning in scenario.warnings:
                     print(f"placement: warning: {warning}", file=sys.stderr)
                 print(_scenario_line(scenario), file=sys.stderr)
@@ -215,7 +215,7 @@ def _command(args: argparse.Namespace) -> int:
                       f"directory: {out_dir})", file=sys.stderr)
                 return 1
         else:
-            print(json.dumps(pipeline.propagate(job, out_dir, overwrite=args.overwrite), indent=2))
+            print(json_text(pipeline.propagate(job, out_dir, overwrite=args.overwrite)))
         print(f"run directory: {out_dir}", file=sys.stderr)
         return 0
 

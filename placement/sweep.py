@@ -40,7 +40,7 @@ from typing import Callable, Iterator
 
 from placement.config import config_to_dict, load_config
 from placement.errors import InputError
-from placement.results import claim, format_table, write_json, write_marker
+from placement.results import claim, format_table, json_text, write_json, write_marker
 from placement.scenario import resolve
 
 EXECUTORS = ("local", "ray")
@@ -309,7 +309,7 @@ def _first_difference(a, b, path: str = "") -> str | None:
 
 def _plain(data: dict) -> dict:
     """As it reads back from JSON (the form config.json has)."""
-    return json.loads(json.dumps(data))
+    return json.loads(json_text(data))
 
 
 def _write_record(path: Path, record: dict) -> None:

@@ -184,9 +184,14 @@ def _version(package: str) -> str | None:
 
 
 def write_json(path: Path, data) -> None:
-    """`data` as JSON; NaN and infinities, which JSON cannot hold, are written as null."""
-    path.write_text(json.dumps(_finite(data), indent=2, sort_keys=False, allow_nan=False,
-                               default=_json_default) + "\n")
+    """`data` as JSON (`json_text`)."""
+    path.write_text(json_text(data) + "\n")
+
+
+def json_text(data) -> str:
+    """`data` as standard JSON, the one form every JSON the tool writes or prints takes: NaN and infinities,
+    which JSON cannot hold (Python's json would write NaN and Infinity), become null."""
+    return json.dumps(_finite(data), indent=2, sort_keys=False, allow_nan=False, default=_json_default)
 
 
 def _finite(value):
