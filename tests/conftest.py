@@ -1,8 +1,56 @@
 """Test-wide JAX settings: float64 available (the reference precision the tests compare against) and strict
 rank promotion, so an implicit broadcast between arrays of different ranks is an error rather than a silent
-bug (JAX's own test setups do the same)."""
+bug (JAX's own test setups do the same).
+
+Also the shrunk quick start's run, built once for every test module that reads a run directory
+(`quick`, `run_dir`), and `strict_json`, the standard's reading of a JSON file."""
+
+import contextlib
+import io
+import json
+from pathlib import Path
 
 import jax
+import pytest
+
+from placement import cli, pipeline
+from placement.config import load_config
+from placement.scenario import resolve
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "quickstart.toml"
+SHORT = ["time.duration_h=0.34", "time.step_s=150"]  # two epochs of 600 s, four network steps each
+# The quick start, shrunk: two epochs, and without the gradient heuristic (its JIT compilation alone takes
+# longer than the rest; tests/test_gradient.py covers it).
+QUICK = SHORT + ["solver.strategies=['milp', 'greedy', 'nearest_gateway', 'cloud_only']"]
+quiet = lambda message: None  # noqa: E731
+
+
+def strict_json(path: Path):
+    """A JSON file read by the standard's rules: NaN and Infinity are not JSON."""
+    def refuse(constant):
+        raise AssertionError(f"{path.name} holds {constant}, which is not JSON")
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+@pytest.fixture(scope="session")
+def quick():
+    """The shrunk quick start's scenario and what `pipeline.prepare` computes for it, built once (the network
+    is the slow part)."""
+    scenario = resolve(load_config(QUICKSTART, QUICK))
+    return scenario, pipeline.prepare(scenario, quiet)
+
+
+@pytest.fixture(scope="session")
+def run_dir(quick, tmp_path_factory):
+    """`placement run` of the shrunk quick start through the command line (on the network built once), and
+    what it printed."""
+    out = tmp_path_factory.mktemp("quick") / "run"
+    args = ["run", str(QUICKSTART), "--out", str(out)] + [a for o in QUICK for a in ("--set", o)]
+    stdout = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(stdout):
+        patch.setattr(pipeline, "prepare", lambda scenario, progress: quick[1])
+        assert cli.main(args) == 0
+    return out, stdout.getvalue()

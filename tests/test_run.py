@@ -3,13 +3,11 @@ runs back, reproducibility from the saved config, progress reporting, and the er
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -26,41 +24,11 @@ from placement.problem import CLOUD
 from placement.progress import Reporter, Stage
 from placement.scenario import resolve
 
-QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "quickstart.toml"
-SHORT = ["time.duration_h=0.34", "time.step_s=150"]  # two epochs of 600 s, four network steps each
-# The quick start, shrunk: two epochs, and without the gradient heuristic (its JIT compilation alone takes
-# longer than the rest; tests/test_gradient.py covers it).
-QUICK = SHORT + ["solver.strategies=['milp', 'greedy', 'nearest_gateway', 'cloud_only']"]
-PLOTS = ("latency_cdf.png", "map.png", "utilisation.png", "power.png")
-quiet = lambda message: None  # noqa: E731
+from conftest import QUICKSTART, SHORT, quiet, strict_json
 
 
-def strict_json(path: Path):
-    """A JSON file read by the standard's rules: NaN and Infinity are not JSON."""
-    def refuse(constant):
-        raise AssertionError(f"{path.name} holds {constant}, which is not JSON")
-    return json.loads(path.read_text(), parse_constant=refuse)
-
-
-@pytest.fixture(scope="module")
-def quick():
-    """The shrunk quick start's scenario and what `pipeline.prepare` computes for it, built once (the network
-    is the slow part)."""
-    scenario = resolve(load_config(QUICKSTART, QUICK))
-    return scenario, pipeline.prepare(scenario, quiet)
-
-
-@pytest.fixture(scope="module")
-def run_dir(quick, tmp_path_factory):
-    """`placement run` of the shrunk quick start through the command line (on the network built once), and
-    what it printed."""
-    out = tmp_path_factory.mktemp("quick") / "run"
-    args = ["run", str(QUICKSTART), "--out", str(out)] + [a for o in QUICK for a in ("--set", o)]
-    stdout = io.StringIO()
-    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(stdout):
-        patch.setattr(pipeline, "prepare", lambda scenario, progress: quick[1])
-        assert cli.main(args) == 0
-    return out, stdout.getvalue()
+PLOTS = ("latency_cdf.png", "map.png", "utilisation.png", "power.png", "map_models.png", "copy_timeline.png",
+         "power_headroom.png")
 
 
 def test_quickstart_run_writes_a_complete_directory(quick, run_dir):
