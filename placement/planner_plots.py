@@ -109,7 +109,7 @@ def copy_timeline(run: Run, strategy: str | None = None) -> Figure:
             color=[colors[m] for m in p["model"]], edgecolor="white", linewidth=0.3)
     ax.xaxis_date()
     utc_axis(ax)
-    ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.set_ylim(max(len(names), 1) - 0.5, -0.5)
     if len(names) <= MAX_HOST_LABELS:
         ax.set_yticks(np.arange(len(names)), names, fontsize="x-small")
     else:
