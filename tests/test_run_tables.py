@@ -127,8 +127,9 @@ def test_paths_run_from_the_site_to_the_host_over_links(quick, run):
     pop_of = {name: ground.pops.name[p] for name, p in zip(ground.gateways.name, ground.gateway_pop)}
     site_index = {name: s for s, name in enumerate(scenario.demand.sites.name)}
     # the ground in the propagation's precision, as the network computed in it
-    arrays = jax.tree_util.tree_map(lambda x: x.astype(prepared.orbits.r_ecef_km.dtype)
-                                    if jnp.issubdtype(x.dtype, jnp.floating) else x, ground.arrays(scenario.demand.sites))
+    dtype = prepared.orbits.r_ecef_km.dtype
+    arrays = jax.tree_util.tree_map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x,
+                                    ground.arrays(scenario.demand.sites))
     checked_routes = 0
     for (epoch, step, site, host), nodes in paths.items():
         names, kinds, hops = zip(*nodes)

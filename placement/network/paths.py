@@ -108,7 +108,8 @@ def served_paths(r_ecef_km: np.ndarray, lasers_of: tuple[GridShell, ...] | np.nd
             elif kind[n] == "gateway":
                 sats, tail = _down_the_tree(hop, neighbour, up, int(index[n])), [("gateway", int(index[n]))]
             else:  # a cloud region: the gateway (and so the PoP) with the least latency to it
-                total = (latency_ms[up, :n_gateway] if up >= 0 else np.full(n_gateway, np.inf)) + to_cloud_ms[:, index[n]]
+                down_ms = latency_ms[up, :n_gateway] if up >= 0 else np.full(n_gateway, np.inf)
+                total = down_ms + to_cloud_ms[:, index[n]]
                 g = int(np.argmin(total))
                 sats = _down_the_tree(hop, neighbour, up, g) if np.isfinite(total[g]) else []
                 tail = [("gateway", g), ("pop", int(pop[g])), ("cloud", int(index[n]))]

@@ -15,6 +15,7 @@ __all__ = [
     "comparison", "describe_differences", "differences", "figures_dir", "host_summary", "key_strategies",
     "latency_quantile", "load_run", "load_runs", "markdown_table", "pick", "runs_from_environment", "served",
     "served_by", "sites_in", "sites_in_runs", "summarize", "write_report", "MARKER", "claim", "environment",
-    "format_table", "git_revision", "json_text", "machine_tag", "marker_kind", "run_directory", "save_benchmark", "write_json",
+    "format_table", "git_revision", "json_text", "machine_tag", "marker_kind", "run_directory", "save_benchmark",
+    "write_json",
     "write_marker", "write_table",
 ]

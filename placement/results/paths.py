@@ -41,6 +41,7 @@ def paths_table(problem: PlacementProblem, solutions: list[Solution], sites: Gro
     within = np.arange(steps_per_epoch)
     step = (t[:, None] * steps_per_epoch + within).ravel()
     s, h = np.repeat(s, steps_per_epoch), np.repeat(h, steps_per_epoch)
+    # hosts come kind by kind (problem.build); a kind without hosts is never looked up
     first_of_kind = {code: int(np.argmax(problem.host_kind == code)) for code in range(len(HOST_KINDS))}
     kind = problem.host_kind[h]
     index = h - np.array([first_of_kind[k] for k in range(len(HOST_KINDS))])[kind]
@@ -51,8 +52,9 @@ def paths_table(problem: PlacementProblem, solutions: list[Solution], sites: Gro
     length = np.array([len(p) for p in paths], int)
     at = np.repeat(np.arange(len(paths)), length)
     nodes = [node for p in paths for node in p]
-    return concatenate_columns([{"epoch": (step[at] // steps_per_epoch).astype(np.int32), "step": step[at].astype(np.int32),
-            "time_utc": orbits.grid.utc()[step[at]], "site": [sites.name[i] for i in s[at]],
-            "host": [problem.host_name[i] for i in h[at]], "host_kind": [HOST_KINDS[k] for k in kind[at]],
-            "hop": (np.arange(at.size) - np.repeat(np.cumsum(length) - length, length)).astype(np.int32),
-            "node": [names[k][i] for k, i in nodes], "node_kind": [k for k, _ in nodes]}], PATHS_COLUMNS)
+    columns = {"epoch": (step[at] // steps_per_epoch).astype(np.int32), "step": step[at].astype(np.int32),
+               "time_utc": orbits.grid.utc()[step[at]], "site": [sites.name[i] for i in s[at]],
+               "host": [problem.host_name[i] for i in h[at]], "host_kind": [HOST_KINDS[k] for k in kind[at]],
+               "hop": (np.arange(at.size) - np.repeat(np.cumsum(length) - length, length)).astype(np.int32),
+               "node": [names[k][i] for k, i in nodes], "node_kind": [k for k, _ in nodes]}
+    return concatenate_columns([columns], PATHS_COLUMNS)

@@ -3,7 +3,8 @@
 Inputs are the placement problem, each strategy's solution and evaluation, the demand sites, the positions of
 the hosts on the ground, and the one propagation of the run (`placement.propagation.orbits.Orbits`) for the
 satellites' positions and sunlight; nothing goes back to the config. Columns are typed (`*_COLUMNS`), so a run
-in which no strategy found a solution still writes every table.
+in which no strategy found a solution still writes every table. Times are datetime64 in UTC (each epoch's start
+and end beside its index, each track point's instant), which `rundir.write_table` marks as UTC.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ HOSTS_COLUMNS = {"strategy": str, "epoch": np.int32, "epoch_start_min": np.float
                  "power_budget_w": np.float64,
                  "memory_utilization": np.float64, "link_utilization": np.float64, "sunlit_fraction": np.float64}
 ASSIGNMENTS_COLUMNS = {"strategy": str, "epoch": np.int32, **EPOCH_UTC, "demand": str, "site": str, "model": str,
-                       "host": str, "host_kind": str, "host_jurisdiction": str, "share": np.float64, "requests": np.float64,
+                       "host": str, "host_kind": str, "host_jurisdiction": str, "share": np.float64,
+                       "requests": np.float64,
                        "latency_ms": np.float64, "p95_latency_ms": np.float64, "waiting_ms": np.float64,
                        "slo_ms": np.float64, "sunlit_fraction": np.float64}
 PLACEMENTS_COLUMNS = {"strategy": str, "epoch": np.int32, **EPOCH_UTC, "host": str, "host_kind": str,
