@@ -14,7 +14,7 @@ from placement.problem import Status, random_problem
 from placement.solvers import SOLVERS, gradient, relaxation
 from placement.solvers.baselines import greedy
 from placement.solvers.milp import solve as milp
-from placement.solvers.options import GRADIENT_FAST, GradientOptions
+from placement.solvers.options import GRADIENT_FAST, CopyDualOptions, GradientOptions, MilpOptions
 
 from placement_instances import tiny
 
@@ -53,17 +53,23 @@ def instance(family: str, seed: int, size=SIZE):
     return problem
 
 
+# The path at constellation scale, where the copy prices are skipped (more slots than copies.max_slots)
+AT_SCALE = GradientOptions(copies=CopyDualOptions(steps=0))
+
+
 @functools.lru_cache(maxsize=None)
-def solved(family: str, seed: int):
+def solved(family: str, seed: int, options: GradientOptions = GradientOptions()):
     problem = instance(family, seed)
-    return problem, gradient.solve(problem, seed=0)
+    return problem, gradient.solve(problem, options, seed=0)
 
 
+@pytest.mark.parametrize("options", [GradientOptions(), AT_SCALE], ids=["default", "at_scale"])
 @pytest.mark.parametrize("family", FAMILIES)
-def test_feasible_and_near_the_milp_optimum(family):
+def test_feasible_and_near_the_milp_optimum(family, options):
     for seed in (0, 1):
-        problem, result = solved(family, seed)
-        assert result.solver == "gradient" and result.status is Status.FEASIBLE, result.message
+        problem, result = solved(family, seed, options)
+        # OPTIMAL where the MILP over the copies the copy prices leave free proved it
+        assert result.solver == "gradient" and result.status in (Status.FEASIBLE, Status.OPTIMAL), result.message
         report = evaluate(problem, result.solution)
         assert report.feasible, report.violations[:3]
         assert report.objective == pytest.approx(result.objective, rel=1e-9)
@@ -72,6 +78,8 @@ def test_feasible_and_near_the_milp_optimum(family):
         assert result.objective >= exact.dual_bound * (1 - 1e-6)
         gap_pct = 100 * (result.objective / exact.objective - 1)
         assert gap_pct <= TOLERANCE_PCT, (family, seed, gap_pct, result.message)
+        if result.status is Status.OPTIMAL:
+            assert gap_pct <= 100 * MilpOptions().relative_gap, (family, seed, gap_pct)
         if problem.unserved_penalty_ms is None:
             assert report.unserved_share <= 1e-9
 
@@ -86,9 +94,9 @@ def test_beats_or_matches_greedy_on_most_seeds():
 
 
 def test_same_seed_same_result_and_one_compilation():
-    problem, first = solved("per_epoch_migration", 0)
+    problem, first = solved("per_epoch_migration", 0, AT_SCALE)
     compiled = relaxation._relax._cache_size()
-    again = gradient.solve(problem, seed=0)
+    again = gradient.solve(problem, AT_SCALE, seed=0)
     np.testing.assert_array_equal(first.solution.assignment, again.solution.assignment)
     np.testing.assert_array_equal(first.solution.placement, again.solution.placement)
     assert again.objective == first.objective
@@ -96,8 +104,8 @@ def test_same_seed_same_result_and_one_compilation():
     other = relaxation.relax(problem, seed=1)[0][0]["x"]
     assert not np.array_equal(other, relaxation.relax(problem, seed=0)[0][0]["x"])
     # Another instance of the same shape, and other schedule values, reuse the compiled relaxation
-    options = GradientOptions(learning_rate=0.05, penalty=(2.0, 500.0), integrality=2.0, temperature=(1.0, 0.5),
-                              improve=False)
+    options = dataclasses.replace(AT_SCALE, learning_rate=0.05, penalty=(2.0, 500.0), integrality=2.0,
+                                  temperature=(1.0, 0.5), improve=False)
     gradient.solve(instance("per_epoch_migration", 1), options, seed=3)
     assert relaxation._relax._cache_size() == compiled
 
@@ -124,8 +132,9 @@ def test_the_assignment_lp_at_the_final_copies_closes_the_assignment_gap():
     # one at its own copies (3.5% above the optimum without the LP, 0.000% with it, measured).
     problem = random_problem(2, 20, 50, 3, 2, n_slots=12, placement="per_epoch", opening_cost=1e5,
                              migration_cost_per_gb=1e6, load=0.8)
-    without = gradient.solve(problem, dataclasses.replace(GRADIENT_FAST, exact_assignment_slots=0))
-    result = gradient.solve(problem, GRADIENT_FAST)
+    fast = dataclasses.replace(GRADIENT_FAST, copies=CopyDualOptions(steps=0))  # the path at scale
+    without = gradient.solve(problem, dataclasses.replace(fast, exact_assignment_slots=0))
+    result = gradient.solve(problem, fast)
     assert "assignment LP" in result.message and "assignment LP" not in without.message
     assert evaluate(problem, result.solution).feasible
     assert result.objective <= without.objective * (1 + 1e-9)

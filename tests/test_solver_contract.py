@@ -18,7 +18,7 @@ from placement.errors import InputError
 from placement.evaluation import evaluate
 from placement.problem import SolveResult, Status, random_problem
 from placement.solvers import SOLVERS, solve
-from placement.solvers.options import (GRADIENT_FAST, GRADIENT_THOROUGH, BaselineOptions, DualOptions,
+from placement.solvers.options import (GRADIENT_FAST, GRADIENT_THOROUGH, BaselineOptions, CopyDualOptions, DualOptions,
                                        GradientOptions, MilpOptions)
 
 NAMES = list(SOLVERS)
@@ -102,7 +102,7 @@ def config_type(tp) -> bool:
 
 
 def test_the_option_classes():
-    assert option_classes() == {MilpOptions, DualOptions, GradientOptions, BaselineOptions}
+    assert option_classes() == {MilpOptions, CopyDualOptions, DualOptions, GradientOptions, BaselineOptions}
 
 
 @pytest.mark.parametrize("cls", sorted(option_classes(), key=lambda c: c.__name__), ids=lambda c: c.__name__)

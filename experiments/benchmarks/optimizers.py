@@ -1,29 +1,37 @@
-"""The gradient heuristic against the exact MILP and the baselines, in three instance families.
+"""The heuristic presets against the exact MILP, published optima and the best bound, in four families.
 
-1. Small and medium synthetic instances (`milp_scaling`'s family: per-epoch placement with migration and
-   opening costs, 12 candidates per demand, load 0.8) on which HiGHS proves optimality: the heuristic's
-   gap to the optimum and its time against the MILP's (no warm start), in two configurations of the
-   solver registry: `gradient` (the defaults: Lagrangian prices and 16 augmented Lagrangian restarts, each
-   repaired, the best three improved by local moves for up to 10 s, then the assignment LP at the best
-   one's copies) and `gradient-fast` (the registry's `gradient_fast`: 300 steps of prices, the vectorized
-   repair, the assignment LP; no restarts, no local moves). Times are after a warm-up on the first seed of
-   each size (compilation once per shape).
-2. Large: Starlink Gen1 (4,408 satellites) x the 1,000 largest cities x 10 catalog models x 24 hourly
+Presets (the solver registry's): `gradient_fast` (fast), `gradient` (default), `gradient_thorough`
+(thorough). Each is scored on
+1. the synthetic family (`milp_scaling`'s: per-epoch placement with migration and opening costs, 12
+   candidates per demand, load 0.8), small and medium, where HiGHS proves the optimum;
+2. capacitated facility location with published optima (OR-Library, experiments/benchmarks/data/orlib):
+   nine instances of 16-50 facilities x 50 customers and capa (100 x 1,000) at its four capacities;
+3. the synthetic family with opening and migration costs comparable to the latency they save (one copy's
+   opening = 10 ms per request of an average host's share of an epoch; one GB's upload the same) and
+   satellites and gateways whose memory holds about one copy of the largest model
+   (`random_problem(edge_memory_models=1)`), where HiGHS proves the optimum;
+4. large: Starlink Gen1 (4,408 satellites) x the 1,000 largest cities x 10 catalog models x 24 hourly
    epochs, candidates pruned to the 4 satellites each city sees, its 2 nearest gateways and 2 nearest Azure
-   regions. The heuristic's time (compilation included) and its gap to the best dual bound available: the
-   LP relaxation by HiGHS within --lp-limit seconds (default 1800), the heuristic's own Lagrangian bound,
-   or the capacity-free bound (every request at its cheapest usable candidate, or unserved).
-3. The baselines (greedy, nearest gateway, cloud only) on every instance, as gap to the best known.
+   regions: the default preset's time (compilation included) and its gap to the best dual bound available
+   (the LP relaxation by HiGHS within --lp-limit seconds, the heuristic's own bound, the capacity-free bound).
+Every family also runs greedy, nearest gateway and cloud only. A preset's result is checked by the
+evaluator; "no solution" is counted (the MILP or a baseline finds one on every instance here).
+
+The MILP's constraint (15) (per copy, its load within the host's capacity times y) is measured on families 1-3:
+the LP relaxation's bound with and without it (`lp_bound_gain_pct`, the median rise) and, with --largest,
+the largest synthetic size HiGHS proves optimal within --milp-limit.
 
     python experiments/benchmarks/optimizers.py [--lp-limit 1800] [--milp-limit 600] [--seeds 4] [--skip-large]
+                                                [--largest]
 
-Reads experiments/benchmarks/data/cities_top1000.csv for the large family. Writes experiments/results/optimizers.json
-(optimizers.<gpu>.json on a GPU).
+Times are after a warm-up on the first instance of each shape (JAX compiles once per shape). Writes
+experiments/results/optimizers.json (optimizers.<gpu>.json on a GPU).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import statistics
 import sys
@@ -39,6 +47,7 @@ from placement.pipeline import placement_problem
 from placement.problem import PlacementProblem, Status, random_problem
 from placement.problem.build import HostOptions, ProblemOptions, Workload
 from placement.problem.catalog import models
+from placement.problem.facility import read_orlib_cap
 from placement.propagation.timegrid import Horizon
 from placement.results import save_benchmark
 from placement.scenario import Constellation, Demand, GroundSegment, Scenario
@@ -46,10 +55,13 @@ from placement import solvers
 from placement.solvers.options import GradientOptions, MilpOptions
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
-CITIES = Path(__file__).resolve().parent / "data" / "cities_top1000.csv"
+DATA = Path(__file__).resolve().parent / "data"
+CITIES = DATA / "cities_top1000.csv"
 SMALL = [(20, 50, 3, 2), (40, 100, 4, 4)]
 MEDIUM = [(80, 200, 5, 6)]
+LARGEST = [(80, 200, 5, 6), (120, 300, 5, 6), (160, 400, 5, 6)]  # --largest: sizes tried in turn
 BASELINES = ("greedy", "nearest_gateway", "cloud_only")
+PRESETS = {"fast": "gradient_fast", "default": "gradient", "thorough": "gradient_thorough"}
 
 # Requests per second per city, a mix of cameras, classifiers, speech and chat; the language models
 # are the heavy tail. Scaled so that neighbouring cities compete for the satellites overhead.
@@ -61,6 +73,24 @@ LARGE_RATES = {"yolov8n": 800.0, "yolov8s": 200.0, "mobilenet_v3_large": 1000.0,
 def synthetic(size: tuple[int, int, int, int], seed: int) -> PlacementProblem:
     return random_problem(seed, *size, n_slots=12, placement="per_epoch", opening_cost=1e5,
                           migration_cost_per_gb=1e6, load=0.8)
+
+
+def heavy_copies(size: tuple[int, int, int, int], seed: int) -> PlacementProblem:
+    """Family 3: the synthetic instance with a copy's opening, and one GB's upload, costing 10 ms per request
+    of an average host's share of an epoch's requests, and edge memory for about one copy of the largest
+    model."""
+    base = random_problem(seed, *size, n_slots=12, placement="per_epoch", load=0.8, edge_memory_models=1.0)
+    cost = 10.0 * float(base.requests().sum()) / (size[0] * size[3])
+    return dataclasses.replace(base, opening_cost=np.full_like(base.opening_cost, cost), migration_cost_per_gb=cost)
+
+
+def published_cflp() -> list[tuple[str, PlacementProblem, float]]:
+    """Family 2: (name, problem, published optimum) of every row of data/orlib/optima.csv."""
+    with open(DATA / "orlib" / "optima.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [(r["instance"], read_orlib_cap(DATA / "orlib" / r["file"],
+                                           capacity=float(r["capacity"]) if r["capacity"] else None),
+             float(r["optimum"])) for r in rows]
 
 
 def large_instance() -> PlacementProblem:
@@ -91,11 +121,13 @@ def capacity_free_bound(problem: PlacementProblem) -> float:
 
 
 def run_solver(name: str, problem: PlacementProblem, options=None, seed: int = 0):
-    """A registry strategy's evaluated objective, its wall time (s) and its result; exits on an infeasible
-    solution."""
+    """A registry strategy's evaluated objective (nan without a solution), its wall time (s) and its result;
+    exits on an infeasible solution."""
     start = time.perf_counter()
     result = solvers.solve(name, problem, options, seed=seed)
     seconds = time.perf_counter() - start
+    if result.solution is None:
+        return float("nan"), seconds, result
     report = evaluate(problem, result.solution)
     if not report.feasible:
         sys.exit(f"{name} on {problem.size}: infeasible solution: {report.violations[:3]}")
@@ -105,74 +137,125 @@ def run_solver(name: str, problem: PlacementProblem, options=None, seed: int = 0
 EXACT = MilpOptions(warm_start="none")  # the MILP's own time to optimality, without a heuristic's start
 
 
+def lp_bounds(problem: PlacementProblem) -> tuple[float, float]:
+    """The LP relaxation's bound without and with constraint (15)."""
+    return tuple(solvers.solve("milp", problem, MilpOptions(relax=True, copy_capacity_rows=rows)).dual_bound
+                 for rows in (False, True))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lp-limit", type=float, default=1800.0, help="seconds for the large LP relaxation")
     parser.add_argument("--milp-limit", type=float, default=600.0, help="seconds per small/medium MILP")
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--skip-large", action="store_true")
-    parser.add_argument("--large-budget", type=float, default=10.0, help="seconds of local moves on the large instance")
+    parser.add_argument("--largest", action="store_true", help="find the largest synthetic size proven optimal")
     parser.add_argument("--results", default=str(RESULTS))
     args = parser.parse_args(argv)
 
-    configs = {"gradient": "gradient", "gradient-fast": "gradient_fast"}  # label: registry strategy
-    rows, gaps, speedups, warmed = [], {name: [] for name in configs}, [], set()
-    for family, sizes in (("small", SMALL), ("medium", MEDIUM)):
-        for size in sizes:
-            for seed in range(args.seeds):
-                problem = synthetic(size, seed)
-                case = f"{family} {problem.size} seed {seed}"
-                exact = solvers.solve("milp", problem, dataclasses.replace(EXACT, time_limit_s=args.milp_limit))
-                if exact.status is not Status.OPTIMAL:
-                    print(f"{case}: MILP not proven optimal ({exact.status.value}); skipped", flush=True)
-                    continue
-                milp_s = exact.build_seconds + exact.solve_seconds
-                rows.append({"case": case, "impl": "milp-highs", "metric": "seconds", "value": milp_s, "unit": "s"})
-                line = [f"{case}: MILP {milp_s:.1f} s"]
-                for name, strategy in configs.items():
-                    if (name, size) not in warmed:  # warm-up: compile once per shape (seeds share shapes)
-                        run_solver(strategy, problem, seed=seed)
-                        warmed.add((name, size))
-                    objective, seconds, _ = run_solver(strategy, problem, seed=seed)
-                    gap = 100 * (objective - exact.objective) / exact.objective
-                    gaps[name].append(gap)
-                    if family == "medium" and name == "gradient-fast":
-                        speedups.append(milp_s / seconds)
-                    rows += [{"case": case, "impl": name, "metric": "seconds", "value": seconds, "unit": "s"},
-                             {"case": case, "impl": name, "metric": "gap_to_optimum_pct", "value": gap, "unit": "%"}]
-                    line.append(f"{name} {gap:.3f}% in {seconds:.2f} s")
-                for name in BASELINES:
-                    b_objective, b_seconds, _ = run_solver(name, problem, seed=seed)
-                    rows.append({"case": case, "impl": name, "metric": "gap_to_optimum_pct",
-                                 "value": 100 * (b_objective - exact.objective) / exact.objective, "unit": "%"})
-                print(", ".join(line), flush=True)
+    rows, warmed = [], set()
+    gaps = {preset: {1: [], 2: [], 3: []} for preset in PRESETS}
+    no_solution, bound_gains, cflp_large_seconds = 0, [], []
 
-    # The targets are read on gradient-fast, the configuration for speed; gradient's own figures are in the
-    # rows and the summary.
-    fast = gaps["gradient-fast"]
-    summary = {"median_gap_pct": statistics.median(fast) if fast else None, "max_gap_pct": max(fast) if fast else None,
-               "medium_speedup_vs_milp": statistics.median(speedups) if speedups else None}
-    for name, values in gaps.items():
-        if values:
-            summary[f"{name}_median_gap_pct"], summary[f"{name}_max_gap_pct"] = statistics.median(values), max(values)
+    def score(family: int, case: str, problem: PlacementProblem, best: float, shape) -> None:
+        nonlocal no_solution
+        line = [case]
+        for preset, strategy in PRESETS.items():
+            if (preset, shape) not in warmed:  # compile once per shape (instances of a size share shapes)
+                solvers.solve(strategy, problem)
+                warmed.add((preset, shape))
+            objective, seconds, result = run_solver(strategy, problem)
+            if result.solution is None:
+                no_solution += 1
+                line.append(f"{preset} NO SOLUTION ({result.status.value})")
+                rows.append({"case": case, "impl": preset, "metric": "no_solution", "value": 1, "unit": ""})
+                continue
+            gap = 100 * (objective - best) / best
+            gaps[preset][family].append(gap)
+            if preset == "default" and case.startswith("capa"):
+                cflp_large_seconds.append(seconds)
+            rows.extend([{"case": case, "impl": preset, "metric": "seconds", "value": seconds, "unit": "s"},
+                         {"case": case, "impl": preset, "metric": "gap_to_optimum_pct", "value": gap, "unit": "%"},
+                         {"case": case, "impl": preset, "metric": "status", "value": result.status.value, "unit": ""}])
+            line.append(f"{preset} {gap:.3f}% in {seconds:.2f} s")
+        for name in BASELINES:
+            b_objective, _, _ = run_solver(name, problem)
+            rows.append({"case": case, "impl": name, "metric": "gap_to_optimum_pct",
+                         "value": 100 * (b_objective - best) / best, "unit": "%"})
+        print(", ".join(line), flush=True)
+
+    def exact(case: str, problem: PlacementProblem) -> float | None:
+        """The MILP's proven optimum (None if not proven), its time and the LP bounds recorded."""
+        result = solvers.solve("milp", problem, dataclasses.replace(EXACT, time_limit_s=args.milp_limit))
+        milp_s = result.build_seconds + result.solve_seconds
+        rows.append({"case": case, "impl": "milp-highs", "metric": "seconds", "value": milp_s, "unit": "s"})
+        without, with_rows = lp_bounds(problem)
+        bound_gains.append(100 * (with_rows - without) / abs(without))
+        rows.extend([{"case": case, "impl": "lp-relaxation", "metric": "dual_bound", "value": without, "unit": "objective"},
+                     {"case": case, "impl": "lp-relaxation-rows15", "metric": "dual_bound", "value": with_rows,
+                      "unit": "objective"}])
+        if result.status is not Status.OPTIMAL:
+            print(f"{case}: MILP not proven optimal ({result.status.value}) in {milp_s:.0f} s; skipped", flush=True)
+            return None
+        return result.objective
+
+    for family, make in ((1, synthetic), (3, heavy_copies)):
+        for label, sizes in (("small", SMALL), ("medium", MEDIUM)):
+            for size in sizes:
+                for seed in range(args.seeds):
+                    problem = make(size, seed)
+                    case = f"family{family} {label} {problem.size} seed {seed}"
+                    optimum = exact(case, problem)
+                    if optimum is not None:
+                        score(family, case, problem, optimum, (family, size))
+
+    for name, problem, optimum in published_cflp():
+        if problem.n_demands <= 50:  # the MILP proves these in seconds: a check of the files and the model
+            result = solvers.solve("milp", problem, EXACT)
+            rows.append({"case": name, "impl": "milp-highs", "metric": "gap_to_optimum_pct",
+                         "value": 100 * (result.objective - optimum) / optimum, "unit": "%"})
+            without, with_rows = lp_bounds(problem)
+            bound_gains.append(100 * (with_rows - without) / abs(without))
+        score(2, name, problem, optimum, ("cflp", problem.n_hosts, problem.n_demands))
+
+    summary = {"median_gap_pct": statistics.median(g for f in gaps["default"].values() for g in f),
+               "max_gap_pct": max(g for f in gaps["default"].values() for g in f),
+               "cflp_large_seconds": max(cflp_large_seconds) if cflp_large_seconds else None,
+               "no_solution_count": no_solution, "lp_bound_gain_pct": statistics.median(bound_gains)}
+    for preset, by_family in gaps.items():
+        for family, values in by_family.items():
+            if values:
+                summary[f"{preset}_family{family}_median_gap_pct"] = statistics.median(values)
+                summary[f"{preset}_family{family}_max_gap_pct"] = max(values)
+
+    if args.largest:
+        for size in LARGEST:
+            problem = synthetic(size, 0)
+            result = solvers.solve("milp", problem, dataclasses.replace(EXACT, time_limit_s=args.milp_limit))
+            seconds = result.build_seconds + result.solve_seconds
+            rows.append({"case": f"largest {problem.size}", "impl": "milp-highs", "metric": "seconds",
+                         "value": seconds, "unit": "s"})
+            print(f"largest {problem.size}: {result.status.value} in {seconds:.0f} s", flush=True)
+            if result.status is not Status.OPTIMAL:
+                break
+            summary["largest_proven_optimal"] = problem.size
 
     if not args.skip_large:
         start = time.perf_counter()
         problem = large_instance()
         case = f"large {problem.size}"
         rows.append({"case": case, "impl": "build", "metric": "seconds", "value": time.perf_counter() - start, "unit": "s"})
-        # One run, compilation included. Too large for the augmented Lagrangian's restarts
-        # (max_relaxed_shares), so this is prices + repair + local moves whatever the configuration.
-        objective, seconds, result = run_solver("gradient", problem, GradientOptions(time_budget_s=args.large_budget))
+        # One run of the default preset, compilation included.
+        objective, seconds, result = run_solver("gradient", problem)
         print(f"{case}: gradient {objective:.4g} in {seconds:.1f} s: {result.message}", flush=True)
-        bounds = {"capacity-free": capacity_free_bound(problem), "lagrangian": result.dual_bound}
+        bounds = {"capacity-free": capacity_free_bound(problem), "heuristic": result.dual_bound}
         lp = solvers.solve("milp", problem, MilpOptions(relax=True, time_limit_s=args.lp_limit))
         if np.isfinite(lp.dual_bound):
             bounds["lp-relaxation"] = lp.dual_bound
         rows.append({"case": case, "impl": "lp-relaxation", "metric": "status", "value": lp.status.value, "unit": ""})
         rows.append({"case": case, "impl": "lp-relaxation", "metric": "seconds",
                      "value": lp.build_seconds + lp.solve_seconds, "unit": "s"})
-        best_bound = max(bounds.values())
+        best_bound = max(b for b in bounds.values() if np.isfinite(b))
         for name, value in bounds.items():
             rows.append({"case": case, "impl": name, "metric": "dual_bound", "value": value, "unit": "request-ms"})
         objectives = {"gradient": objective}

@@ -51,8 +51,10 @@ def facility_location(capacity, fixed_cost, demand, cost, *, single_source: bool
         single_source=single_source)
 
 
-def read_orlib_cap(path: str | Path, *, single_source: bool = False) -> PlacementProblem:
-    """An OR-Library capacitated warehouse location file (cap41 ... cap134 layout)."""
+def read_orlib_cap(path: str | Path, *, single_source: bool = False, capacity: float | None = None
+                   ) -> PlacementProblem:
+    """An OR-Library capacitated warehouse location file (cap41 ... cap134 layout); `capacity` replaces every
+    facility's capacity (the capa, capb and capc files are templates for four capacities each)."""
     path = Path(path)
     tokens = path.read_text().split()
     try:
@@ -68,5 +70,6 @@ def read_orlib_cap(path: str | Path, *, single_source: bool = False) -> Placemen
                          expected=f"{expected} numbers (2 + 2m + n(1 + m))")
     facilities = np.array(values[2:2 + 2 * m]).reshape(m, 2)
     customers = np.array(values[2 + 2 * m:]).reshape(n, 1 + m)
-    return facility_location(facilities[:, 0], facilities[:, 1], customers[:, 0], customers[:, 1:],
+    capacities = facilities[:, 0] if capacity is None else np.full(m, float(capacity))
+    return facility_location(capacities, facilities[:, 1], customers[:, 0], customers[:, 1:],
                              single_source=single_source)

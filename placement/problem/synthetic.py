@@ -22,7 +22,8 @@ def random_problem(seed: int, n_hosts: int, n_demands: int, n_models: int, n_epo
                    n_slots: int | None = None, n_sites: int | None = None, placement: str = "fixed",
                    single_source: bool = False, unserved_penalty_ms: float | None = 2_000.0,
                    opening_cost: float = 0.0, migration_cost_per_gb: float = 0.0,
-                   load: float = 0.6, restricted_share: float = 0.2, partial_share: float = 0.0) -> PlacementProblem:
+                   load: float = 0.6, restricted_share: float = 0.2, partial_share: float = 0.0,
+                   edge_memory_models: float | None = None) -> PlacementProblem:
     """A random instance; `load` is total compute demand / the satellites' and gateways' peak compute.
 
     Candidates per demand and epoch are the `n_slots` nearest hosts it can see (all hosts if None), so
@@ -30,6 +31,8 @@ def random_problem(seed: int, n_hosts: int, n_demands: int, n_models: int, n_epo
     up's times a factor drawn in [1, 8]. `partial_share` is the fraction of satellite slots reachable for only
     part of their epoch: their candidate_share is drawn in [0.1, 0.9] (gateways and cloud regions are on the
     ground, always reachable: share 1, so every demand keeps a cloud slot it can use wholly).
+    `edge_memory_models`: satellites and gateways hold that many times the largest model's memory (drawn
+    within +-10%) instead of 4 and 12 GB, so that memory decides which single model a host runs.
     """
     rng = np.random.default_rng(seed)
     H, D, M, T = n_hosts, n_demands, n_models, n_epochs
@@ -48,6 +51,9 @@ def random_problem(seed: int, n_hosts: int, n_demands: int, n_models: int, n_epo
     model_memory = rng.uniform(0.2, 3.0, M) * GB
     memory = np.select([kind == SATELLITE, kind == GATEWAY, kind == CLOUD], [4.0, 12.0, 1e3]) * GB
     memory = memory * rng.uniform(0.8, 1.2, H)
+    if edge_memory_models is not None:  # drawn apart, so that every other draw stays what a seed drew before
+        memory = np.where(kind == CLOUD, memory, edge_memory_models * model_memory.max()
+                          * np.random.default_rng([seed, 1]).uniform(0.9, 1.1, H))
     service = np.select([kind == SATELLITE, kind == GATEWAY, kind == CLOUD], [20e12, 100e12, 400e12])
     flops_per_joule = np.select([kind == SATELLITE, kind == GATEWAY, kind == CLOUD], [0.5e12, 1.0e12, 1.4e12])
 

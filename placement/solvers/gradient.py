@@ -41,7 +41,7 @@ import numpy as np
 
 from placement.problem.objective import objective
 from placement.problem.spec import PlacementProblem, Solution, SolveResult, Status
-from placement.solvers import lagrangian, milp
+from placement.solvers import baselines, copy_dual, lagrangian, milp
 from placement.solvers.local_search import Improver
 from placement.solvers.options import DualOptions, GradientOptions, MilpOptions
 from placement.solvers.relaxation import relax, relaxed_restarts
@@ -112,18 +112,35 @@ def solve(problem: PlacementProblem, options: GradientOptions = GradientOptions(
 
     notes = []
     bound = np.nan
+    if 0 < options.copies.steps and int(p.carrying_slots().sum()) <= options.copies.max_slots:
+        bound, optimal, note = _from_copy_prices(p, options, offer, start)
+        notes.append(note)
+        if optimal is not None:
+            return SolveResult("gradient", Status.OPTIMAL, optimal, objective=objective(p, optimal),
+                               dual_bound=bound, solve_seconds=time.perf_counter() - start, message="; ".join(notes))
+    from_copies = any(np.isfinite(value) for value, *_ in repaired)
     if options.dual.steps > 0:
-        bound, ascents = _from_prices(p, options.dual, offer)
-        notes.append(f"Lagrangian bound {bound:.6g} ({options.dual.steps} steps x {ascents}, "
+        before = len(repaired)
+        price_bound, ascents = _from_prices(p, options.dual, offer)
+        bound = np.fmax(bound, price_bound)
+        notes.append(f"Lagrangian bound {price_bound:.6g} ({options.dual.steps} steps x {ascents}, "
                      f"{time.perf_counter() - start:.2f} s); repaired from its prices "
-                     + ", within its copies ".join(f"{value:.6g}" for value, *_ in repaired))
-    restarts = relaxed_restarts(p, options)
+                     + ", within its copies ".join(f"{value:.6g}" for value, *_ in repaired[before:]))
+    # The augmented Lagrangian's restarts are for problems the copy prices could not take (too many slots)
+    # or found no solution of: where they did, the restarts never improved on them on the optimizer
+    # benchmark's families and took most of the time (experiments/benchmarks/optimizers.py).
+    restarts = 0 if from_copies else relaxed_restarts(p, options)
     if restarts > 0:
         deadline, note = _from_relaxation(p, dataclasses.replace(options, restarts=restarts), seed, offer)
     else:
         deadline = time.perf_counter() + options.time_budget_s
-        note = "augmented Lagrangian skipped (max_relaxed_shares)"
+        note = "augmented Lagrangian skipped (" + ("the copy prices found solutions" if from_copies else
+                                                   "max_relaxed_shares") + ")"
     notes.append(note)
+    if small(p) or not any(np.isfinite(value) for value, *_ in repaired):
+        fallback = baselines.greedy(p)  # never worse than greedy where it is cheap, and its solution where
+        if fallback.solution is not None:  # nothing else found one
+            offer(("greedy",), State.of(p, fallback.solution))
     if not repaired:
         raise ValueError("GradientOptions: dual.steps = 0 and no relaxed restart fits max_relaxed_shares")
     repaired.sort(key=lambda r: r[:2])
@@ -146,6 +163,79 @@ def solve(problem: PlacementProblem, options: GradientOptions = GradientOptions(
     solution = best.solution()
     return SolveResult("gradient", Status.FEASIBLE, solution, objective=objective(p, solution), dual_bound=bound,
                        solve_seconds=time.perf_counter() - start, message="; ".join(notes))
+
+
+GREEDY_DEMAND_EPOCHS = 20_000  # greedy visits demand-epochs in Python: about 2 s for this many
+
+
+def small(p: PlacementProblem) -> bool:
+    """Small enough that greedy is always run beside the heuristic."""
+    return p.n_epochs * p.n_demands <= GREEDY_DEMAND_EPOCHS
+
+
+def _from_copy_prices(p: PlacementProblem, options: GradientOptions, offer, start: float
+                      ) -> tuple[float, Solution | None, str]:
+    """Step 0a: the Lagrangian relaxation of the demand rows (`placement.solvers.copy_dual`); every
+    `heuristic_every` steps the copies that pay are completed (`copy_dual.primal_copies`), their assignment
+    solved as an LP, and offered. Then the MILP over the copies the bound leaves free, when they have at
+    most `exact_slots` slots, from the best solution so far. Returns the bound, the solution when that MILP
+    proves it optimal (else None), and a note."""
+    opts = options.copies
+    ks = copy_dual.knapsacks(p)
+    best = {"value": np.inf, "solution": None}
+    tried = set()
+    assignment = MilpOptions(relax=not p.single_source, time_limit_s=ASSIGNMENT_LP_LIMIT_S)
+
+    def heuristic(step: int, value: np.ndarray) -> float:
+        if step % opts.heuristic_every:
+            return np.inf
+        chosen = copy_dual.primal_copies(p, ks, value)
+        key = chosen.tobytes()
+        if key in tried:
+            return np.inf
+        tried.add(key)
+        mask = copy_dual.copy_mask(p, ks, chosen)
+        result = milp.best_assignment(p, mask, assignment)
+        if result.solution is None:
+            return np.inf
+        state = State.of(p, result.solution)
+        if not state.complete():
+            return np.inf
+        Improver(state, 0, 0.0).drop_idle()
+        solution = state.solution()
+        value = objective(p, solution)
+        offer(("copy prices", step), state)
+        if value < best["value"]:
+            best.update(value=value, solution=solution)
+        return value
+
+    dual = copy_dual.ascend(p, ks, np.inf, opts.steps, on_step=heuristic)
+    note = (f"copy-price bound {dual.bound:.6g} ({dual.steps} steps, {len(tried)} heuristics, best "
+            f"{best['value']:.6g}, {time.perf_counter() - start:.2f} s)")
+    if best["solution"] is None:
+        return dual.bound, None, note
+    if dual.bound >= best["value"] * (1.0 - MilpOptions().relative_gap):  # proven within the MILP's tolerance
+        return dual.bound, best["solution"], note
+    # Fixings are relative to the best objective when each was made; they hold for the best one now too.
+    lower = copy_dual.copy_mask(p, ks, dual.opened)
+    upper = ~copy_dual.copy_mask(p, ks, dual.closed)
+    free_slots = int((p.carrying_slots() & upper[np.arange(p.n_epochs)[:, None, None] if p.placement == "per_epoch"
+                                                  else 0, p.candidate_model, np.maximum(p.candidate_host, 0)]).sum())
+    note += f"; {int(dual.closed.sum())} copies proven closed, {int(dual.opened.sum())} open of {len(dual.value)}"
+    if not 0 < free_slots <= opts.exact_slots:
+        return dual.bound, None, note
+    limit = max(opts.exact_share * options.time_budget_s, 1e-3)
+    exact = milp.solve_within(p, (lower, upper), MilpOptions(time_limit_s=limit), hint=best["solution"])
+    note += f"; MILP over the {free_slots} slots left: {exact.status.value} {exact.objective:.6g} " \
+            f"({exact.solve_seconds:.2f} s)"
+    bound = dual.bound
+    if np.isfinite(exact.dual_bound):  # below the best known, and every solution better than it is in there
+        bound = max(bound, min(exact.dual_bound, best["value"]))
+    if exact.solution is not None:
+        offer(("copy prices MILP",), State.of(p, exact.solution))
+        if exact.status is Status.OPTIMAL:
+            return bound, exact.solution, note
+    return bound, None, note
 
 
 def _from_prices(p: PlacementProblem, dual: DualOptions, offer) -> tuple[float, int]:

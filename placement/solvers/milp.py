@@ -64,6 +64,11 @@ slot of d in epoch t, h = host(t, d, k), m model, m(d) the model demand d asks f
                                                             load the host's candidates could bring is left
                                                             out). Without queueing the ceiling scales the
                                                             right-hand side of (3)+(4).
+  (15) per copy, the capacity linking (options.copy_capacity_rows, not with CP-SAT; redundant in integers, not
+       in the LP):
+       sum_{d: m(d) = m, k: h} rate[t,d] F[m] x[t,d,k] <= ceiling min(peak, power x efficiency)[t,h] y[t,m,h]
+       sum_{d: m(d) = m, k: h} rate[t,d] B[d] x[t,d,k] <= 1e9 link_gbps[t,h] y[t,m,h]
+                                                            (only where the copy's slots could exceed it)
 
 Rows (3) and (4) are merged into one with the tighter right-hand side (problem.compute_budget_flops_s);
 the evaluator checks them apart. Rows whose right-hand side is infinite are not built. (12) is the upper
@@ -178,9 +183,11 @@ def _dense_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
-          placement: np.ndarray | None = None) -> MilpModel:
-    """The MILP of the module docstring as a MathOpt model proto, built from arrays. With `placement`
-    ([epoch, model, host] bool) every y is fixed to it: what is left is the best assignment at those copies."""
+          copies: tuple[np.ndarray, np.ndarray] | None = None) -> MilpModel:
+    """The MILP of the module docstring as a MathOpt model proto, built from arrays. `copies` = (lower,
+    upper), each [epoch, model, host] bool, bounds every y: a copy with upper False is closed (its slots get
+    no variable), one with lower True is placed; lower = upper = a placement leaves the best assignment at
+    those copies. In fixed placement a copy's bounds are read at epoch 0."""
     p = problem
     T, D, H = p.n_epochs, p.n_demands, p.n_hosts
     integral = options.solver == "cp-sat"
@@ -193,6 +200,9 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
     # Assignment variables x: one per usable slot (10), at most its share (12); a binary one (11) is 0 where
     # the share is below 1.
     usable = p.usable_slots()
+    if copies is not None:
+        usable &= copies[1][np.arange(T)[:, None, None] if p.placement == "per_epoch" else 0, p.candidate_model,
+                            np.maximum(p.candidate_host, 0)]
     t_x, d_x, k_x = np.nonzero(usable)
     h_x = p.candidate_host[t_x, d_x, k_x]
     m_x = p.candidate_model[t_x, d_x, k_x]
@@ -215,11 +225,11 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
     else:
         y_index = np.stack([np.repeat(np.arange(T), len(pair)), np.tile(pm, T), np.tile(ph, T)], axis=1)
         y_cost = np.tile(p.opening_cost[pm, ph], T)
-    if placement is None:
+    if copies is None:
         y = b.variables(len(y_index), 0.0, 1.0, not options.relax, y_cost / scale)
     else:
-        given = placement[np.maximum(y_index[:, 0], 0), y_index[:, 1], y_index[:, 2]].astype(float)
-        y = b.variables(len(y_index), given, given, not options.relax, y_cost / scale)
+        lower, upper = (c[np.maximum(y_index[:, 0], 0), y_index[:, 1], y_index[:, 2]].astype(float) for c in copies)
+        y = b.variables(len(y_index), lower, upper, not options.relax, y_cost / scale)
     y_of_x = y[(0 if p.placement == "fixed" else t_x * len(pair)) + np.searchsorted(pair, m_x * H + h_x)]
 
     # (1) sum_k x + u = 1
@@ -247,6 +257,10 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
 
     if p.harvest_w is not None:
         _battery_rows(b, p, t_x, h_x, x, flops_rate)
+    if options.copy_capacity_rows and not integral:  # its normalised coefficients are fractions
+        copy = (t_x * p.n_models + m_x) * H + h_x
+        _copy_capacity_rows(b, copy, x, y_of_x, flops_rate, p.compute_budget_flops_s()[t_x, h_x])
+        _copy_capacity_rows(b, copy, x, y_of_x, p.bits_per_s()[t_x, d_x], p.link_bps()[t_x, h_x])
 
     # (6) host link: requests, plus model uploads in per_epoch mode (their z columns join below)
     bits_rate = p.bits_per_s()[t_x, d_x]
@@ -307,6 +321,27 @@ def _capacity_rows(b: _Builder, key, var, coef, limit, integral: bool, only_bind
     upper = rhs[keep] / norm
     coef_n = coef[term] / (norm[new_row[row[term]]] if not integral else 1.0)
     b.rows_(new_row[row[term]], var[term], coef_n, np.full(keep.sum(), -np.inf), upper)
+
+
+def _copy_capacity_rows(b: _Builder, copy, x, y_of_x, coef, capacity) -> None:
+    """(15) per copy (epoch, model, host): the load of the slots it serves <= the host's capacity x y. Valid
+    because an unplaced copy serves nothing, and redundant in integers; in the relaxation it stops a copy
+    opened a little from carrying a whole host's load (the textbook facility-location row sum_j d_j x_ij <=
+    s_i y_i). Only copies whose slots together could exceed the capacity get a row."""
+    keys, row = _dense_rows(copy)
+    cap = np.zeros(len(keys))
+    cap[row] = capacity  # the same for every term of one copy
+    first = np.zeros(len(keys), np.int64)
+    first[row[::-1]] = np.arange(len(row))[::-1]
+    keep = np.isfinite(cap) & (cap > 0) & (np.bincount(row, coef, len(keys)) > cap)
+    if not keep.any():
+        return
+    new_row = np.cumsum(keep) - 1
+    term = keep[row]
+    n = int(keep.sum())
+    # Normalised by the capacity: coef / cap on x, -1 on y, at most 0.
+    b.rows_(np.concatenate([new_row[row[term]], np.arange(n)]), np.concatenate([x[term], y_of_x[first[keep]]]),
+            np.concatenate([coef[term] / cap[row[term]], -np.ones(n)]), np.full(n, -np.inf), np.zeros(n))
 
 
 def _waiting_rows(b: _Builder, p: PlacementProblem, key, var, flops_rate, scale: float) -> None:
@@ -399,7 +434,7 @@ def best_assignment(problem: PlacementProblem, placement: np.ndarray, options: M
     assignment at those copies. With `options.relax` and splittable demands that is an LP whose solution is
     the assignment itself (the gradient heuristic's last step); under single_source it needs relax=False."""
     _check(options)
-    return _solve(problem, options, 0, None, placement)
+    return _solve(problem, options, 0, None, (placement, placement))
 
 
 def _check(options: MilpOptions) -> None:
@@ -412,11 +447,19 @@ def _check(options: MilpOptions) -> None:
                          expected="no value with solver 'highs'")
 
 
+def solve_within(problem: PlacementProblem, copies: tuple[np.ndarray, np.ndarray], options: MilpOptions,
+                 hint: Solution | None = None) -> SolveResult:
+    """The MILP with each copy's y between the bounds `copies` (see `build`), started from `hint` (which must
+    respect them)."""
+    _check(options)
+    return _solve(problem, options, 0, hint, copies)
+
+
 def _solve(problem: PlacementProblem, options: MilpOptions, seed: int, hint: Solution | None,
-           placement: np.ndarray | None = None) -> SolveResult:
-    """Build the model (copies fixed to `placement` if given), start it from `hint`, solve it."""
+           copies: tuple[np.ndarray, np.ndarray] | None = None) -> SolveResult:
+    """Build the model (copies within the bounds `copies` if given), start it from `hint`, solve it."""
     start = time.perf_counter()
-    model = build(problem, options, placement)
+    model = build(problem, options, copies)
     build_seconds = time.perf_counter() - start
 
     params = mathopt.SolveParameters(time_limit=datetime.timedelta(seconds=options.time_limit_s),
@@ -437,7 +480,8 @@ def _solve(problem: PlacementProblem, options: MilpOptions, seed: int, hint: Sol
     dual = bounds.dual_bound * model.objective_scale if np.isfinite(bounds.dual_bound) else float("nan")
     primal = next((s.primal_solution for s in proto.solutions if s.HasField("primal_solution")), None)
     # With the copies given and shares splittable, the relaxation is the assignment problem itself.
-    exact = not options.relax or (placement is not None and not problem.single_source)
+    fixed = copies is not None and np.array_equal(copies[0], copies[1])
+    exact = not options.relax or (fixed and not problem.single_source)
     solution = _solution(problem, model, primal) if primal is not None and exact else None
     objective = primal.objective_value * model.objective_scale if primal is not None else float("nan")
     if reason == _TERMINATION.TERMINATION_REASON_OPTIMAL:

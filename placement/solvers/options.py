@@ -49,6 +49,8 @@ class MilpOptions:
                                  help="solver threads (None: the solver's default; HiGHS takes no thread count "
                                       "through MathOpt)")
     relax: bool = option(False, help="solve the LP relaxation (integrality dropped): a lower bound, no solution")
+    copy_capacity_rows: bool = option(True, help="add constraint (15), each copy's load within its host's compute "
+                                                 "and link capacity times y: same optimum, a tighter relaxation")
     warm_start: str = option(
         "greedy", check=_warm_start, expected="'none' or a strategy of placement.solvers.SOLVERS",
         help="strategy whose solution starts the MILP when no hint is given ('none': no start; not used with "
@@ -77,6 +79,23 @@ class DualOptions:
 
 
 @dataclasses.dataclass(frozen=True)
+class CopyDualOptions:
+    """The Lagrangian relaxation of the demand rows (`placement.solvers.copy_dual`): a knapsack per copy, its
+    bound, the copies fixed by it, and the MILP over the copies left free."""
+
+    steps: int = option(300, check=_at_least(0), expected=NON_NEGATIVE_INTEGER,
+                        help="subgradient steps (0 skips this stage)")
+    heuristic_every: int = option(25, check=_at_least(1), expected=POSITIVE_INTEGER,
+                                  help="steps between Lagrangian heuristics (the copies that pay, the assignment LP)")
+    max_slots: int = option(200_000, check=_at_least(0), expected=NON_NEGATIVE_INTEGER,
+                            help="carrying slots at most for this stage (each heuristic solves an LP over them)")
+    exact_slots: int = option(60_000, check=_at_least(0), expected=NON_NEGATIVE_INTEGER,
+                              help="slots at most left free for the MILP over the copies not fixed (0: never)")
+    exact_share: float = option(0.5, check=fraction, expected=FRACTION,
+                                help="share of time_budget_s that MILP may take")
+
+
+@dataclasses.dataclass(frozen=True)
 class GradientOptions:
     """The gradient heuristic (`placement.solvers.gradient`): effort, schedules and precision. Changing a value
     does not recompile the relaxation, except restarts, steps and multiplier_every (array shapes) and dtype.
@@ -93,6 +112,8 @@ class GradientOptions:
     max_relaxed_shares: int = option(1_000_000, check=_at_least(0), expected=NON_NEGATIVE_INTEGER,
                                      help="restarts x epochs x demands x slots at most (fewer restarts above it, "
                                           "or none)")
+    copies: CopyDualOptions = option(CopyDualOptions(), help="Lagrangian relaxation of the demand rows, its "
+                                                             "heuristic and the MILP over the copies it leaves")
     dual: DualOptions = option(DualOptions(), help="Lagrangian prices (steps = 0 skips them)")
     steps: int = option(600, check=_at_least(1), expected=POSITIVE_INTEGER,
                         help="Adam steps per restart and phase (rounded up to a multiple of multiplier_every)")
