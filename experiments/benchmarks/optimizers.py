@@ -52,7 +52,7 @@ from placement.propagation.timegrid import Horizon
 from placement.results import save_benchmark
 from placement.scenario import Constellation, Demand, GroundSegment, Scenario
 from placement import solvers
-from placement.solvers.options import GradientOptions, MilpOptions
+from placement.solvers.options import MilpOptions
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 DATA = Path(__file__).resolve().parent / "data"
