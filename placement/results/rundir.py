@@ -143,6 +143,43 @@ def _check_replaceable(out_dir: Path, overwrite: bool) -> None:
                                   "exist yet (remove other files yourself)")
 
 
+def write_owned_file(path: str | Path, text: str, signature: str, *, overwrite: bool = False) -> Path:
+    """Write `text` (which holds `signature` within its first 4 kB) to `path`, atomically (a hidden sibling
+    renamed into place), after `check_file_replaceable`."""
+    path = Path(path)
+    check_file_replaceable(path, signature, overwrite=overwrite)
+    staging = path.parent / f".{path.name}.partial-{uuid.uuid4().hex[:8]}"
+    try:
+        staging.write_text(text)
+        os.replace(staging, path)
+    finally:
+        staging.unlink(missing_ok=True)
+    return path
+
+
+def check_file_replaceable(path: Path, signature: str, *, overwrite: bool = False) -> None:
+    """Refuse to write `path` where its folder is missing, or where a file exists, unless `overwrite` and it
+    holds `signature` in its first 4 kB, i.e. this tool wrote it (a single file has no room for a marker
+    file). Called before the work, so a refused output costs nothing."""
+    if path.exists() or path.is_symlink():
+        if not overwrite:
+            raise InputError("the file already exists (choose another --out, or --overwrite)", source=str(path),
+                             field="--out", expected="a path that does not exist yet")
+        if path.is_symlink() or not path.is_file() or signature not in _head(path):
+            raise InputError("--overwrite replaces only a file placement wrote, and this one is not; nothing was "
+                             "replaced", source=str(path), field="--out",
+                             expected=f"a file written by placement (holding {signature!r} at its start), or a "
+                                      "path that does not exist yet")
+    if not path.parent.is_dir():
+        raise InputError("its folder does not exist", source=str(path), field="--out",
+                         expected="a file in an existing folder")
+
+
+def _head(path: Path) -> str:
+    with open(path, "rb") as f:
+        return f.read(4096).decode(errors="replace")
+
+
 def git_revision() -> str | None:
     """The source checkout's commit (with '-dirty' for local changes), or None outside git."""
     root = Path(placement.__file__).resolve().parent.parent
@@ -185,18 +222,18 @@ def _version(package: str) -> str | None:
 
 def write_json(path: Path, data) -> None:
     """`data` as JSON; NaN and infinities, which JSON cannot hold, are written as null."""
-    path.write_text(json.dumps(_finite(data), indent=2, sort_keys=False, allow_nan=False,
+    path.write_text(json.dumps(finite(data), indent=2, sort_keys=False, allow_nan=False,
                                default=_json_default) + "\n")
 
 
-def _finite(value):
+def finite(value):
     """`value` with every non-finite float (numpy scalars and arrays included) replaced by None."""
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
+        return [finite(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _finite(value.tolist())
+        return finite(value.tolist())
     if isinstance(value, (float, np.floating)):
         return float(value) if np.isfinite(value) else None
     if isinstance(value, np.generic):
