@@ -172,23 +172,30 @@ def _ground(run: Run) -> Columns:
 def _placements(run: Run) -> Columns:
     """One row per strategy, epoch, host and model it serves: the requests and demands it serves, and the
     host's position at the epoch's start (hosts table)."""
-    a = run.tables["assignments"]
+    a = _strings(run.tables["assignments"])
     keys = ["strategy", "epoch", "host", "host_kind", "model"]
     grouped = a.group_by(keys).aggregate([("requests", "sum"), ("demand", "count")])
     grouped = grouped.rename_columns(keys + ["requests", "demands"])
-    where = run.tables["hosts"].select(["strategy", "epoch", "host", "lat_deg", "lon_deg"])
+    where = _strings(run.tables["hosts"]).select(["strategy", "epoch", "host", "lat_deg", "lon_deg"])
     joined = grouped.join(where, ["strategy", "epoch", "host"]).sort_by([(k, "ascending") for k in keys])
     return _numpy(joined)
 
 
 def _links(run: Run) -> Columns:
     """One row per assignment (strategy, epoch, demand, host, model) with the demand's site."""
-    a = run.tables["assignments"].select(["strategy", "epoch", "demand", "host", "host_kind", "model", "requests",
-                                          "latency_ms"])
-    sites = run.tables["demands"].select(["strategy", "demand", "site"])
+    a = _strings(run.tables["assignments"]).select(["strategy", "epoch", "demand", "host", "host_kind", "model",
+                                                    "requests", "latency_ms"])
+    sites = _strings(run.tables["demands"]).select(["strategy", "demand", "site"])
     joined = a.join(sites, ["strategy", "demand"]).sort_by([("strategy", "ascending"), ("epoch", "ascending"),
                                                            ("demand", "ascending"), ("host", "ascending")])
     return _numpy(joined)
+
+
+def _strings(table: pa.Table) -> pa.Table:
+    """`table` with its null-typed columns as strings: a run where no strategy found a solution writes its
+    tables empty, and an empty column of names has no type (Arrow joins refuse it)."""
+    return pa.table({name: column.cast(pa.string()) if pa.types.is_null(column.type) else column
+                     for name, column in zip(table.column_names, table.columns)})
 
 
 def _numpy(table: pa.Table) -> Columns:
