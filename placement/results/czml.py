@@ -28,7 +28,7 @@ def packets(view: RunView, strategy: str, epoch: int | None = None) -> list[dict
     colors = layers.model_colors(view)
     span = f"{view.utc(view.track_time_s[0] if len(view.track_time_s) else 0.0)}/" \
            f"{view.utc(view.track_time_s[-1] if len(view.track_time_s) else view.epoch_end_s[-1])}"
-    out = [{"id": "document", "name": f"placement export: {view.label}, {strategy}", "version": "1.0",
+    out = [{"id": "document", "name": f"{layers.EXPORT_SIGNATURE}: {view.label}, {strategy}", "version": "1.0",
             "clock": {"interval": span, "currentTime": span.split("/")[0], "multiplier": CLOCK_MULTIPLIER,
                       "range": "LOOP_STOP", "step": "SYSTEM_CLOCK_MULTIPLIER"}}]
     out += _satellites(view, span)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from placement.errors import InputError
 from placement.results import czml, geojson, kml
+from placement.results.layers import EXPORT_SIGNATURE
 from placement.results.reader import RunView, read_run
 from placement.results.rundir import check_file_replaceable, write_owned_file
 
-SIGNATURE = "placement export"  # in the first lines of every file written here (write_owned_file)
 FORMATS = {
     "czml": lambda view, strategy, epoch: json.dumps(czml.packets(view, strategy, epoch), separators=(",", ":")),
     "geojson": lambda view, strategy, epoch: json.dumps(geojson.feature_collection(view, strategy, epoch),
@@ -35,8 +35,8 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, strateg
     view.check_epoch(epoch)
     suffix = "" if epoch is None else f"-epoch{epoch}"
     path = Path(out) if out is not None else Path(run_dir) / f"{strategy}{suffix}.{fmt}"
-    check_file_replaceable(path, SIGNATURE, overwrite=overwrite)
-    return write_owned_file(path, export_text(view, fmt, strategy, epoch), SIGNATURE, overwrite=overwrite)
+    check_file_replaceable(path, EXPORT_SIGNATURE, overwrite=overwrite)
+    return write_owned_file(path, export_text(view, fmt, strategy, epoch), EXPORT_SIGNATURE, overwrite=overwrite)
 
 
 def export_text(view: RunView, fmt: str, strategy: str, epoch: int | None = None) -> str:

@@ -18,8 +18,6 @@ import numpy as np
 from placement.results import layers
 from placement.results.reader import RunView
 
-GENERATOR = "placement export"
-
 
 def feature_collection(view: RunView, strategy: str, epoch: int | None = None) -> dict:
     """The GeoJSON of `strategy`'s placement (in `epoch`, or every epoch)."""
@@ -43,7 +41,7 @@ def feature_collection(view: RunView, strategy: str, epoch: int | None = None) -
         lon = np.array([view.sites["lon_deg"][site], placements["lon_deg"][host]])
         lat = np.array([view.sites["lat_deg"][site], placements["lat_deg"][host]])
         features.append(_link(view, strategy, links, i, layers.antimeridian_parts(lon, lat, np.r_[0.0, alt_m[host]])))
-    return {"type": "FeatureCollection", "generator": GENERATOR, "run": view.label, "strategy": strategy,
+    return {"type": "FeatureCollection", "generator": layers.EXPORT_SIGNATURE, "run": view.label, "strategy": strategy,
             "features": features}
 
 

@@ -20,7 +20,6 @@ from placement.results import layers
 from placement.results.reader import RunView
 
 KML_NS = "http://www.opengis.net/kml/2.2"
-GENERATOR = "placement export"
 
 
 def document(view: RunView, strategy: str, epoch: int | None = None) -> str:
@@ -29,7 +28,7 @@ def document(view: RunView, strategy: str, epoch: int | None = None) -> str:
     colors = layers.model_colors(view)
     kml = ET.Element("kml", xmlns=KML_NS)
     doc = _sub(kml, "Document")
-    _sub(doc, "name", f"{GENERATOR}: {view.label}, {strategy}")
+    _sub(doc, "name", f"{layers.EXPORT_SIGNATURE}: {view.label}, {strategy}")
     _sub(doc, "description", f"Where {strategy} runs each model, per placement epoch of {view.label} "
                              f"(from {view.utc(view.epoch_start_s[0])} to {view.utc(view.epoch_end_s[-1])}).")
     styles = {f"model-{i}": rgb for i, rgb in enumerate(colors.values())} | {

@@ -9,6 +9,8 @@ import numpy as np
 
 from placement.results.reader import Columns, RunView, rows
 
+# Every export names itself with this near its start: what `placement export --overwrite` recognises as ours.
+EXPORT_SIGNATURE = "placement export"
 # Matplotlib's default colour cycle ('tab10', the C0..C9 of placement.plots), as 8-bit RGB.
 PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
            (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
