@@ -3,7 +3,8 @@ rank promotion, so an implicit broadcast between arrays of different ranks is an
 bug (JAX's own test setups do the same).
 
 Also the shrunk quick start's run, built once for every test module that reads a run directory
-(`quick`, `run_dir`), and `strict_json`, the standard's reading of a JSON file."""
+(`quick`, `run_dir`; `run_quick` for another run on the same network), and `strict_json`, the standard's
+reading of a JSON file."""
 
 import contextlib
 import io
@@ -48,9 +49,15 @@ def run_dir(quick, tmp_path_factory):
     """`placement run` of the shrunk quick start through the command line (on the network built once), and
     what it printed."""
     out = tmp_path_factory.mktemp("quick") / "run"
-    args = ["run", str(QUICKSTART), "--out", str(out)] + [a for o in QUICK for a in ("--set", o)]
+    return out, run_quick(out, quick)
+
+
+def run_quick(out: Path, quick, *extra: str) -> str:
+    """`placement run` of the shrunk quick start into `out` through the command line, with `extra` arguments,
+    on the network of the `quick` fixture; returns what it printed."""
+    args = ["run", str(QUICKSTART), "--out", str(out), *extra] + [a for o in QUICK for a in ("--set", o)]
     stdout = io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(stdout):
         patch.setattr(pipeline, "prepare", lambda scenario, progress: quick[1])
         assert cli.main(args) == 0
-    return out, stdout.getvalue()
+    return stdout.getvalue()
