@@ -3,15 +3,18 @@ rank promotion, so an implicit broadcast between arrays of different ranks is an
 bug (JAX's own test setups do the same).
 
 Also the shrunk quick start's run, built once for every test module that reads a run directory
-(`quick`, `run_dir`; `run_quick` for another run on the same network), and `strict_json`, the standard's
-reading of a JSON file."""
+(`quick`, `run_dir`; `run_quick` for another run on the same network; `idle_copy_run`, a copy of it with a
+copy that serves nothing), and `strict_json`, the standard's reading of a JSON file."""
 
 import contextlib
 import io
 import json
+import shutil
 from pathlib import Path
 
 import jax
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from placement import cli, pipeline
@@ -61,3 +64,23 @@ def run_quick(out: Path, quick, *extra: str) -> str:
         patch.setattr(pipeline, "prepare", lambda scenario, progress: quick[1])
         assert cli.main(args) == 0
     return stdout.getvalue()
+
+
+@pytest.fixture(scope="session")
+def idle_copy_run(run_dir, tmp_path_factory):
+    """A copy of `run_dir` whose placements.parquet holds one more copy, serving nothing: the first milp host
+    and epoch that lacks a model gets it (the quick start leaves no copy idle, a placement with minimum copies
+    or a heuristic's spare would). Returns the directory and the added row."""
+    out = tmp_path_factory.mktemp("idle") / "run"
+    shutil.copytree(run_dir[0], out)
+    table = pq.read_table(out / "placements.parquet")
+    rows = table.to_pylist()
+    models = sorted({row["model"] for row in rows})
+    runs = {}
+    for row in rows:
+        if row["strategy"] == "milp":
+            runs.setdefault((row["epoch"], row["host"]), (row, set()))[1].add(row["model"])
+    row, held = next(value for value in runs.values() if len(value[1]) < len(models))
+    idle = {**row, "model": next(m for m in models if m not in held), "requests_per_s": 0.0, "requests": 0.0}
+    pq.write_table(pa.Table.from_pylist(rows + [idle], schema=table.schema), out / "placements.parquet")
+    return out, idle

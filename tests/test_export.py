@@ -33,7 +33,7 @@ def run_path(run_dir):
 @pytest.fixture(scope="module")
 def truth(run_path):
     """What the files must show, from the run directory's own files: the tracks' satellites, the epochs' UTC
-    intervals and the milp assignments per epoch."""
+    intervals, the milp assignments and the hosts with a milp copy per epoch."""
     config = json.loads((run_path / "config.json").read_text())
     metrics = json.loads((run_path / "metrics.json").read_text())
     start = datetime.datetime.fromisoformat(config["time"]["start"].replace("Z", "+00:00"))
@@ -42,9 +42,10 @@ def truth(run_path):
     epochs = [(iso(start + e * step), iso(start + (e + 1) * step)) for e in range(metrics["problem"]["epochs"])]
     assignments = pq.read_table(run_path / "assignments.parquet").to_pylist()
     chosen = [row for row in assignments if row["strategy"] == STRATEGY]
+    copies = [row for row in pq.read_table(run_path / "placements.parquet").to_pylist() if row["strategy"] == STRATEGY]
     return {"satellites": set(pq.read_table(run_path / "tracks.parquet")["satellite"].to_pylist()),
             "epochs": epochs, "assignments": chosen,
-            "hosts": {e: {row["host"] for row in chosen if row["epoch"] == e} for e in range(len(epochs))}}
+            "hosts": {e: {row["host"] for row in copies if row["epoch"] == e} for e in range(len(epochs))}}
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +131,39 @@ def test_kml_validates_against_the_ogc_schema_with_epoch_time_spans(files, truth
         spans = {(p.findtext(f"{KML}TimeSpan/{KML}begin"), p.findtext(f"{KML}TimeSpan/{KML}end"))
                  for p in folder.findall(f"{KML}Placemark")}
         assert spans == {truth["epochs"][epoch]}
+
+
+def test_links_carry_the_path_from_the_site_to_the_host(files, run_path):
+    paths = pq.read_table(run_path / "paths.parquet").to_pylist()
+    links = [f["properties"] for f in json.loads(files["geojson"].read_text())["features"]
+             if f["properties"]["kind"] == "link"]
+    assert links
+    for link in links:
+        steps = {row["step"] for row in paths if (row["epoch"], row["site"], row["host"]) ==
+                 (link["epoch"], link["site"], link["host"])}
+        nodes = link["path"].split(" > ")
+        if not steps:  # no step of the epoch has a path between them
+            assert link["path"] == ""
+            continue
+        first = [row for row in paths if (row["epoch"], row["step"], row["site"], row["host"]) ==
+                 (link["epoch"], min(steps), link["site"], link["host"])]
+        assert nodes == [row["node"] for row in sorted(first, key=lambda row: row["hop"])]
+        assert nodes[0] == link["site"] and nodes[-1] == link["host"]
+
+
+def test_a_copy_that_serves_nothing_is_exported(idle_copy_run, tmp_path):
+    run_path, idle = idle_copy_run
+    name = f"copy/{idle['epoch']}/{idle['host']}"
+    packets = json.loads(export(run_path, "czml", tmp_path / "idle.czml", STRATEGY).read_text())
+    copy = next(p for p in packets if p["id"] == name)["properties"]
+    assert copy["requests"][copy["models"].index(idle["model"])] == 0
+    features = json.loads(export(run_path, "geojson", tmp_path / "idle.geojson", STRATEGY).read_text())["features"]
+    host = next(f["properties"] for f in features if f["properties"]["kind"] == "host"
+                and (f["properties"]["epoch"], f["properties"]["host"]) == (idle["epoch"], idle["host"]))
+    assert host["requests"][host["models"].index(idle["model"])] == 0
+    assert not any(f["properties"]["kind"] == "link" and f["properties"]["model"] == idle["model"]
+                   and (f["properties"]["epoch"], f["properties"]["host"]) == (idle["epoch"], idle["host"])
+                   for f in features)
 
 
 def test_a_polyline_is_cut_where_it_crosses_the_antimeridian():

@@ -7,7 +7,7 @@ wiki/CZML-Structure): a document packet with the run's clock, then one packet pe
 - `copy/EPOCH/HOST`: a host running models in an epoch, available over that epoch only, at the host's position
   (a satellite's moves with it), labelled with its models, coloured by the first;
 - `link/EPOCH/DEMAND/HOST`: a line from a demand's site to a host serving it, available over that epoch,
-  coloured by the model.
+  coloured by the model, with the nodes between them in `properties.path` (`RunView.links`).
 
 Heights are metres above the WGS84 ellipsoid, as CZML's `cartographicDegrees` asks.
 """
@@ -111,6 +111,6 @@ def _link(view: RunView, links: dict, i: int, colors: dict) -> dict:
             "availability": _interval(view, epoch),
             "properties": {"epoch": epoch, "demand": str(links["demand"][i]), "host": host, "host_kind": kind,
                            "model": model, "requests": float(links["requests"][i]),
-                           "latency_ms": float(links["latency_ms"][i])},
+                           "latency_ms": float(links["latency_ms"][i]), "path": str(links["path"][i])},
             "polyline": {"positions": {"references": ends}, "width": 1.5, "arcType": "NONE",
                          "material": {"solidColor": {"color": _rgba(colors[model], 200)}}}}

@@ -8,7 +8,8 @@ the antimeridian (section 3.1.9). GeoJSON has no time axis, so every feature say
 - `host`: a host running models in an epoch (`models`, `requests`), a Point where it is at the epoch's start,
   with `epoch`, `epoch_start_utc`, `epoch_end_utc`;
 - `link`: a line from a demand's site to the host serving it in an epoch (the host at the epoch's start),
-  with `demand`, `model`, `requests`, `latency_ms` and the epoch's times.
+  with `demand`, `model`, `requests`, `latency_ms`, `path` (the nodes between them, `RunView.links`) and the
+  epoch's times.
 """
 
 from __future__ import annotations
@@ -80,4 +81,4 @@ def _link(view: RunView, strategy: str, links: dict, i: int, parts: list) -> dic
                            "demand": str(links["demand"][i]), "site": str(links["site"][i]),
                            "host": str(links["host"][i]), "host_kind": str(links["host_kind"][i]),
                            "model": str(links["model"][i]), "requests": float(links["requests"][i]),
-                           "latency_ms": float(links["latency_ms"][i])}}
+                           "latency_ms": float(links["latency_ms"][i]), "path": str(links["path"][i])}}

@@ -7,7 +7,8 @@ The Document holds a Style per model and object kind, then Folders:
 - "Demand sites" and "Gateways and cloud regions": fixed Placemarks;
 - "Hosts": per epoch, a Placemark per host running models then (its position at the epoch's start, the
   models in its name and in ExtendedData), valid over the epoch;
-- "Links": per epoch, a LineString from each demand's site to the host serving it, valid over the epoch.
+- "Links": per epoch, a LineString from each demand's site to the host serving it, valid over the epoch (the
+  nodes between them in ExtendedData's `path`).
 """
 
 from __future__ import annotations
@@ -154,4 +155,4 @@ def _links(folder: ET.Element, view: RunView, links: dict, placements: dict, sty
         _placemark(by_epoch[epoch], f"{links['demand'][i]} -> {host}", style_of[str(links["model"][i])], line,
                    _span(view, epoch), {"epoch": epoch, "model": links["model"][i],
                                         "requests": f"{links['requests'][i]:g}",
-                                        "latency_ms": f"{links['latency_ms'][i]:.3f}"})
+                                        "latency_ms": f"{links['latency_ms'][i]:.3f}", "path": links["path"][i]})

@@ -1,23 +1,24 @@
 """A run directory read once for the exports and the HTML report: where every satellite is at each time step,
-which host runs which model in each placement epoch, which sites each copy serves, and the ground segment.
+which host runs which model in each placement epoch, which sites each copy serves and along which path, and
+the ground segment.
 
 This is the one place that knows how those facts are spelt in the run's files (`placement.results.tables`):
-the writers in `czml`, `geojson`, `kml` and `report` read only `RunView`. Placements are derived here from the
-assignments (a copy that serves nothing has no row there and is not drawn); the UTC times of the epochs from
-the run's config (`time.start`, `problem.epoch_s`) and its epoch count (metrics.json). Satellite altitudes are
-the tracks' `alt_km` where a run wrote them, and otherwise come from propagating the run's element set again
-on the tracks' time grid (the same SGP4 as the run), so no writer has to guess a height.
+the writers in `czml`, `geojson`, `kml` and `report` read only `RunView`. The copies are placements.parquet's
+(a copy that serves nothing included), placed where hosts.parquet has their host at the epoch's start; the
+satellites' positions are tracks.parquet's, altitude included. The epochs' times come from the run's config
+(`time.start`, `problem.epoch_s`) and its epoch count (metrics.json), not from the tables, which are empty
+where no strategy found a solution.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import functools
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from placement.errors import InputError
 from placement.network.ground import GroundNodes
@@ -38,18 +39,11 @@ class RunView:
     track_time_s: np.ndarray  # [time]
     track_lat_deg: np.ndarray  # [sat, time] WGS84
     track_lon_deg: np.ndarray  # [sat, time]
+    track_alt_km: np.ndarray  # [sat, time] above the WGS84 ellipsoid
     sites: Columns  # [site] name, country, lat_deg, lon_deg
     ground: Columns  # [node] name, kind ('gateway' or 'cloud'), country, lat_deg, lon_deg
-    placements: Columns  # [row] strategy, epoch, host, host_kind, model, requests, demands, lat_deg, lon_deg
-    links: Columns  # [row] strategy, epoch, demand, site, host, host_kind, model, requests, latency_ms
-
-    @functools.cached_property
-    def track_alt_km(self) -> np.ndarray:
-        """[sat, time] height above the WGS84 ellipsoid (on first use: the report has no need of it)."""
-        tracks = self.run.tables["tracks"]
-        if "alt_km" in tracks.column_names:
-            return np.asarray(tracks["alt_km"].to_numpy(), np.float64).reshape(self.track_lat_deg.shape)
-        return _propagated_altitude_km(self.run, self.satellites, self.track_time_s)
+    placements: Columns  # [row] strategy, epoch, host, host_kind, model, requests, lat_deg, lon_deg
+    links: Columns  # [row] strategy, epoch, demand, site, host, host_kind, model, requests, latency_ms, path
 
     @property
     def label(self) -> str:
@@ -100,10 +94,10 @@ def read_run(path: str | Path, label: str | None = None) -> RunView:
                                   "problem.epochs, as `placement run` writes them") from None
     start_jd, start_fr = parse_utc(start, field="time.start", source=str(run.path / "config.json"))
     epoch_start_s = np.arange(n_epochs) * epoch_s
-    satellites, time_s, lat, lon = _tracks(run)
+    satellites, time_s, (lat, lon, alt) = _tracks(run)
     return RunView(run=run, start_utc=to_datetime(start_jd, start_fr), epoch_start_s=epoch_start_s,
                    epoch_end_s=epoch_start_s + epoch_s, satellites=satellites, track_time_s=time_s,
-                   track_lat_deg=lat, track_lon_deg=lon, sites=_sites(run),
+                   track_lat_deg=lat, track_lon_deg=lon, track_alt_km=alt, sites=_sites(run),
                    ground=_ground(run), placements=_placements(run), links=_links(run))
 
 
@@ -117,37 +111,17 @@ def rows(columns: Columns, **match) -> Columns:
     return {name: values[keep] for name, values in columns.items()}
 
 
-def _tracks(run: Run) -> tuple[tuple[str, ...], np.ndarray, np.ndarray, np.ndarray]:
-    """Satellite names, the time steps (s) and [sat, time] latitude and longitude from the tracks table, whose
-    rows are each satellite's time steps in order (tables.run_tables)."""
+def _tracks(run: Run) -> tuple[tuple[str, ...], np.ndarray, tuple[np.ndarray, ...]]:
+    """Satellite names, the time steps (s) and [sat, time] latitude, longitude and altitude from the tracks
+    table, whose rows are each satellite's time steps in order (tables.run_tables)."""
     tracks = run.tables["tracks"]
     names = tracks["satellite"].to_numpy(zero_copy_only=False).astype(str)
     satellites = tuple(dict.fromkeys(names))
     n_time = len(names) // max(len(satellites), 1)
     shape = (len(satellites), n_time)
-    lat, lon = (np.asarray(tracks[c].to_numpy(), np.float64).reshape(shape) for c in ("lat_deg", "lon_deg"))
-    return satellites, tracks["time_min"].to_numpy()[:n_time] * 60.0, lat, lon
-
-
-def _propagated_altitude_km(run: Run, satellites: tuple[str, ...], time_s: np.ndarray) -> np.ndarray:
-    """[sat, time] altitude of `satellites` from the run's element set propagated again on the tracks' grid."""
-    from placement.propagation.orbits import propagate_orbits
-    from placement.propagation.timegrid import TimeGrid
-    from placement.scenario import resolve_propagation
-
-    if not satellites:
-        return np.zeros((0, len(time_s)))
-    elements = resolve_propagation(run.to_config()).constellation.elements
-    index = {name: i for i, name in enumerate(elements.name)}
-    missing = [name for name in satellites if name not in index]
-    if missing:
-        raise InputError(f"the tracks name satellites the run's constellation lacks ({', '.join(missing[:3])})",
-                         source=str(run.path / "tracks.parquet"), expected="a run directory and its own config")
-    step_s = float(time_s[1] - time_s[0]) if len(time_s) > 1 else 1.0
-    grid = TimeGrid.from_utc(run.config["time"]["start"], step_s, len(time_s))
-    orbits = propagate_orbits(elements.take([index[name] for name in satellites]), grid,
-                              run.config.get("propagation", {}).get("precision", "float64"))
-    return orbits.geodetic()[2]
+    positions = tuple(np.asarray(tracks[c].to_numpy(), np.float64).reshape(shape)
+                      for c in ("lat_deg", "lon_deg", "alt_km"))
+    return satellites, tracks["time_min"].to_numpy()[:n_time] * 60.0, positions
 
 
 def _sites(run: Run) -> Columns:
@@ -170,25 +144,36 @@ def _ground(run: Run) -> Columns:
 
 
 def _placements(run: Run) -> Columns:
-    """One row per strategy, epoch, host and model it serves: the requests and demands it serves, and the
-    host's position at the epoch's start (hosts table)."""
-    a = _strings(run.tables["assignments"])
+    """One row per strategy, epoch, host and model with a copy (serving or not): the requests it serves, and
+    the host's position at the epoch's start (hosts table, which has a row for every host with a copy)."""
     keys = ["strategy", "epoch", "host", "host_kind", "model"]
-    grouped = a.group_by(keys).aggregate([("requests", "sum"), ("demand", "count")])
-    grouped = grouped.rename_columns(keys + ["requests", "demands"])
+    copies = _strings(run.tables["placements"]).select(keys + ["requests"])
     where = _strings(run.tables["hosts"]).select(["strategy", "epoch", "host", "lat_deg", "lon_deg"])
-    joined = grouped.join(where, ["strategy", "epoch", "host"]).sort_by([(k, "ascending") for k in keys])
-    return _numpy(joined)
+    joined = copies.join(where, ["strategy", "epoch", "host"], join_type="left outer")
+    return _numpy(joined.sort_by([(k, "ascending") for k in keys]))
 
 
 def _links(run: Run) -> Columns:
-    """One row per assignment (strategy, epoch, demand, host, model) with the demand's site."""
-    a = _strings(run.tables["assignments"]).select(["strategy", "epoch", "demand", "host", "host_kind", "model",
-                                                    "requests", "latency_ms"])
-    sites = _strings(run.tables["demands"]).select(["strategy", "demand", "site"])
-    joined = a.join(sites, ["strategy", "demand"]).sort_by([("strategy", "ascending"), ("epoch", "ascending"),
-                                                           ("demand", "ascending"), ("host", "ascending")])
-    return _numpy(joined)
+    """One row per assignment (strategy, epoch, demand, site, host, model) with its `path`: the nodes from the
+    site to the host at the epoch's first network step with one, joined by ' > ' ('' where no step has one)."""
+    a = _strings(run.tables["assignments"]).select(["strategy", "epoch", "demand", "site", "host", "host_kind",
+                                                    "model", "requests", "latency_ms"])
+    joined = a.join(_first_paths(run), ["epoch", "site", "host"], join_type="left outer")
+    joined = joined.set_column(joined.column_names.index("path"), "path", pc.fill_null(joined["path"], ""))
+    return _numpy(joined.sort_by([(k, "ascending") for k in ("strategy", "epoch", "demand", "host")]))
+
+
+def _first_paths(run: Run) -> pa.Table:
+    """Per (epoch, site, host) in paths.parquet, its path at the first step that has one, as one string."""
+    keys = ["epoch", "site", "host"]
+    paths = _strings(run.tables["paths"]).select(keys + ["step", "hop", "node"])
+    first = paths.group_by(keys).aggregate([("step", "min")])
+    first = first.rename_columns(["step" if name == "step_min" else name for name in first.column_names])
+    hops = paths.join(first, keys + ["step"], join_type="inner")
+    hops = hops.sort_by([(k, "ascending") for k in keys + ["hop"]])
+    # Without threads a group's list keeps the rows' order, the hops' here.
+    nodes = hops.group_by(keys, use_threads=False).aggregate([("node", "list")])
+    return nodes.append_column("path", pc.binary_join(nodes["node_list"], " > ")).select(keys + ["path"])
 
 
 def _strings(table: pa.Table) -> pa.Table:

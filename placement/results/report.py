@@ -115,7 +115,8 @@ def _strategy(view: RunView, name: str, models: list[str]) -> dict:
         served_links[epoch].append({"site": int(site), "host": position[epoch, str(links["host"][i])],
                                     "model": models.index(str(links["model"][i])),
                                     "requests": float(links["requests"][i]),
-                                    "latency_ms": round(float(links["latency_ms"][i]), 3)})
+                                    "latency_ms": round(float(links["latency_ms"][i]), 3),
+                                    "path": str(links["path"][i])})
     return {"name": name, "status": view.run.metrics["strategies"][name]["status"], "hosts": hosts,
             "links": served_links, "cdf": _cdf(view, name), **_over_epochs(view, name)}
 
