@@ -29,6 +29,9 @@ placement: where should each lightweight AI model run in a LEO edge cloud.
                               directory per point (resumable; in this process or on Ray)
   placement propagate CONFIG  propagate the constellation only (positions, tracks, sunlight)
   placement validate CONFIG   check a config and print it resolved
+  placement export RUN --format czml|geojson|kml
+                              a run's placement for a globe or a GIS (Cesium, QGIS, Google Earth)
+  placement report RUN        the run's offline HTML report (report.html, as `run` writes it)
   placement bench [NAME]      run a benchmark of experiments/benchmarks (no name: list them)
 
 Every config field is documented in placement/config.py; see configs/quickstart.toml.
@@ -50,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
                     "solver.strategies, score each with the evaluator and write metrics.json, Parquet tables "
                     "(demands, hosts, assignments, tracks) and plots into a run directory. Prints a comparison table.")
     _run_arguments(run)
+    run.add_argument("--no-report", action="store_true", help="do not write report.html into the run directory")
 
     sweep = commands.add_parser(
         "sweep", help="run a config at every point of a grid of field values (resumable, local or on Ray)",
@@ -89,6 +93,27 @@ def _parser() -> argparse.ArgumentParser:
                     "anything; print the resolved config as JSON and a summary line.")
     validate.add_argument("config", type=Path)
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+
+    export = commands.add_parser(
+        "export", help="write a run's placement as CZML, GeoJSON or KML",
+        description="Write one strategy's placement of a run directory (satellites with time-tagged positions, the "
+                    "hosts in use per epoch and their models, demand sites, site-to-host lines, gateways and cloud "
+                    "regions) as CZML (Cesium), GeoJSON (RFC 7946) or KML 2.2.")
+    export.add_argument("run_dir", type=Path, metavar="RUN", help="a run directory written by `placement run`")
+    export.add_argument("--format", required=True, choices=["czml", "geojson", "kml"])
+    export.add_argument("--out", type=Path, default=None, help="file to write (default: RUN/<strategy>.<format>)")
+    export.add_argument("--strategy", default=None, help="strategy to export (default: the run's best)")
+    export.add_argument("--epoch", type=int, default=None, help="only this placement epoch (default: all)")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing file that placement wrote")
+
+    report = commands.add_parser(
+        "report", help="write a run's offline HTML report",
+        description="Write one self-contained HTML page (no network needed to view it) with a world map and an "
+                    "epoch slider, the latency distribution per strategy, utilisation and power over time and the "
+                    "comparison table.")
+    report.add_argument("run_dir", type=Path, metavar="RUN", help="a run directory written by `placement run`")
+    report.add_argument("--out", type=Path, default=None, help="file to write (default: RUN/report.html)")
+    report.add_argument("--overwrite", action="store_true", help="replace an existing file that placement wrote")
 
     bench = commands.add_parser(
         "bench", help="run a benchmark script of experiments/benchmarks (no name: list them)",
@@ -183,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
 def _command(args: argparse.Namespace) -> int:
     if args.command == "bench":
         return _bench(args.name, args.args, list_only=args.list)
+    if args.command in ("export", "report"):
+        return _export_or_report(args)
     # Everything the jobs import is imported before SIGTERM is taken over: an exception raised by the handler
     # while a C extension initialises is lost (turned into an ImportError, or ignored inside jax's garbage
     # collection callback; measured), and until an output is claimed the default action, ending the process at
@@ -208,7 +235,7 @@ def _command(args: argparse.Namespace) -> int:
                 return 0
         out_dir = args.out if args.out is not None else Path("runs") / args.config.stem
         if args.command == "run":
-            metrics = pipeline.run(scenario, out_dir, overwrite=args.overwrite)
+            metrics = pipeline.run(scenario, out_dir, overwrite=args.overwrite, report=not args.no_report)
             print(pipeline.summary_table(metrics))
             if "infeasible" in metrics:
                 print(f"placement: error: no strategy found a feasible placement: {metrics['infeasible']} (run "
@@ -241,6 +268,19 @@ def _sweep(args: argparse.Namespace) -> int:
     print(f"sweep directory: {out_dir} ({len(record['points']) - len(failed)} of {len(record['points'])} points "
           "finished)", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _export_or_report(args: argparse.Namespace) -> int:
+    if args.command == "export":
+        from placement.results.export import export
+
+        path = export(args.run_dir, args.format, args.out, args.strategy, args.epoch, overwrite=args.overwrite)
+    else:
+        from placement.results.report import write_html_report
+
+        path = write_html_report(args.run_dir, args.out, overwrite=args.overwrite)
+    print(path)
+    return 0
 
 
 def benchmarks() -> dict[str, str]:

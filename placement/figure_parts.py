@@ -33,7 +33,7 @@ def model_colors(models) -> dict[str, str]:
 
 
 @functools.cache
-def _land() -> list[np.ndarray]:
+def land_rings() -> list[np.ndarray]:
     """Land polygons, lon/lat degrees (placement/plots_data/README.md)."""
     with resources.files("placement").joinpath("plots_data/land_110m.npz").open("rb") as f:
         data = np.load(f)
@@ -44,7 +44,7 @@ def _land() -> list[np.ndarray]:
 def world_axes(ax, lon: np.ndarray, lat: np.ndarray) -> None:
     """Land on an equirectangular map around the points (lon, lat), with a margin of MAP_MARGIN_DEG."""
     # Countries filled with their edges in the land colour: the borders between them vanish, the coasts stay.
-    ax.add_collection(PolyCollection(_land(), facecolor="0.9", edgecolor="0.9", linewidth=0.4, zorder=0))
+    ax.add_collection(PolyCollection(land_rings(), facecolor="0.9", edgecolor="0.9", linewidth=0.4, zorder=0))
     ax.set_facecolor("#f3f7fb")
     lon, lat = lon[np.isfinite(lon)], lat[np.isfinite(lat)]
     if lon.size:

@@ -10,7 +10,8 @@ run:
      requests any placement can serve within their SLO (`placement.problem.slo`), printed and kept;
   5. every strategy of the scenario, each scored by the independent evaluator;
   6. the run directory: config.json (when the scenario came from a config), environment.json, metrics.json,
-     the tables of `placement.results.RUN_TABLES` and the figures of `placement.plots.run_plots`.
+     the tables of `placement.results.RUN_TABLES`, the figures of `placement.plots.run_plots` and report.html
+     (`placement.results.report`).
 
 Stages 2-4 are `prepare(scenario)`; `placement_problem(scenario)` is the problem alone, which is how the
 library, the benchmarks and the tests go from a Scenario to a PlacementProblem.
@@ -45,6 +46,7 @@ from placement.propagation.sgp4 import Propagator
 from placement.progress import Reporter, Stage
 from placement.results import analysis, environment, format_table, run_directory, write_json, write_table
 from placement.results.paths import paths_table
+from placement.results.report import write_html_report
 from placement.results.tables import request_shares, run_tables
 from placement.scenario import PropagationJob, Scenario
 from placement import solvers
@@ -173,8 +175,9 @@ def solve_all(problem: PlacementProblem, scenario: Scenario,
 
 
 def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
-        progress: Progress = _stderr_progress) -> dict:
-    """The main job (see the module docstring); returns the metrics it writes."""
+        progress: Progress = _stderr_progress, report: bool = True) -> dict:
+    """The main job (see the module docstring); returns the metrics it writes (and report.html, unless not
+    `report`)."""
     with run_directory(out_dir, overwrite=overwrite) as staging:
         started = time.perf_counter()
         _report_warnings(scenario.warnings, progress)
@@ -233,6 +236,8 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
         plots_started = time.perf_counter()
         figures = plots.run_plots(analysis.load_run(staging, label=Path(out_dir).name), staging / "plots")
         progress(f"plots: {len(figures)} figures in {time.perf_counter() - plots_started:.1f} s")
+        if report:
+            write_html_report(staging, label=Path(out_dir).name)
     return metrics
 
 
@@ -319,11 +324,5 @@ def propagate(job: PropagationJob, out_dir: str | Path, *, overwrite: bool = Fal
 
 
 def summary_table(metrics: dict) -> str:
-    rows = [{"strategy": name, "status": m["status"], "mean_ms": m.get("mean_latency_ms"),
-             "wait_ms": m.get("mean_waiting_ms"), "p95_ms": m.get("p95_latency_ms"), "slo": m.get("slo_attainment"),
-             "unserved": m.get("unserved_share"), "in_orbit": m.get("share_satellite"),
-             "gateway": m.get("share_gateway"), "cloud": m.get("share_cloud"), "local": m.get("share_local"),
-             "gap": m["gap"],
-             "solve_s": m["solve_seconds"]}
-            for name, m in metrics["strategies"].items()]
+    rows = analysis.summary_rows(metrics)
     return format_table(rows, list(rows[0]) if rows else None)

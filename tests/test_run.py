@@ -57,7 +57,7 @@ def test_quickstart_run_writes_a_complete_directory(quick, run_dir):
     assert cloud["share_cloud"] == pytest.approx(reached) and cloud["unserved_share"] == pytest.approx(1 - reached)
     assert reached > 0.99 and metrics["slo_reach"]["attainable_share"] >= milp["slo_attainment"]
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [".placement-run", "config.json", "environment.json", "metrics.json", "plots"]
+        [".placement-run", "config.json", "environment.json", "metrics.json", "plots", "report.html"]
         + [f"{t}.parquet" for t in results.RUN_TABLES])
     assert pq.read_table(out / "demands.parquet").num_rows == len(scenario.strategies) * problem.n_demands
     recorded = strict_json(out / "config.json")

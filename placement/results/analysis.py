@@ -301,6 +301,16 @@ def key_strategies(runs: list[Run], also: tuple[str, ...] = ()) -> list[str]:
     return [name for name in dict.fromkeys(names) if any(name in run.strategies for run in runs)]
 
 
+def summary_rows(metrics: dict) -> list[dict]:
+    """The comparison `placement run` prints (and report.html shows): a row per strategy of metrics.json."""
+    return [{"strategy": name, "status": m["status"], "mean_ms": m.get("mean_latency_ms"),
+             "wait_ms": m.get("mean_waiting_ms"), "p95_ms": m.get("p95_latency_ms"), "slo": m.get("slo_attainment"),
+             "unserved": m.get("unserved_share"), "in_orbit": m.get("share_satellite"),
+             "gateway": m.get("share_gateway"), "cloud": m.get("share_cloud"), "local": m.get("share_local"),
+             "gap": m["gap"], "solve_s": m["solve_seconds"]}
+            for name, m in metrics["strategies"].items()]
+
+
 def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
     """Rows as a Markdown table (numbers to 4 significant digits)."""
     if not rows:

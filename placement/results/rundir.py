@@ -143,6 +143,43 @@ def _check_replaceable(out_dir: Path, overwrite: bool) -> None:
                                   "exist yet (remove other files yourself)")
 
 
+def write_owned_file(path: str | Path, text: str, signature: str, *, overwrite: bool = False) -> Path:
+    """Write `text` (which holds `signature` within its first 4 kB) to `path`, atomically (a hidden sibling
+    renamed into place), after `check_file_replaceable`."""
+    path = Path(path)
+    check_file_replaceable(path, signature, overwrite=overwrite)
+    staging = path.parent / f".{path.name}.partial-{uuid.uuid4().hex[:8]}"
+    try:
+        staging.write_text(text)
+        os.replace(staging, path)
+    finally:
+        staging.unlink(missing_ok=True)
+    return path
+
+
+def check_file_replaceable(path: Path, signature: str, *, overwrite: bool = False) -> None:
+    """Refuse to write `path` where its folder is missing, or where a file exists, unless `overwrite` and it
+    holds `signature` in its first 4 kB, i.e. this tool wrote it (a single file has no room for a marker
+    file). Called before the work, so a refused output costs nothing."""
+    if path.exists() or path.is_symlink():
+        if not overwrite:
+            raise InputError("the file already exists (choose another --out, or --overwrite)", source=str(path),
+                             field="--out", expected="a path that does not exist yet")
+        if path.is_symlink() or not path.is_file() or signature not in _head(path):
+            raise InputError("--overwrite replaces only a file placement wrote, and this one is not; nothing was "
+                             "replaced", source=str(path), field="--out",
+                             expected=f"a file written by placement (holding {signature!r} at its start), or a "
+                                      "path that does not exist yet")
+    if not path.parent.is_dir():
+        raise InputError("its folder does not exist", source=str(path), field="--out",
+                         expected="a file in an existing folder")
+
+
+def _head(path: Path) -> str:
+    with open(path, "rb") as f:
+        return f.read(4096).decode(errors="replace")
+
+
 def git_revision() -> str | None:
     """The source checkout's commit (with '-dirty' for local changes), or None outside git."""
     root = Path(placement.__file__).resolve().parent.parent
@@ -188,10 +225,13 @@ def write_json(path: Path, data) -> None:
     path.write_text(json_text(data) + "\n")
 
 
-def json_text(data) -> str:
+def json_text(data, *, indent: int | None = 2) -> str:
     """`data` as standard JSON, the one form every JSON the tool writes or prints takes: NaN and infinities,
-    which JSON cannot hold (Python's json would write NaN and Infinity), become null."""
-    return json.dumps(_finite(data), indent=2, sort_keys=False, allow_nan=False, default=_json_default)
+    which JSON cannot hold (Python's json would write NaN and Infinity), become null. `indent` None: compact,
+    without spaces (the exports and the data inlined in report.html, where size counts)."""
+    separators = (",", ":") if indent is None else None
+    return json.dumps(_finite(data), indent=indent, separators=separators, sort_keys=False, allow_nan=False,
+                      default=_json_default)
 
 
 def _finite(value):
@@ -255,7 +295,7 @@ def save_benchmark(name: str, rows: list[dict], summary: dict, results_dir: str 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json(path, record)
     print(format_table(rows))
-    print(json.dumps(summary, indent=2))
+    print(json_text(summary))
     print(f"saved {path}")
     return path
 
