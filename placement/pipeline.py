@@ -42,7 +42,7 @@ from placement.problem.slo import slo_reach
 from placement.propagation.frames import ecef_to_geodetic
 from placement.propagation.orbits import Orbits, orbit_chunks, propagate_orbits
 from placement.propagation.sgp4 import Propagator
-from placement.progress import Reporter, Stage
+from placement.progress import LOG, Reporter, Stage
 from placement.results import analysis, environment, format_table, run_directory, write_json, write_table
 from placement.results.tables import request_shares, run_tables
 from placement.scenario import PropagationJob, Scenario
@@ -50,7 +50,7 @@ from placement import solvers
 
 Progress = Callable[[str], None]
 
-_stderr_progress = Reporter()  # lines on stderr; `run` draws its solve stage as a bar on a terminal
+_stderr_progress = Reporter()  # INFO records; `run` draws its solve stage as a bar on a terminal
 
 
 def _quiet(message: str) -> None:
@@ -120,10 +120,11 @@ def _report_rejected(count: int, label: str, progress: Progress) -> None:
                  "rejected_records in the results)")
 
 
-def _report_warnings(warnings: tuple[str, ...], progress: Progress) -> None:
-    """What the scenario's resolution found doubtful is said before the work (and recorded in the results)."""
+def _report_warnings(warnings: tuple[str, ...]) -> None:
+    """What the scenario's resolution found doubtful is said before the work (and recorded in the results), as
+    warnings: shown even with -q."""
     for warning in warnings:
-        progress(f"warning: {warning}")
+        LOG.warning(warning)
 
 
 def epoch_sunlight(sunlit_fraction: np.ndarray, horizon) -> np.ndarray:
@@ -170,11 +171,12 @@ def solve_all(problem: PlacementProblem, scenario: Scenario,
 
 
 def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
-        progress: Progress = _stderr_progress) -> dict:
-    """The main job (see the module docstring); returns the metrics it writes."""
+        progress: Progress = _stderr_progress, draw_plots: bool = True) -> dict:
+    """The main job (see the module docstring); returns the metrics it writes. `draw_plots=False` leaves the figures
+    out (a large sweep's points: the tables hold what they show)."""
     with run_directory(out_dir, overwrite=overwrite) as staging:
         started = time.perf_counter()
-        _report_warnings(scenario.warnings, progress)
+        _report_warnings(scenario.warnings)
         prepared = prepare(scenario, progress)
         problem = prepared.problem
         build_s = time.perf_counter() - started
@@ -223,9 +225,10 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
         write_json(staging / "metrics.json", metrics)
         for name, columns in tables.items():
             write_table(staging / f"{name}.parquet", columns)
-        plots_started = time.perf_counter()
-        figures = plots.run_plots(analysis.load_run(staging, label=Path(out_dir).name), staging / "plots")
-        progress(f"plots: {len(figures)} figures in {time.perf_counter() - plots_started:.1f} s")
+        if draw_plots:
+            plots_started = time.perf_counter()
+            figures = plots.run_plots(analysis.load_run(staging, label=Path(out_dir).name), staging / "plots")
+            progress(f"plots: {len(figures)} figures in {time.perf_counter() - plots_started:.1f} s")
     return metrics
 
 
@@ -238,7 +241,7 @@ def propagate(job: PropagationJob, out_dir: str | Path, *, overwrite: bool = Fal
     n_sat, n_time = len(elements), grid.n_steps
     progress(f"propagate: {n_sat} satellites x {n_time} steps of {grid.step_s:g} s, {dtype.name}")
     _report_rejected(job.constellation.rejected_records, job.constellation.label, progress)
-    _report_warnings(job.warnings, progress)
+    _report_warnings(job.warnings)
 
     with run_directory(out_dir, kind="propagate", overwrite=overwrite) as staging:
         arrays = {"r_teme_km": ((n_sat, n_time, 3), dtype), "error": ((n_sat, n_time), np.int8)}
