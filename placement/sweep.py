@@ -204,7 +204,7 @@ def _import_ray():
     try:
         import ray
     except ImportError:
-        raise InputError("the ray executor needs Ray: pip install 'placement[ray]' (in a checkout: "
+        raise InputError("the ray executor needs Ray: pip install 'leo-placement[ray]' (in a checkout: "
                          "pip install -e '.[ray]')", field="--executor", expected="Ray installed, or local") from None
     return ray
 
