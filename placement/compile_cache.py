@@ -1,7 +1,7 @@
 """JAX's persistent compilation cache: programs compiled once per array shape, kept on disk for later processes.
 
-Every `placement run` compiles the same JAX programs for the same shapes: SGP4, the network's kernels and, most
-of all, the gradient heuristic's relaxations (most of the quick start's 25 s). Within one process JAX keeps
+Every `placement run` compiles the same JAX programs for the same shapes: SGP4, the network's kernels and the
+gradient heuristic's relaxations (11 s of the quick start on 2 cores). Within one process JAX keeps
 them in memory; `use_cache(folder)` makes it also write them to `folder` (jax_compilation_cache_dir) and read
 them from there, so the next run, a re-run and every sweep point in another process (a Ray worker) load
 instead of compiling: a second quick-start point compiles in 1.8 s instead of 11 s (README, "The `placement`

@@ -1,6 +1,6 @@
 """The command line's face (issue 17): `--version` from the installed distribution's metadata, -q and -v through
-the standard logging module, and `placement list`, checked against the shipped tables read by Python's csv module
-and against ../shared/reference's constellation shells."""
+the standard logging module, `placement list`, checked against the shipped tables read by Python's csv module
+and against ../shared/reference's constellation shells, and where --compile-cache keeps JAX's programs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from placement import cli
+from placement import cli, compile_cache
+from placement.errors import InputError
 from placement.progress import Reporter
 from shared_reference import REFERENCE, needs
 
@@ -96,3 +97,16 @@ def test_list_constellations_matches_the_filings(capsys):
                                         int(filed["planes"]), int(filed["sats_per_plane"]), int(filed["total_sats"]))
         assert ours["source"].startswith("FCC SAT-MOD-20200417-00037")
     assert {r["constellation"] for r in listed} == {"starlink-gen1", "kuiper"}
+
+
+def test_the_compile_cache_folder_is_the_option_the_environment_or_the_user_cache(tmp_path, monkeypatch):
+    monkeypatch.delenv("PLACEMENT_COMPILE_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert compile_cache.cache_dir(None) == tmp_path / "xdg" / "placement" / "jax"
+    monkeypatch.setenv("PLACEMENT_COMPILE_CACHE", str(tmp_path / "env"))
+    assert compile_cache.cache_dir(None) == tmp_path / "env"
+    assert compile_cache.cache_dir(str(tmp_path / "given")) == tmp_path / "given"
+    assert compile_cache.cache_dir("none") is None and compile_cache.cache_dir("None") is None
+    (tmp_path / "file").write_text("")
+    with pytest.raises(InputError, match="'--compile-cache'"):  # before JAX is touched
+        compile_cache.use_cache(tmp_path / "file" / "jax")

@@ -128,6 +128,7 @@ def cluster_sweep(cluster):
     out = driver / "sweep"
     argv = ["sweep", str(driver / "hubs.toml"), "--out", str(out), "--grid", "network.fiber_route_factor=1.0,2.0",
             "--executor", "ray", "--address", address, "--cpus", "1", "--retries", "1", "--no-plots",
+            "--compile-cache", "jax-cache",  # relative: in the working folder of the node that compiles
             *[a for s in SHRUNK for a in ("--set", s)]]
     done = subprocess.run([sys.executable, "-m", "placement.cli", *argv], cwd=driver, env=env, capture_output=True,
                           text=True, timeout=240)
@@ -178,6 +179,9 @@ def test_no_node_sees_the_drivers_folder(cluster, cluster_sweep):
     views = json.loads(seen.stdout)
     assert sorted(Path(v["cwd"]).resolve() for v in views) == sorted(f.resolve() for f in folders)
     assert [v["sees"] for v in views] == [[], []]
+    # JAX's compilation cache went where each point ran, and nowhere near the driver
+    assert any(list((folder / "jax-cache").glob("jit_*")) for folder in folders)
+    assert not (driver / "jax-cache").exists()
 
 
 def _task():
