@@ -172,8 +172,8 @@ def solve_all(problem: PlacementProblem, scenario: Scenario,
 
 def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
         progress: Progress = _stderr_progress, draw_plots: bool = True) -> dict:
-    """The main job (see the module docstring); returns the metrics it writes. `draw_plots=False` leaves the figures
-    out (a large sweep's points: the tables hold what they show)."""
+    """The main job (see the module docstring); returns the metrics it writes. `draw_plots=False` leaves the
+    figures out (a large sweep's points: the tables hold what they show)."""
     with run_directory(out_dir, overwrite=overwrite) as staging:
         started = time.perf_counter()
         _report_warnings(scenario.warnings)

@@ -36,7 +36,7 @@ class Reporter:
 
     @property
     def interactive(self) -> bool:
-        """A terminal that shows progress (with -q the bar would be the only thing said)."""
+        """A terminal, and progress is shown there (not under -q, where a bar would be all that is said)."""
         isatty = getattr(self.stream, "isatty", None)
         return bool(isatty and isatty()) and (self._stream is not None or LOG.isEnabledFor(logging.INFO))
 
