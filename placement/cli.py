@@ -6,6 +6,8 @@ import argparse
 import ast
 import contextlib
 import gc
+import importlib.metadata
+import logging
 import os
 import signal
 import subprocess
@@ -17,6 +19,8 @@ from pathlib import Path
 
 import placement
 from placement.errors import InputError
+from placement.listing import FORMATS, KINDS
+from placement.progress import LOG, log_to_stderr
 
 DESCRIPTION = """\
 placement: where should each lightweight AI model run in a LEO edge cloud.
@@ -32,6 +36,9 @@ placement: where should each lightweight AI model run in a LEO edge cloud.
   placement export RUN --format czml|geojson|kml
                               a run's placement for a globe or a GIS (Cesium, QGIS, Google Earth)
   placement report RUN        the run's offline HTML report (report.html, as `run` writes it)
+  placement list KIND         the models, host profiles, constellations, gateways, points of presence or
+                              cloud regions a config can name, each with its source
+  placement schema            a JSON Schema of the config file, for editors
   placement bench [NAME]      run a benchmark of experiments/benchmarks (no name: list them)
 
 Every config field is documented in placement/config.py; see configs/quickstart.toml.
@@ -45,6 +52,7 @@ BENCHMARKS = Path(placement.__file__).resolve().parents[1] / "experiments" / "be
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="placement", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action=_Version, help="print the installed version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser(
@@ -53,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
                     "solver.strategies, score each with the evaluator and write metrics.json, Parquet tables "
                     "(demands, hosts, assignments, tracks) and plots into a run directory. Prints a comparison table.")
     _run_arguments(run)
-    run.add_argument("--no-report", action="store_true", help="do not write report.html into the run directory")
+    _no_plots(run)
+    _no_report(run)
 
     sweep = commands.add_parser(
         "sweep", help="run a config at every point of a grid of field values (resumable, local or on Ray)",
@@ -79,6 +88,16 @@ def _parser() -> argparse.ArgumentParser:
                        help="local: one point after the other in this process (default); ray: each point a Ray task")
     sweep.add_argument("--address", default=None,
                        help="Ray cluster to run on, e.g. ray://head:10001 or auto (default: a new local Ray instance)")
+    sweep.add_argument("--cpus", type=float, default=None,
+                       help="CPUs each point's Ray task asks for (Ray's num_cpus; default 1)")
+    sweep.add_argument("--gpus", type=float, default=None, help="GPUs each point's Ray task asks for (num_gpus)")
+    sweep.add_argument("--memory-gb", type=float, default=None,
+                       help="memory each point's Ray task asks for, GB (Ray's memory, in bytes of 1e9)")
+    sweep.add_argument("--retries", type=int, default=None,
+                       help="times Ray runs a point again whose task failed or whose worker died (max_retries, "
+                            "retry_exceptions; a bad config is not retried)")
+    _no_plots(sweep)
+    _compile_cache(sweep)
 
     propagate = commands.add_parser(
         "propagate", help="propagate a constellation over a time grid and write a run directory",
@@ -115,6 +134,18 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=None, help="file to write (default: RUN/report.html)")
     report.add_argument("--overwrite", action="store_true", help="replace an existing file that placement wrote")
 
+    listing = commands.add_parser(
+        "list", help="list what a config can name (models, profiles, constellations, gateways, pops, regions)",
+        description="List the catalog's models, host hardware profiles, built-in Walker constellations, gateways, "
+                    "points of presence or cloud regions, each row with the source of its figures.")
+    listing.add_argument("kind", choices=list(KINDS))
+    listing.add_argument("--format", choices=FORMATS, default="table")
+
+    commands.add_parser(
+        "schema", help="print a JSON Schema of the config file (for editors)",
+        description="Print a JSON Schema (draft 2020-12) of the config file, generated from the typed fields of "
+                    "placement/config.py: placement schema > placement.schema.json")
+
     bench = commands.add_parser(
         "bench", help="run a benchmark script of experiments/benchmarks (no name: list them)",
         description="Run experiments/benchmarks/NAME.py of this source checkout with ARGS (see each script's "
@@ -123,9 +154,30 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("name", nargs="?", metavar="NAME", help="benchmark name, e.g. milp_scaling")
     bench.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="arguments for the script")
     for command in commands.choices.values():
-        command.add_argument("-v", "--verbose", action="store_true",
-                             help="print the traceback of an error that is not a bad input")
+        talk = command.add_mutually_exclusive_group()
+        talk.add_argument("-q", "--quiet", action="store_true", help="say warnings and errors only")
+        talk.add_argument("-v", "--verbose", action="store_true",
+                          help="say debug messages too, and the traceback of an error that is not a bad input")
     return parser
+
+
+class _Version(argparse.Action):
+    """--version: the version of the installed distribution that holds this package, read when asked."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(installed_version())
+        parser.exit()
+
+
+def installed_version() -> str:
+    """`placement VERSION (distribution NAME)` from the metadata of the installed distribution that provides
+    the `placement` package (the distribution is named leo-placement: pyproject.toml)."""
+    for name in dict.fromkeys(importlib.metadata.packages_distributions().get("placement", [])):
+        return f"placement {importlib.metadata.version(name)} (distribution {name})"
+    return f"placement {placement.__version__} (not installed: imported from {Path(placement.__file__).parent})"
 
 
 def _run_arguments(command: argparse.ArgumentParser) -> None:
@@ -136,6 +188,24 @@ def _run_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--overwrite", action="store_true",
                          help="replace an existing directory that placement wrote (one holding its .placement-run "
                               "marker) once the new one is complete; anything else is refused")
+    _compile_cache(command)
+
+
+def _no_plots(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--no-plots", dest="draw_plots", action="store_false",
+                         help="write no plots/ (large sweeps: the tables hold what the figures show)")
+
+
+def _no_report(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--no-report", dest="write_report", action="store_false",
+                         help="write no report.html (`placement report RUN` writes it later from the tables)")
+
+
+def _compile_cache(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--compile-cache", metavar="DIR", default=None,
+                         help="keep JAX's compiled programs in DIR for later runs of the same shapes, or 'none' "
+                              "(default: $PLACEMENT_COMPILE_CACHE, else ~/.cache/placement/jax; see "
+                              "placement/compile_cache.py)")
 
 
 class Terminated(BaseException):
@@ -181,10 +251,16 @@ def main(argv: list[str] | None = None) -> int:
     with -v), 130 after Ctrl-C, each with one line on stderr. SIGTERM ends the process with 143 once the job
     has unwound."""
     args = _parser().parse_args(argv)
+    level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
+    with log_to_stderr(level):
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         return _command(args)
     except InputError as error:
-        print(f"placement: error: {error}", file=sys.stderr)
+        LOG.error(str(error))
         return 2
     except KeyboardInterrupt:
         print("placement: interrupted", file=sys.stderr)
@@ -200,29 +276,42 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - a bug or a failure of the machine: one line, traceback on request
         if args.verbose:
             traceback.print_exc()
-        print(f"placement: error: {type(error).__name__}: {error}" + ("" if args.verbose else
-              " (run again with -v for the traceback)"), file=sys.stderr)
+        LOG.error(f"{type(error).__name__}: {error}"
+                  + ("" if args.verbose else " (run again with -v for the traceback)"))
         return 1
 
 
 def _command(args: argparse.Namespace) -> int:
+    from placement.results import json_text
+
     if args.command == "bench":
         return _bench(args.name, args.args, list_only=args.list)
     if args.command in ("export", "report"):
         return _export_or_report(args)
+    if args.command == "list":
+        from placement import listing
+
+        print(listing.render(listing.rows(args.kind), args.format))
+        return 0
+    if args.command == "schema":
+        from placement.schema import config_schema
+
+        print(json_text(config_schema()))
+        return 0
     # Everything the jobs import is imported before SIGTERM is taken over: an exception raised by the handler
     # while a C extension initialises is lost (turned into an ImportError, or ignored inside jax's garbage
     # collection callback; measured), and until an output is claimed the default action, ending the process at
     # once, leaves nothing behind. (A signal landing in such a callback later is still lost: the job runs on.)
-    from placement import pipeline, sweep  # noqa: F401 - sweep's points import pipeline lazily
+    from placement import compile_cache, pipeline, sweep  # noqa: F401 - sweep's points import pipeline lazily
     from placement.config import load_config
-    from placement.results import json_text
     from placement.scenario import resolve, resolve_propagation
 
     with _signals_unwind():
         if args.command == "sweep":
             return _sweep(args)
         config = load_config(args.config, args.overrides)
+        if args.command != "validate":
+            compile_cache.use_cache(compile_cache.cache_dir(args.compile_cache))
         if args.command == "propagate":
             job = resolve_propagation(config)
         else:
@@ -230,20 +319,21 @@ def _command(args: argparse.Namespace) -> int:
             if args.command == "validate":
                 print(json_text(scenario.config))
                 for warning in scenario.warnings:
-                    print(f"placement: warning: {warning}", file=sys.stderr)
-                print(_scenario_line(scenario), file=sys.stderr)
+                    LOG.warning(warning)
+                LOG.info(_scenario_line(scenario))
                 return 0
         out_dir = args.out if args.out is not None else Path("runs") / args.config.stem
         if args.command == "run":
-            metrics = pipeline.run(scenario, out_dir, overwrite=args.overwrite, report=not args.no_report)
+            metrics = pipeline.run(scenario, out_dir, overwrite=args.overwrite, draw_plots=args.draw_plots,
+                                   report=args.write_report)
             print(pipeline.summary_table(metrics))
             if "infeasible" in metrics:
-                print(f"placement: error: no strategy found a feasible placement: {metrics['infeasible']} (run "
-                      f"directory: {out_dir})", file=sys.stderr)
+                LOG.error(f"no strategy found a feasible placement: {metrics['infeasible']} (run directory: "
+                          f"{out_dir})")
                 return 1
         else:
             print(json_text(pipeline.propagate(job, out_dir, overwrite=args.overwrite)))
-        print(f"run directory: {out_dir}", file=sys.stderr)
+        LOG.info(f"run directory: {out_dir}")
         return 0
 
 
@@ -257,16 +347,16 @@ def _scenario_line(scenario) -> str:
 def _sweep(args: argparse.Namespace) -> int:
     from placement import sweep
 
-    if args.address is not None and args.executor != "ray":
-        raise InputError("a Ray address without the ray executor", field="--address", expected="--executor ray")
     out_dir = args.out if args.out is not None else Path("runs") / f"{args.config.stem}-sweep"
-    record = sweep.sweep(args.config, args.grid, args.overrides, out_dir, args.executor, args.address)
+    options = sweep.PointOptions(cpus=args.cpus, gpus=args.gpus, memory_gb=args.memory_gb, retries=args.retries,
+                                 draw_plots=args.draw_plots, compile_cache=args.compile_cache)
+    record = sweep.sweep(args.config, args.grid, args.overrides, out_dir, args.executor, args.address, options)
     print(sweep.summary_table(record, sweep.point_metrics(record)))
     failed = [p for p in record["points"] if p["status"] == "failed"]
     for point in failed:
-        print(f"placement: point {point['name']} failed: {point['error']}", file=sys.stderr)
-    print(f"sweep directory: {out_dir} ({len(record['points']) - len(failed)} of {len(record['points'])} points "
-          "finished)", file=sys.stderr)
+        LOG.error(f"point {point['name']} failed: {point['error']}")
+    LOG.info(f"sweep directory: {out_dir} ({len(record['points']) - len(failed)} of {len(record['points'])} points "
+             "finished)")
     return 1 if failed else 0
 
 

@@ -374,6 +374,11 @@ class Config:
         return (base / relative).resolve()
 
 
+# Fields of `Config` that `config_from_dict` sets (the file read) and a config cannot (the JSON Schema leaves
+# them out).
+LOADER_FIELDS = ("source",)
+
+
 def parse_override(text: str) -> tuple[list[str], Any]:
     """'time.duration_h=2' -> (['time', 'duration_h'], 2), the value read as a TOML value
     (a bare word that is not valid TOML is taken as a string)."""
@@ -507,6 +512,17 @@ def _path_fields(cls, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
         elif dataclasses.is_dataclass(hints[f.name]):
             out.extend(_path_fields(hints[f.name], prefix + (f.name,)))
     return out
+
+
+def input_files(config: Config) -> dict[str, Path]:
+    """The files `config` reads, by dotted field (`constellation.file`, ...): every path field that is set,
+    resolved from the config file's folder."""
+    files, data = {}, dataclasses.asdict(config)
+    for keys in _path_fields(Config):
+        value = _lookup(data, keys)
+        if value is not None:
+            files[".".join(keys)] = config.resolve_path(value)
+    return files
 
 
 def config_to_dict(config: Config) -> dict:

@@ -11,7 +11,7 @@ run:
   5. every strategy of the scenario, each scored by the independent evaluator;
   6. the run directory: config.json (when the scenario came from a config), environment.json, metrics.json,
      the tables of `placement.results.RUN_TABLES`, the figures of `placement.plots.run_plots` and report.html
-     (`placement.results.report`).
+     (`placement.results.report`), each of the last two unless left out (--no-plots, --no-report).
 
 Stages 2-4 are `prepare(scenario)`; `placement_problem(scenario)` is the problem alone, which is how the
 library, the benchmarks and the tests go from a Scenario to a PlacementProblem.
@@ -43,7 +43,7 @@ from placement.problem.slo import slo_reach
 from placement.propagation.frames import ecef_to_geodetic
 from placement.propagation.orbits import Orbits, orbit_chunks, propagate_orbits
 from placement.propagation.sgp4 import Propagator
-from placement.progress import Reporter, Stage
+from placement.progress import LOG, Reporter, Stage
 from placement.results import analysis, environment, format_table, run_directory, write_json, write_table
 from placement.results.paths import paths_table
 from placement.results.report import write_html_report
@@ -53,7 +53,7 @@ from placement import solvers
 
 Progress = Callable[[str], None]
 
-_stderr_progress = Reporter()  # lines on stderr; `run` draws its solve stage as a bar on a terminal
+_stderr_progress = Reporter()  # INFO records; `run` draws its solve stage as a bar on a terminal
 
 
 def _quiet(message: str) -> None:
@@ -125,10 +125,11 @@ def _report_rejected(count: int, label: str, progress: Progress) -> None:
                  "rejected_records in the results)")
 
 
-def _report_warnings(warnings: tuple[str, ...], progress: Progress) -> None:
-    """What the scenario's resolution found doubtful is said before the work (and recorded in the results)."""
+def _report_warnings(warnings: tuple[str, ...]) -> None:
+    """What the scenario's resolution found doubtful is said before the work (and recorded in the results), as
+    warnings: shown even with -q."""
     for warning in warnings:
-        progress(f"warning: {warning}")
+        LOG.warning(warning)
 
 
 def epoch_sunlight(sunlit_fraction: np.ndarray, horizon) -> np.ndarray:
@@ -175,12 +176,13 @@ def solve_all(problem: PlacementProblem, scenario: Scenario,
 
 
 def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
-        progress: Progress = _stderr_progress, report: bool = True) -> dict:
-    """The main job (see the module docstring); returns the metrics it writes (and report.html, unless not
-    `report`)."""
+        progress: Progress = _stderr_progress, draw_plots: bool = True, report: bool = True) -> dict:
+    """The main job (see the module docstring); returns the metrics it writes. `draw_plots=False` leaves the
+    figures out (a large sweep's points: the tables hold what they show); `report=False` leaves report.html
+    out."""
     with run_directory(out_dir, overwrite=overwrite) as staging:
         started = time.perf_counter()
-        _report_warnings(scenario.warnings, progress)
+        _report_warnings(scenario.warnings)
         prepared = prepare(scenario, progress)
         problem = prepared.problem
         build_s = time.perf_counter() - started
@@ -233,9 +235,10 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
         write_json(staging / "metrics.json", metrics)
         for name, columns in tables.items():
             write_table(staging / f"{name}.parquet", columns)
-        plots_started = time.perf_counter()
-        figures = plots.run_plots(analysis.load_run(staging, label=Path(out_dir).name), staging / "plots")
-        progress(f"plots: {len(figures)} figures in {time.perf_counter() - plots_started:.1f} s")
+        if draw_plots:
+            plots_started = time.perf_counter()
+            figures = plots.run_plots(analysis.load_run(staging, label=Path(out_dir).name), staging / "plots")
+            progress(f"plots: {len(figures)} figures in {time.perf_counter() - plots_started:.1f} s")
         if report:
             write_html_report(staging, label=Path(out_dir).name)
     return metrics
@@ -250,7 +253,7 @@ def propagate(job: PropagationJob, out_dir: str | Path, *, overwrite: bool = Fal
     n_sat, n_time = len(elements), grid.n_steps
     progress(f"propagate: {n_sat} satellites x {n_time} steps of {grid.step_s:g} s, {dtype.name}")
     _report_rejected(job.constellation.rejected_records, job.constellation.label, progress)
-    _report_warnings(job.warnings, progress)
+    _report_warnings(job.warnings)
 
     with run_directory(out_dir, kind="propagate", overwrite=overwrite) as staging:
         arrays = {"r_teme_km": ((n_sat, n_time, 3), dtype), "error": ((n_sat, n_time), np.int8)}

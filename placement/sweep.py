@@ -18,8 +18,10 @@ Why it is built this way:
   re-run into the same directory must use the same config, `--set` overrides and grid keys (it may add
   values), so results from different settings are never mixed under one sweep.json;
 - a failing point is recorded and the others go on;
-- points are passed to executors as plain data (config path, overrides, run directory), so the same
-  `run_point` runs in this process (`local`) or as a Ray task on a cluster (`ray`).
+- a point runs in this process (`local`), or as a Ray task (`ray`) that receives its config and input files
+  and returns its run directory's files, which this process writes (`placement.sweep_points`): no folder is
+  shared with the cluster, and each task asks Ray for the CPUs, GPUs and memory of `PointOptions`;
+- `<out>/sweep.parquet` is every point and strategy in one table, the grid's values as columns, for analysis.
 """
 
 from __future__ import annotations
@@ -29,22 +31,24 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
-import sys
-import time
-import traceback
 import warnings
 from pathlib import Path
 from typing import Callable, Iterator
 
-from placement.config import config_to_dict, load_config
+from placement.compile_cache import cache_dir, use_cache
+from placement.config import config_from_dict, config_to_dict, load_config, parse_override
 from placement.errors import InputError
-from placement.results import claim, format_table, json_text, write_json, write_marker
+from placement.progress import LOG
+from placement.results import claim, format_table, json_text, write_json, write_marker, write_table
 from placement.scenario import resolve
+from placement.sweep_points import input_paths, pack, read_inputs, run_packed, run_point, store
 
 EXECUTORS = ("local", "ray")
 RECORD = "sweep.json"
+TABLE = "sweep.parquet"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._,=+-]+")
 _MAX_NAME = 150  # file names stop at 255 bytes; longer point names are cut and keep a hash of the whole
 
@@ -55,6 +59,46 @@ class Point:
     overrides: tuple[str, ...]  # the sweep's --set, then this point's grid values
     run_dir: Path
     config: dict  # the resolved config as plain data (what its config.json holds once run)
+    values: dict[str, str]  # this point's grid values, as written
+
+
+@dataclasses.dataclass(frozen=True)
+class PointOptions:
+    """How each point runs: what its Ray task asks for (None: Ray's default, one CPU), how often Ray runs a
+    failed task again, whether it draws plots and where JAX keeps compiled programs (`placement.compile_cache`:
+    resolved where the point runs)."""
+
+    cpus: float | None = None
+    gpus: float | None = None
+    memory_gb: float | None = None
+    retries: int | None = None
+    draw_plots: bool = True
+    compile_cache: str | None = None
+
+    def check(self, executor: str) -> None:
+        """Refuse a request Ray cannot take, or a Ray request with the local executor, before anything runs."""
+        requests = {"--cpus": (self.cpus, "a number >= 0"), "--gpus": (self.gpus, "a number >= 0"),
+                    "--memory-gb": (self.memory_gb, "a positive number of GB"),
+                    "--retries": (self.retries, "an integer >= 0")}
+        for flag, (value, expected) in requests.items():
+            if value is None:
+                continue
+            if executor != "ray":
+                raise InputError(f"{flag} asks Ray for each point's task, and the executor is {executor!r}",
+                                 field=flag, expected="--executor ray")
+            if not (math.isfinite(value) and (value > 0 if flag == "--memory-gb" else value >= 0)):
+                raise InputError(f"{value!r} is out of range", field=flag, expected=expected)
+
+    def ray_options(self) -> dict:
+        """The Ray task options (memory in bytes; a failed task retried for an exception too)."""
+        retries = self.retries or 0
+        options = {"num_cpus": 1 if self.cpus is None else self.cpus, "max_retries": retries,
+                   "retry_exceptions": retries > 0}
+        if self.gpus is not None:
+            options["num_gpus"] = self.gpus
+        if self.memory_gb is not None:
+            options["memory"] = int(self.memory_gb * 1e9)
+        return options
 
 
 def split_values(text: str) -> list[str]:
@@ -128,52 +172,48 @@ def plan(config_path: str | Path, grid: list[str], overrides: list[str],
         point_overrides = tuple(overrides) + tuple(f"{key}={value}" for key, value in pairs)
         config = load_config(config_path, list(point_overrides))
         resolve(config)  # what `placement run` would reject is rejected here, before any point runs
-        points.append(Point(name, point_overrides, Path(out_dir) / name, _plain(config_to_dict(config))))
+        points.append(Point(name, point_overrides, Path(out_dir) / name, _plain(config_to_dict(config)),
+                            dict(pairs)))
     return axes, points
 
 
-def run_point(config_path: str, overrides: list[str], run_dir: str) -> dict:
-    """Run one point: {"status": "done" | "failed", "seconds", "error"?}. Plain data in and out, so it runs
-    alike in this process and as a Ray task on another machine."""
-    from placement import pipeline
-
-    name = Path(run_dir).name
-    started = time.perf_counter()
-    try:
-        pipeline.run(resolve(load_config(config_path, overrides)), run_dir,
-                     progress=lambda message: print(f"{name}: {message}", file=sys.stderr, flush=True))
-    except Exception as error:  # a failing point must not stop the others: it is reported in sweep.json
-        if not isinstance(error, InputError):
-            traceback.print_exc()
-        return {"status": "failed", "seconds": time.perf_counter() - started,
-                "error": str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"}
-    return {"status": "done", "seconds": time.perf_counter() - started}
-
-
-def run_points(config_path: str | Path, points: list[Point], executor: str = "local",
-               address: str | None = None) -> Iterator[tuple[Point, dict]]:
-    """Run every point with an executor; yields (point, run_point's outcome) as each finishes. The executor is
-    checked (and Ray imported) at once; the points run as the iterator is consumed."""
-    config_path = str(Path(config_path).resolve())  # a Ray worker may start in another folder
+def run_points(config_path: str | Path, points: list[Point], executor: str = "local", address: str | None = None,
+               options: PointOptions = PointOptions()) -> Iterator[tuple[Point, dict]]:
+    """Run every point with an executor; yields (point, its outcome: {"status": "done" | "failed", "seconds",
+    "error"?}) as each finishes. The executor and options are checked (and Ray imported) at once; the points
+    run as the iterator is consumed."""
+    if address is not None and executor != "ray":
+        raise InputError("a Ray address without the ray executor", field="--address", expected="--executor ray")
+    options.check(executor)
+    config_path = str(Path(config_path).resolve())  # what relative paths in the config start from
     if executor == "local":
-        return ((p, run_point(config_path, list(p.overrides), str(p.run_dir.resolve()))) for p in points)
+        return _local_points(config_path, points, options)
     if executor == "ray":
-        return _ray_points(_import_ray(), config_path, points, address)
+        return _ray_points(_import_ray(), config_path, points, address, options)
     raise InputError(f"unknown executor {executor!r}", field="--executor", expected="one of " + ", ".join(EXECUTORS))
+
+
+def _local_points(config_path: str, points: list[Point], options: PointOptions) -> Iterator[tuple[Point, dict]]:
+    use_cache(cache_dir(options.compile_cache))
+    for point in points:
+        config = config_from_dict(point.config, source=config_path)
+        yield point, run_point(config, point.run_dir.resolve(), draw_plots=options.draw_plots)
 
 
 def _import_ray():
     try:
         import ray
     except ImportError:
-        raise InputError("the ray executor needs Ray: pip install 'placement[ray]' (in a checkout: "
+        raise InputError("the ray executor needs Ray: pip install 'leo-placement[ray]' (in a checkout: "
                          "pip install -e '.[ray]')", field="--executor", expected="Ray installed, or local") from None
     return ray
 
 
-def _ray_points(ray, config_path: str, points: list[Point], address: str | None) -> Iterator[tuple[Point, dict]]:
-    """Each point a Ray task. Connects to `address` (default: a new local instance) unless this process is
-    connected already; shuts down only what it started."""
+def _ray_points(ray, config_path: str, points: list[Point], address: str | None,
+                options: PointOptions = PointOptions()) -> Iterator[tuple[Point, dict]]:
+    """Each point a Ray task (`placement.sweep_points`: it receives the config and input files and returns the
+    run directory's files, written here). Connects to `address` (default: a new local instance) unless this
+    process is connected already; shuts down only what it started."""
     started_here = not ray.is_initialized()
     if started_here:
         with warnings.catch_warnings():
@@ -186,16 +226,29 @@ def _ray_points(ray, config_path: str, points: list[Point], address: str | None)
             else:
                 ray.init(address=address)
     try:
-        # No retries: a point whose worker died is reported failed, and the next sweep runs it again.
-        task = ray.remote(num_cpus=1, max_retries=0)(run_point)
-        pending = {task.remote(config_path, list(p.overrides), str(p.run_dir.resolve())): p for p in points}
+        # Without --retries a point whose task failed is reported failed, and the next sweep runs it again.
+        task = ray.remote(**options.ray_options())(run_packed)
+        shared, pending = {}, {}  # one copy of each set of input files in Ray's object store, for every point
+        for point in points:
+            paths = input_paths(point.config, Path(config_path))
+            key = tuple(sorted(paths.items()))
+            if key not in shared:
+                shared[key] = ray.put(read_inputs(paths))
+            job = pack(point.name, point.config, Path(config_path), draw_plots=options.draw_plots,
+                       compile_cache=options.compile_cache)
+            pending[task.remote(job, shared[key])] = point
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)
             point = pending.pop(ref)
             try:
                 outcome = ray.get(ref)
-            except ray.exceptions.RayError as error:  # the worker or its node died
-                outcome = {"status": "failed", "seconds": None, "error": f"{type(error).__name__}: {error}"}
+                if outcome["status"] == "done":
+                    store(outcome.pop("files"), point.run_dir, point.config, config_path)
+            except ray.exceptions.RayError as error:  # the task raised, or its worker or node died
+                cause = getattr(error, "cause", None) or error
+                outcome = {"status": "failed", "seconds": None, "error": f"{type(cause).__name__}: {cause}"}
+            except InputError as error:  # the point's directory could not be written as returned
+                outcome = {"status": "failed", "seconds": outcome.get("seconds"), "error": str(error)}
             yield point, outcome
     finally:
         if started_here:
@@ -203,11 +256,11 @@ def _ray_points(ray, config_path: str, points: list[Point], address: str | None)
 
 
 def sweep(config_path: str | Path, grid: list[str], overrides: list[str], out_dir: str | Path,
-          executor: str = "local", address: str | None = None,
-          progress: Callable[[str], None] = lambda message: print(message, file=sys.stderr, flush=True)) -> dict:
+          executor: str = "local", address: str | None = None, options: PointOptions = PointOptions(),
+          progress: Callable[[str], None] = LOG.info) -> dict:
     """Run `config_path` at every point of `grid` into `out_dir`, skipping finished points; returns the record
-    it writes to sweep.json. Raises InputError, before running anything,
-    for a bad grid or config, or an `out_dir` that holds a different sweep."""
+    it writes to sweep.json (and writes sweep.parquet). Raises InputError, before running anything, for a bad
+    grid, config or option, or an `out_dir` that holds a different sweep."""
     config_path, out_dir = Path(config_path), Path(out_dir)
     axes, points = plan(config_path, grid, list(overrides), out_dir)
     record = {"config": str(config_path.resolve()), "overrides": list(overrides), "grid": axes, "executor": executor,
@@ -218,10 +271,11 @@ def sweep(config_path: str | Path, grid: list[str], overrides: list[str], out_di
         if point.name in finished:
             _check_finished(point)
     todo = [p for p in points if p.name not in finished]
-    outcomes = run_points(config_path, todo, executor, address)
+    outcomes = run_points(config_path, todo, executor, address, options)
     with _sole_sweep(out_dir):
-        entries = {p.name: {"name": p.name, "overrides": list(p.overrides), "run_dir": str(p.run_dir),
-                            "status": "skipped" if p.name in finished else "pending", "seconds": None} for p in points}
+        entries = {p.name: {"name": p.name, "overrides": list(p.overrides), "values": p.values,
+                            "run_dir": str(p.run_dir), "status": "skipped" if p.name in finished else "pending",
+                            "seconds": None} for p in points}
         record["points"] = list(entries.values())
         _write_record(out_dir / RECORD, record)
         progress(f"sweep: {len(points)} points, {len(finished)} finished already, {len(todo)} to run ({executor})")
@@ -230,6 +284,7 @@ def sweep(config_path: str | Path, grid: list[str], overrides: list[str], out_di
             entries[point.name].update(outcome)
             _write_record(out_dir / RECORD, record)
             progress(f"sweep: {point.name}: {outcome['status']}")
+        _replace(out_dir / TABLE, lambda path: write_table(path, _columns(record, point_metrics(record))))
     return record
 
 
@@ -239,16 +294,45 @@ def point_metrics(record: dict) -> dict[str, dict]:
             for p in record["points"] if p["status"] in ("done", "skipped")}
 
 
-def summary_table(record: dict, metrics: dict[str, dict]) -> str:
-    """One row per point and strategy (one row for a point without metrics)."""
-    rows = []
+# The figures of each strategy that sweep.parquet holds (metrics.json's names), and the summary's short names.
+STRATEGY_FIGURES = ("status", "objective", "mean_latency_ms", "p95_latency_ms", "slo_attainment", "unserved_share",
+                    "share_satellite", "share_gateway", "share_cloud", "share_local", "gap", "solve_seconds")
+_SUMMARY = {"point": "point", "sweep": "sweep", "strategy": "strategy", "status": "status",
+            "mean_latency_ms": "mean_ms", "p95_latency_ms": "p95_ms", "unserved_share": "unserved",
+            "solve_seconds": "solve_s"}
+
+
+def rows(record: dict, metrics: dict[str, dict]) -> list[dict]:
+    """One row per point and strategy (one row without a strategy for a point without metrics): the point,
+    its sweep status, error and seconds, its grid values (each key a column: no config key is one of these
+    names), the strategy and its figures."""
+    out = []
     for p in record["points"]:
+        point = {"point": p["name"], "sweep": p["status"], "error": p.get("error"), "point_seconds": p["seconds"],
+                 **p["values"]}
         strategies = metrics.get(p["name"], {}).get("strategies", {})
-        rows += [{"point": p["name"], "sweep": p["status"], "strategy": name, "status": m["status"],
-                  "mean_ms": m.get("mean_latency_ms"), "p95_ms": m.get("p95_latency_ms"),
-                  "unserved": m.get("unserved_share"), "solve_s": m["solve_seconds"]}
-                 for name, m in strategies.items()] or [{"point": p["name"], "sweep": p["status"]}]
-    return format_table(rows, ["point", "sweep", "strategy", "status", "mean_ms", "p95_ms", "unserved", "solve_s"])
+        out += [{**point, "strategy": name, **{figure: m.get(figure) for figure in STRATEGY_FIGURES}}
+                for name, m in strategies.items()] or [point]
+    return out
+
+
+def summary_table(record: dict, metrics: dict[str, dict]) -> str:
+    """One line per point and strategy (one line for a point without metrics)."""
+    table = [{short: row.get(name) for name, short in _SUMMARY.items()} for row in rows(record, metrics)]
+    return format_table(table, list(_SUMMARY.values()))
+
+
+def _columns(record: dict, metrics: dict[str, dict]) -> dict[str, list]:
+    """sweep.parquet's columns: `rows` with each grid key a column named by the key, holding numbers where
+    every value of the grid is a number (or true/false), else the values as written."""
+    table = rows(record, metrics)
+    columns = {name: [row.get(name) for row in table] for name in dict.fromkeys(n for row in table for n in row)}
+    for key, values in record["grid"].items():
+        parsed = {value: parse_override(f"v={value}")[1] for value in values}
+        kinds = {type(v) for v in parsed.values()}
+        if kinds <= {int, float} or kinds == {bool}:
+            columns[key] = [parsed[value] for value in columns[key]]
+    return columns
 
 
 def _check_finished(point: Point) -> None:
@@ -313,9 +397,13 @@ def _plain(data: dict) -> dict:
 
 
 def _write_record(path: Path, record: dict) -> None:
-    """Write atomically: a reader (or a killed sweep) sees the previous record or the new one, never half."""
+    _replace(path, lambda temporary: write_json(temporary, record))
+
+
+def _replace(path: Path, write: Callable[[Path], None]) -> None:
+    """Write atomically: a reader (or a killed sweep) sees the previous file or the new one, never half."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write_json(temporary, record)
+    write(temporary)
     os.replace(temporary, path)
 
 

@@ -1,6 +1,8 @@
 """Test-wide JAX settings: float64 available (the reference precision the tests compare against) and strict
 rank promotion, so an implicit broadcast between arrays of different ranks is an error rather than a silent
-bug (JAX's own test setups do the same).
+bug (JAX's own test setups do the same). Jobs run by the tests keep no compiled programs on disk (JAX's
+persistent cache, placement/compile_cache.py), unless a test asks: the user's cache folder is left alone and
+every test compiles as a fresh run would.
 
 Also the shrunk quick start's run, built once for every test module that reads a run directory
 (`quick`, `run_dir`; `run_quick` for another run on the same network; `idle_copy_run`, a copy of it with a
@@ -9,6 +11,7 @@ copy that serves nothing), and `strict_json`, the standard's reading of a JSON f
 import contextlib
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -20,6 +23,8 @@ import pytest
 from placement import cli, pipeline
 from placement.config import load_config
 from placement.scenario import resolve
+
+os.environ.setdefault("PLACEMENT_COMPILE_CACHE", "none")
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
