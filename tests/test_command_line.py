@@ -1,6 +1,7 @@
 """The command line's face (issue 17): `--version` from the installed distribution's metadata, -q and -v through
-the standard logging module, `placement list`, checked against the shipped tables read by Python's csv module
-and against ../shared/reference's constellation shells, and where --compile-cache keeps JAX's programs."""
+the standard logging module (every command, `export` and `report` included), `placement list`, checked against
+the shipped tables read by Python's csv module and against ../shared/reference's constellation shells, and
+where --compile-cache keeps JAX's programs."""
 
 from __future__ import annotations
 
@@ -47,6 +48,21 @@ def test_quiet_keeps_warnings_and_verbose_adds_debug(capsys):
     assert refused.value.code == 2
     logger = logging.getLogger("placement")  # as it was before the command: an in-process caller's own setup
     assert (logger.handlers, logger.level, logger.propagate) == ([], logging.NOTSET, True)
+
+
+@pytest.mark.parametrize("command, written", [(["report"], "r.html"), (["export", "--format", "geojson"], "e.json")])
+def test_export_and_report_take_quiet_and_verbose(run_dir, tmp_path, capsys, command, written):
+    out = tmp_path / written
+    argv = [command[0], str(run_dir[0]), *command[1:], "--out", str(out)]
+    assert cli.main([*argv, "-q"]) == 0
+    assert capsys.readouterr() == (f"{out}\n", "")  # the file written is the command's output
+    assert cli.main([*argv, "-q"]) == 2  # it exists now: refused, in one line even under -q
+    err = capsys.readouterr().err
+    assert err.startswith("placement: error:") and str(out) in err and len(err.splitlines()) == 1
+    assert cli.main([*argv, "--overwrite", "-v"]) == 0
+    with pytest.raises(SystemExit) as refused:
+        cli.main([*argv, "-q", "-v"])
+    assert refused.value.code == 2
 
 
 def test_progress_is_info_records_of_the_placement_logger_outside_the_command(caplog):
