@@ -97,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="times Ray runs a point again whose task failed or whose worker died (max_retries, "
                             "retry_exceptions; a bad config is not retried)")
     _no_plots(sweep)
+    _no_report(sweep)
     _compile_cache(sweep)
 
     propagate = commands.add_parser(
@@ -349,7 +350,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
     out_dir = args.out if args.out is not None else Path("runs") / f"{args.config.stem}-sweep"
     options = sweep.PointOptions(cpus=args.cpus, gpus=args.gpus, memory_gb=args.memory_gb, retries=args.retries,
-                                 draw_plots=args.draw_plots, compile_cache=args.compile_cache)
+                                 draw_plots=args.draw_plots, write_report=args.write_report,
+                                 compile_cache=args.compile_cache)
     record = sweep.sweep(args.config, args.grid, args.overrides, out_dir, args.executor, args.address, options)
     print(sweep.summary_table(record, sweep.point_metrics(record)))
     failed = [p for p in record["points"] if p["status"] == "failed"]

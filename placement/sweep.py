@@ -65,14 +65,15 @@ class Point:
 @dataclasses.dataclass(frozen=True)
 class PointOptions:
     """How each point runs: what its Ray task asks for (None: Ray's default, one CPU), how often Ray runs a
-    failed task again, whether it draws plots and where JAX keeps compiled programs (`placement.compile_cache`:
-    resolved where the point runs)."""
+    failed task again, whether it draws plots and writes report.html, and where JAX keeps compiled programs
+    (`placement.compile_cache`: resolved where the point runs)."""
 
     cpus: float | None = None
     gpus: float | None = None
     memory_gb: float | None = None
     retries: int | None = None
     draw_plots: bool = True
+    write_report: bool = True
     compile_cache: str | None = None
 
     def check(self, executor: str) -> None:
@@ -197,7 +198,8 @@ def _local_points(config_path: str, points: list[Point], options: PointOptions) 
     use_cache(cache_dir(options.compile_cache))
     for point in points:
         config = config_from_dict(point.config, source=config_path)
-        yield point, run_point(config, point.run_dir.resolve(), draw_plots=options.draw_plots)
+        yield point, run_point(config, point.run_dir.resolve(), draw_plots=options.draw_plots,
+                                  write_report=options.write_report)
 
 
 def _import_ray():
@@ -235,7 +237,7 @@ def _ray_points(ray, config_path: str, points: list[Point], address: str | None,
             if key not in shared:
                 shared[key] = ray.put(read_inputs(paths))
             job = pack(point.name, point.config, Path(config_path), draw_plots=options.draw_plots,
-                       compile_cache=options.compile_cache)
+                       write_report=options.write_report, compile_cache=options.compile_cache)
             pending[task.remote(job, shared[key])] = point
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)

@@ -33,12 +33,13 @@ from placement.results import MARKER, run_directory, write_json
 INPUTS = "inputs"
 
 
-def pack(name: str, config: dict, config_path: Path, *, draw_plots: bool, compile_cache: str | None) -> dict:
+def pack(name: str, config: dict, config_path: Path, *, draw_plots: bool, write_report: bool,
+         compile_cache: str | None) -> dict:
     """A point as plain data for `run_packed`: `config` is its resolved config (config_to_dict) as read from
     `config_path`; its input files travel apart (`read_inputs`), so that points reading the same files share
     one copy."""
     return {"name": name, "config": config, "config_name": config_path.name, "draw_plots": draw_plots,
-            "compile_cache": compile_cache, "log_level": LOG.getEffectiveLevel()}
+            "write_report": write_report, "compile_cache": compile_cache, "log_level": LOG.getEffectiveLevel()}
 
 
 def input_paths(config: dict, config_path: Path) -> dict[str, Path]:
@@ -68,7 +69,7 @@ def run_packed(job: dict, inputs: dict[str, tuple[str, bytes]]) -> dict:
             node[key] = str(path)
         run_dir = Path(folder) / "runs" / job["name"]  # the point's name: the plots are labelled with it
         outcome = run_point(config_from_dict(data, source=str(Path(folder) / job["config_name"])), run_dir,
-                            draw_plots=job["draw_plots"], reraise=True)
+                            draw_plots=job["draw_plots"], write_report=job["write_report"], reraise=True)
         if outcome["status"] == "done":
             outcome["files"] = {str(path.relative_to(run_dir)): path.read_bytes()
                                 for path in sorted(run_dir.rglob("*")) if path.is_file() and path.name != MARKER}
@@ -91,7 +92,8 @@ def store(files: dict[str, bytes], run_dir: Path, config: dict, config_source: s
         write_json(staging / "environment.json", {**environment, "config_source": config_source})
 
 
-def run_point(config, run_dir: Path, *, draw_plots: bool = True, reraise: bool = False) -> dict:
+def run_point(config, run_dir: Path, *, draw_plots: bool = True, write_report: bool = True,
+              reraise: bool = False) -> dict:
     """Run one point of a resolved `Config` into `run_dir`: {"status": "done" | "failed", "seconds", "error"?}.
     A failure is returned (a failing point must not stop the others), except one that is not bad input when
     `reraise`."""
@@ -101,7 +103,7 @@ def run_point(config, run_dir: Path, *, draw_plots: bool = True, reraise: bool =
     name = run_dir.name
     started = time.perf_counter()
     try:
-        pipeline.run(resolve(config), run_dir, draw_plots=draw_plots,
+        pipeline.run(resolve(config), run_dir, draw_plots=draw_plots, report=write_report,
                      progress=lambda message: LOG.info(f"{name}: {message}"))
     except InputError as error:
         return {"status": "failed", "seconds": time.perf_counter() - started, "error": str(error)}

@@ -58,6 +58,7 @@ def test_two_point_sweep_writes_a_run_directory_per_point(fiber_sweep):
     for name, factor in zip(NAMES, (1.0, 2.0)):
         assert (out / name / "metrics.json").is_file()
         assert json.loads((out / name / "config.json").read_text())["network"]["fiber_route_factor"] == factor
+        assert (out / name / "report.html").is_file() and (out / name / "plots").is_dir()  # as `run` writes
     short, long = (_metrics(out / name)["strategies"]["cloud_only"] for name in NAMES)
     assert long["mean_latency_ms"] > short["mean_latency_ms"]
     rows = [line.split() for line in table.splitlines()[1:]]
@@ -160,7 +161,7 @@ def test_point_names_are_safe_file_names():
 def test_ray_executor_runs_the_points_as_tasks(fiber_sweep, tmp_path):
     ray = pytest.importorskip("ray")
     try:
-        code, _, _ = _sweep(tmp_path / "fiber", FIBER, extra=("--executor=ray",))
+        code, _, _ = _sweep(tmp_path / "fiber", FIBER, extra=("--executor=ray", "--no-report"))
         assert not ray.is_initialized()  # the local instance it started is shut down
     finally:
         ray.shutdown()
@@ -168,6 +169,8 @@ def test_ray_executor_runs_the_points_as_tasks(fiber_sweep, tmp_path):
     record = _record(tmp_path / "fiber")
     assert record["executor"] == "ray" and [p["status"] for p in record["points"]] == ["done", "done"]
     for name in NAMES:  # the same results as in this process
+        assert not (tmp_path / "fiber" / name / "report.html").exists()  # --no-report
+        assert (tmp_path / "fiber" / name / "plots").is_dir()
         local, remote = _metrics(fiber_sweep[0] / name), _metrics(tmp_path / "fiber" / name)
         for strategy in local["strategies"]:
             assert remote["strategies"][strategy]["objective"] == local["strategies"][strategy]["objective"]

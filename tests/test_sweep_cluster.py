@@ -144,6 +144,7 @@ def test_points_run_on_the_cluster_and_arrive_in_the_drivers_folder(cluster_swee
     for name in NAMES:
         point = out / name
         assert (point / "metrics.json").is_file() and not (point / "plots").exists()  # --no-plots
+        assert f"<title>{name}" in (point / "report.html").read_text()  # the report, written on the worker
         # The driver's resolved config, not the worker's temporary copy of the site table.
         expected = json.loads(json.dumps(config_to_dict(load_config(config, [*SHRUNK, name]))))
         assert json.loads((point / "config.json").read_text()) == expected
