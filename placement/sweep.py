@@ -222,7 +222,8 @@ def _ray_points(ray, config_path: str, points: list[Point], address: str | None,
             # Ray starts its daemons with fork and exec, which JAX's warning about fork does not tell apart.
             warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
             # A new local instance listens on loopback only, without the dashboard: Ray runs whatever code is
-            # submitted to it and has no authentication, so it must not be reachable from the network.
+            # submitted to it, and only Ray 2.52 and later can ask for a token (RAY_AUTH_MODE=token; Ray's
+            # docs, ray-security/token-auth), which older versions and tokenless clusters lack.
             if address is None:
                 ray.init(_node_ip_address="127.0.0.1", include_dashboard=False)
             else:
