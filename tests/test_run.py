@@ -197,13 +197,13 @@ def test_progress_draws_a_bar_on_a_terminal_and_lines_elsewhere():
 
 def test_a_solver_option_set_on_the_command_line_is_used_and_recorded(quick, tmp_path, monkeypatch):
     out = tmp_path / "run"
-    overrides = SHORT + ["solver.strategies=['gradient']", "solver.gradient.restarts=2", "solver.gradient.steps=100",
-                         "solver.certify=false"]
+    overrides = SHORT + ["solver.strategies=['gradient']", "solver.gradient.copies.steps=37",
+                         "solver.gradient.steps=100", "solver.certify=false"]
     monkeypatch.setattr(pipeline, "prepare", lambda scenario, progress: quick[1])
     assert cli.main(["run", str(QUICKSTART), "--out", str(out)] + [a for o in overrides for a in ("--set", o)]) == 0
     recorded = strict_json(out / "config.json")["solver"]["gradient"]
-    assert (recorded["restarts"], recorded["steps"]) == (2, 100)
-    assert "2 restarts x 100 steps" in strict_json(out / "metrics.json")["strategies"]["gradient"]["message"]
+    assert (recorded["copies"]["steps"], recorded["steps"]) == (37, 100)
+    assert "(37 steps," in strict_json(out / "metrics.json")["strategies"]["gradient"]["message"]
     assert results.load_run(out).to_config().solver.gradient.steps == 100
 
 

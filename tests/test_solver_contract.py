@@ -135,10 +135,11 @@ def test_presets_differ_from_the_defaults_where_they_should():
     default = GradientOptions()
     assert SOLVERS["gradient_fast"].options is GRADIENT_FAST
     assert SOLVERS["gradient_thorough"].options is GRADIENT_THOROUGH
-    # Fast: no restarts, half the price steps, no local moves; nothing else
-    assert changed(GRADIENT_FAST, default) == {"restarts", "dual", "improve"}
+    # Fast: no restarts, half the price steps, no local moves, a quarter of the budget; nothing else
+    assert changed(GRADIENT_FAST, default) == {"restarts", "dual", "improve", "time_budget_s"}
     assert changed(GRADIENT_FAST.dual, default.dual) == {"steps"}
     assert (GRADIENT_FAST.restarts, GRADIENT_FAST.dual.steps, GRADIENT_FAST.improve) == (0, 300, False)
+    assert GRADIENT_FAST.time_budget_s == default.time_budget_s / 4
     # Thorough: more of every effort, the same algorithm
     thorough = GRADIENT_THOROUGH
     assert thorough.restarts > default.restarts and thorough.time_budget_s > default.time_budget_s

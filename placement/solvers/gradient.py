@@ -2,8 +2,17 @@
 repaired and improved on the host, so the result satisfies every constraint (1)-(12) exactly. This module is
 the orchestration and the per-demand repair; each algorithm has its own module.
 
-0. Lagrangian prices (`placement.solvers.lagrangian`, options `dual`): dual ascent on the capacity rows of
-   the copy-free relaxation. It certifies a lower bound (the result's dual_bound, so every result has a
+0a. Copy prices (`placement.solvers.copy_dual`, options `copies`), where the problem has at most
+   `copies.max_slots` carrying slots: the Lagrangian relaxation of the demand rows, a knapsack per copy, so
+   that its bound sees opening costs; every `heuristic_every` steps the copies that pay, completed where every
+   request must be served, get their assignment LP and are offered. Reduced-cost fixing closes (opens) the
+   copies no solution better than the best one found can have open (closed); where the copies left free
+   have at most `exact_slots` slots, HiGHS solves the MILP over them from the best solution (at most
+   `exact_share` x time_budget_s). If that proves the optimum, the result is OPTIMAL and the steps below are
+   skipped; otherwise the copy prices replace step 0 and the restarts of step 1 are skipped (they never
+   improved on the copy prices' solutions on the optimizer benchmark), and step 5 runs.
+0. Lagrangian prices (`placement.solvers.lagrangian`, options `dual`), where the copy prices did not run:
+   dual ascent on the capacity rows of the copy-free relaxation. It certifies a lower bound (the result's dual_bound, so every result has a
    gap) and its averaged shares, repaired with the slots ranked by latency plus prices
    (`placement.solvers.repair`, all demand-epochs at once; the per-demand repair below under
    single_source), are the first candidate solution. At constellation scale this is the whole relaxation.
@@ -25,8 +34,15 @@ the orchestration and the per-demand repair; each algorithm has its own module.
    cores) and idle copies are then dropped. The repair and the moves serve demands greedily, one row at a
    time; on the optimizer benchmark's instances this step takes the gap to the optimum from up to 3.5% to
    at most 1.2% (experiments/benchmarks/optimizers.py). It is kept when it lowers the objective.
+5. Neighbourhoods (`placement.solvers.neighbourhood`), after the copy prices, where demand-epochs x
+   `copies.neighbourhood_slots` fits `exact_slots`: small MILPs over the incumbent's copies and a few more,
+   solved by HiGHS, in the second half of time_budget_s (local moves take the first).
 
-The result is FEASIBLE (a heuristic proves no optimality); with `unserved_penalty_ms=None` and not every
+Greedy's solution is also offered where the problem has at most GREEDY_DEMAND_EPOCHS demand-epochs, and
+wherever nothing else found a solution, so no result is worse than greedy's there and none is missing where
+greedy finds one.
+
+The result is FEASIBLE, or OPTIMAL where step 0a proves it (within MilpOptions' relative gap); with `unserved_penalty_ms=None` and not every
 request served it is INFEASIBLE when a capacity argument (`placement.problem.shortfalls`) proves it, else
 NO_SOLUTION. The same seed gives the same result unless `time_budget_s` cuts the work short. Every solution
 is checked against the evaluator by the tests (tests/test_gradient.py, tests/test_solver_contract.py).
@@ -41,7 +57,7 @@ import numpy as np
 
 from placement.problem.objective import objective
 from placement.problem.spec import PlacementProblem, Solution, SolveResult, Status
-from placement.solvers import baselines, copy_dual, lagrangian, milp
+from placement.solvers import baselines, copy_dual, lagrangian, milp, neighbourhood
 from placement.solvers.local_search import Improver
 from placement.solvers.options import DualOptions, GradientOptions, MilpOptions
 from placement.solvers.relaxation import relax, relaxed_restarts
@@ -112,14 +128,17 @@ def solve(problem: PlacementProblem, options: GradientOptions = GradientOptions(
 
     notes = []
     bound = np.nan
+    copy_prices = None  # (knapsacks, dual) where the copy prices ran
     if 0 < options.copies.steps and int(p.carrying_slots().sum()) <= options.copies.max_slots:
-        bound, optimal, note = _from_copy_prices(p, options, offer, start)
+        bound, optimal, note, copy_prices = _from_copy_prices(p, options, offer, start)
         notes.append(note)
         if optimal is not None:
             return SolveResult("gradient", Status.OPTIMAL, optimal, objective=objective(p, optimal),
                                dual_bound=bound, solve_seconds=time.perf_counter() - start, message="; ".join(notes))
     from_copies = any(np.isfinite(value) for value, *_ in repaired)
-    if options.dual.steps > 0:
+    # The capacity prices bound a copy-free relaxation; where the copy prices ran, their bound sees the copies
+    # and their candidates were better on every instance of the optimizer benchmark.
+    if options.dual.steps > 0 and copy_prices is None:
         before = len(repaired)
         price_bound, ascents = _from_prices(p, options.dual, offer)
         bound = np.fmax(bound, price_bound)
@@ -136,6 +155,11 @@ def solve(problem: PlacementProblem, options: GradientOptions = GradientOptions(
         deadline = time.perf_counter() + options.time_budget_s
         note = "augmented Lagrangian skipped (" + ("the copy prices found solutions" if from_copies else
                                                    "max_relaxed_shares") + ")"
+    opts = options.copies
+    neighbourhoods = (copy_prices is not None and opts.neighbourhood_copies > 0
+                      and p.n_epochs * p.n_demands * opts.neighbourhood_slots <= opts.exact_slots)
+    # The neighbourhoods take the second half of the budget the local moves would have alone
+    moves_deadline = deadline - options.time_budget_s / 2 if neighbourhoods else deadline
     notes.append(note)
     if small(p) or not any(np.isfinite(value) for value, *_ in repaired):
         fallback = baselines.greedy(p)  # never worse than greedy where it is cheap, and its solution where
@@ -151,7 +175,7 @@ def solve(problem: PlacementProblem, options: GradientOptions = GradientOptions(
         return no_solution("gradient", p, best.remaining, start, "; ".join(notes))
 
     if options.improve:
-        best, note = _improve(p, repaired, options, deadline)
+        best, note = _improve(p, repaired, options, moves_deadline)
         notes.append(note)
     if not p.single_source and 0 < int(p.usable_slots().sum()) <= options.exact_assignment_slots:
         exact = _exact_assignment(best)
@@ -161,6 +185,12 @@ def solve(problem: PlacementProblem, options: GradientOptions = GradientOptions(
             if value < objective(p, best.solution()):
                 best = exact
     solution = best.solution()
+    if neighbourhoods:
+        ks, dual = copy_prices
+        solution, note = neighbourhood.search(p, solution, ks, dual.value, max(deadline, time.perf_counter() + 1.0),
+                                              extra=opts.neighbourhood_copies, slots=opts.neighbourhood_slots,
+                                              each_s=opts.neighbourhood_s)
+        notes.append(note)
     return SolveResult("gradient", Status.FEASIBLE, solution, objective=objective(p, solution), dual_bound=bound,
                        solve_seconds=time.perf_counter() - start, message="; ".join(notes))
 
@@ -174,12 +204,12 @@ def small(p: PlacementProblem) -> bool:
 
 
 def _from_copy_prices(p: PlacementProblem, options: GradientOptions, offer, start: float
-                      ) -> tuple[float, Solution | None, str]:
+                      ) -> tuple[float, Solution | None, str, tuple]:
     """Step 0a: the Lagrangian relaxation of the demand rows (`placement.solvers.copy_dual`); every
     `heuristic_every` steps the copies that pay are completed (`copy_dual.primal_copies`), their assignment
     solved as an LP, and offered. Then the MILP over the copies the bound leaves free, when they have at
     most `exact_slots` slots, from the best solution so far. Returns the bound, the solution when that MILP
-    proves it optimal (else None), and a note."""
+    proves it optimal (else None), a note, and (knapsacks, dual) for the neighbourhoods."""
     opts = options.copies
     ks = copy_dual.knapsacks(p)
     best = {"value": np.inf, "solution": None}
@@ -213,9 +243,9 @@ def _from_copy_prices(p: PlacementProblem, options: GradientOptions, offer, star
     note = (f"copy-price bound {dual.bound:.6g} ({dual.steps} steps, {len(tried)} heuristics, best "
             f"{best['value']:.6g}, {time.perf_counter() - start:.2f} s)")
     if best["solution"] is None:
-        return dual.bound, None, note
+        return dual.bound, None, note, (ks, dual)
     if dual.bound >= best["value"] * (1.0 - MilpOptions().relative_gap):  # proven within the MILP's tolerance
-        return dual.bound, best["solution"], note
+        return dual.bound, best["solution"], note, (ks, dual)
     # Fixings are relative to the best objective when each was made; they hold for the best one now too.
     lower = copy_dual.copy_mask(p, ks, dual.opened)
     upper = ~copy_dual.copy_mask(p, ks, dual.closed)
@@ -223,7 +253,7 @@ def _from_copy_prices(p: PlacementProblem, options: GradientOptions, offer, star
                                                   else 0, p.candidate_model, np.maximum(p.candidate_host, 0)]).sum())
     note += f"; {int(dual.closed.sum())} copies proven closed, {int(dual.opened.sum())} open of {len(dual.value)}"
     if not 0 < free_slots <= opts.exact_slots:
-        return dual.bound, None, note
+        return dual.bound, None, note, (ks, dual)
     limit = max(opts.exact_share * options.time_budget_s, 1e-3)
     exact = milp.solve_within(p, (lower, upper), MilpOptions(time_limit_s=limit), hint=best["solution"])
     note += f"; MILP over the {free_slots} slots left: {exact.status.value} {exact.objective:.6g} " \
@@ -234,8 +264,8 @@ def _from_copy_prices(p: PlacementProblem, options: GradientOptions, offer, star
     if exact.solution is not None:
         offer(("copy prices MILP",), State.of(p, exact.solution))
         if exact.status is Status.OPTIMAL:
-            return bound, exact.solution, note
-    return bound, None, note
+            return bound, exact.solution, note, (ks, dual)
+    return bound, None, note, (ks, dual)
 
 
 def _from_prices(p: PlacementProblem, dual: DualOptions, offer) -> tuple[float, int]:

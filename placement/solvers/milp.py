@@ -183,11 +183,12 @@ def _dense_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
-          copies: tuple[np.ndarray, np.ndarray] | None = None) -> MilpModel:
+          copies: tuple[np.ndarray, np.ndarray] | None = None, slots: np.ndarray | None = None) -> MilpModel:
     """The MILP of the module docstring as a MathOpt model proto, built from arrays. `copies` = (lower,
     upper), each [epoch, model, host] bool, bounds every y: a copy with upper False is closed (its slots get
     no variable), one with lower True is placed; lower = upper = a placement leaves the best assignment at
-    those copies. In fixed placement a copy's bounds are read at epoch 0."""
+    those copies. In fixed placement a copy's bounds are read at epoch 0. `slots` ([epoch, demand, slot] bool)
+    keeps only those slots' variables: a restriction whose solutions are the problem's."""
     p = problem
     T, D, H = p.n_epochs, p.n_demands, p.n_hosts
     integral = options.solver == "cp-sat"
@@ -203,6 +204,8 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
     if copies is not None:
         usable &= copies[1][np.arange(T)[:, None, None] if p.placement == "per_epoch" else 0, p.candidate_model,
                             np.maximum(p.candidate_host, 0)]
+    if slots is not None:
+        usable &= slots
     t_x, d_x, k_x = np.nonzero(usable)
     h_x = p.candidate_host[t_x, d_x, k_x]
     m_x = p.candidate_model[t_x, d_x, k_x]
@@ -448,18 +451,19 @@ def _check(options: MilpOptions) -> None:
 
 
 def solve_within(problem: PlacementProblem, copies: tuple[np.ndarray, np.ndarray], options: MilpOptions,
-                 hint: Solution | None = None) -> SolveResult:
-    """The MILP with each copy's y between the bounds `copies` (see `build`), started from `hint` (which must
-    respect them)."""
+                 hint: Solution | None = None, slots: np.ndarray | None = None) -> SolveResult:
+    """The MILP with each copy's y between the bounds `copies`, on the `slots` only if given (see `build`),
+    started from `hint` (which must respect them)."""
     _check(options)
-    return _solve(problem, options, 0, hint, copies)
+    return _solve(problem, options, 0, hint, copies, slots)
 
 
 def _solve(problem: PlacementProblem, options: MilpOptions, seed: int, hint: Solution | None,
-           copies: tuple[np.ndarray, np.ndarray] | None = None) -> SolveResult:
-    """Build the model (copies within the bounds `copies` if given), start it from `hint`, solve it."""
+           copies: tuple[np.ndarray, np.ndarray] | None = None, slots: np.ndarray | None = None) -> SolveResult:
+    """Build the model (copies within the bounds `copies`, on `slots`, if given), start it from `hint`,
+    solve it."""
     start = time.perf_counter()
-    model = build(problem, options, copies)
+    model = build(problem, options, copies, slots)
     build_seconds = time.perf_counter() - start
 
     params = mathopt.SolveParameters(time_limit=datetime.timedelta(seconds=options.time_limit_s),

@@ -89,10 +89,17 @@ class CopyDualOptions:
                                   help="steps between Lagrangian heuristics (the copies that pay, the assignment LP)")
     max_slots: int = option(200_000, check=_at_least(0), expected=NON_NEGATIVE_INTEGER,
                             help="carrying slots at most for this stage (each heuristic solves an LP over them)")
-    exact_slots: int = option(60_000, check=_at_least(0), expected=NON_NEGATIVE_INTEGER,
+    exact_slots: int = option(30_000, check=_at_least(0), expected=NON_NEGATIVE_INTEGER,
                               help="slots at most left free for the MILP over the copies not fixed (0: never)")
-    exact_share: float = option(0.5, check=fraction, expected=FRACTION,
-                                help="share of time_budget_s that MILP may take")
+    exact_share: float = option(1.0, check=fraction, expected=FRACTION,
+                                help="share of time_budget_s that MILP may take, and the neighbourhoods after it")
+    neighbourhood_copies: int = option(6, check=_at_least(0), expected=NON_NEGATIVE_INTEGER,
+                                       help="unused copies added to the incumbent's in each neighbourhood MILP "
+                                            "(0: no neighbourhoods)")
+    neighbourhood_slots: int = option(5, check=_at_least(1), expected=POSITIVE_INTEGER,
+                                      help="cheapest slots per demand-epoch kept in a neighbourhood MILP")
+    neighbourhood_s: float = option(5.0, check=positive, expected=POSITIVE,
+                                    help="time limit of one neighbourhood MILP, s")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,8 +153,11 @@ class GradientOptions:
                          help="how many of the best repaired solutions (with different placements) are improved")
     max_moves: int = option(20_000, check=_at_least(0), expected=NON_NEGATIVE_INTEGER,
                             help="improvement moves tried per polished solution, at most")
-    time_budget_s: float = option(10.0, check=non_negative, expected=NON_NEGATIVE,
-                                  help="repair and improvement together, s (the relaxations run to the end)")
+    # 20 s: on OR-Library's capa (100 x 1,000) local moves take about 10 s and two neighbourhoods the rest,
+    # 0.0-0.3% above the published optima in 25-28 s in all (experiments/benchmarks/optimizers.py).
+    time_budget_s: float = option(20.0, check=non_negative, expected=NON_NEGATIVE,
+                                  help="repair, local moves and neighbourhoods together, s; the second half goes "
+                                       "to the neighbourhoods where they run (the relaxations run to the end)")
     exact_assignment_slots: int = option(200_000, check=_at_least(0), expected=NON_NEGATIVE_INTEGER,
                                          help="usable slots at most for the assignment LP at the final copies "
                                               "(0: never)")
@@ -158,12 +168,12 @@ class BaselineOptions:
     """The baselines (`placement.solvers.baselines`) have no options: each is one fixed rule."""
 
 
-# The configuration for speed: Lagrangian prices (300 steps), the vectorized repair and the assignment LP at
-# its copies; no augmented Lagrangian restarts and no local moves. Measured on the 11 small and medium
-# instances of experiments/benchmarks/optimizers.py: 300 steps instead of 600 and no moves change the median
-# and the max gap by less than 0.03 points, and take about half the time (0.5 s instead of 1.0 s on medium
-# instances).
-GRADIENT_FAST = GradientOptions(restarts=0, dual=DualOptions(steps=300), improve=False)
+# The configuration for speed (preset "fast"): the copy prices with their MILP and 2.5 s of neighbourhoods
+# where they fit, else capacity prices (300 steps), the vectorized repair and the assignment LP at its copies;
+# no augmented Lagrangian restarts and no local moves. Measured before the copy prices existed on the 11 small
+# and medium instances of experiments/benchmarks/optimizers.py: 300 price steps instead of 600 and no moves
+# changed the median and the max gap by less than 0.03 points in about half the time.
+GRADIENT_FAST = GradientOptions(restarts=0, dual=DualOptions(steps=300), improve=False, time_budget_s=5.0)
 
 # The configuration for quality: four times the restarts (and the relaxed shares, so the same instances get
 # them all), 8 solutions polished, five times the moves and six times the time for repair and local moves.
