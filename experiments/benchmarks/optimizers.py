@@ -21,8 +21,8 @@ The MILP's constraint (15) (per copy, its load within the host's capacity times 
 the LP relaxation's bound with and without it (`lp_bound_gain_pct`, the median rise) and, with --largest,
 the largest synthetic size HiGHS proves optimal within --milp-limit.
 
-    python experiments/benchmarks/optimizers.py [--lp-limit 1800] [--milp-limit 600] [--seeds 4] [--skip-large]
-                                                [--largest]
+    python experiments/benchmarks/optimizers.py [--lp-limit 1800] [--milp-limit 600] [--seeds 4]
+                                                [--families 1,2,3,4] [--largest]
 
 Times are after a warm-up on the first instance of each shape (JAX compiles once per shape). Writes
 experiments/results/optimizers.json (optimizers.<gpu>.json on a GPU).
@@ -148,10 +148,12 @@ def main(argv=None) -> None:
     parser.add_argument("--lp-limit", type=float, default=1800.0, help="seconds for the large LP relaxation")
     parser.add_argument("--milp-limit", type=float, default=600.0, help="seconds per small/medium MILP")
     parser.add_argument("--seeds", type=int, default=4)
-    parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument("--families", default="1,2,3,4", help="which families to run, e.g. 4 on a GPU")
+    parser.add_argument("--skip-large", action="store_true", help="the same as leaving family 4 out")
     parser.add_argument("--largest", action="store_true", help="find the largest synthetic size proven optimal")
     parser.add_argument("--results", default=str(RESULTS))
     args = parser.parse_args(argv)
+    families = {int(f) for f in args.families.split(",")} - ({4} if args.skip_large else set())
 
     rows, warmed = [], set()
     gaps = {preset: {1: [], 2: [], 3: []} for preset in PRESETS}
@@ -200,6 +202,8 @@ def main(argv=None) -> None:
         return result.objective
 
     for family, make in ((1, synthetic), (3, heavy_copies)):
+        if family not in families:
+            continue
         for label, sizes in (("small", SMALL), ("medium", MEDIUM)):
             for size in sizes:
                 for seed in range(args.seeds):
@@ -209,7 +213,7 @@ def main(argv=None) -> None:
                     if optimum is not None:
                         score(family, case, problem, optimum, (family, size))
 
-    for name, problem, optimum in published_cflp():
+    for name, problem, optimum in published_cflp() if 2 in families else ():
         if problem.n_demands <= 50:  # the MILP proves these in seconds: a check of the files and the model
             result = solvers.solve("milp", problem, EXACT)
             rows.append({"case": name, "impl": "milp-highs", "metric": "gap_to_optimum_pct",
@@ -218,10 +222,12 @@ def main(argv=None) -> None:
             bound_gains.append(100 * (with_rows - without) / abs(without))
         score(2, name, problem, optimum, ("cflp", problem.n_hosts, problem.n_demands))
 
-    summary = {"median_gap_pct": statistics.median(g for f in gaps["default"].values() for g in f),
-               "max_gap_pct": max(g for f in gaps["default"].values() for g in f),
+    default = [g for f in gaps["default"].values() for g in f]
+    summary = {"median_gap_pct": statistics.median(default) if default else None,
+               "max_gap_pct": max(default) if default else None,
                "cflp_large_seconds": max(cflp_large_seconds) if cflp_large_seconds else None,
-               "no_solution_count": no_solution, "lp_bound_gain_pct": statistics.median(bound_gains)}
+               "no_solution_count": no_solution,
+               "lp_bound_gain_pct": statistics.median(bound_gains) if bound_gains else None}
     for preset, by_family in gaps.items():
         for family, values in by_family.items():
             if values:
@@ -240,7 +246,7 @@ def main(argv=None) -> None:
                 break
             summary["largest_proven_optimal"] = problem.size
 
-    if not args.skip_large:
+    if 4 in families:
         start = time.perf_counter()
         problem = large_instance()
         case = f"large {problem.size}"

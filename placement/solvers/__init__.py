@@ -5,9 +5,10 @@ first use, so that importing the registry, as the config loader does, loads neit
 default options, a preset of one of the classes in `placement.solvers.options`. The config's
 `[solver.<name>]` sections take their type and defaults from here.
 
-Modules: `milp` (the exact model; its docstring states constraints (1)-(12)), `gradient` (the heuristic's
-orchestration, from `lagrangian` prices, the `relaxation` in JAX, the vectorized `repair` and the
-per-demand repair, and `local_search`), `baselines` (fixed rules), `residuals` (the capacity bookkeeping the
+Modules: `milp` (the exact model; its docstring states constraints (1)-(15)), `gradient` (the heuristic's
+orchestration, from `copy_dual` (copy prices, their bound and fixings), `lagrangian` prices, the
+`relaxation` in JAX, the vectorized `repair` and the per-demand repair, `local_search` and `neighbourhood`),
+`baselines` (fixed rules), `residuals` (the capacity bookkeeping the
 heuristics share), `options`.
 """
 

@@ -1,5 +1,5 @@
 """Gradient heuristic: relaxations of the MILP of `placement.solvers.milp` optimised in JAX, then rounded,
-repaired and improved on the host, so the result satisfies every constraint (1)-(12) exactly. This module is
+repaired and improved on the host, so the result satisfies every constraint (1)-(15) exactly. This module is
 the orchestration and the per-demand repair; each algorithm has its own module.
 
 0a. Copy prices (`placement.solvers.copy_dual`, options `copies`), where the problem has at most

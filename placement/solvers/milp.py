@@ -418,8 +418,15 @@ def solve(problem: PlacementProblem, options: MilpOptions = MilpOptions(), *, se
     """Build and solve; the result carries status, incumbent (if any), objective, dual bound and times.
     `seed` is the solver's random seed; `hint` a starting solution. Without a hint (and unless `options.relax`:
     an LP has no incumbent to start from) the strategy `options.warm_start` names gives one, with the same
-    seed; its time counts in build_seconds."""
+    seed; its time counts in build_seconds. With `options.regions`, a problem that splits into regions
+    (`placement.solvers.regions`) is solved region by region."""
     _check(options)
+    if options.regions and not options.relax and hint is None:
+        from placement.solvers.regions import regions, solve_by_region  # imports this module
+
+        if len(regions(problem)) > 1:
+            return solve_by_region(problem, "milp", dataclasses.replace(options, regions=False), seed=seed,
+                                   workers=options.region_workers)
     if hint is not None or options.warm_start == "none" or options.relax:
         return _solve(problem, options, seed, hint)
     start = time.perf_counter()

@@ -49,6 +49,10 @@ class MilpOptions:
                                  help="solver threads (None: the solver's default; HiGHS takes no thread count "
                                       "through MathOpt)")
     relax: bool = option(False, help="solve the LP relaxation (integrality dropped): a lower bound, no solution")
+    regions: bool = option(True, help="solve each region (demands sharing no host and no site with the others, "
+                                      "placement.solvers.regions) as its own MILP")
+    region_workers: int = option(1, check=_at_least(1), expected=POSITIVE_INTEGER,
+                                 help="processes solving regions in parallel")
     copy_capacity_rows: bool = option(True, help="add constraint (15), each copy's load within its host's compute "
                                                  "and link capacity times y: same optimum, a tighter relaxation")
     warm_start: str = option(

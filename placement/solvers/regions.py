@@ -1,0 +1,111 @@
+"""Decomposition into regions: demands that share no host and no site are independent problems.
+
+Every constraint of `placement.solvers.milp` involves one demand-epoch (1, 10-12), one host (3-6, 8, 9, 13-15,
+with the demands it serves) or one site (7a-b, with its demands), and the objective is a sum of the same
+terms. So the connected components of the graph whose nodes are demands, linked when they share a site or a
+usable candidate host in any epoch, are independent problems: their optima add up to the whole problem's
+optimum, their bounds to a bound, and their solutions, put side by side, to a solution that satisfies every
+constraint. Regions appear where demands only see hosts near them and policy keeps them apart: sovereignty
+rules that confine each country's demands to its own hosts, continents served by their own gateways and
+cloud regions. A host every demand can reach (one global cloud region) joins everything into one region;
+then this module changes nothing.
+
+`solve_by_region` solves each region with a given strategy, in parallel processes when asked, and puts the
+results together.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import time
+
+import numpy as np
+
+from placement.problem.spec import PlacementProblem, Solution, SolveResult, Status
+
+_DEMAND_FIELDS_LAST = ("rate_per_s",)  # [epoch, demand]
+_DEMAND_FIELDS_MIDDLE = ("candidate_host", "candidate_rtt_ms", "candidate_up_gbps", "candidate_down_gbps",
+                         "candidate_share", "candidate_model")  # [epoch, demand, slot]
+_DEMAND_FIELDS_FIRST = ("demand_model", "demand_site", "request_bytes", "response_bytes", "slo_ms", "allowed",
+                        "choice_cost_ms")  # [demand, ...]
+
+
+def regions(problem: PlacementProblem) -> list[np.ndarray]:
+    """The demands of each region (sorted index arrays, regions by their first demand): connected components
+    of demands linked through a shared site or a shared usable candidate host."""
+    p = problem
+    parent = np.arange(p.n_demands)
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def link(members: np.ndarray) -> None:
+        first = root(int(members[0]))
+        for other in members[1:]:
+            r = root(int(other))
+            if r != first:
+                parent[r] = first
+
+    t, d, k = np.nonzero(p.usable_slots())
+    host = p.candidate_host[t, d, k]
+    for key in (host, p.n_hosts + p.demand_site[d]):  # by host, then by site
+        order = np.argsort(key, kind="stable")
+        groups = np.split(d[order], np.flatnonzero(np.diff(key[order])) + 1)
+        for members in groups:
+            if len(members) > 1:
+                link(np.unique(members))
+    for site in np.unique(p.demand_site):  # demands with no usable slot still share their site's rows
+        members = np.flatnonzero(p.demand_site == site)
+        if len(members) > 1:
+            link(members)
+    roots = np.array([root(i) for i in range(p.n_demands)])
+    return [np.flatnonzero(roots == r) for r in dict.fromkeys(roots.tolist())]
+
+
+def subproblem(problem: PlacementProblem, demands: np.ndarray) -> PlacementProblem:
+    """`problem` with only `demands` (every host, site and model kept)."""
+    p = problem
+    fields = {name: getattr(p, name)[:, demands] for name in _DEMAND_FIELDS_LAST}
+    fields |= {name: getattr(p, name)[:, demands, :] for name in _DEMAND_FIELDS_MIDDLE}
+    fields |= {name: getattr(p, name)[demands] for name in _DEMAND_FIELDS_FIRST}
+    return dataclasses.replace(p, demand_name=tuple(p.demand_name[i] for i in demands), **fields)
+
+
+def _solve_one(args):
+    name, problem, options, seed = args
+    from placement.solvers import solve  # the registry, imported in the worker process
+
+    return solve(name, problem, options, seed=seed)
+
+
+def solve_by_region(problem: PlacementProblem, name: str, options=None, *, seed: int = 0,
+                    workers: int = 1) -> SolveResult:
+    """Strategy `name` (of `placement.solvers.SOLVERS`) on each region, in `workers` processes (1: in this
+    one); the result's objective and dual bound are the regions' sums, its status the weakest of theirs."""
+    start = time.perf_counter()
+    parts = regions(problem)
+    jobs = [(name, subproblem(problem, demands), options, seed) for demands in parts]
+    if workers > 1 and len(jobs) > 1:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+            results = list(pool.map(_solve_one, jobs))
+    else:
+        results = [_solve_one(job) for job in jobs]
+    solution = Solution.empty(problem)
+    for demands, result in zip(parts, results):
+        if result.solution is not None:
+            solution.placement[...] |= result.solution.placement
+            solution.assignment[:, demands, :] = result.solution.assignment
+    ranking = [Status.OPTIMAL, Status.FEASIBLE, Status.NO_SOLUTION, Status.ERROR, Status.INFEASIBLE]
+    status = max((r.status for r in results), key=ranking.index)
+    complete = all(r.solution is not None for r in results)
+    return SolveResult(
+        solver=f"{name}-regions", status=status, solution=solution if complete else None,
+        objective=float(sum(r.objective for r in results)), dual_bound=float(sum(r.dual_bound for r in results)),
+        build_seconds=0.0, solve_seconds=time.perf_counter() - start,
+        message=f"{len(parts)} regions ({', '.join(str(len(d)) for d in parts[:8])}"
+                f"{' ...' if len(parts) > 8 else ''} demands): "
+                + "; ".join(f"{r.status.value} {r.objective:.6g}" for r in results[:8]))
