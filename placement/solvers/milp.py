@@ -90,6 +90,7 @@ import numpy as np
 from ortools.math_opt import model_parameters_pb2, model_pb2, result_pb2
 from ortools.math_opt.core.python import solver as mathopt_core
 from ortools.math_opt.python import mathopt
+from pybind11_abseil.status import StatusNotOk
 
 from placement.errors import InputError
 from placement.problem.queueing import breakpoints
@@ -480,11 +481,17 @@ def _solve(problem: PlacementProblem, options: MilpOptions, seed: int, hint: Sol
     if hint is not None:
         _add_hint(model_params, model, problem, hint)
     start = time.perf_counter()
-    proto = mathopt_core.solve(model.proto, SOLVER_TYPES[options.solver].value,
-                               mathopt.StreamableSolverInitArguments().to_proto(), params.to_proto(),
-                               model_params, None, mathopt.CallbackRegistration().to_proto(), None, None)
-    solve_seconds = time.perf_counter() - start
     name = f"milp-{options.solver}" + ("-lp" if options.relax else "")
+    try:
+        proto = mathopt_core.solve(model.proto, SOLVER_TYPES[options.solver].value,
+                                   mathopt.StreamableSolverInitArguments().to_proto(), params.to_proto(),
+                                   model_params, None, mathopt.CallbackRegistration().to_proto(), None, None)
+    except StatusNotOk as e:  # the solver itself failed (HiGHS reports kError on rare models): no result
+        return SolveResult(solver=name, status=Status.ERROR, solution=None, build_seconds=build_seconds,
+                           solve_seconds=time.perf_counter() - start,
+                           message=f"{options.solver} failed: {e} ({model.n_variables} variables, "
+                                   f"{model.n_constraints} rows)")
+    solve_seconds = time.perf_counter() - start
 
     reason = proto.termination.reason
     bounds = proto.termination.objective_bounds
