@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import multiprocessing
 import time
 
 import numpy as np
@@ -90,7 +91,9 @@ def solve_by_region(problem: PlacementProblem, name: str, options=None, *, seed:
     parts = regions(problem)
     jobs = [(name, subproblem(problem, demands), options, seed) for demands in parts]
     if workers > 1 and len(jobs) > 1:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        # spawned, not forked: a fork of a process running JAX's threads can deadlock
+        with concurrent.futures.ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
+                                                    mp_context=multiprocessing.get_context("spawn")) as pool:
             results = list(pool.map(_solve_one, jobs))
     else:
         results = [_solve_one(job) for job in jobs]
