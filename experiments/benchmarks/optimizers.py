@@ -246,6 +246,9 @@ def main(argv=None) -> None:
                 break
             summary["largest_proven_optimal"] = problem.size
 
+    save = lambda: save_benchmark("optimizers", kept + rows, {**kept_summary, **summary}, args.results)  # noqa: E731
+    kept, kept_summary = previous(Path(args.results), families)
+    save()  # families 1-3 are kept even if the large instance fails
     if 4 in families:
         start = time.perf_counter()
         problem = large_instance()
@@ -273,7 +276,27 @@ def main(argv=None) -> None:
             rows.append({"case": case, "impl": name, "metric": "gap_to_bound_pct",
                          "value": 100 * (value - best_bound) / best_bound, "unit": "%"})
         summary.update({"large_seconds": seconds, "large_gap_to_bound_pct": 100 * (objective - best_bound) / best_bound})
-    save_benchmark("optimizers", rows, summary, args.results)
+        save()
+
+
+FAMILY_OF_CASE = (("family1", 1), ("family3", 3), ("cap", 2), ("large ", 4))
+LARGE_KEYS = ("large_seconds", "large_gap_to_bound_pct")
+
+
+def previous(results: Path, families: set[int]) -> tuple[list[dict], dict]:
+    """The rows and summary of the families not run now, from the results file (a run of some families
+    keeps the others' figures, as the scenarios benchmark's --only does)."""
+    path = results / "optimizers.json"
+    if families == {1, 2, 3, 4} or not path.exists():
+        return [], {}
+    import json
+
+    record = json.loads(path.read_text())
+    family = lambda case: next((f for prefix, f in FAMILY_OF_CASE if case.startswith(prefix)), None)  # noqa: E731
+    rows = [r for r in record["rows"] if family(r["case"]) not in families]
+    summary = {k: v for k, v in record["summary"].items()
+               if (k in LARGE_KEYS) != (4 in families) and not ({1, 2, 3} & families and k not in LARGE_KEYS)}
+    return rows, summary
 
 
 if __name__ == "__main__":
