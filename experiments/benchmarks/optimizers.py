@@ -293,10 +293,12 @@ def previous(results: Path, families: set[int]) -> tuple[list[dict], dict]:
 
     record = json.loads(path.read_text())
     family = lambda case: next((f for prefix, f in FAMILY_OF_CASE if case.startswith(prefix)), None)  # noqa: E731
-    rows = [r for r in record["rows"] if family(r["case"]) not in families]
-    summary = {k: v for k, v in record["summary"].items()
-               if (k in LARGE_KEYS) != (4 in families) and not ({1, 2, 3} & families and k not in LARGE_KEYS)}
-    return rows, summary
+    rows = [r for r in record["rows"] if family(r["case"]) not in families | {None}]
+    if {1, 2, 3} <= families:  # only the large instance's figures are kept
+        return rows, {k: v for k, v in record["summary"].items() if k in LARGE_KEYS}
+    if families == {4}:
+        return rows, {k: v for k, v in record["summary"].items() if k not in LARGE_KEYS}
+    raise SystemExit("--families: run families 1-3 together, 4 alone, or all four")
 
 
 if __name__ == "__main__":
