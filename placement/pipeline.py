@@ -93,7 +93,8 @@ def prepare(scenario: Scenario, progress: Progress = _quiet) -> Prepared:
     chunk = max(1, min(h.n_epochs, scenario.chunk_steps // h.steps_per_epoch))
     lasers = constellation_lasers(c.elements, c.shells, steps, c.lasers)
     with Stage(progress, "network", -(-h.n_epochs // chunk)) as stage:
-        network = build_network(orbits.r_ecef_km, lasers,
+        # the steps inside the epochs only: with one step per epoch the horizon's end would make one more
+        network = build_network(orbits.r_ecef_km[:, :h.n_steps], lasers,
                                 scenario.ground.arrays(d.sites), scenario.network, steps_per_epoch=h.steps_per_epoch,
                                 step_s=h.step_s, chunk_epochs=chunk,
                                 on_chunk=lambda done, total: stage.done("epochs", f"{done}/{total}"))
