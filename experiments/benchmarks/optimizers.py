@@ -248,7 +248,8 @@ def main(argv=None) -> None:
 
     save = lambda: save_benchmark("optimizers", kept + rows, {**kept_summary, **summary}, args.results)  # noqa: E731
     kept, kept_summary = previous(Path(args.results), families)
-    save()  # families 1-3 are kept even if the large instance fails
+    if families & {1, 2, 3}:
+        save()  # families 1-3 are kept even if the large instance fails
     if 4 in families:
         start = time.perf_counter()
         problem = large_instance()

@@ -304,7 +304,7 @@ def format_table(rows: list[dict], columns: list[str] | None = None) -> str:
     """Rows as aligned text columns (default: the benchmark format's case, impl, metric, value, unit)."""
     columns = columns or ["case", "impl", "metric", "value", "unit"]
     cells = [[cell(row.get(c)) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
     return "\n".join(lines)
