@@ -37,6 +37,7 @@ from placement.solvers.residuals import uploads_bps
 SLACK = 1e-9  # relative room kept on every limit against rounding in the running sums
 DONE = 1e-9  # a share left below this counts as served
 MAX_ROUNDS = 200
+FULL = 1e-6  # a site row with less room left than this share of its capacity takes no more offers
 BUMP_ROUNDS = 20  # rounds in which an offer may displace a share held with a lower priority
 
 
@@ -156,38 +157,47 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     active = (R > 0)[:, :, None]
     ok &= active
 
-    def fit(wanted, offer, regret, rooms):
+    def fit(wanted, offer, regrets, rooms):
         """`wanted` (held + offered shares) with each row that receives an offer cut to its room, the shares
-        that would cost the most to move elsewhere (requests x regret per unit of the row's load) kept
-        first. Rows without an offer already fit and keep everything."""
+        that would cost the most to move off the row (requests x regret per unit of the row's load, `regrets`
+        one per row kind) kept first. Rows without an offer already fit and keep everything."""
         hit_host = np.zeros(T * H, bool)
         hit_host[row[offer > 0]] = True
         hit_site = np.zeros(T * S, bool)
         hit_site[site_row[offer.sum(axis=2) > 0]] = True
-        kept = np.ones(wanted.shape)
-        for index, hit, load_of, room in zip(slot_rows, (hit_host, hit_host, hit_site, hit_site), per_share, rooms):
+        kept = np.ones((2,) + wanted.shape)  # by the host rows, by the site rows
+        for index, hit, load_of, room, regret, by in zip(slot_rows, (hit_host, hit_host, hit_site, hit_site),
+                                                         per_share, rooms, regrets, (0, 0, 1, 1)):
             t, d, k = np.nonzero(hit[index] & (wanted > 0))
             load = wanted[t, d, k] * load_of[t, d, k]
             with np.errstate(divide="ignore", invalid="ignore"):
                 priority = np.where(load_of[t, d, k] > 0, R[t, d] * regret[t, d, k] / load_of[t, d, k], np.inf)
-            kept[t, d, k] = np.minimum(kept[t, d, k], _keep(index[t, d, k], load, room, priority))
-        return wanted * kept
+            kept[by, t, d, k] = np.minimum(kept[by, t, d, k], _keep(index[t, d, k], load, room, priority))
+        return wanted * kept.min(axis=0), kept[0] < 1.0 - 1e-12
 
     def loads_on_rows(x):
         """The load of shares x [T, D, K] on every row, in the order of `rooms`."""
         return tuple(_segment_sum(index, x * load, n)
                      for index, load, n in zip(slot_rows, per_share, (T * H, T * H, T * S, T * S)))
 
-    def regret(available):
-        """[T, D, K] what a share at each slot saves against the demand-epoch's next option: its cheapest
-        other available slot, or unserved."""
+    def regrets(available):
+        """[T, D, K] per row kind: what a share at each slot saves against the demand-epoch's next option off
+        that row, or unserved. For a host row that is its cheapest other available slot (by `slot_cost`). A
+        site row is loaded by every slot through the terminals, so there only a local host's slot relieves
+        it, and the saving is in latency (the site row's own price, part of `slot_cost`, would make every
+        request's saving nil where the uplink is full): divided by the bits a request moves up, the rank of
+        a fractional knapsack per site, the order in which the relaxation fills a full uplink."""
+        def saving(c, alternative):
+            with np.errstate(invalid="ignore"):
+                return np.nan_to_num(np.maximum(np.minimum(alternative, penalty) - c, 0.0), nan=0.0, posinf=np.inf)
+
         c = np.where(available, cost, np.inf)
         first = np.argmin(c, axis=2)
         best = np.take_along_axis(c, first[:, :, None], axis=2)
         second = np.min(np.where(np.arange(K) == first[:, :, None], np.inf, c), axis=2, keepdims=True)
-        alternative = np.where(np.arange(K) == first[:, :, None], second, best)
-        with np.errstate(invalid="ignore"):
-            return np.nan_to_num(np.maximum(np.minimum(alternative, penalty) - cost, 0.0), nan=0.0, posinf=np.inf)
+        host = saving(cost, np.where(np.arange(K) == first[:, :, None], second, best))
+        site = saving(L, np.min(np.where(available & ~via, L, np.inf), axis=2, keepdims=True))
+        return host, host, site, site
 
     # 2-3. Deferred acceptance: rows keep what they hold and what is offered by priority; a share cut
     # from a slot does not offer itself there again. The first offer is the relaxed shares (scaled to sum
@@ -204,16 +214,22 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     for round_ in range(MAX_ROUNDS):
         if round_ < BUMP_ROUNDS:
             wanted = x + offer
-            x = fit(wanted, offer, regret(~refused), rooms)
-            refused |= x < wanted * (1.0 - 1e-12)
+            x, cut = fit(wanted, offer, regrets(~refused), rooms)
+            refused |= cut
         else:  # what is held stays; offers share what is left
             left = tuple(np.maximum(room - load, 0.0) for room, load in zip(rooms, loads_on_rows(x)))
-            accepted = fit(offer, offer, regret(~refused), left)
-            refused |= accepted < offer * (1.0 - 1e-12)
+            accepted, cut = fit(offer, offer, regrets(~refused), left)
+            refused |= cut
             x = x + accepted
         rest = np.where(R > 0, 1.0 - x.sum(axis=2), 0.0)
         host_room = cap - p.host_share_served(x)
-        open_cost = np.where(ok & ~refused & (host_room > DONE), cost, np.inf)
+        # A cut by a host row refuses that slot for good; a cut by the site's terminals refuses none (they carry
+        # every slot alike, and may have room again once a heavier request is displaced), but while they are
+        # full their slots offer nothing.
+        loads = loads_on_rows(x)
+        full = (rooms[2] - loads[2] <= FULL * rooms[2]) | (rooms[3] - loads[3] <= FULL * rooms[3])
+        blocked = full[site_row][:, :, None] & via
+        open_cost = np.where(ok & ~refused & ~blocked & (host_room > DONE), cost, np.inf)
         best = np.argmin(open_cost, axis=2)[:, :, None]
         has = np.isfinite(np.take_along_axis(open_cost, best, axis=2)[:, :, 0]) & (rest > DONE)
         if not has.any():
