@@ -26,7 +26,8 @@ use circular polarisation on its Ku and Ka links, and with it k and alpha do not
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+import functools
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -94,15 +95,18 @@ def check_exceedance(p_pct, *, source: str, field: str) -> float:
 
 
 def rain_rate_mm_h(zone, p_pct):
-    """Rain rate exceeded for p% of an average year in zone row `zone` (int, of RAIN_ZONES), mm/h, ITU-R P.837-1.
+    """Rain rate exceeded for p% of an average year in zone row `zone` (int, of RAIN_ZONES), mm/h, ITU-R P.837-1
+    (numpy, host side: a table lookup).
 
     Between the tabulated percentages the rate is interpolated linearly in log R against log p (an assumption:
     the recommendation tabulates these seven percentages only). p within [0.001, 1] %. Broadcasts."""
-    log_p = jnp.log(jnp.asarray(p_pct, float))
-    log_table_p = jnp.log(jnp.asarray(TABLE_PCT[::-1]))  # ascending, as jnp.interp needs
-    log_rates = jnp.log(jnp.asarray(RAIN_RATE_MM_H[:, ::-1]))[jnp.asarray(zone)]  # [..., percentage]
-    interp = jnp.vectorize(lambda x, fp: jnp.interp(x, log_table_p, fp), signature="(),(n)->()")
-    return jnp.exp(interp(log_p, log_rates))
+    zone, log_p = np.broadcast_arrays(np.asarray(zone), np.log(np.asarray(p_pct, float)))
+    log_table_p = np.log(TABLE_PCT[::-1])  # ascending
+    log_rates = np.log(RAIN_RATE_MM_H[:, ::-1])  # [zone, percentage], ascending percentage
+    right = np.clip(np.searchsorted(log_table_p, log_p), 1, len(TABLE_PCT) - 1)  # the segment's upper end
+    x0, x1 = log_table_p[right - 1], log_table_p[right]
+    y0, y1 = log_rates[zone, right - 1], log_rates[zone, right]
+    return np.exp(y0 + (log_p - x0) / (x1 - x0) * (y1 - y0))
 
 
 def _p838_term(name: str, frequency_ghz):
@@ -111,6 +115,7 @@ def _p838_term(name: str, frequency_ghz):
     return sum(a_j * jnp.exp(-(((x - b_j) / c_j) ** 2)) for a_j, b_j, c_j in zip(a, b, c)) + m * x + offset
 
 
+@jax.jit
 def rain_coefficients(frequency_ghz, elevation_deg=0.0, tilt_deg=CIRCULAR_TILT_DEG):
     """(k, alpha) of gamma_R = k R^alpha, ITU-R P.838-3 eqs. (2)-(5): k_H, k_V, alpha_H, alpha_V from the
     regression coefficients at `frequency_ghz` (1-1000 GHz), combined for the path's elevation and the
@@ -149,6 +154,7 @@ def slant_path_km(rain_height_km, station_height_km, elevation_deg):
     return jnp.where(elevation_deg >= 5.0, depth / sin_el, low)
 
 
+@jax.jit
 def rain_attenuation_db(p_pct, r001_mm_h, frequency_ghz, elevation_deg, lat_deg, station_height_km, rain_height_km,
                         tilt_deg=CIRCULAR_TILT_DEG):
     """Slant-path rain attenuation exceeded for p% of an average year, dB: ITU-R P.618-13 section 2.2.1.1.
@@ -212,12 +218,12 @@ class RainNodes:
         """[node, k] attenuation on `link` at elevations [node, k]: 0 for a link with no radio frequency (FixedRate)."""
         if not isinstance(link, LinkBudget):
             return jnp.zeros_like(elevation_deg)
-        column = lambda a: a[:, None]  # noqa: E731
-        return rain_attenuation_db(self.exceedance_pct, column(self.r001_mm_h), link.frequency_ghz, elevation_deg,
-                                   column(self.lat_deg), column(self.station_height_km),
-                                   column(self.rain_height_km)).astype(elevation_deg.dtype)
+        return rain_attenuation_db(self.exceedance_pct, self.r001_mm_h[:, None], link.frequency_ghz, elevation_deg,
+                                   self.lat_deg[:, None], self.station_height_km[:, None],
+                                   self.rain_height_km[:, None]).astype(elevation_deg.dtype)
 
 
+@functools.partial(jax.jit, static_argnames=("up_link", "down_link"))
 def faded_access(access: Access, node_ecef_km, sat_ecef_km, rain: RainNodes, up_link, down_link) -> Access:
     """`access` [node, k] of ground nodes node_ecef_km [node, 3] to satellites sat_ecef_km [sat, 3] at one step,
     with both directions' capacities at the fade state of `rain` (the same budgets, each C/N lowered by the rain
