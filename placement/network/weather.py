@@ -5,7 +5,7 @@ Chain (each step a pure function over arrays, jax.numpy, jit-friendly):
   rain climate zone (A..Q) -> rain rate R_p exceeded p% of the year       ITU-R P.837-1 (1994), Table 1
   frequency, elevation, polarisation tilt -> k, alpha                     ITU-R P.838-3 (2005), eqs. (2)-(5)
   R -> specific attenuation gamma_R = k R^alpha, dB/km                    ITU-R P.838-3, eq. (1)
-  latitude -> rain height h_R                                             ITU-R P.839-1 (1997), latitude rule
+  latitude -> rain height h_R                                             ITU-R P.839 (before -2), latitude rule
   h_R, station height, elevation, latitude, R_0.01, gamma_R -> A_p, dB     ITU-R P.618-13 (2017), 2.2.1.1, steps 1-10
 
 A fade state is one exceedance probability p for the whole run: every ground node sees the attenuation its own
@@ -19,8 +19,8 @@ modelled: the budgets give G/T, not the system temperature it needs, so a downli
 to ~3 dB of noise for a ~290 K receiver in a deep fade. Gaseous, cloud and scintillation losses stay in the
 budgets' fixed `losses_db`.
 
-Polarisation: circular (tilt 45 deg, P.838-3 eq. (4)-(5) with cos 2 tau = 0), an assumption: Starlink's filings
-use circular polarisation on its Ku and Ka links, and with it k and alpha do not depend on the elevation.
+Polarisation: circular (tilt 45 deg, P.838-3 eqs. (4)-(5) with cos 2 tau = 0), an assumption (the budgets in
+links.py name no polarisation); with it k and alpha do not depend on the elevation.
 """
 
 from __future__ import annotations
@@ -134,10 +134,12 @@ def specific_attenuation_db_km(rain_mm_h, k, alpha):
 
 
 def rain_height_km(lat_deg):
-    """Rain height above mean sea level, km: ITU-R P.839-1's rule for where no local data exist,
+    """Rain height above mean sea level, km, by latitude where no local data exist:
         5 - 0.075 (lat - 23)   north of 23 N;   5 from 21 S to 23 N;   5 + 0.1 (lat + 21)   from 71 S to 21 S;
-        0 south of 71 S
-    (P.839-2 and later replace it by a digital map of the 0 deg C isotherm, which this package does not ship).
+        0 south of 71 S.
+    The rule of P.839's editions before P.839-2 (1999), which replaced it by a digital map of the 0 deg C
+    isotherm that this package does not ship; the edition's text was not at hand to check the attribution. Against
+    the map (P.839-4) it is 0.4-0.5 km higher at London and Rome (2.86 against 2.45 km, 3.58 against 3.05 km).
     Broadcasts; never negative."""
     lat = jnp.asarray(lat_deg, float)
     north = 5.0 - 0.075 * (lat - 23.0)
@@ -199,7 +201,7 @@ class RainNodes:
     up: jax.Array  # [node, 3] local vertical (ellipsoid normal), for the elevation of the satellite used
     lat_deg: jax.Array
     station_height_km: jax.Array  # above mean sea level (the ellipsoid height: the geoid's offset neglected)
-    rain_height_km: jax.Array  # P.839-1
+    rain_height_km: jax.Array  # rain_height_km(lat_deg)
     r001_mm_h: jax.Array  # P.837-1: the zone's rain rate exceeded 0.01% of the year
     exceedance_pct: jax.Array  # [] the fade state: the attenuation exceeded this share of the year
 
@@ -273,7 +275,8 @@ class Weather:
             return [round(float(a.min()), 3), round(float(a.max()), 3)] if a.size else []
 
         site_rain, gateway_rain = self.rain(sites, self.site_zones), self.rain(gateways, self.gateway_zones)
-        return {"exceedance_pct": self.exceedance_pct, "method": "ITU-R P.837-1 zones, P.838-3, P.839-1, P.618-13",
+        return {"exceedance_pct": self.exceedance_pct,
+                "method": "ITU-R P.837-1 zones, P.838-3, P.839 latitude rule, P.618-13",
                 "site_uplink_db": span(site_rain, spec.site_uplink, masks["sites"]),
                 "site_downlink_db": span(site_rain, spec.site_downlink, masks["sites"]),
                 "gateway_uplink_db": span(gateway_rain, spec.gateway_uplink, masks["gateways"]),
