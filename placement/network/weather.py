@@ -211,7 +211,7 @@ class RainNodes:
         """Host side: nodes at geodetic lat/lon (deg) and height (km) in the zones `zone_rows` (zone_indices)."""
         lat = np.asarray(lat_deg, float)
         up = ground_up_vectors(np.deg2rad(lat), np.deg2rad(np.asarray(lon_deg, float)))
-        r001 = RAIN_RATE_MM_H[zone_rows, TABLE_PCT.index(0.01)]
+        r001 = rain_rate_mm_h(zone_rows, 0.01)  # P.618's input, at a tabulated percentage of P.837-1
         return cls(up=jnp.asarray(up), lat_deg=jnp.asarray(lat), station_height_km=jnp.asarray(alt_km, float),
                    rain_height_km=rain_height_km(lat), r001_mm_h=jnp.asarray(r001),
                    exceedance_pct=jnp.asarray(exceedance_pct, float))
