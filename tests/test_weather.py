@@ -148,7 +148,7 @@ def quick_weather():
     return resolve(load_config(QUICKSTART, overrides))
 
 
-def test_weather_config_resolves_zones_and_refuses_bad_input(quick_weather):
+def test_weather_config_resolves_zones_and_refuses_bad_input(quick_weather, tmp_path):
     w = quick_weather.weather
     assert w.exceedance_pct == 0.01
     assert set(w.site_zones) == {"N"} and set(w.gateway_zones) == {"N"}
@@ -157,6 +157,33 @@ def test_weather_config_resolves_zones_and_refuses_bad_input(quick_weather):
     shipped = resolve(load_config(QUICKSTART, QUICK + ["network.weather={exceedance_pct=0.1, rain_zone='K', "
                                                        "gateway_zone='E'}"])).weather
     assert set(shipped.gateway_zones) == {"E"} and set(shipped.site_zones) == {"K"}
+    # a site's or extra gateway's own zone wins over the table's
+    own = tmp_path / "own.toml"
+    own.write_text(f"""extends = "{QUICKSTART.as_posix()}"
+[network.weather]
+exceedance_pct = 0.1
+rain_zone = "K"
+[[network.extra_gateways]]
+name = "Nairobi, KE"
+lat_deg = -1.3
+lon_deg = 36.8
+rain_zone = "P"
+[[demand.sites]]
+name = "nairobi"
+lat_deg = -1.28333
+lon_deg = 36.81667
+rain_zone = "N"
+[[demand.sites]]
+name = "kisumu"
+lat_deg = -0.10221
+lon_deg = 34.76171
+[[workloads]]
+model = "yolov8n"
+rate_per_s = 1.0
+slo_ms = 100.0
+""")
+    mixed = resolve(load_config(own, QUICK)).weather
+    assert mixed.site_zones == ("N", "K") and mixed.gateway_zones[-1] == "P" and set(mixed.gateway_zones[:-1]) == {"K"}
     with pytest.raises(InputError, match="network.weather.exceedance_pct"):
         load_config(QUICKSTART, QUICK + ["network.weather={exceedance_pct=2.0, rain_zone='K'}"])
     with pytest.raises(InputError, match="network.weather.rain_zone"):
