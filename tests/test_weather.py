@@ -154,8 +154,8 @@ def test_weather_config_resolves_zones_and_refuses_bad_input(quick_weather, tmp_
     assert set(w.site_zones) == {"N"} and set(w.gateway_zones) == {"N"}
     assert len(w.gateway_zones) == len(quick_weather.ground.gateways)
     assert resolve(load_config(QUICKSTART, QUICK)).weather is None  # off by default
-    shipped = resolve(load_config(QUICKSTART, QUICK + ["network.weather={exceedance_pct=0.1, rain_zone='K', "
-                                                       "gateway_zone='E'}"])).weather
+    table = "network.weather={exceedance_pct=0.1, rain_zone='K', gateway_zone='E'}"
+    shipped = resolve(load_config(QUICKSTART, [*QUICK, table])).weather
     assert set(shipped.gateway_zones) == {"E"} and set(shipped.site_zones) == {"K"}
     # a site's or extra gateway's own zone wins over the table's
     own = tmp_path / "own.toml"
