@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 from placement.errors import InputError
 from placement.fields import Origins, UtcTime, build, non_negative, option, positive
+from placement.network import weather
 from placement.network.ground import DEFAULT_FIBER_ROUTE_FACTOR
 from placement.network.tensors import NetworkSpec
 from placement.problem.build import DEFAULT_PROFILES, HostOptions, ProblemOptions
@@ -49,6 +50,7 @@ def _country(code: str) -> bool:
 
 
 _COUNTRY = "an ISO 3166-1 alpha-2 code such as 'KE', or ''"
+_ZONE = Literal[weather.RAIN_ZONES + ("",)]  # a rain climatic zone of ITU-R P.837-1, or '' for the default
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,9 +139,22 @@ class GatewayConfig:
                                    "'' is hosts.gateway_profile")
     link_gbps: float | None = option(None, check=positive, expected="a positive number",
                                      help="capacity into the host, Gbps (empty: hosts.gateway_link_gbps)")
+    rain_zone: _ZONE = option("", help="ITU-R P.837-1 rain zone there, with network.weather ('': its rain_zone)")
 
 
 _SPEC = NetworkSpec()
+
+
+@dataclasses.dataclass(frozen=True)
+class WeatherConfig:
+    exceedance_pct: float = option(
+        help="the fade state: every site's and gateway's links see the rain attenuation exceeded this percentage "
+             "of an average year (ITU-R P.618-13), at the elevation of the satellite they use",
+        check=lambda x: weather.MIN_PCT <= x <= weather.MAX_PCT,
+        expected=f"a percentage in [{weather.MIN_PCT:g}, {weather.MAX_PCT:g}] (ITU-R P.837-1's table)")
+    rain_zone: Literal[weather.RAIN_ZONES] = option(
+        help="ITU-R P.837-1 rain climatic zone (A-Q, from its maps) of every site and gateway not given one")
+    gateway_zone: _ZONE = option("", help="rain zone of the shipped gateways ('': rain_zone)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,6 +212,9 @@ class NetworkConfig:
         [], help="ground hosts reached by a satellite downlink, added to the shipped gateways "
                  "([[network.extra_gateways]] tables): a planned gateway, or with pop = 'none' and a cluster "
                  "profile a remote data centre that only the constellation reaches")
+    weather: WeatherConfig | None = option(
+        None, help="rain fade ([network.weather] table; empty: clear sky): the site and gateway link capacities at "
+                   "the attenuation exceeded a given percentage of the year")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,6 +226,8 @@ class SiteConfig:
     units: int = option(1, check=_positive, expected="a positive integer",
                         help="demand units (hubs, platforms, phones...) the site stands for: its request rates "
                              "and terminals scale with it")
+    rain_zone: _ZONE = option("", help="ITU-R P.837-1 rain zone of the site, with network.weather ('': its "
+                                       "rain_zone)")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -127,6 +127,9 @@ def coerce(value: Any, kind, path: str, origins: Origins, base=None):
         options = [a for a in typing.get_args(kind) if a is not type(None)]
         if value is None and len(options) < len(typing.get_args(kind)):
             return None
+        tables = [option for option in options if dataclasses.is_dataclass(option)]
+        if isinstance(value, dict) and len(tables) == 1:  # an optional table: its own errors name its fields
+            return coerce(value, tables[0], path, origins, base)
         for option in options:
             try:
                 return coerce(value, option, path, origins)

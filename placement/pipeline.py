@@ -35,6 +35,7 @@ from placement.errors import InputError
 from placement.evaluation import Evaluation, evaluate
 from placement.network.isl import constellation_lasers
 from placement.network.tensors import NetworkTensors, build_network
+from placement.network.weather import mask_fade_text
 from placement import plots
 from placement.problem import PlacementProblem, SolveResult
 from placement.problem.build import build_problem, cover, outage_share, slot_p95_rtt_ms
@@ -92,10 +93,12 @@ def prepare(scenario: Scenario, progress: Progress = _quiet) -> Prepared:
                                   on_chunk=lambda done, total: stage.done("steps", f"{done}/{total}"))
     chunk = max(1, min(h.n_epochs, scenario.chunk_steps // h.steps_per_epoch))
     lasers = constellation_lasers(c.elements, c.shells, steps, c.lasers)
+    if scenario.weather is not None:
+        progress(mask_fade_text(scenario.weather_summary()))
     with Stage(progress, "network", -(-h.n_epochs // chunk)) as stage:
         # the steps inside the epochs only: with one step per epoch the horizon's end would make one more
         network = build_network(orbits.r_ecef_km[:, :h.n_steps], lasers,
-                                scenario.ground.arrays(d.sites), scenario.network, steps_per_epoch=h.steps_per_epoch,
+                                scenario.network_ground(), scenario.network, steps_per_epoch=h.steps_per_epoch,
                                 step_s=h.step_s, chunk_epochs=chunk,
                                 on_chunk=lambda done, total: stage.done("epochs", f"{done}/{total}"))
     if network.uncertified:
@@ -204,6 +207,7 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
                         "models": problem.n_models, "epochs": problem.n_epochs, "build_seconds": build_s},
             "lp_bound": bound,
             "outage_share": prepared.outage_share,
+            "weather": scenario.weather_summary(),
             "slo_reach": reach,
             "strategies": {name: {"status": r.status.value, "solver_objective": r.objective,
                                   "dual_bound": r.dual_bound, "gap": r.gap, "solve_seconds": r.solve_seconds,

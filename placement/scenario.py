@@ -33,6 +33,7 @@ from placement.network.access import Reach
 from placement.network.isl import read_laser_list
 from placement.network.links import DIRECT_TO_CELL, DIRECT_TO_CELL_UPLINK, KU_USER_DOWNLINK, KU_USER_UPLINK
 from placement.network.tensors import Ground, NetworkSpec
+from placement.network.weather import Weather
 from placement.problem import catalog
 from placement.problem.build import JURISDICTION_GROUPS, HostOptions, ProblemOptions, Workload, model_options
 from placement.problem.catalog import ModelSpec
@@ -169,6 +170,7 @@ class Scenario:
     config: dict | None = None
     source: str | None = None  # the config file (relative paths in `config` resolve from its folder)
     warnings: tuple[str, ...] = ()  # what resolution found doubtful but not wrong (said and recorded by a run)
+    weather: Weather | None = None  # the rain fade state of the ground links (None: clear sky)
 
     def __post_init__(self):
         unknown = [s for s in self.strategies if s not in SOLVERS]
@@ -179,6 +181,20 @@ class Scenario:
     def options(self, strategy: str):
         """The options `strategy` runs with: the scenario's, else the registry's preset."""
         return self.solver_options.get(strategy, SOLVERS[strategy].options)
+
+    def network_ground(self) -> Ground:
+        """The network stage's ground arrays for the demand sites, with the fade state of `weather` if any."""
+        ground = self.ground.arrays(self.demand.sites)
+        if self.weather is None:
+            return ground
+        return dataclasses.replace(ground, site_rain=self.weather.rain(self.demand.sites, self.weather.site_zones),
+                                   gateway_rain=self.weather.rain(self.ground.gateways, self.weather.gateway_zones))
+
+    def weather_summary(self) -> dict | None:
+        """The fade state a run uses and the rain attenuation it gives at the masks (weather.Weather.summary)."""
+        if self.weather is None:
+            return None
+        return self.weather.summary(self.network, self.demand.sites, self.ground.gateways)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -242,7 +258,21 @@ def resolve(config: Config) -> Scenario:
         strategies=tuple(s.strategies), solver_options={name: getattr(s, name) for name in SOLVERS},
         certify=s.certify, precision=config.propagation.precision, chunk_steps=config.propagation.chunk_steps,
         seed=config.seed, name=Path(config.source).stem if config.source else "scenario",
-        config=config_to_dict(config), source=config.source, warnings=warnings)
+        config=config_to_dict(config), source=config.source, warnings=warnings,
+        weather=_weather(config, sites, ground))
+
+
+def _weather(config: Config, sites: GroundNodes, ground: GroundSegment) -> Weather | None:
+    """The fade state of network.weather: each site takes its own rain zone, else the weather's; the shipped
+    gateways take gateway_zone, else rain_zone; each extra gateway its own, else rain_zone."""
+    w = config.network.weather
+    if w is None:
+        return None
+    own = {site.name: site.rain_zone for site in config.demand.sites}  # sites of a file take rain_zone
+    extra = config.network.extra_gateways
+    shipped = (w.gateway_zone or w.rain_zone,) * (len(ground.gateways) - len(extra))
+    return Weather(w.exceedance_pct, tuple(own.get(name) or w.rain_zone for name in sites.name),
+                   shipped + tuple(g.rain_zone or w.rain_zone for g in extra))
 
 
 def resolve_propagation(config: Config) -> PropagationJob:

@@ -12,8 +12,9 @@ Link budget (carrier-to-noise ratio in the receiver bandwidth B, all in dB):
     capacity = efficiency * B * log2(1 + 10^(C/N / 10))
 `efficiency` lumps the gap between practical modulation and coding (DVB-S2X, 5G NR) and the
 Shannon bound, framing and guard overheads, and the share of a beam's channel that one ground
-node gets. Interference, rain fade beyond the fixed margin in `losses_db`, and antenna scan loss
-varying with elevation are not modelled; `losses_db` holds them as one fixed figure.
+node gets. Interference and antenna scan loss varying with elevation are not modelled; `losses_db` holds
+them as one fixed figure with a rain margin. Rain fade beyond that margin is an option (network/weather.py:
+the attenuation exceeded p% of the year lowers C/N through `attenuation_db`).
 """
 
 from __future__ import annotations
@@ -99,15 +100,17 @@ class LinkBudget:
             object.__setattr__(self, name, _check(owner, name, getattr(self, name)))
         object.__setattr__(self, "efficiency", _check(owner, "efficiency", self.efficiency, unit_interval=True))
 
-    def snr_db(self, range_km):
-        """Carrier-to-noise ratio C/N at `range_km`, dB (same shape as range_km)."""
+    def snr_db(self, range_km, attenuation_db=0.0):
+        """Carrier-to-noise ratio C/N at `range_km`, dB (same shape as range_km), less an extra path
+        attenuation (rain fade, network/weather.py) broadcast against it."""
         fspl = free_space_path_loss_db(range_km, self.frequency_ghz)
         noise_db = BOLTZMANN_DBW_K_HZ + 10.0 * math.log10(self.bandwidth_mhz * 1e6)
-        return (self.eirp_dbw + self.g_over_t_db_k - self.losses_db - noise_db) - fspl
+        return (self.eirp_dbw + self.g_over_t_db_k - self.losses_db - noise_db) - fspl - attenuation_db
 
-    def capacity_gbps(self, range_km):
-        """efficiency * B * log2(1 + C/N) at `range_km`, Gbps; 0 at inf range, NaN at NaN."""
-        return shannon_capacity_gbps(self.bandwidth_mhz, self.snr_db(range_km), self.efficiency)
+    def capacity_gbps(self, range_km, attenuation_db=0.0):
+        """efficiency * B * log2(1 + C/N) at `range_km` (C/N lowered by `attenuation_db`), Gbps; 0 at inf
+        range, NaN at NaN."""
+        return shannon_capacity_gbps(self.bandwidth_mhz, self.snr_db(range_km, attenuation_db), self.efficiency)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,8 +122,9 @@ class FixedRate:
     def __post_init__(self):
         object.__setattr__(self, "capacity", _check(type(self).__name__, "capacity", self.capacity, positive=True))
 
-    def capacity_gbps(self, range_km):
-        """`capacity` where range is finite; 0 at inf range (an empty slot); NaN at NaN range."""
+    def capacity_gbps(self, range_km, attenuation_db=0.0):
+        """`capacity` where range is finite; 0 at inf range (an empty slot); NaN at NaN range. A fixed rate has no
+        budget for an attenuation to lower: `attenuation_db` is accepted, as by LinkBudget, and has no effect."""
         r = _float(range_km)
         c = jnp.asarray(self.capacity, r.dtype)
         return jnp.where(jnp.isnan(r), jnp.nan, jnp.where(jnp.isinf(r), 0.0, c)).astype(r.dtype)

@@ -36,6 +36,7 @@ from placement.network.isl import GridShell, plus_grid
 from placement.network.links import (KA_GATEWAY, KA_GATEWAY_UPLINK, KU_USER_DOWNLINK, KU_USER_UPLINK, FixedRate,
                                      LinkBudget)
 from placement.network.routes import Lasers, laser_links, route
+from placement.network.weather import RainNodes, faded_access
 from placement.network.windows import Windows, local_routes
 
 # A Starlink pass seen from the ground lasts under 5 minutes above a 25 deg mask (the visibility cone is
@@ -136,6 +137,9 @@ class Ground:
     gateway_pop: jax.Array  # [gateway] int: the point of presence each gateway reaches fiber at
     gateway_pop_ms: jax.Array  # [gateway]: fiber latency gateway -> PoP (inf: no fiber)
     pop_cloud_ms: jax.Array  # [pop, cloud]: fiber latency PoP -> cloud region
+    # rain fade of the sites' and gateways' links (weather.Weather.rain), None: clear sky
+    site_rain: RainNodes | None = None
+    gateway_rain: RainNodes | None = None
 
     @classmethod
     def from_nodes(cls, sites: ground_tables.GroundNodes, gateways: ground_tables.GroundNodes,
@@ -193,6 +197,9 @@ def _chunk(r_ecef_km, ground: Ground, table, windows: Windows, grids: tuple[Grid
     r_time = jnp.moveaxis(r_ecef_km, 1, 0)  # [time + lookahead, sat, 3]
     access = choose_access(ground.sites_ecef_km, r_time, spec.site_reach, spec.site_slots, spec.access_rule,
                            spec.site_uplink, spec.site_downlink, spec.radio_hop_ms, lookahead)
+    if ground.site_rain is not None:
+        access = jax.vmap(lambda a, r: faded_access(a, ground.sites_ecef_km, r, ground.site_rain, spec.site_uplink,
+                                                    spec.site_downlink))(access, r_time[:access.sat.shape[0]])
 
     def step(inputs):
         r_km, sites = inputs
@@ -212,6 +219,9 @@ def step_links(r_km, ground: Ground, table, grids: tuple[GridShell, ...], spec: 
     `grids`, or of the neighbour `table` when it is not None): what the routes and the paths start from."""
     gateways = ground_access(ground.gateways_ecef_km, r_km, spec.gateway_reach, spec.gateway_slots,
                              spec.gateway_uplink, spec.gateway_downlink, spec.radio_hop_ms)
+    if ground.gateway_rain is not None:
+        gateways = faded_access(gateways, ground.gateways_ecef_km, r_km, ground.gateway_rain, spec.gateway_uplink,
+                                spec.gateway_downlink)
     lasers = laser_links(r_km, grids if table is None else table, max_range_km=spec.laser_max_range_km,
                          min_altitude_km=spec.laser_grazing_altitude_km, capacity_gbps=spec.laser_capacity_gbps,
                          hop_ms=spec.laser_hop_ms)
