@@ -18,8 +18,12 @@ whole arrays, in numpy float64, for splittable demands (not single_source):
    for example latency plus the Lagrangian prices of its rows) whose rows still have room and whose
    latency is below the unserved penalty, as much as that slot's rows and its share (12) could take alone;
    each row accepts the proposals it receives in proportion, up to its room. A slot that holds its whole
-   share takes no more proposals. A demand-epoch whose slot filled proposes to its next slot in the next
-   round; the rounds stop when nothing moves. What is left is unserved.
+   share takes no more proposals. A demand-epoch whose slot a host row cut proposes to its next slot in the
+   next round; a cut by the site's terminals refuses no slot (they carry every slot alike), but while they
+   are full the demand-epoch waits. In the first BUMP_ROUNDS, an offer may displace a held share of lower
+   priority: on a host row, the latency saved against the demand's next slot per unit of the row's load;
+   on a site row, the latency saved against unserved per bit, a fractional knapsack per site. The rounds
+   stop when nothing moves. What is left is unserved.
 4. Copies that serve nothing are removed from the last epoch backwards where no later copy needs them
    (removing one never adds an upload).
 
