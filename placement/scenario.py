@@ -27,6 +27,7 @@ from placement.config import Config, config_to_dict
 from placement.constellation import Elements, format_tle, read_elements
 from placement.constellation import walker
 from placement.errors import InputError
+from placement.failures import FailureSpec, check_names
 from placement.network import ground as ground_tables
 from placement.network.ground import GroundNodes
 from placement.network.access import Reach
@@ -34,7 +35,8 @@ from placement.network.isl import read_laser_list
 from placement.network.links import DIRECT_TO_CELL, DIRECT_TO_CELL_UPLINK, KU_USER_DOWNLINK, KU_USER_UPLINK
 from placement.network.tensors import Ground, NetworkSpec
 from placement.problem import catalog
-from placement.problem.build import JURISDICTION_GROUPS, HostOptions, ProblemOptions, Workload, model_options
+from placement.problem.build import (JURISDICTION_GROUPS, HostOptions, ProblemOptions, Workload, host_names,
+                                     model_options)
 from placement.problem.catalog import ModelSpec
 from placement.propagation.sgp4 import to_satrecs
 from placement.propagation.timegrid import Horizon, TimeGrid, parse_utc
@@ -169,6 +171,7 @@ class Scenario:
     config: dict | None = None
     source: str | None = None  # the config file (relative paths in `config` resolve from its folder)
     warnings: tuple[str, ...] = ()  # what resolution found doubtful but not wrong (said and recorded by a run)
+    failures: FailureSpec = FailureSpec()  # scored after the solve when active (placement.failures)
 
     def __post_init__(self):
         unknown = [s for s in self.strategies if s not in SOLVERS]
@@ -227,10 +230,15 @@ def resolve(config: Config) -> Scenario:
     n = config.network
     up, down = SITE_LINKS[n.site_link]
     models = _models(config)
+    hosts = host_options(config, len(ground.gateways))
+    check_names(config.failures, constellation.elements.name, constellation.shells is not None, ground.gateways.name,
+                ground.clouds.name, host_names(constellation.satellite_names, len(constellation.elements),
+                                               ground.gateways, ground.clouds, sites.name if hosts.local is not None else ()),
+                config.source)
     return Scenario(
         constellation=constellation, horizon=horizon, ground=ground,
         demand=Demand(sites, _workloads(config, sites, models), models, units),
-        hosts=host_options(config, len(ground.gateways)),
+        hosts=hosts,
         network=NetworkSpec(site_slots=n.site_slots, gateway_slots=n.gateway_slots,
                             site_reach=Reach(_site_min_elevation_deg(config), n.site_max_range_km),
                             gateway_reach=Reach(n.gateway_min_elevation_deg, n.gateway_max_range_km),
@@ -242,7 +250,7 @@ def resolve(config: Config) -> Scenario:
         strategies=tuple(s.strategies), solver_options={name: getattr(s, name) for name in SOLVERS},
         certify=s.certify, precision=config.propagation.precision, chunk_steps=config.propagation.chunk_steps,
         seed=config.seed, name=Path(config.source).stem if config.source else "scenario",
-        config=config_to_dict(config), source=config.source, warnings=warnings)
+        config=config_to_dict(config), source=config.source, warnings=warnings, failures=config.failures)
 
 
 def resolve_propagation(config: Config) -> PropagationJob:
