@@ -94,18 +94,19 @@ def prepare(scenario: Scenario, progress: Progress = _quiet) -> Prepared:
     return prepare_on(scenario, orbits, constellation_lasers(c.elements, c.shells, steps, c.lasers), progress)
 
 
-def prepare_on(scenario: Scenario, orbits: Orbits, lasers: tuple | np.ndarray,
-               progress: Progress = _quiet) -> Prepared:
+def prepare_on(scenario: Scenario, orbits: Orbits, lasers: tuple | np.ndarray, progress: Progress = _quiet,
+               network: NetworkTensors | None = None) -> Prepared:
     """Stages 3-4 of `scenario` on a given propagation and laser graph (`placement.failures` gives them
-    without the failed satellites and lasers)."""
+    without the failed satellites and lasers); stage 4 alone on `network` if given (built on them)."""
     c, h, d = scenario.constellation, scenario.horizon, scenario.demand
     chunk = max(1, min(h.n_epochs, scenario.chunk_steps // h.steps_per_epoch))
-    with Stage(progress, "network", -(-h.n_epochs // chunk)) as stage:
-        # the steps inside the epochs only: with one step per epoch the horizon's end would make one more
-        network = build_network(orbits.r_ecef_km[:, :h.n_steps], lasers,
-                                scenario.ground.arrays(d.sites), scenario.network, steps_per_epoch=h.steps_per_epoch,
-                                step_s=h.step_s, chunk_epochs=chunk,
-                                on_chunk=lambda done, total: stage.done("epochs", f"{done}/{total}"))
+    if network is None:
+        with Stage(progress, "network", -(-h.n_epochs // chunk)) as stage:
+            # the steps inside the epochs only: with one step per epoch the horizon's end would make one more
+            network = build_network(orbits.r_ecef_km[:, :h.n_steps], lasers, scenario.ground.arrays(d.sites),
+                                    scenario.network, steps_per_epoch=h.steps_per_epoch, step_s=h.step_s,
+                                    chunk_epochs=chunk,
+                                    on_chunk=lambda done, total: stage.done("epochs", f"{done}/{total}"))
     if network.uncertified:
         progress(f"network: {network.uncertified} satellite-host latencies over lasers are upper bounds (a shorter "
                  "path may leave the routing window; network.windows)")

@@ -61,14 +61,19 @@ def test_named_gateway_failure_matches_a_run_without_that_gateway(quick, nominal
     # The reference: the same input with the gateway left out of the ground segment, built and solved anew.
     g = scenario.ground
     keep = np.array([n != name for n in g.gateways.name])
-    reference = pipeline.prepare_on(
-        dataclasses.replace(scenario, ground=GroundSegment(g.gateways.take(keep), g.pops, g.gateway_pop[keep],
-                                                           g.clouds, g.fiber_route_factor)),
-        prepared.orbits, prepared.lasers).problem
+    without = dataclasses.replace(scenario, ground=GroundSegment(g.gateways.take(keep), g.pops, g.gateway_pop[keep],
+                                                                 g.clouds, g.fiber_route_factor))
+    rebuilt = pipeline.prepare_on(without, prepared.orbits, prepared.lasers)
+    reference = rebuilt.problem
     assert name not in reference.host_name and reference.n_hosts == problem.n_hosts - 1
-    copies = solution.placement[:, :, [problem.host_name.index(h) for h in reference.host_name]]
-    rerouted = evaluate(reference, best_assignment(reference, copies,
-                                                   dataclasses.replace(scenario.options("milp"), relax=True)).solution)
+    # Re-routed: the copies where they were, each demand offered every gateway and cloud region
+    every_host = dataclasses.replace(scenario.problem, gateway_candidates=int(keep.sum()),
+                                     cloud_candidates=len(g.clouds.name))
+    offered = pipeline.prepare_on(dataclasses.replace(without, problem=every_host), prepared.orbits,
+                                  prepared.lasers, network=rebuilt.network).problem
+    copies = solution.placement[:, :, [problem.host_name.index(h) for h in offered.host_name]]
+    rerouted = evaluate(offered, best_assignment(offered, copies,
+                                                 dataclasses.replace(scenario.options("milp"), relax=True)).solution)
     assert figures["rerouted"]["unserved_share"] == pytest.approx(1 - rerouted.served_requests / requests, abs=1e-9)
     assert figures["rerouted"]["mean_latency_ms"] == pytest.approx(rerouted.mean_latency_ms, rel=1e-9)
     again = solvers.solve("nearest_gateway", reference, scenario.options("nearest_gateway"), seed=scenario.seed)
@@ -104,7 +109,7 @@ def test_failed_satellites_copies_serve_nothing_without_reoptimisation(quick, no
     assert solution.placement[:, :, host].any() and 0 < host_requests(problem, kept).sum() < load.sum()
     assert (1 - scored.served_requests / problem.requests().sum()) >= load[host] / problem.requests().sum() - 1e-12
     # Rebuilt, the satellite is no host at all.
-    failed = impact.failed_prepared(failing, prepared, outage, pipeline.prepare_on).problem
+    failed = impact.failed_problems(failing, prepared, outage, pipeline.prepare_on)[0]
     assert not np.isin(host, failed.candidate_host) and failed.host_name == problem.host_name
 
 

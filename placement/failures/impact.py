@@ -4,9 +4,9 @@
                accelerators), and at each network step those whose path (`placement.results.paths`: site,
                satellites, gateway, PoP, cloud) crosses a failed satellite, laser, gateway or cloud region, are
                unserved; the rest are served as before (their latency is the slot's nominal one);
-  rerouted     copies kept, the network and problem rebuilt without the failed elements
-               (`failed_prepared`), the requests reassigned among the surviving copies: the MILP with every
-               copy fixed (`milp.best_assignment`; an LP unless demands are single-source);
+  rerouted     copies kept, the network and problem rebuilt without the failed elements, every gateway and
+               cloud region offered (`failed_problems`), the requests reassigned among the surviving copies: the
+               MILP with every copy fixed (`milp.best_assignment`; an LP unless demands are single-source);
   reoptimised  the strategy run again on the rebuilt problem.
 
 Each is scored by the independent evaluator (`placement.evaluation.evaluate`) on the problem it is a solution
@@ -48,10 +48,14 @@ def outage_of(scenario: Scenario, prepared: Prepared) -> Outage:
                 ground.clouds.name, problem.host_name)
 
 
-def failed_prepared(scenario: Scenario, prepared: Prepared, outage: Outage, rebuild: Rebuild,
-                    progress: Callable[[str], None] = lambda message: None) -> Prepared:
-    """The network and placement problem of `scenario` without the elements `outage` fails, on the nominal
-    propagation (`prepared`), by `rebuild` (`placement.pipeline.prepare_on`)."""
+def failed_problems(scenario: Scenario, prepared: Prepared, outage: Outage, rebuild: Rebuild,
+                    progress: Callable[[str], None] = lambda message: None
+                    ) -> tuple[PlacementProblem, PlacementProblem]:
+    """The placement problem of `scenario` without the elements `outage` fails, on the nominal propagation
+    (`prepared`), by `rebuild` (`placement.pipeline.prepare_on`): as a run would build it (what a strategy
+    re-optimises), and on the same network with every gateway and cloud region offered to every demand (what
+    the copies are re-routed on: a surviving copy stays where it is, which after a failure need not be among
+    the nearest `gateway_candidates` and `cloud_candidates`)."""
     g, hosts = scenario.ground, scenario.hosts
     keep = ~outage.gateways
     if hosts.gateway_profiles or hosts.gateway_links_gbps:  # per gateway, in the gateways' order
@@ -60,12 +64,16 @@ def failed_prepared(scenario: Scenario, prepared: Prepared, outage: Outage, rebu
             gateway_links_gbps=tuple(v for v, k in zip(hosts.gateway_links_gbps, keep) if k))
     ground = GroundSegment(g.gateways.take(keep), g.pops, np.asarray(g.gateway_pop)[keep],
                            g.clouds.take(~outage.clouds), g.fiber_route_factor)
-    n_sat = prepared.orbits.n_satellites
-    failed = rebuild(dataclasses.replace(scenario, ground=ground, hosts=hosts),
-                     failed_orbits(prepared.orbits, outage.satellites),
-                     failed_lasers(prepared.lasers, n_sat, outage.lasers), progress)
-    down = np.isin(failed.problem.host_name, np.asarray(prepared.problem.host_name)[outage.accelerators])
-    return dataclasses.replace(failed, problem=without_accelerators(failed.problem, down))
+    failing = dataclasses.replace(scenario, ground=ground, hosts=hosts)
+    orbits = failed_orbits(prepared.orbits, outage.satellites)
+    lasers = failed_lasers(prepared.lasers, prepared.orbits.n_satellites, outage.lasers)
+    failed = rebuild(failing, orbits, lasers, progress)
+    every_host = dataclasses.replace(scenario.problem, gateway_candidates=len(ground.gateways),
+                                     cloud_candidates=len(ground.clouds))
+    offered = rebuild(dataclasses.replace(failing, problem=every_host), orbits, lasers, lambda message: None,
+                      network=failed.network)
+    names = np.asarray(prepared.problem.host_name)[outage.accelerators]
+    return tuple(without_accelerators(p, np.isin(p.host_name, names)) for p in (failed.problem, offered.problem))
 
 
 def path_survival(problem: PlacementProblem, paths: dict, outage: Outage) -> np.ndarray:
@@ -119,16 +127,17 @@ def scored(problem: PlacementProblem, solution: Solution | None, requests: float
 
 
 def strategy_impact(name: str, solution: Solution, scenario: Scenario, nominal: PlacementProblem,
-                    failed: PlacementProblem, survival: np.ndarray) -> dict[str, dict]:
-    """`scored` figures of one strategy's nominal `solution` under the failure, each of the WAYS."""
+                    failed: PlacementProblem, offered: PlacementProblem, survival: np.ndarray) -> dict[str, dict]:
+    """`scored` figures of one strategy's nominal `solution` under the failure, each of the WAYS (`failed` and
+    `offered` as `failed_problems` gives them, `survival` as `path_survival`)."""
     requests = float(nominal.requests().sum())
     kept = Solution(solution.placement, solution.assignment * survival)
     milp = scenario.options("milp")
-    rerouted = best_assignment(failed, on_hosts(solution.placement, nominal.host_name, failed.host_name),
-                               dataclasses.replace(milp, relax=not failed.single_source, warm_start="none"))
+    rerouted = best_assignment(offered, on_hosts(solution.placement, nominal.host_name, offered.host_name),
+                               dataclasses.replace(milp, relax=not offered.single_source, warm_start="none"))
     again = solvers.solve(name, failed, scenario.options(name), seed=scenario.seed)
     return {"nominal": scored(nominal, solution, requests), "kept": scored(nominal, kept, requests),
-            "rerouted": scored(failed, rerouted.solution, requests),
+            "rerouted": scored(offered, rerouted.solution, requests),
             "reoptimised": scored(failed, again.solution, requests)}
 
 
@@ -143,10 +152,10 @@ def failure_impact(scenario: Scenario, prepared: Prepared, solutions: dict[str, 
         paths = paths_table(problem, list(solutions.values()), scenario.demand.sites, scenario.ground.pops,
                             prepared.orbits, prepared.lasers, scenario.ground.arrays(scenario.demand.sites),
                             scenario.network, prepared.network.access_sat, scenario.horizon.steps_per_epoch)
-    failed = failed_prepared(scenario, prepared, outage, rebuild, progress).problem
+    failed, offered = failed_problems(scenario, prepared, outage, rebuild, progress)
     survival = path_survival(problem, paths, outage)
     return {"down": outage.counts(),
-            "strategies": {name: strategy_impact(name, solution, scenario, problem, failed, survival)
+            "strategies": {name: strategy_impact(name, solution, scenario, problem, failed, offered, survival)
                            for name, solution in solutions.items()}}
 
 
