@@ -33,7 +33,7 @@ import numpy as np
 from placement.constellation.tle import write_tle
 from placement.errors import InputError
 from placement.evaluation import Evaluation, evaluate
-from placement.failures import impact as failure_impact
+from placement.failures import impact as failure_impact, reserve as failure_reserve
 from placement.network.isl import constellation_lasers
 from placement.network.tensors import NetworkTensors, build_network
 from placement import plots
@@ -208,6 +208,12 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
         for line in reach["short"]:
             progress(f"SLO: {line}")
         results, bound = solve_all(problem, scenario, progress)
+        if scenario.failures.reserve:
+            reserved = failure_reserve.solve_against(scenario.failures.reserve, problem, scenario.options("milp"),
+                                                     seed=scenario.seed)
+            progress(f"reserve: {reserved.status.value} in {reserved.solve_seconds:.2f} s ({reserved.message})")
+            results[failure_reserve.STRATEGY] = (reserved, evaluate(problem, reserved.solution)
+                                                 if reserved.solution is not None else None)
         metrics = {
             "problem": {"size": problem.size, "hosts": problem.n_hosts, "demands": problem.n_demands,
                         "models": problem.n_models, "epochs": problem.n_epochs, "build_seconds": build_s},

@@ -11,10 +11,10 @@ from placement.config import load_config
 from placement.errors import InputError
 from placement.evaluation import evaluate
 from placement.failures import FailureSpec, draw
-from placement.failures import impact
-from placement.failures.outage import failed_lasers, laser_links
+from placement.failures import impact, reserve
+from placement.failures.outage import failed_lasers, laser_links, without_accelerators
 from placement.network.isl import plus_grid
-from placement.problem.spec import GATEWAY, SATELLITE
+from placement.problem.spec import GATEWAY, SATELLITE, Status
 from placement.results.paths import paths_table
 from placement.scenario import GroundSegment, resolve
 from placement.solvers.milp import best_assignment
@@ -160,8 +160,35 @@ def test_named_plane_and_lasers(quick):
     ("failures.satellite_rate=1.5", "failures.satellite_rate"),
     ("failures.seed=-1", "failures.seed"),
     ("failures.gateway='Camaçari, BR'", "failures.gateway"),
+    ("failures.reserve=laser", "failures.reserve"),
 ])
 def test_bad_failure_specs_name_the_field(override, field):
     with pytest.raises(InputError) as error:
         resolve(load_config(QUICKSTART, QUICK + [override]))
     assert error.value.field == field and str(QUICKSTART.name) in str(error.value)
+
+
+def test_reserve_keeps_every_served_share_through_any_single_gateway_loss(quick):
+    scenario, prepared = quick
+    # Gateways alone serve (no satellite or cloud copy), so the nominal optimum leans on single gateways.
+    problem = without_accelerators(prepared.problem, prepared.problem.host_kind != GATEWAY)
+    failures = reserve.accelerator_failures(problem, GATEWAY)
+    assert len(failures) >= 2
+    options = scenario.options("milp")
+    fixed = dataclasses.replace(options, relax=True)
+    optimum = solvers.solve("milp", problem, options, seed=0).solution
+    result = reserve.solve_reserve(problem, failures, options)
+    assert result.status is Status.OPTIMAL
+    kept = evaluate(problem, result.solution)
+    assert kept.feasible and kept.served_requests > 0
+    served = result.solution.assignment.sum(axis=2)
+
+    def after(solution, failed):  # [epoch, demand] shares served with the copies kept, re-routed
+        return best_assignment(failed, solution.placement, fixed).solution.assignment.sum(axis=2)
+
+    for failed in failures:
+        assert np.all(after(result.solution, failed) >= served - 1e-6)
+    # Without the reserve some gateway's loss costs a share; the reserve pays for its copies in the objective.
+    assert max((optimum.assignment.sum(axis=2) - after(optimum, f)).max() for f in failures) > 0.1
+    assert kept.objective > evaluate(problem, optimum).objective
+    assert result.objective == pytest.approx(kept.objective, rel=1e-4)

@@ -24,6 +24,7 @@ import numpy as np
 
 from placement import solvers
 from placement.evaluation import evaluate
+from placement.failures import reserve
 from placement.failures.outage import Outage, draw, failed_lasers, failed_orbits, without_accelerators
 from placement.problem.spec import CLOUD, GATEWAY, SATELLITE, PlacementProblem, Solution
 from placement.results.paths import paths_table
@@ -135,7 +136,10 @@ def strategy_impact(name: str, solution: Solution, scenario: Scenario, nominal: 
     milp = scenario.options("milp")
     rerouted = best_assignment(offered, on_hosts(solution.placement, nominal.host_name, offered.host_name),
                                dataclasses.replace(milp, relax=not offered.single_source, warm_start="none"))
-    again = solvers.solve(name, failed, scenario.options(name), seed=scenario.seed)
+    if name == reserve.STRATEGY:
+        again = reserve.solve_against(scenario.failures.reserve, failed, milp, seed=scenario.seed)
+    else:
+        again = solvers.solve(name, failed, scenario.options(name), seed=scenario.seed)
     return {"nominal": scored(nominal, solution, requests), "kept": scored(nominal, kept, requests),
             "rerouted": scored(offered, rerouted.solution, requests),
             "reoptimised": scored(failed, again.solution, requests)}

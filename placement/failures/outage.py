@@ -21,6 +21,7 @@ network and placement problem of the failed constellation:
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 import numpy as np
 
@@ -58,11 +59,14 @@ class FailureSpec:
     seed: int = option(0, check=lambda x: 0 <= x < 2**63, expected="an integer >= 0",
                        help="seed of the random draw (apart from the run's seed, so a sweep over it keeps the "
                             "solvers' own randomness)")
+    reserve: Literal["", "satellite", "gateway", "cloud"] = option(
+        "", help="also run the strategy 'milp_reserve': the MILP whose served demand survives the loss of any one "
+                 "host's accelerators of this kind (placement/failures/reserve.py); '' none")
 
     @property
     def active(self) -> bool:
         """Whether anything can fail."""
-        return any(getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "seed")
+        return any(getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("seed", "reserve"))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
