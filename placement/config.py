@@ -358,8 +358,8 @@ class Config:
     problem: ProblemConfig = option(ProblemConfig(), help="epochs, placement mode and prices")
     solver: SolverConfig = option(SolverConfig(), help="which strategies run, and each one's options")
     limits: LimitsConfig = option(LimitsConfig(), help="what the machine can hold")
-    failures: FailureSpec = option(FailureSpec(), help="elements down for the horizon, named or drawn at rates: "
-                                                       "each strategy's placement scored under them (placement/failures)")
+    failures: FailureSpec = option(FailureSpec(), help="elements down for the horizon, named or drawn at rates: each "
+                                                       "strategy's placement scored under them (placement/failures)")
     seed: int = option(0, check=lambda x: 0 <= x < 2**31, expected="an integer in [0, 2147483647] (the MILP "
                                                                     "solvers take a 32-bit seed)",
                        help="seed for every random choice of the run")

@@ -231,10 +231,10 @@ def resolve(config: Config) -> Scenario:
     up, down = SITE_LINKS[n.site_link]
     models = _models(config)
     hosts = host_options(config, len(ground.gateways))
+    local_sites = sites.name if hosts.local is not None else ()
     check_names(config.failures, constellation.elements.name, constellation.shells is not None, ground.gateways.name,
                 ground.clouds.name, host_names(constellation.satellite_names, len(constellation.elements),
-                                               ground.gateways, ground.clouds, sites.name if hosts.local is not None else ()),
-                config.source)
+                                               ground.gateways, ground.clouds, local_sites), config.source)
     return Scenario(
         constellation=constellation, horizon=horizon, ground=ground,
         demand=Demand(sites, _workloads(config, sites, models), models, units),
