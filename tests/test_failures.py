@@ -10,11 +10,11 @@ from placement import pipeline, solvers
 from placement.config import load_config
 from placement.errors import InputError
 from placement.evaluation import evaluate
-from placement.failures import FailureSpec, draw
+from placement.failures import FailureSpec, Outage, draw
 from placement.failures import impact, reserve
 from placement.failures.outage import failed_lasers, laser_links, without_accelerators
 from placement.network.isl import plus_grid
-from placement.problem.spec import GATEWAY, SATELLITE, Status
+from placement.problem.spec import GATEWAY, HOST_KINDS, SATELLITE, Status
 from placement.results.paths import paths_table
 from placement.scenario import GroundSegment, resolve
 from placement.solvers.milp import best_assignment
@@ -192,3 +192,31 @@ def test_reserve_keeps_every_served_share_through_any_single_gateway_loss(quick)
     assert max((optimum.assignment.sum(axis=2) - after(optimum, f)).max() for f in failures) > 0.1
     assert kept.objective > evaluate(problem, optimum).objective
     assert result.objective == pytest.approx(kept.objective, rel=1e-4)
+
+
+def test_kept_share_is_the_share_of_steps_whose_path_misses_every_failed_laser(quick, nominal):
+    scenario, prepared = quick
+    problem = prepared.problem
+    solution, _ = nominal["milp"]
+    t, d, k = np.argwhere(solution.assignment > 0)[0]
+    host = int(problem.candidate_host[t, d, k])
+    satellites = [i for i in np.flatnonzero(problem.host_kind == SATELLITE) if i != host][:3]
+    a, b, c = (problem.host_name[i] for i in satellites)
+    # Four steps' paths from the site to the host: across the failed laser a-b either way, then around it.
+    routes = [[a, b], [b, a], [a, c, b], [c]]
+    rows = [(step, hop, name, kind) for step, route in enumerate(routes)
+            for hop, (name, kind) in enumerate([(problem.site_name[problem.demand_site[d]], "site")]
+                                               + [(s, "satellite") for s in route]
+                                               + [(problem.host_name[host], HOST_KINDS[problem.host_kind[host]])])]
+    paths = {"epoch": [int(t)] * len(rows), "step": [r[0] for r in rows], "hop": [r[1] for r in rows],
+             "node": [r[2] for r in rows], "node_kind": [r[3] for r in rows],
+             "site": [problem.site_name[problem.demand_site[d]]] * len(rows),
+             "host": [problem.host_name[host]] * len(rows)}
+    n_sat = int((problem.host_kind == SATELLITE).sum())
+    ground = scenario.ground
+    outage = Outage(np.zeros(n_sat, bool), np.array([sorted(satellites[:2])]), np.zeros(len(ground.gateways), bool),
+                    np.zeros(len(ground.clouds), bool), np.zeros(problem.n_hosts, bool))
+    survival = impact.path_survival(problem, paths, outage)
+    assert survival[t, d, k] == 0.5
+    same = (problem.candidate_host[t] == host) & (problem.demand_site[:, None] == problem.demand_site[d])
+    assert np.all(survival[t][same] == 0.5) and np.count_nonzero(survival) == same.sum()  # no path: nothing kept
