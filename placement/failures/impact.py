@@ -7,7 +7,8 @@
   rerouted     copies kept, the network and problem rebuilt without the failed elements, every gateway and
                cloud region offered (`failed_problems`), the requests reassigned among the surviving copies: the
                MILP with every copy fixed (`milp.best_assignment`; an LP unless demands are single-source);
-  reoptimised  the strategy run again on the rebuilt problem.
+  reoptimised  the strategy run again on the rebuilt problem (milp_reserve: its reserve against the rebuilt
+               problem's own single failures, `reserve.solve_against`).
 
 Each is scored by the independent evaluator (`placement.evaluation.evaluate`) on the problem it is a solution
 of: `kept` on the nominal problem, the others on the rebuilt one. The unserved share is of the nominal

@@ -55,13 +55,14 @@ def solve_against(kind: str, problem: PlacementProblem, options: MilpOptions, se
 
 
 def _linking_rows(models: list[MilpModel], problems: list[PlacementProblem], offsets: list[int]):
-    """(rows, columns, coefficients, row lower bounds, upper bounds of the variables closed) of (R1) and (R2),
-    in merged variable ids."""
+    """The rows (R1) and (R2) as (row, merged variable id, coefficient) triplets and row lower bounds, and the
+    merged ids of the copies (R1) closes."""
     rows, cols, coefs, lower, closed = [], [], [], [], []
     names0 = np.asarray(problems[0].host_name)
     key0 = {(t, m, names0[h]): i for i, (t, m, h) in zip(models[0].y_ids, models[0].y_index.tolist())}
     D = problems[0].n_demands
     served0 = models[0].x_index[:, 0] * D + models[0].x_index[:, 1]  # (t, d) of each nominal x
+    keys = np.unique(served0)  # (R2): one row per nominally servable demand-epoch and scenario
     for model, problem, offset in zip(models[1:], problems[1:], offsets[1:]):
         names = np.asarray(problem.host_name)
         for i, (t, m, h) in zip(model.y_ids, model.y_index.tolist()):  # (R1)
@@ -73,16 +74,15 @@ def _linking_rows(models: list[MilpModel], problems: list[PlacementProblem], off
             cols += [nominal, offset + i]
             coefs += [-1.0, 1.0]
             lower.append(0.0)
-        keys = np.unique(served0)  # (R2): one row per nominally servable demand-epoch
         served = model.x_index[:, 0] * D + model.x_index[:, 1]
         first = len(lower)
         rows += (first + np.searchsorted(keys, served0)).tolist()
         cols += models[0].x_ids.tolist()
         coefs += [-1.0] * len(served0)
-        mine = np.isin(served, keys)
-        rows += (first + np.searchsorted(keys, served[mine])).tolist()
-        cols += (offset + model.x_ids[mine]).tolist()
-        coefs += [1.0] * int(mine.sum())
+        linked = np.isin(served, keys)  # a demand-epoch the nominal problem cannot serve needs no row
+        rows += (first + np.searchsorted(keys, served[linked])).tolist()
+        cols += (offset + model.x_ids[linked]).tolist()
+        coefs += [1.0] * int(linked.sum())
         lower += [0.0] * len(keys)
     return np.asarray(rows, int), np.asarray(cols, int), np.asarray(coefs), np.asarray(lower), closed
 
