@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from placement.errors import InputError
+from placement.failures.outage import FailureSpec
 from placement.fields import Origins, UtcTime, build, non_negative, option, positive
 from placement.network import weather
 from placement.network.ground import DEFAULT_FIBER_ROUTE_FACTOR
@@ -377,6 +378,8 @@ class Config:
     problem: ProblemConfig = option(ProblemConfig(), help="epochs, placement mode and prices")
     solver: SolverConfig = option(SolverConfig(), help="which strategies run, and each one's options")
     limits: LimitsConfig = option(LimitsConfig(), help="what the machine can hold")
+    failures: FailureSpec = option(FailureSpec(), help="elements down for the horizon, named or drawn at rates: each "
+                                                       "strategy's placement scored under them (placement/failures)")
     seed: int = option(0, check=lambda x: 0 <= x < 2**31, expected="an integer in [0, 2147483647] (the MILP "
                                                                     "solvers take a 32-bit seed)",
                        help="seed for every random choice of the run")

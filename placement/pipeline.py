@@ -33,11 +33,12 @@ import numpy as np
 from placement.constellation.tle import write_tle
 from placement.errors import InputError
 from placement.evaluation import Evaluation, evaluate
+from placement.failures import impact as failure_impact, reserve as failure_reserve
 from placement.network.isl import constellation_lasers
 from placement.network.tensors import NetworkTensors, build_network
 from placement.network.weather import mask_fade_text
 from placement import plots
-from placement.problem import PlacementProblem, SolveResult
+from placement.problem import PlacementProblem, Solution, SolveResult
 from placement.problem.build import build_problem, cover, outage_share, slot_p95_rtt_ms
 from placement.problem.shortfalls import explain_infeasible
 from placement.problem.slo import slo_reach
@@ -91,16 +92,24 @@ def prepare(scenario: Scenario, progress: Progress = _quiet) -> Prepared:
     with Stage(progress, "propagation", -(-steps.n_steps // scenario.chunk_steps)) as stage:
         orbits = propagate_orbits(c.elements, steps, np.dtype(scenario.precision), scenario.chunk_steps,
                                   on_chunk=lambda done, total: stage.done("steps", f"{done}/{total}"))
+    return prepare_on(scenario, orbits, constellation_lasers(c.elements, c.shells, steps, c.lasers), progress)
+
+
+def prepare_on(scenario: Scenario, orbits: Orbits, lasers: tuple | np.ndarray, progress: Progress = _quiet,
+               network: NetworkTensors | None = None) -> Prepared:
+    """Stages 3-4 of `scenario` on a given propagation and laser graph (`placement.failures` gives them
+    without the failed satellites and lasers); stage 4 alone on `network` if given (built on them)."""
+    c, h, d = scenario.constellation, scenario.horizon, scenario.demand
     chunk = max(1, min(h.n_epochs, scenario.chunk_steps // h.steps_per_epoch))
-    lasers = constellation_lasers(c.elements, c.shells, steps, c.lasers)
     if scenario.weather is not None:
         progress(mask_fade_text(scenario.weather_summary()))
-    with Stage(progress, "network", -(-h.n_epochs // chunk)) as stage:
-        # the steps inside the epochs only: with one step per epoch the horizon's end would make one more
-        network = build_network(orbits.r_ecef_km[:, :h.n_steps], lasers,
-                                scenario.network_ground(), scenario.network, steps_per_epoch=h.steps_per_epoch,
-                                step_s=h.step_s, chunk_epochs=chunk,
-                                on_chunk=lambda done, total: stage.done("epochs", f"{done}/{total}"))
+    if network is None:
+        with Stage(progress, "network", -(-h.n_epochs // chunk)) as stage:
+            # the steps inside the epochs only: with one step per epoch the horizon's end would make one more
+            network = build_network(orbits.r_ecef_km[:, :h.n_steps], lasers, scenario.network_ground(),
+                                    scenario.network, steps_per_epoch=h.steps_per_epoch, step_s=h.step_s,
+                                    chunk_epochs=chunk,
+                                    on_chunk=lambda done, total: stage.done("epochs", f"{done}/{total}"))
     if network.uncertified:
         progress(f"network: {network.uncertified} satellite-host latencies over lasers are upper bounds (a shorter "
                  "path may leave the routing window; network.windows)")
@@ -202,6 +211,12 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
         for line in reach["short"]:
             progress(f"SLO: {line}")
         results, bound = solve_all(problem, scenario, progress)
+        if scenario.failures.reserve:
+            reserved = failure_reserve.solve_against(scenario.failures.reserve, problem, scenario.options("milp"),
+                                                     seed=scenario.seed)
+            progress(f"reserve: {reserved.status.value} in {reserved.solve_seconds:.2f} s ({reserved.message})")
+            results[failure_reserve.STRATEGY] = (reserved, evaluate(problem, reserved.solution)
+                                                 if reserved.solution is not None else None)
         metrics = {
             "problem": {"size": problem.size, "hosts": problem.n_hosts, "demands": problem.n_demands,
                         "models": problem.n_models, "epochs": problem.n_epochs, "build_seconds": build_s},
@@ -233,6 +248,11 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
                                       scenario.ground.pops, prepared.orbits, prepared.lasers,
                                       scenario.ground.arrays(scenario.demand.sites), scenario.network,
                                       prepared.network.access_sat, scenario.horizon.steps_per_epoch)
+        if scenario.failures.active:
+            metrics["failures"], figures = _failures(scenario, prepared, {n: s for n, (s, _) in solved.items()},
+                                                     tables["paths"], progress)
+            for name, figures_of_strategy in figures.items():
+                metrics["strategies"][name].update(figures_of_strategy)
         if scenario.config is not None:
             write_json(staging / "config.json", scenario.config)
         # The config file's path: relative paths in config.json (sites_file) resolve from its folder.
@@ -247,6 +267,23 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
         if report:
             write_html_report(staging, label=Path(out_dir).name)
     return metrics
+
+
+def _failures(scenario: Scenario, prepared: Prepared, solutions: dict[str, Solution], paths: dict,
+              progress: Progress) -> tuple[dict, dict[str, dict]]:
+    """The scenario's failures on the run's solutions (`placement.failures.impact`), said: what is down, and
+    each strategy's figures (`strategy_figures`)."""
+    started = time.perf_counter()
+    outage = failure_impact.outage_of(scenario, prepared)
+    down = ", ".join(f"{count} {kind}" for kind, count in outage.counts().items() if count)
+    progress(f"failures: {down or 'nothing'} down; kept, re-routed and re-optimised placements scored")
+    impact = failure_impact.failure_impact(scenario, prepared, solutions, outage, prepare_on, paths, progress)
+    for name, ways in impact["strategies"].items():
+        progress(f"failures: {name} unserved " + ", ".join(
+            f"{way} {ways[way]['unserved_share']:.2%}" if ways[way]["unserved_share"] is not None else f"{way} -"
+            for way in ("nominal",) + failure_impact.WAYS))
+    seconds = time.perf_counter() - started
+    return {"down": impact["down"], "seconds": seconds}, failure_impact.strategy_figures(impact)
 
 
 def propagate(job: PropagationJob, out_dir: str | Path, *, overwrite: bool = False,

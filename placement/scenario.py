@@ -27,6 +27,7 @@ from placement.config import Config, config_to_dict
 from placement.constellation import Elements, format_tle, read_elements
 from placement.constellation import walker
 from placement.errors import InputError
+from placement.failures import FailureSpec, check_names
 from placement.network import ground as ground_tables
 from placement.network.ground import GroundNodes
 from placement.network.access import Reach
@@ -35,7 +36,8 @@ from placement.network.links import DIRECT_TO_CELL, DIRECT_TO_CELL_UPLINK, KU_US
 from placement.network.tensors import Ground, NetworkSpec
 from placement.network.weather import Weather
 from placement.problem import catalog
-from placement.problem.build import JURISDICTION_GROUPS, HostOptions, ProblemOptions, Workload, model_options
+from placement.problem.build import (JURISDICTION_GROUPS, HostOptions, ProblemOptions, Workload, host_names,
+                                     model_options)
 from placement.problem.catalog import ModelSpec
 from placement.propagation.sgp4 import to_satrecs
 from placement.propagation.timegrid import Horizon, TimeGrid, parse_utc
@@ -171,6 +173,7 @@ class Scenario:
     source: str | None = None  # the config file (relative paths in `config` resolve from its folder)
     warnings: tuple[str, ...] = ()  # what resolution found doubtful but not wrong (said and recorded by a run)
     weather: Weather | None = None  # the rain fade state of the ground links (None: clear sky)
+    failures: FailureSpec = FailureSpec()  # scored after the solve when active (placement.failures)
 
     def __post_init__(self):
         unknown = [s for s in self.strategies if s not in SOLVERS]
@@ -243,10 +246,15 @@ def resolve(config: Config) -> Scenario:
     n = config.network
     up, down = SITE_LINKS[n.site_link]
     models = _models(config)
+    hosts = host_options(config, len(ground.gateways))
+    local_sites = sites.name if hosts.local is not None else ()
+    check_names(config.failures, constellation.elements.name, constellation.shells is not None, ground.gateways.name,
+                ground.clouds.name, host_names(constellation.satellite_names, len(constellation.elements),
+                                               ground.gateways, ground.clouds, local_sites), config.source)
     return Scenario(
         constellation=constellation, horizon=horizon, ground=ground,
         demand=Demand(sites, _workloads(config, sites, models), models, units),
-        hosts=host_options(config, len(ground.gateways)),
+        hosts=hosts,
         network=NetworkSpec(site_slots=n.site_slots, gateway_slots=n.gateway_slots,
                             site_reach=Reach(_site_min_elevation_deg(config), n.site_max_range_km),
                             gateway_reach=Reach(n.gateway_min_elevation_deg, n.gateway_max_range_km),
@@ -259,7 +267,7 @@ def resolve(config: Config) -> Scenario:
         certify=s.certify, precision=config.propagation.precision, chunk_steps=config.propagation.chunk_steps,
         seed=config.seed, name=Path(config.source).stem if config.source else "scenario",
         config=config_to_dict(config), source=config.source, warnings=warnings,
-        weather=_weather(config, sites, ground))
+        weather=_weather(config, sites, ground), failures=config.failures)
 
 
 def _weather(config: Config, sites: GroundNodes, ground: GroundSegment) -> Weather | None:

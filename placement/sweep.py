@@ -41,6 +41,7 @@ from typing import Callable, Iterator
 from placement.compile_cache import cache_dir, use_cache
 from placement.config import config_from_dict, config_to_dict, load_config, parse_override
 from placement.errors import InputError
+from placement.failures import impact as failure_impact
 from placement.progress import LOG
 from placement.results import claim, format_table, json_text, write_json, write_marker, write_table
 from placement.scenario import resolve
@@ -299,7 +300,8 @@ def point_metrics(record: dict) -> dict[str, dict]:
 
 # The figures of each strategy that sweep.parquet holds (metrics.json's names), and the summary's short names.
 STRATEGY_FIGURES = ("status", "objective", "mean_latency_ms", "p95_latency_ms", "slo_attainment", "unserved_share",
-                    "share_satellite", "share_gateway", "share_cloud", "share_local", "gap", "solve_seconds")
+                    "share_satellite", "share_gateway", "share_cloud", "share_local", "gap", "solve_seconds",
+                    *failure_impact.FIGURE_NAMES)
 _SUMMARY = {"point": "point", "sweep": "sweep", "strategy": "strategy", "status": "status",
             "mean_latency_ms": "mean_ms", "p95_latency_ms": "p95_ms", "unserved_share": "unserved",
             "solve_seconds": "solve_s"}

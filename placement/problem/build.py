@@ -288,8 +288,7 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
     cand = np.where((cand >= 0) & failed[np.arange(T)[:, None, None], np.maximum(cand, 0)], -1, cand)
 
     problem = PlacementProblem(
-        host_name=(list(satellite_names) if satellite_names is not None else [f"sat{i}" for i in range(n_sat)])
-        + list(gateways.name) + list(clouds.name) + [local_host_name(s) for s in sites.name[:n_local]],
+        host_name=host_names(satellite_names, n_sat, gateways, clouds, sites.name[:n_local]),
         host_kind=kind,
         host_jurisdiction=np.array([jurisdictions.index(c) for c in host_country]), jurisdictions=jurisdictions,
         memory_bytes=profile("memory_bytes"), peak_flops_s=profile("peak_flops_s"),
@@ -352,6 +351,14 @@ LOCAL_LINK_GBPS = 10.0  # camera or phone to an accelerator beside it: a 10 GbE 
 
 def local_host_name(site: str) -> str:
     return f"{site} (local)"
+
+
+def host_names(satellite_names: Sequence[str] | None, n_sat: int, gateways: GroundNodes, clouds: GroundNodes,
+               local_sites: Sequence[str]) -> tuple[str, ...]:
+    """The hosts' names in their order: satellites (sat0, sat1, ... without names), gateways, cloud regions,
+    then the local host of each site of `local_sites`."""
+    satellites = list(satellite_names) if satellite_names is not None else [f"sat{i}" for i in range(n_sat)]
+    return tuple(satellites + list(gateways.name) + list(clouds.name) + [local_host_name(s) for s in local_sites])
 
 
 def _with_local_slots(slots: dict[str, np.ndarray], demand_site: np.ndarray, first: int) -> dict[str, np.ndarray]:
