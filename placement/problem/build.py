@@ -25,7 +25,10 @@ from placement.errors import InputError
 from placement.fields import NON_NEGATIVE, NON_NEGATIVE_INTEGER, check_fields, non_negative, option
 from placement.network.ground import GroundNodes
 from placement.network.epochs import Candidates, NetworkTensors
-from placement.problem.catalog import HostProfile, ModelSpec, SatellitePower, host_profiles, satellite_power
+from placement.problem.batching import batch_seconds
+from placement.problem.catalog import (HostProfile, ModelSpec, SatellitePower, host_profiles, measured_services,
+                                       satellite_power)
+from placement.problem.queueing import formation_request_ms
 from placement.problem.spec import CLOUD, GATEWAY, HOST_KINDS, LOCAL, SATELLITE, PlacementProblem
 
 
@@ -173,6 +176,13 @@ class ProblemOptions:
         0.95, check=lambda x: 0 < x < 1, expected="a share in (0, 1)",
         help="the largest share of a host's compute it may be loaded to (with queueing, where the wait grows "
              "without bound as the load nears 1: at 0.95 an M/D/1 request waits 9.5 service times)")
+    measured_service: bool = option(
+        True, help="use the catalog's published batch-1 times (measured.csv) where a model has one on a host's "
+                   "profile, instead of the roofline")
+    batch_size: int = option(1, check=lambda x: x >= 1, expected="an integer >= 1",
+                             help="requests a copy of a language model or detector serves together (others: 1); "
+                                  "above 1 each request waits (b - 1) / (2 x its copy's rate) for its batch to "
+                                  "fill and occupies an accelerator for t(b) / b (placement.problem.batching)")
     enforce_jurisdictions: bool = option(
         True, help="honour the workloads' allowed jurisdictions; false lifts them all, to measure what data "
                    "sovereignty costs (configs/sovereignty.toml)")
@@ -267,6 +277,13 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
             local = local * units  # one device per demand unit of the site
         return np.concatenate([np.full(n_sat, value(hosts.satellite)), [value(p) for p in gateway_profiles],
                                np.full(C, value(hosts.cloud)), local]).astype(float)
+    host_profile = ([hosts.satellite] * n_sat + list(gateway_profiles) + [hosts.cloud] * C
+                    + [hosts.local] * n_local)
+    batch_size, batch_s = batch_seconds(models, host_profile, options.batch_size,
+                                        measured_services() if options.measured_service else {})
+    if options.batch_size > 1 and np.ptp(epoch_s) > 0:
+        raise InputError(f"epochs of {epoch_s.min():g} to {epoch_s.max():g} s", field="epoch_s",
+                         expected="epochs of one length with batch_size > 1 (the batch wait is priced per copy-epoch)")
     sunlit = np.asarray(sunlit_fraction, dtype=float)  # [epoch, sat]
     # Ground hosts draw mains (or a platform's) power: no budget; local devices likewise (assumption).
     ground = np.full((T, G + C + n_local), np.inf)
@@ -307,8 +324,8 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         candidate_host=cand, candidate_rtt_ms=2.0 * cand_ms, candidate_up_gbps=cand_up,
         candidate_down_gbps=cand_down, candidate_share=cand_share, candidate_model=candidate_model,
         choice_cost_ms=np.array(choice_cost).reshape(len(names), len(models)),
-        epoch_s=epoch_s, opening_cost=np.broadcast_to(np.select(
-            [kind == k for k in range(len(HOST_KINDS))], list(hosts.opening_cost)), (len(models), H)),
+        epoch_s=epoch_s, opening_cost=np.select([kind == k for k in range(len(HOST_KINDS))], list(hosts.opening_cost))
+        + formation_request_ms(batch_size, epoch_s.max()), batch_size=batch_size, batch_s=batch_s,
         migration_cost_per_gb=options.migration_cost_per_gb,
         unserved_penalty_ms=None if options.serve_all else options.unserved_penalty_ms,
         placement=options.placement, single_source=options.single_source,

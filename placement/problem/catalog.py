@@ -36,6 +36,12 @@ hosts.csv (HostProfile, one row per host kind profile)
     flops_per_joule = service_flops_s / power_w                          (power_w per accelerator)
   The loader checks these identities, so an edited row cannot silently contradict itself.
 
+measured.csv (MeasuredService, one row per (model, host profile) with a published measurement)
+  A model's measured time on one accelerator of a profile at batch 1, as published (`unit`: ms_per_request,
+  or generated_tokens_per_s for a language model's decoding rate), with its source, date and what was
+  measured. `placement.problem.batching` turns it into the service time the problem uses instead of the
+  roofline; pairs without a row keep the roofline.
+
 satellite_power.csv (SatellitePower, name/value/unit rows)
   Compute power in sunlight (tied to the Orin's 60 W maximum), battery energy reserved for compute
   and its depth-of-discharge cap (assumptions), and the longest eclipse at the shell altitude
@@ -85,6 +91,8 @@ HOST_COLUMNS = ("profile", "kind", "accelerator", "accelerators", "accelerator_p
                 "achievable_fraction", "peak_flops_s", "service_flops_s", "memory_bytes",
                 "flops_per_joule", "power_w", "source", "notes")
 POWER_COLUMNS = ("name", "value", "unit", "source", "notes")
+MEASURED_COLUMNS = ("model", "profile", "batch", "value", "unit", "source", "date", "notes")
+MEASURED_UNITS = ("ms_per_request", "generated_tokens_per_s")
 
 # satellite_power.csv rows: unit, lower bound, upper bound, whether the lower bound is open.
 _POWER_ROWS = {
@@ -152,6 +160,19 @@ class HostProfile:
     def kind_code(self) -> int:
         """SATELLITE, GATEWAY or CLOUD, as `PlacementProblem.host_kind` stores it."""
         return HOST_KINDS.index(self.kind)
+
+
+@dataclasses.dataclass(frozen=True)
+class MeasuredService:
+    """A published measurement of one model on one accelerator of a host profile, at batch 1."""
+
+    model: str
+    profile: str
+    value: float  # in `unit`
+    unit: str  # one of MEASURED_UNITS
+    source: str
+    date: str
+    notes: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -249,6 +270,28 @@ def host_profiles(*, path=None) -> dict[str, HostProfile]:
             raise InputError(f"profile {host.profile!r} listed twice", source=source, line=line,
                              field="profile", expected="one row per profile")
         out[host.profile] = host
+    return out
+
+
+def measured_services(*, path=None) -> dict[tuple[str, str], MeasuredService]:
+    """Published measurements by (model, profile), in file order (`path`: a file of the same columns)."""
+    source, rows = _read("measured.csv", path, MEASURED_COLUMNS)
+    out: dict[tuple[str, str], MeasuredService] = {}
+    for line, row in rows:
+        key = (_require_text(row, "model", source, line), _require_text(row, "profile", source, line))
+        if key in out:
+            raise InputError(f"{key} listed twice", source=source, line=line, field="model",
+                             expected="one row per (model, profile)")
+        if row["batch"].strip() != "1":
+            raise InputError(f"batch {row['batch']!r}", source=source, line=line, field="batch",
+                             expected="1 (batch-1 figures; placement.problem.batching extends them to a batch)")
+        unit = row["unit"].strip()
+        if unit not in MEASURED_UNITS:
+            raise InputError(f"{unit!r}", source=source, line=line, field="unit", expected=f"one of {list(MEASURED_UNITS)}")
+        out[key] = MeasuredService(
+            model=key[0], profile=key[1], value=_number(row, "value", source, line, 0.0, math.inf, True, unit),
+            unit=unit, source=_require_text(row, "source", source, line),
+            date=_require_text(row, "date", source, line), notes=row["notes"].strip())
     return out
 
 
