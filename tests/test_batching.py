@@ -163,3 +163,17 @@ def test_every_solver_prices_batches_as_the_evaluator_does(seed):
     y = results["milp"].solution.placement
     by_hand = float((y * formation_request_ms(sizes[None], problem.epoch_s[:, None, None])).sum())
     assert report.batching_term == pytest.approx(by_hand) and by_hand > 0
+
+
+def test_money_by_hand():
+    # One host A (satellite) at 150 requests/s of 2e10 FLOPs for 100 s: 3e12 FLOP/s at 1e12 FLOP/J = 3 W,
+    # 300 J = 1/12,000 kWh; at 0.3 a kWh: 2.5e-5. Its copy (1 GB) is uploaded once: 1 GB at 7 a GB.
+    from placement.evaluation.money import money_summary
+
+    problem = one_host(150.0, 2e10, 1e13, batch_s=np.nan, batch_size=1, utilization_ceiling=0.99, queueing=False)
+    solution = solve(problem).solution
+    money = money_summary(problem, solution, evaluate(problem, solution), [0.3, 1.0, 1.0, 1.0], [7.0, 0, 0, 0])
+    assert money["money_energy"] == pytest.approx(0.3 * 300 / 3.6e6)
+    assert money["money_energy_satellite"] == money["money_energy"]
+    assert (money["upload_gb"], money["money_upload"]) == pytest.approx((1.0, 7.0))
+    assert money_summary(problem, solution, evaluate(problem, solution), [], []) == {}

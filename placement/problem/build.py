@@ -183,6 +183,16 @@ class ProblemOptions:
                              help="requests a copy of a language model or detector serves together (others: 1); "
                                   "above 1 each request waits (b - 1) / (2 x its copy's rate) for its batch to "
                                   "fill and occupies an accelerator for t(b) / b (placement.problem.batching)")
+    price_per_kwh: list[float] = option(
+        [], check=lambda v: len(v) in (0, len(HOST_KINDS)) and all(0 <= x < float("inf") for x in v),
+        expected="4 finite prices >= 0 (satellite, gateway, cloud, local), or none",
+        help="money reported per strategy in metrics.json, not in the objective: the price of 1 kWh of "
+             "accelerator energy by host kind (no default: no sourced price ships)")
+    price_per_gb_upload: list[float] = option(
+        [], check=lambda v: len(v) in (0, len(HOST_KINDS)) and all(0 <= x < float("inf") for x in v),
+        expected="4 finite prices >= 0 (satellite, gateway, cloud, local), or none",
+        help="money reported per strategy: the price of uploading 1 GB of weights to a host of each kind, paid "
+             "for every copy's first placement and each migration (no default)")
     enforce_jurisdictions: bool = option(
         True, help="honour the workloads' allowed jurisdictions; false lifts them all, to measure what data "
                    "sovereignty costs (configs/sovereignty.toml)")
