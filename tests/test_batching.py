@@ -25,6 +25,11 @@ CITED = {
     ("gemma-2-2b-it-q4", "local-orin-nano"):
         (34.97, "generated_tokens_per_s", "https://developer.nvidia.com/blog/nvidia-jetson-orin-nano-developer"),
     ("yolov8n", "local-orin-nano"): (3.49, "ms_per_request", "https://hokwangchoi.com/blog/vision-benchmarks"),
+    ("llama-3.2-1b-instruct-q4", "local-phone-8-elite"):
+        (53.6399, "generated_tokens_per_s", "https://github.com/quic/ai-hub-models/blob/33c3d03"),
+    # Whisper tiny on a Galaxy S25: encoder 9.327 ms + 100 decoder steps of 1.326 ms
+    ("whisper-tiny", "local-phone-8-elite"):
+        (9.327 + 100 * 1.326, "ms_per_request", "https://github.com/quic/ai-hub-models/blob/052dc1f"),
 }
 
 
@@ -34,7 +39,7 @@ def test_the_catalog_figures_are_the_cited_ones():
     names, profiles = {m.name for m in models()}, host_profiles()
     for key, (value, unit, url) in CITED.items():
         row = measured[key]
-        assert (row.value, row.unit) == (value, unit)
+        assert row.value == pytest.approx(value, rel=1e-12) and row.unit == unit
         assert row.source.startswith(url) and row.date and row.notes
         assert key[0] in names and key[1] in profiles
 
@@ -119,6 +124,8 @@ def test_a_batched_host_against_its_closed_form(b):
     assert 15_000 * queue <= report.waiting_term <= 15_000 * queue * 1.05
     assert report.opening_term == pytest.approx(0.0, abs=1e-6)
     assert report.objective == pytest.approx(report.latency_term + report.waiting_term + report.batching_term)
+    # each request's reported latency holds its batch's wait: 20 + t(b) + (b - 1) / 300 s + its queue
+    assert report.mean_latency_ms == pytest.approx(latency + formation + report.waiting_term / 15_000)
 
 
 def test_batching_serves_what_batch_one_cannot():

@@ -142,6 +142,7 @@ class HostOptions:
     opening_cost: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)  # per epoch a copy is placed, by host kind (HOST_KINDS)
     # A host at every demand site (an on-premise or on-device accelerator: kind 'local'); None: no local tier.
     local: HostProfile | None = None
+    local_devices_per_unit: int = 1  # devices of the local profile per demand unit (the phones of a beam)
     # One per gateway, in the order of the gateways (empty: `gateway` and `gateway_link_gbps` for all).
     gateway_profiles: tuple[HostProfile, ...] = ()
     gateway_links_gbps: tuple[float, ...] = ()
@@ -284,7 +285,7 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         value = lambda p: np.inf if getattr(p, field) is None else getattr(p, field)  # noqa: E731
         local = np.full(n_local, value(hosts.local) if n_local else 0.0)
         if n_local and field == "peak_flops_s":
-            local = local * units  # one device per demand unit of the site
+            local = local * units * hosts.local_devices_per_unit  # the devices of every demand unit of the site
         return np.concatenate([np.full(n_sat, value(hosts.satellite)), [value(p) for p in gateway_profiles],
                                np.full(C, value(hosts.cloud)), local]).astype(float)
     host_profile = ([hosts.satellite] * n_sat + list(gateway_profiles) + [hosts.cloud] * C
