@@ -247,9 +247,11 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
     # Latency distribution: per demand over (epoch, slot), and over everything, each request's wait for its batch
     # to fill included: (b - 1) / (2 x its copy's arrival rate) (placement.problem.batching)
     copy_rate = np.zeros((T, M, H))
-    np.add.at(copy_rate, (np.broadcast_to(t_ix, x.shape), model, host), np.where(padding, 0.0, p.rate_per_s[:, :, None] * x))
+    np.add.at(copy_rate, (np.broadcast_to(t_ix, x.shape), model, host),
+              np.where(padding, 0.0, p.rate_per_s[:, :, None] * x))
     with np.errstate(divide="ignore", invalid="ignore"):
-        formation_ms = np.where(copy_rate > 0, 1e3 * (p.batch_size[None] - 1) / (2.0 * copy_rate), 0.0)[t_ix, model, host]
+        formation_ms = np.where(copy_rate > 0, 1e3 * (p.batch_size[None] - 1) / (2.0 * copy_rate), 0.0)
+    formation_ms = formation_ms[t_ix, model, host]
     formation_served = float(np.where(weight > 0, weight * formation_ms, 0.0).sum())
     latency = latency + formation_ms
     values = np.where(weight > 0, latency, np.inf).transpose(1, 0, 2).reshape(D, T * K)
@@ -273,7 +275,8 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
         feasible=not violations, violations=tuple(violations),
         objective=latency_term + slo_term + choice_term + unserved_term + opening_term + batching_term + migration_term,
         latency_term=latency_term - waiting_term, waiting_term=waiting_term, slo_term=slo_term, choice_term=choice_term, unserved_term=unserved_term, opening_term=opening_term,
-        migration_term=migration_term, batching_term=batching_term, requests=float(R.sum()), served_requests=float(all_served),
+        migration_term=migration_term, batching_term=batching_term, requests=float(R.sum()),
+        served_requests=float(all_served),
         mean_latency_ms=float((latency_term + formation_served) / all_served) if all_served > 0 else float("nan"),
         p95_latency_ms=float(_weighted_quantile(values.reshape(1, -1), w.reshape(1, -1), 0.95)[0]),
         slo_attainment=float(within.sum() / R.sum()) if R.sum() > 0 else 1.0,

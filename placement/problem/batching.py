@@ -6,7 +6,7 @@ One accelerator serves a batch of b requests of one model in (seconds, at full p
 
   t1  the arithmetic of one request at the accelerator's achievable speed, flops / service_flops_s: what grows
       with the batch;
-  t0  what a batch pays once: reading the weights, memory traffic / bandwidth (the roofline: S. Williams,
+  t0  what a batch pays once: reading the weights, memory traffic / achievable bandwidth (the roofline: S. Williams,
       A. Waterman and D. Patterson, "Roofline", Communications of the ACM 52(4), 2009), or, where a batch-1 time
       is published (catalog measured.csv), that time less t1 (at least 0), so that t(1) is the measurement.
 
@@ -65,7 +65,7 @@ def batch_curve(model: ModelSpec, profile: HostProfile, measured: MeasuredServic
     t1 = model.flops_per_inference / profile.service_flops_s
     if measured is not None:
         return max(measured_request_s(model, profile, measured) - t1, 0.0), t1
-    bandwidth = profile.memory_bandwidth_bytes_s
+    bandwidth = profile.achievable_bandwidth_bytes_s
     return (0.0 if bandwidth is None else model.memory_traffic_bytes / bandwidth), t1
 
 

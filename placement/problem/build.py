@@ -326,7 +326,7 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         model_name=[m.name for m in models], model_flops=[m.flops_per_inference for m in models],
         model_memory_bytes=[m.memory_bytes for m in models],
         model_memory_traffic_bytes=[m.memory_traffic_bytes for m in models],
-        memory_bandwidth_bytes_s=profile("memory_bandwidth_bytes_s"),
+        memory_bandwidth_bytes_s=profile("achievable_bandwidth_bytes_s"),
         demand_name=names, demand_model=demand_model, demand_site=demand_site,
         rate_per_s=np.asarray(rate, float).reshape(len(names), T).T,
         request_bytes=[models[m].request_bytes for m in demand_model],
