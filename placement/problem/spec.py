@@ -519,9 +519,9 @@ class PlacementProblem:
         compute on one accelerator: the slower of its arithmetic (FLOPs at its speed, lower when the power
         budget cannot run it at peak) and its memory traffic at the accelerator's bandwidth (a roofline; what
         bounds language-model decoding at batch 1), or where batch_s is given its batch's time, stretched
-        likewise when the power budget slows the accelerator. Capacity stays FLOP-based (constraint 3): requests
-        served together share each weight read (batching), so bandwidth limits one request's latency,
-        not the host's throughput.
+        likewise when the power budget slows the accelerator. Without batch_s capacity stays FLOP-based
+        (constraint 3): requests served together are taken to share each weight read, so bandwidth limits one
+        request's latency, not the host's throughput; with it, a request occupies batch_s / batch_size.
         """
         host = np.maximum(self.candidate_host, 0)
         up, down = self.candidate_up_gbps, self.candidate_down_gbps
