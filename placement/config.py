@@ -304,6 +304,10 @@ class HostsConfig:
     local_profile: str = option("", help="hardware profile of a host at every demand site, one device per demand "
                                          "unit (kind 'local' in hosts.csv, e.g. local-orin-nano): the on-premise "
                                          "or on-device option; '' (default): no local tier")
+    local_devices_per_unit: int = option(_host_default("local_devices_per_unit"), check=_positive,
+                                         expected="a positive integer",
+                                         help="devices of the local profile per demand unit, pooled (e.g. the "
+                                              "phones in a Direct-to-Cell beam, each answering its own requests)")
     satellite_jurisdiction: str = option(_host_default("satellite_jurisdiction"), check=_country, expected=_COUNTRY,
                                          help="the satellites' state of registry")
     satellite_link_gbps: float = option(_host_default("satellite_link_gbps"), check=positive,

@@ -33,6 +33,7 @@ import numpy as np
 from placement.constellation.tle import write_tle
 from placement.errors import InputError
 from placement.evaluation import Evaluation, evaluate
+from placement.evaluation.money import money_summary
 from placement.failures import impact as failure_impact, reserve as failure_reserve
 from placement.network.isl import constellation_lasers
 from placement.network.tensors import NetworkTensors, build_network
@@ -228,6 +229,8 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
                                   "dual_bound": r.dual_bound, "gap": r.gap, "solve_seconds": r.solve_seconds,
                                   "build_seconds": r.build_seconds, "message": r.message,
                                   **(e.summary() if e is not None else {}),
+                                  **(money_summary(problem, r.solution, e, scenario.problem.price_per_kwh,
+                                                   scenario.problem.price_per_gb_upload) if e is not None else {}),
                                   **(request_shares(problem, r.solution) if r.solution is not None else {})}
                            for name, (r, e) in results.items()},
             "rejected_records": scenario.constellation.rejected_records,

@@ -620,4 +620,5 @@ def host_options(config: Config, n_gateways: int) -> HostOptions:
                        terminals_per_site=h.terminals_per_site,
                        opening_cost=(h.opening_cost_satellite, h.opening_cost_gateway, h.opening_cost_cloud,
                                      h.opening_cost_local),
-                       gateway_profiles=profiles, gateway_links_gbps=links, local=local)
+                       gateway_profiles=profiles, gateway_links_gbps=links, local=local,
+                       local_devices_per_unit=h.local_devices_per_unit)

@@ -107,3 +107,21 @@ def test_a_run_with_a_local_tier(tmp_path):
 def test_local_profile_must_be_of_kind_local():
     with pytest.raises(InputError, match="hosts.local_profile"):
         resolve(load_config(QUICKSTART, ["hosts.local_profile='satellite-orin'"]))
+
+
+def test_several_devices_per_unit_pool_at_the_site():
+    # 300 phones a site (the Direct-to-Cell variant): each site's local host pools 300 of the profile's NPUs
+    # (M/D/300), and the quick start's Llama 3.2 1B computes there for Qualcomm's measured time, 128 tokens
+    # at 53.6399 tokens/s plus its 256-token prompt at the roofline, 2 x 1.23e9 x 256 / 9e12 s
+    overrides = ["time.duration_h=0.34", "time.step_s=150", "hosts.local_profile='local-phone-8-elite'",
+                 "hosts.local_devices_per_unit=300"]
+    p = pipeline.prepare(resolve(load_config(QUICKSTART, overrides)), lambda message: None).problem
+    local = np.flatnonzero(p.host_kind == LOCAL)
+    assert (p.queue_servers()[local] == 300).all()
+    llama = p.model_name.index("llama-3.2-1b-instruct-q4")
+    slots = (p.candidate_host == local[p.demand_site][None, :, None]) & (p.candidate_model == llama)
+    assert slots.any()
+    compute_ms = p.latency_parts_ms()[2][slots]
+    assert np.allclose(compute_ms, 1e3 * (128 / 53.6399 + 2 * 1.23e9 * 256 / 9e12), rtol=1e-9)
+    with pytest.raises(InputError, match="local_devices_per_unit"):
+        load_config(QUICKSTART, ["hosts.local_devices_per_unit=0"])

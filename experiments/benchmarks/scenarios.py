@@ -40,6 +40,8 @@ SCENARIOS = [
     ("brazil-agri-drones", "brazil-agri-drones", []),
     ("brazil-agri-drones-local", "brazil-agri-drones", ["hosts.local_profile=local-orin-nano"]),
     ("d2c-dead-zones", "d2c-dead-zones", []),
+    ("d2c-dead-zones-phone", "d2c-dead-zones", ["hosts.local_profile=local-phone-8-elite",
+                                                "hosts.local_devices_per_unit=300"]),
     ("remote-datacenter-backhaul", "remote-datacenter-backhaul", []),
     ("sovereignty", "sovereignty", []),
     ("sovereignty-open", "sovereignty", ["problem.enforce_jurisdictions=false"]),

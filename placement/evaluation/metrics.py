@@ -13,7 +13,7 @@ import dataclasses
 import numpy as np
 
 from placement.problem.battery import state_of_charge
-from placement.problem.queueing import queue_length
+from placement.problem.queueing import formation_request_ms, queue_length
 from placement.problem.spec import HOST_KINDS, LOCAL, PlacementProblem, Solution
 
 DEFAULT_TOLERANCE = 1e-6  # relative, on each limit; solvers' own feasibility tolerances are about this
@@ -39,11 +39,12 @@ class Evaluation:
     slo_term: float  # slo_penalty_ms x requests served over their SLO before waiting (slo_mode 'penalty')
     choice_term: float  # choice_cost_ms of the model each request is served with (the accuracy given up)
     unserved_term: float
-    opening_term: float
+    opening_term: float  # without the batch formation waiting
     migration_term: float
+    batching_term: float  # request-ms waiting for batches to fill, per placed copy (placement.problem.batching)
     requests: float  # all requests over the horizon
     served_requests: float
-    mean_latency_ms: float  # over served requests
+    mean_latency_ms: float  # over served requests, waiting and the wait for a batch to fill included
     p95_latency_ms: float  # over served requests
     slo_attainment: float  # share of all requests served within their demand's SLO
     demand_mean_latency_ms: np.ndarray  # [demand] waiting included (nan when nothing is served)
@@ -74,6 +75,7 @@ class Evaluation:
             "choice_term": self.choice_term,
             "unserved_term": self.unserved_term,
             "opening_term": self.opening_term, "migration_term": self.migration_term,
+            "batching_term": self.batching_term,
             "requests": self.requests, "unserved_share": self.unserved_share,
             "mean_latency_ms": self.mean_latency_ms, "p95_latency_ms": self.p95_latency_ms,
             "mean_waiting_ms": self.waiting_term / self.served_requests if self.served_requests > 0 else 0.0,
@@ -159,7 +161,7 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
              lambda t, d: f"epoch {t}, demand {p.demand_name[d]}")
 
     # (3), (4) compute and power per (epoch, host)
-    flops_rate = np.where(padding, 0.0, p.rate_per_s[:, :, None] * p.model_flops[model] * x)
+    flops_rate = np.where(padding, 0.0, p.rate_per_s[:, :, None] * p.flops_per_request()[model, host] * x)
     compute = np.zeros((T, H))
     np.add.at(compute, (np.broadcast_to(t_ix, x.shape), host), flops_rate)
     limit_peak = np.broadcast_to(p.peak_flops_s, (T, H))
@@ -237,10 +239,21 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
     slo_term = float(p.slo_penalty_ms * np.where(over_slo, weight, 0.0).sum()) if p.slo_mode == "penalty" else 0.0
     waiting_term = float((1e3 * p.epoch_s[:, None] * np.where(arrivals > 0, queue, 0.0)).sum())
     unserved_term = float((p.unserved_penalty_ms or 0.0) * (R * unserved).sum())
-    opening_term = float((y * p.opening_cost[None]).sum())
+    # the wait for batches to fill is priced per copy inside opening_cost (placement.problem.batching); reported apart
+    batching_term = float((y * formation_request_ms(p.batch_size[None], p.epoch_s[:, None, None])).sum())
+    opening_term = float((y * p.opening_cost[None]).sum()) - batching_term
     migration_term = float(p.migration_cost_per_gb * np.einsum("tmh,m->", uploads, p.model_memory_bytes / 1e9))
 
-    # Latency distribution: per demand over (epoch, slot), and over everything
+    # Latency distribution: per demand over (epoch, slot), and over everything, each request's wait for its batch
+    # to fill included: (b - 1) / (2 x its copy's arrival rate) (placement.problem.batching)
+    copy_rate = np.zeros((T, M, H))
+    np.add.at(copy_rate, (np.broadcast_to(t_ix, x.shape), model, host),
+              np.where(padding, 0.0, p.rate_per_s[:, :, None] * x))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        formation_ms = np.where(copy_rate > 0, 1e3 * (p.batch_size[None] - 1) / (2.0 * copy_rate), 0.0)
+    formation_ms = formation_ms[t_ix, model, host]
+    formation_served = float(np.where(weight > 0, weight * formation_ms, 0.0).sum())
+    latency = latency + formation_ms
     values = np.where(weight > 0, latency, np.inf).transpose(1, 0, 2).reshape(D, T * K)
     w = weight.transpose(1, 0, 2).reshape(D, T * K)
     served_requests = w.sum(axis=1)
@@ -260,10 +273,11 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
 
     return Evaluation(
         feasible=not violations, violations=tuple(violations),
-        objective=latency_term + slo_term + choice_term + unserved_term + opening_term + migration_term,
+        objective=latency_term + slo_term + choice_term + unserved_term + opening_term + batching_term + migration_term,
         latency_term=latency_term - waiting_term, waiting_term=waiting_term, slo_term=slo_term, choice_term=choice_term, unserved_term=unserved_term, opening_term=opening_term,
-        migration_term=migration_term, requests=float(R.sum()), served_requests=float(all_served),
-        mean_latency_ms=float(latency_term / all_served) if all_served > 0 else float("nan"),
+        migration_term=migration_term, batching_term=batching_term, requests=float(R.sum()),
+        served_requests=float(all_served),
+        mean_latency_ms=float((latency_term + formation_served) / all_served) if all_served > 0 else float("nan"),
         p95_latency_ms=float(_weighted_quantile(values.reshape(1, -1), w.reshape(1, -1), 0.95)[0]),
         slo_attainment=float(within.sum() / R.sum()) if R.sum() > 0 else 1.0,
         demand_mean_latency_ms=demand_mean, demand_mean_waiting_ms=demand_waiting, demand_p95_latency_ms=_weighted_quantile(values, w, 0.95),

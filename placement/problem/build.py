@@ -25,7 +25,10 @@ from placement.errors import InputError
 from placement.fields import NON_NEGATIVE, NON_NEGATIVE_INTEGER, check_fields, non_negative, option
 from placement.network.ground import GroundNodes
 from placement.network.epochs import Candidates, NetworkTensors
-from placement.problem.catalog import HostProfile, ModelSpec, SatellitePower, host_profiles, satellite_power
+from placement.problem.batching import batch_seconds
+from placement.problem.catalog import (HostProfile, ModelSpec, SatellitePower, host_profiles, measured_services,
+                                       satellite_power)
+from placement.problem.queueing import formation_request_ms
 from placement.problem.spec import CLOUD, GATEWAY, HOST_KINDS, LOCAL, SATELLITE, PlacementProblem
 
 
@@ -139,6 +142,7 @@ class HostOptions:
     opening_cost: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)  # per epoch a copy is placed, by host kind (HOST_KINDS)
     # A host at every demand site (an on-premise or on-device accelerator: kind 'local'); None: no local tier.
     local: HostProfile | None = None
+    local_devices_per_unit: int = 1  # devices of the local profile per demand unit (the phones of a beam)
     # One per gateway, in the order of the gateways (empty: `gateway` and `gateway_link_gbps` for all).
     gateway_profiles: tuple[HostProfile, ...] = ()
     gateway_links_gbps: tuple[float, ...] = ()
@@ -173,6 +177,23 @@ class ProblemOptions:
         0.95, check=lambda x: 0 < x < 1, expected="a share in (0, 1)",
         help="the largest share of a host's compute it may be loaded to (with queueing, where the wait grows "
              "without bound as the load nears 1: at 0.95 an M/D/1 request waits 9.5 service times)")
+    measured_service: bool = option(
+        True, help="use the catalog's published batch-1 times (measured.csv) where a model has one on a host's "
+                   "profile, instead of the roofline")
+    batch_size: int = option(1, check=lambda x: x >= 1, expected="an integer >= 1",
+                             help="requests a copy of a language model or detector serves together (others: 1); "
+                                  "above 1 each request waits (b - 1) / (2 x its copy's rate) for its batch to "
+                                  "fill and occupies an accelerator for t(b) / b (placement.problem.batching)")
+    price_per_kwh: list[float] = option(
+        [], check=lambda v: len(v) in (0, len(HOST_KINDS)) and all(0 <= x < float("inf") for x in v),
+        expected="4 finite prices >= 0 (satellite, gateway, cloud, local), or none",
+        help="money reported per strategy in metrics.json, not in the objective: the price of 1 kWh of "
+             "accelerator energy by host kind (no default: no sourced price ships)")
+    price_per_gb_upload: list[float] = option(
+        [], check=lambda v: len(v) in (0, len(HOST_KINDS)) and all(0 <= x < float("inf") for x in v),
+        expected="4 finite prices >= 0 (satellite, gateway, cloud, local), or none",
+        help="money reported per strategy: the price of uploading 1 GB of weights to a host of each kind, paid "
+             "for every copy's first placement and each migration (no default)")
     enforce_jurisdictions: bool = option(
         True, help="honour the workloads' allowed jurisdictions; false lifts them all, to measure what data "
                    "sovereignty costs (configs/sovereignty.toml)")
@@ -264,9 +285,16 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         value = lambda p: np.inf if getattr(p, field) is None else getattr(p, field)  # noqa: E731
         local = np.full(n_local, value(hosts.local) if n_local else 0.0)
         if n_local and field == "peak_flops_s":
-            local = local * units  # one device per demand unit of the site
+            local = local * units * hosts.local_devices_per_unit  # the devices of every demand unit of the site
         return np.concatenate([np.full(n_sat, value(hosts.satellite)), [value(p) for p in gateway_profiles],
                                np.full(C, value(hosts.cloud)), local]).astype(float)
+    host_profile = ([hosts.satellite] * n_sat + list(gateway_profiles) + [hosts.cloud] * C
+                    + [hosts.local] * n_local)
+    batch_size, batch_s = batch_seconds(models, host_profile, options.batch_size,
+                                        measured_services() if options.measured_service else {})
+    if options.batch_size > 1 and np.ptp(epoch_s) > 0:
+        raise InputError(f"epochs of {epoch_s.min():g} to {epoch_s.max():g} s", field="epoch_s",
+                         expected="epochs of one length with batch_size > 1 (the batch wait is priced per copy-epoch)")
     sunlit = np.asarray(sunlit_fraction, dtype=float)  # [epoch, sat]
     # Ground hosts draw mains (or a platform's) power: no budget; local devices likewise (assumption).
     ground = np.full((T, G + C + n_local), np.inf)
@@ -297,7 +325,7 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         model_name=[m.name for m in models], model_flops=[m.flops_per_inference for m in models],
         model_memory_bytes=[m.memory_bytes for m in models],
         model_memory_traffic_bytes=[m.memory_traffic_bytes for m in models],
-        memory_bandwidth_bytes_s=profile("memory_bandwidth_bytes_s"),
+        memory_bandwidth_bytes_s=profile("achievable_bandwidth_bytes_s"),
         demand_name=names, demand_model=demand_model, demand_site=demand_site,
         rate_per_s=np.asarray(rate, float).reshape(len(names), T).T,
         request_bytes=[models[m].request_bytes for m in demand_model],
@@ -306,8 +334,8 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         candidate_host=cand, candidate_rtt_ms=2.0 * cand_ms, candidate_up_gbps=cand_up,
         candidate_down_gbps=cand_down, candidate_share=cand_share, candidate_model=candidate_model,
         choice_cost_ms=np.array(choice_cost).reshape(len(names), len(models)),
-        epoch_s=epoch_s, opening_cost=np.broadcast_to(np.select(
-            [kind == k for k in range(len(HOST_KINDS))], list(hosts.opening_cost)), (len(models), H)),
+        epoch_s=epoch_s, opening_cost=np.select([kind == k for k in range(len(HOST_KINDS))], list(hosts.opening_cost))
+        + formation_request_ms(batch_size, epoch_s.max()), batch_size=batch_size, batch_s=batch_s,
         migration_cost_per_gb=options.migration_cost_per_gb,
         unserved_penalty_ms=None if options.serve_all else options.unserved_penalty_ms,
         placement=options.placement, single_source=options.single_source,

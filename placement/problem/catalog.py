@@ -24,7 +24,8 @@ models.csv (ModelSpec, one row per model)
   bandwidth, not arithmetic. `ModelSpec.memory_traffic_bytes` is what one request reads from memory
   (the weights once per forward pass: 1 + generated tokens passes for language models and Whisper's
   decoder, an upper bound for Whisper, whose decoder is part of the weights), and hosts carry
-  `memory_bandwidth_bytes_s`; the problem takes the slower of the two (a roofline).
+  `memory_bandwidth_bytes_s`; the problem takes the slower of the two (a roofline), the bandwidth derated to
+  ACHIEVABLE_BANDWIDTH_FRACTION of its peak as the arithmetic is to achievable_fraction.
 
 hosts.csv (HostProfile, one row per host kind profile)
   satellite-orin (one Jetson AGX Orin 64GB), gateway-l4 (4 x NVIDIA L4), cloud-h100 (64 x H100
@@ -35,6 +36,12 @@ hosts.csv (HostProfile, one row per host kind profile)
     peak_flops_s    = accelerators x service_flops_s                     (the whole host)
     flops_per_joule = service_flops_s / power_w                          (power_w per accelerator)
   The loader checks these identities, so an edited row cannot silently contradict itself.
+
+measured.csv (MeasuredService, one row per (model, host profile) with a published measurement)
+  A model's measured time on one accelerator of a profile at batch 1, as published (`unit`: ms_per_request,
+  or generated_tokens_per_s for a language model's decoding rate), with its source, date and what was
+  measured. `placement.problem.batching` turns it into the service time the problem uses instead of the
+  roofline; pairs without a row keep the roofline.
 
 satellite_power.csv (SatellitePower, name/value/unit rows)
   Compute power in sunlight (tied to the Orin's 60 W maximum), battery energy reserved for compute
@@ -85,6 +92,8 @@ HOST_COLUMNS = ("profile", "kind", "accelerator", "accelerators", "accelerator_p
                 "achievable_fraction", "peak_flops_s", "service_flops_s", "memory_bytes",
                 "flops_per_joule", "power_w", "source", "notes")
 POWER_COLUMNS = ("name", "value", "unit", "source", "notes")
+MEASURED_COLUMNS = ("model", "profile", "batch", "value", "unit", "source", "date", "notes")
+MEASURED_UNITS = ("ms_per_request", "generated_tokens_per_s")
 
 # satellite_power.csv rows: unit, lower bound, upper bound, whether the lower bound is open.
 _POWER_ROWS = {
@@ -94,6 +103,10 @@ _POWER_ROWS = {
     "depth_of_discharge": ("1", 0.0, 1.0, True),
     "longest_eclipse_min": ("min", 0.0, math.inf, True),
 }
+
+# Share of peak memory bandwidth batch-1 decoding achieves: the published decode rates in measured.csv reach
+# 0.39-0.68 of their hosts' peak (weight bytes x tokens/s / bandwidth; median 0.46: tests/test_batching.py).
+ACHIEVABLE_BANDWIDTH_FRACTION = 0.46
 
 _DERIVED_RTOL = 1e-3  # CSV figures are rounded to a few significant digits
 
@@ -149,9 +162,29 @@ class HostProfile:
     notes: str
 
     @property
+    def achievable_bandwidth_bytes_s(self) -> float | None:
+        """One accelerator's memory bandwidth as batch-1 inference achieves it: peak x
+        ACHIEVABLE_BANDWIDTH_FRACTION (None without a figure)."""
+        bandwidth = self.memory_bandwidth_bytes_s
+        return None if bandwidth is None else bandwidth * ACHIEVABLE_BANDWIDTH_FRACTION
+
+    @property
     def kind_code(self) -> int:
         """SATELLITE, GATEWAY or CLOUD, as `PlacementProblem.host_kind` stores it."""
         return HOST_KINDS.index(self.kind)
+
+
+@dataclasses.dataclass(frozen=True)
+class MeasuredService:
+    """A published measurement of one model on one accelerator of a host profile, at batch 1."""
+
+    model: str
+    profile: str
+    value: float  # in `unit`
+    unit: str  # one of MEASURED_UNITS
+    source: str
+    date: str
+    notes: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -249,6 +282,29 @@ def host_profiles(*, path=None) -> dict[str, HostProfile]:
             raise InputError(f"profile {host.profile!r} listed twice", source=source, line=line,
                              field="profile", expected="one row per profile")
         out[host.profile] = host
+    return out
+
+
+def measured_services(*, path=None) -> dict[tuple[str, str], MeasuredService]:
+    """Published measurements by (model, profile), in file order (`path`: a file of the same columns)."""
+    source, rows = _read("measured.csv", path, MEASURED_COLUMNS)
+    out: dict[tuple[str, str], MeasuredService] = {}
+    for line, row in rows:
+        key = (_require_text(row, "model", source, line), _require_text(row, "profile", source, line))
+        if key in out:
+            raise InputError(f"{key} listed twice", source=source, line=line, field="model",
+                             expected="one row per (model, profile)")
+        if row["batch"].strip() != "1":
+            raise InputError(f"batch {row['batch']!r}", source=source, line=line, field="batch",
+                             expected="1 (batch-1 figures; placement.problem.batching extends them to a batch)")
+        unit = row["unit"].strip()
+        if unit not in MEASURED_UNITS:
+            raise InputError(f"{unit!r}", source=source, line=line, field="unit",
+                             expected=f"one of {list(MEASURED_UNITS)}")
+        out[key] = MeasuredService(
+            model=key[0], profile=key[1], value=_number(row, "value", source, line, 0.0, math.inf, True, unit),
+            unit=unit, source=_require_text(row, "source", source, line),
+            date=_require_text(row, "date", source, line), notes=row["notes"].strip())
     return out
 
 

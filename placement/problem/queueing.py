@@ -71,3 +71,9 @@ def queue_length(rho, intercept, slope):
     """[...] Lq of the interpolant: max over chords of a + b rho, with rho [..., host] and the chords
     [host, n]. Plain operators only, so numpy arrays and JAX tracers both go through."""
     return (intercept + slope * rho[..., None]).max(axis=-1)
+
+
+def formation_request_ms(batch_size, epoch_s):
+    """Request-ms the requests of one copy spend waiting for their batches to fill over an epoch of `epoch_s`:
+    1e3 x epoch_s x (b - 1) / 2, elementwise over the batch sizes b (derived in placement.problem.batching)."""
+    return 1e3 * epoch_s * (np.asarray(batch_size, dtype=float) - 1.0) / 2.0

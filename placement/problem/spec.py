@@ -22,7 +22,7 @@ import numpy as np
 
 from placement.errors import InputError
 from placement.problem.battery import sustained_power_w
-from placement.problem.queueing import chords, queue_length
+from placement.problem.queueing import chords, formation_request_ms, queue_length
 
 SATELLITE, GATEWAY, CLOUD, LOCAL = 0, 1, 2, 3
 HOST_KINDS = ("satellite", "gateway", "cloud", "local")  # local: at the site itself, no network path
@@ -98,6 +98,11 @@ class PlacementProblem:
       host, no battery), battery_j [host] (usable energy of its battery share, full at the start); with
       them, power_budget_w is the most the host may draw at any moment (panels or battery), and what the
       battery holds carries from one epoch to the next. None: power_budget_w is each epoch's average budget.
+    Measured service and batching (optional; `placement.problem.batching`)
+      batch_size [model, host] (requests a copy serves together; ones), batch_s [model, host] (seconds one
+      batch takes on one accelerator at full power, measured where published; NaN: the roofline): a request
+      then occupies an accelerator for batch_s / batch_size (its compute load) and computes for batch_s (its
+      latency); the wait for a batch to fill is in opening_cost (`queueing.formation_request_ms`).
     Service-level objectives
       slo_mode ('report': attainment only; 'penalty': each request served in a slot whose latency before
       waiting exceeds its SLO adds slo_penalty_ms; 'constraint': such slots are unusable (10), and a demand
@@ -149,6 +154,8 @@ class PlacementProblem:
     slo_penalty_ms: float = 0.0
     harvest_w: np.ndarray | None = None  # [epoch, host] (None: no battery carried)
     battery_j: np.ndarray | None = None  # [host]
+    batch_size: np.ndarray | None = None  # [model, host] (None: ones)
+    batch_s: np.ndarray | None = None  # [model, host] seconds of one batch (None or NaN: the roofline)
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
@@ -174,6 +181,10 @@ class PlacementProblem:
             set_("candidate_model", np.broadcast_to(np.asarray(self.demand_model)[None, :, None], cand.shape))
         if self.choice_cost_ms is None:
             set_("choice_cost_ms", np.zeros((D, M)))
+        if self.batch_size is None:
+            set_("batch_size", np.ones((M, H), np.int64))
+        if self.batch_s is None:
+            set_("batch_s", np.full((M, H), np.nan))
         shapes = {
             "host_kind": (np.int8, (H,)), "host_jurisdiction": (np.int32, (H,)),
             "memory_bytes": (np.float64, (H,)), "peak_flops_s": (np.float64, (H,)),
@@ -190,6 +201,7 @@ class PlacementProblem:
             "choice_cost_ms": (np.float64, (D, M)),
             "epoch_s": (np.float64, (T,)), "opening_cost": (np.float64, (M, H)),
             "model_memory_traffic_bytes": (np.float64, (M,)), "memory_bandwidth_bytes_s": (np.float64, (H,)),
+            "batch_size": (np.int64, (M, H)), "batch_s": (np.float64, (M, H)),
         }
         if (self.harvest_w is None) != (self.battery_j is None):
             raise InputError("one of harvest_w and battery_j is given", field="battery_j",
@@ -233,6 +245,12 @@ class PlacementProblem:
         for name in ("peak_flops_s", "service_flops_s", "flops_per_joule", "epoch_s", "slo_ms",
                      "memory_bandwidth_bytes_s"):
             _check(getattr(self, name) > 0, name, "not positive", "values > 0")
+        _check(self.batch_size >= 1, "batch_size", "below 1", "integers >= 1")
+        _check(self.opening_cost >= formation_request_ms(self.batch_size, self.epoch_s.max()) * (1 - 1e-12),
+               "opening_cost", "below the wait for batches to fill",
+               "opening_cost including 1e3 x epoch_s x (batch_size - 1) / 2 (placement.problem.batching)")
+        _check(np.isnan(self.batch_s) | (np.isfinite(self.batch_s) & (self.batch_s > 0)), "batch_s",
+               "not positive", "seconds > 0, or NaN for the roofline")
         if self.harvest_w is not None:
             _check(np.isfinite(self.battery_j) & (self.battery_j >= 0), "battery_j", "negative or not finite",
                    "finite energies >= 0 (J)")
@@ -357,6 +375,7 @@ class PlacementProblem:
             link_gbps=per_host(self.link_gbps), opening_cost=per_host(self.opening_cost),
             harvest_w=per_host(self.harvest_w), battery_j=per_host(self.battery_j),
             memory_bandwidth_bytes_s=per_host(self.memory_bandwidth_bytes_s),
+            batch_size=per_host(self.batch_size), batch_s=per_host(self.batch_s),
             candidate_host=np.where(self.candidate_host >= 0, renumber[np.maximum(self.candidate_host, 0)], -1))
 
     def requests(self) -> np.ndarray:
@@ -428,7 +447,14 @@ class PlacementProblem:
     def slot_flops_per_s(self) -> np.ndarray:
         """[epoch, demand, slot]: FLOP/s the whole demand needs where it is all served in the slot, with the
         slot's model (constraints 3-4)."""
-        return self.rate_per_s[:, :, None] * self.model_flops[self.candidate_model]
+        return self.rate_per_s[:, :, None] * self.flops_per_request()[self.candidate_model,
+                                                                      np.maximum(self.candidate_host, 0)]
+
+    def flops_per_request(self) -> np.ndarray:
+        """[model, host]: the compute one request costs the host (3-4): the model's FLOPs, or where a batch time
+        is given, its share of an accelerator, batch_s / batch_size, in FLOP-equivalents of its speed."""
+        batched = self.batch_s / self.batch_size * self.service_flops_s[None, :]
+        return np.where(np.isnan(self.batch_s), self.model_flops[:, None], batched)
 
     def host_group(self) -> np.ndarray:
         """[epoch, demand, slot]: the first slot of the demand-epoch with the same host (its own index where
@@ -492,9 +518,10 @@ class PlacementProblem:
         (candidate_up_gbps) and of the response at the bottleneck of the path down (candidate_down_gbps);
         compute on one accelerator: the slower of its arithmetic (FLOPs at its speed, lower when the power
         budget cannot run it at peak) and its memory traffic at the accelerator's bandwidth (a roofline; what
-        bounds language-model decoding at batch 1). Capacity stays FLOP-based (constraint 3): requests
-        served together share each weight read (batching), so bandwidth limits one request's latency,
-        not the host's throughput.
+        bounds language-model decoding at batch 1), or where batch_s is given its batch's time, stretched
+        likewise when the power budget slows the accelerator. Without batch_s capacity stays FLOP-based
+        (constraint 3): requests served together are taken to share each weight read, so bandwidth limits one
+        request's latency, not the host's throughput; with it, a request occupies batch_s / batch_size.
         """
         host = np.maximum(self.candidate_host, 0)
         up, down = self.candidate_up_gbps, self.candidate_down_gbps
@@ -510,7 +537,9 @@ class PlacementProblem:
         with np.errstate(divide="ignore"):
             arithmetic_s = self.model_flops[model] / speed[t, host]
         memory_s = self.model_memory_traffic_bytes[model] / self.memory_bandwidth_bytes_s[host]
-        compute_ms = 1e3 * np.maximum(arithmetic_s, memory_s)
+        with np.errstate(divide="ignore"):
+            batch_s = self.batch_s[model, host] * (self.service_flops_s[host] / speed[t, host])
+        compute_ms = 1e3 * np.where(np.isnan(batch_s), np.maximum(arithmetic_s, memory_s), batch_s)
         return self.candidate_rtt_ms, transmission_ms, compute_ms
 
 
