@@ -1,7 +1,7 @@
 """Score and check a placement from the raw problem arrays, independently of every solver.
 
 `evaluate(problem, solution)` recomputes the objective of `placement.solvers.milp` term by term and checks
-each of its constraints (1)-(13) with its own sums (np.add.at over the candidate hosts, not the solver's
+each of its constraints (1)-(16) with its own sums (np.add.at over the candidate hosts, not the solver's
 matrices), so a solver bug shows up here instead of being trusted. It reports each violated constraint and
 by how much, a latency breakdown per demand, and the load on every host and site link against its limits.
 """
@@ -13,6 +13,7 @@ import dataclasses
 import numpy as np
 
 from placement.problem.battery import state_of_charge
+from placement.problem.link_rows import LINK_KINDS
 from placement.problem.queueing import queue_length
 from placement.problem.spec import HOST_KINDS, LOCAL, PlacementProblem, Solution
 
@@ -61,6 +62,7 @@ class Evaluation:
     link_utilization: np.ndarray  # [epoch, host] (requests + uploads) / capacity
     site_uplink_utilization: np.ndarray  # [epoch, site] request bits / what the site's terminals carry up
     site_downlink_utilization: np.ndarray  # [epoch, site] response bits / what they carry down
+    shared_link_utilization: np.ndarray  # [epoch, link] epoch-mean load / capacity of each shared link (16)
 
     @property
     def unserved_share(self) -> float:
@@ -228,6 +230,21 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
         flag(f"{number} site {direction}", excess, 1e9 * limit_gbps, lambda t, s: f"epoch {t}, site {p.site_name[s]}")
         site_bps[direction] = load
 
+    # (16) shared links: requests on each link their slot's path crosses toward the host, responses on its
+    # reverse, each weighted by the share of the slot's requests that path carries (epoch-mean load)
+    shared_bps = np.zeros(p.link_capacity_gbps.shape)
+    served_rate = np.where(padding, 0.0, p.rate_per_s[:, :, None] * x)  # [T, D, K] requests/s
+    for j in range(p.candidate_link.shape[3]):
+        link = p.candidate_link[..., j]
+        on = link >= 0
+        carried = served_rate * p.candidate_link_share[..., j]
+        t_on = np.broadcast_to(t_ix, x.shape)[on]
+        np.add.at(shared_bps, (t_on, link[on]), (carried * 8.0 * p.request_bytes[None, :, None])[on])
+        np.add.at(shared_bps, (t_on, p.link_reverse[link[on]]), (carried * 8.0 * p.response_bytes[None, :, None])[on])
+    limit_bps = 1e9 * p.link_capacity_gbps
+    flag("(16) shared link", np.where(np.isfinite(limit_bps), shared_bps - limit_bps * (1 + tolerance), 0), limit_bps,
+         lambda t, n: f"epoch {t}, {LINK_KINDS[p.link_kind[n]]} {p.link_name[n]}")
+
     # Objective, term by term
     latency = p.latency_ms() + host_waiting_ms[t_ix, host]
     weight = R[:, :, None] * x  # requests served in each slot
@@ -256,6 +273,7 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
         link_util = link_bps / (1e9 * p.link_gbps)
         uplink_util = site_bps["uplink"] / (1e9 * p.site_uplink_gbps)
         downlink_util = site_bps["downlink"] / (1e9 * p.site_downlink_gbps)
+        shared_util = shared_bps / limit_bps
     all_served = served_requests.sum()
 
     return Evaluation(
@@ -271,4 +289,5 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
         compute_flops_s=compute, compute_utilization=utilization, host_waiting_ms=host_waiting_ms, power_w=power,
         battery_soc_j=soc, energy_j=np.bincount(p.host_kind, (power * p.epoch_s[:, None]).sum(axis=0), len(HOST_KINDS)),
         memory_utilization=memory_util, link_utilization=np.nan_to_num(link_util),
-        site_uplink_utilization=np.nan_to_num(uplink_util), site_downlink_utilization=np.nan_to_num(downlink_util))
+        site_uplink_utilization=np.nan_to_num(uplink_util), site_downlink_utilization=np.nan_to_num(downlink_util),
+        shared_link_utilization=np.nan_to_num(shared_util))

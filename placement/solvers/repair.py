@@ -12,7 +12,7 @@ whole arrays, in numpy float64, for splittable demands (not single_source):
    the most used are kept while their uploads fit.
 2. Relaxed shares where they fit. The relaxed shares, restricted to slots with a kept copy and each at
    most its slot's candidate_share (12), are scaled down on every over-full row (compute (3)-(4), host
-   link (6), site uplink (7a) and downlink (7b)) by the row's capacity / load; each share by the smallest
+   link (6), site uplink (7a) and downlink (7b), shared links (16)) by the row's capacity / load; each share by the smallest
    factor of its rows, so every row then holds (1) <= 1.
 3. Rounds. Every demand-epoch with requests left proposes the rest to its cheapest slot (by `slot_cost`,
    for example latency plus the Lagrangian prices of its rows) whose rows still have room and whose
@@ -135,13 +135,19 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     row = t3 * H + host  # (epoch, host) row of each slot
     site_row = np.arange(T)[:, None] * S + site2  # (epoch, site) row of each demand-epoch
     slot_site_row = np.broadcast_to(site_row[:, :, None], (T, D, K))
-    # The rows a slot's share loads, in the order of `rooms`: compute, host link, site uplink, site downlink;
-    # the row of each slot and the load of a whole demand-epoch [T, D] on it
-    slot_rows = (row, row, slot_site_row, slot_site_row)
+    # The rows a slot's share loads, in the order of `rooms`: compute, host link, site uplink, site downlink,
+    # shared links; each [T, D, K, terms]: the rows of each slot, and the load of its whole demand-epoch on
+    # them (a slot loads one row of each kind but the shared links, 2L of those: padding on a spare row)
+    link_row, link_load = p.link_terms()
+    n_links = T * p.n_links
+    slot_rows = tuple(a[..., None] for a in (row, row, slot_site_row, slot_site_row)) + (
+        np.where(link_row >= 0, link_row, n_links),)
     # per unit share of each slot; a local host's slot does not cross the site's terminals
     via = p.via_site()
-    per_share = (p.slot_flops_per_s(), p.bits_per_s()[:, :, None] * np.ones(K),
-                 p.request_bits_per_s()[:, :, None] * via, p.response_bits_per_s()[:, :, None] * via)
+    per_share = tuple(a[..., None] for a in (
+        p.slot_flops_per_s(), p.bits_per_s()[:, :, None] * np.ones(K),
+        p.request_bits_per_s()[:, :, None] * via, p.response_bits_per_s()[:, :, None] * via)) + (link_load,)
+    n_rows = (T * H, T * H, T * S, T * S, n_links + 1)
     cap = p.candidate_share
 
     # 1. Copies, and what their uploads leave of the links
@@ -153,6 +159,7 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     room_link = ((1.0 - SLACK) * p.link_bps() - uploads_bps(p, y)).ravel()  # >= 0: the copies' uploads fit
     room_uplink = (1.0 - SLACK) * p.site_uplink_bps().ravel()
     room_downlink = (1.0 - SLACK) * p.site_downlink_bps().ravel()
+    room_shared = np.append((1.0 - SLACK) * p.network_link_bps().ravel(), np.inf)
     active = (R > 0)[:, :, None]
     ok &= active
 
@@ -160,23 +167,20 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
         """`wanted` (held + offered shares) with each row that receives an offer cut to its room, the shares
         that would cost the most to move elsewhere (requests x regret per unit of the row's load) kept
         first. Rows without an offer already fit and keep everything."""
-        hit_host = np.zeros(T * H, bool)
-        hit_host[row[offer > 0]] = True
-        hit_site = np.zeros(T * S, bool)
-        hit_site[site_row[offer.sum(axis=2) > 0]] = True
         kept = np.ones(wanted.shape)
-        for index, hit, load_of, room in zip(slot_rows, (hit_host, hit_host, hit_site, hit_site), per_share, rooms):
-            t, d, k = np.nonzero(hit[index] & (wanted > 0))
-            load = wanted[t, d, k] * load_of[t, d, k]
+        for index, load_of, room, n in zip(slot_rows, per_share, rooms, n_rows):
+            hit = np.zeros(n, bool)
+            hit[index[offer > 0]] = True
+            t, d, k, j = np.nonzero(hit[index] & (wanted > 0)[..., None])
+            load = wanted[t, d, k] * load_of[t, d, k, j]
             with np.errstate(divide="ignore", invalid="ignore"):
-                priority = np.where(load_of[t, d, k] > 0, R[t, d] * regret[t, d, k] / load_of[t, d, k], np.inf)
-            kept[t, d, k] = np.minimum(kept[t, d, k], _keep(index[t, d, k], load, room, priority))
+                priority = np.where(load_of[t, d, k, j] > 0, R[t, d] * regret[t, d, k] / load_of[t, d, k, j], np.inf)
+            np.minimum.at(kept, (t, d, k), _keep(index[t, d, k, j], load, room, priority))
         return wanted * kept
 
     def loads_on_rows(x):
         """The load of shares x [T, D, K] on every row, in the order of `rooms`."""
-        return tuple(_segment_sum(index, x * load, n)
-                     for index, load, n in zip(slot_rows, per_share, (T * H, T * H, T * S, T * S)))
+        return tuple(_segment_sum(index, x[..., None] * load, n) for index, load, n in zip(slot_rows, per_share, n_rows))
 
     def regret(available):
         """[T, D, K] what a share at each slot saves against the demand-epoch's next option: its cheapest
@@ -200,7 +204,7 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     offer = np.where(total > 1.0, offer / np.maximum(total, 1e-300), offer)
     by_host = p.host_share_served(offer)  # a host's slots (one per model) share its reachable share (12)
     offer = np.where(by_host > cap, offer * cap / np.maximum(by_host, 1e-300), offer)
-    rooms = (room_compute, room_link, room_uplink, room_downlink)
+    rooms = (room_compute, room_link, room_uplink, room_downlink, room_shared)
     for round_ in range(MAX_ROUNDS):
         if round_ < BUMP_ROUNDS:
             wanted = x + offer
