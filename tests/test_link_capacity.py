@@ -59,6 +59,17 @@ def test_two_demands_sharing_one_laser_are_limited_by_it():
     assert [(v.constraint, v.where) for v in report.violations] == [("(16) shared link", "epoch 0, laser A>S")]
     # 100 requests/s x 8,000 bits against 720,000 bits/s (and the evaluator's relative tolerance of 1e-6)
     assert report.violations[0].amount == pytest.approx(800_000 - 720_000 * (1 + 1e-6), rel=1e-9)
+    # A path that crosses the laser in the first of two steps only (share 0.5): the row bounds the epoch
+    # mean, 100 x 8,000 x 0.5 = 400,000 bits/s (feasible), while the first step carries all 800,000.
+    half = laser_shared_by_two_demands(7.2e-4)
+    half = dataclasses.replace(half, candidate_link_share=half.candidate_link_share * 0.5,
+                               candidate_link_steps=np.where(half.candidate_link >= 0, 1, 0).astype(np.uint64))
+    report = evaluate(half, unlimited)
+    assert report.feasible
+    assert report.shared_link_utilization[0, 0] == pytest.approx(400_000 / 720_000)
+    assert report.shared_link_peak_utilization[0, 0] == pytest.approx(800_000 / 720_000)
+    assert report.summary()["shared_link_worst_step_utilization_max"] == pytest.approx(800_000 / 720_000)
+    assert np.isnan(evaluate(laser_shared_by_two_demands(7.2e-4), unlimited).shared_link_peak_utilization).all()
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -128,12 +139,14 @@ def gen1_paths():
     ground_hosts = np.broadcast_to(n_sat + np.arange(n_gateway + 4), (2, n_site, n_gateway + 4))
     candidates = np.concatenate([satellites, ground_hosts], axis=2)
     ids = LinkIds(n_sat, n_gateway, 3, 4)
-    links, share = slot_links(r_ecef, grids, ground, spec, network.access_sat, 1, candidates, np.arange(n_site), ids)
-    return r_ecef, grids, ground, spec, network, candidates, ids, links, share
+    links, share, steps = slot_links(r_ecef, grids, ground, spec, network.access_sat, 1, candidates, np.arange(n_site),
+                                     ids)
+    return r_ecef, grids, ground, spec, network, candidates, ids, links, share, steps
 
 
 def test_path_incidence_equals_the_recovered_paths(gen1_paths):
-    r_ecef, grids, ground, spec, network, candidates, ids, links, share = gen1_paths
+    r_ecef, grids, ground, spec, network, candidates, ids, links, share, steps = gen1_paths
+    np.testing.assert_array_equal(steps, np.where(links >= 0, 1, 0))  # one step per epoch: bit 0
     n_sat, neighbour = r_ecef.shape[0], plus_grid(grids)
     t, site, k = np.nonzero(candidates >= 0)
     host = candidates[t, site, k]

@@ -169,15 +169,22 @@ def _epoch_paths(r_time, access_sat, ground: Ground, table, windows: Windows, ro
     return jax.lax.map(step, (r_time, access_sat))
 
 
-def fold(links: np.ndarray, reachable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def fold(links: np.ndarray, reachable: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """One epoch's links [step, Q, W] (-1 none) and reachability [step, Q] as per-query lists (ids [Q, L],
-    -1 padding, and shares [Q, L]: the share of the steps in which the query's host is reachable whose path
-    crosses each link), L the most distinct links of any query."""
+    -1 padding; shares [Q, L]: the share of the steps in which the query's host is reachable whose path
+    crosses each link; the steps [Q, L] uint64 in which it does, bit i for step i, None beyond 64 steps),
+    L the most distinct links of any query."""
     n_step, n_query, width = links.shape
     q = np.broadcast_to(np.arange(n_query)[None, :, None], links.shape)
     on = links >= 0
     n_links = int(links.max(initial=-1)) + 1
-    pair, count = np.unique(q[on].astype(np.int64) * n_links + links[on], return_counts=True)
+    pair, inverse, count = np.unique(q[on].astype(np.int64) * n_links + links[on], return_inverse=True,
+                                     return_counts=True)
+    masks = None
+    if n_step <= 64:
+        masks = np.zeros(len(pair), np.uint64)
+        step = np.broadcast_to(np.arange(n_step, dtype=np.uint64)[:, None, None], links.shape)[on]
+        np.bitwise_or.at(masks, inverse, np.left_shift(np.uint64(1), step))
     owner, link = np.divmod(pair, max(n_links, 1))
     first = np.searchsorted(owner, np.arange(n_query))
     rank = np.arange(len(owner)) - first[owner]
@@ -185,15 +192,22 @@ def fold(links: np.ndarray, reachable: np.ndarray) -> tuple[np.ndarray, np.ndarr
     ids, share = np.full((n_query, L), -1, np.int64), np.zeros((n_query, L))
     ids[owner, rank] = link
     share[owner, rank] = count / reachable.sum(axis=0)[owner]
-    return ids, share
+    steps = None
+    if masks is not None:
+        steps = np.zeros((n_query, L), np.uint64)
+        steps[owner, rank] = masks
+    return ids, share, steps
 
 
 def slot_links(r_ecef_km: np.ndarray, lasers_of: tuple[GridShell, ...] | np.ndarray, ground: Ground,
                spec: NetworkSpec, access_sat: np.ndarray, steps_per_epoch: int, candidate_host: np.ndarray,
-               demand_site: np.ndarray, ids: LinkIds, max_hops: int = 64) -> tuple[np.ndarray, np.ndarray]:
+               demand_site: np.ndarray, ids: LinkIds, max_hops: int = 64
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The links of each candidate slot of a placement problem built on this network (problem.build: hosts
     are the satellites, then the gateways, then the cloud regions, then local hosts, which have no links):
-    (ids [epoch, demand, slot, L] in `ids` numbering, -1 padding; shares [epoch, demand, slot, L]). Paths
+    (ids [epoch, demand, slot, L] in `ids` numbering, -1 padding; shares [epoch, demand, slot, L]; the steps
+    of the epoch in which each path crosses each link [epoch, demand, slot, L] uint64, or None where an
+    epoch has more than 64 steps, as `fold`). Paths
     are walked `max_hops` lasers at first (a Walker shell's +Grid is about planes / 2 + per plane / 2 hops
     across: 47 on Starlink Gen1's first shell), twice as many again while some path is longer.
 
@@ -210,7 +224,7 @@ def slot_links(r_ecef_km: np.ndarray, lasers_of: tuple[GridShell, ...] | np.ndar
              for t in range(T)]
     width = max(1, max(len(p) for p in pairs))  # one query width (and one root width) for every epoch
     roots_width = max(1, max(int((p % (n_sat + n_gateway + n_cloud) < n_sat).sum()) for p in pairs))
-    out_ids, out_share = [], []
+    out_ids, out_share, out_steps = [], [], []
     for t, pair in enumerate(pairs):
         q_site, q_host = np.divmod(pair, n_sat + n_gateway + n_cloud)
         kind = np.select([q_host < n_sat, q_host < n_sat + n_gateway], [TO_SATELLITE, TO_GATEWAY], TO_CLOUD)
@@ -231,13 +245,16 @@ def slot_links(r_ecef_km: np.ndarray, lasers_of: tuple[GridShell, ...] | np.ndar
                 max_hops=max_hops))
             cut = bool(cut[:, :len(pair)].any())
             max_hops *= 2 if cut else 1
-        per_query, share = fold(links[:, :len(pair)], reachable[:, :len(pair)])
+        per_query, share, masks = fold(links[:, :len(pair)], reachable[:, :len(pair)])
         # each slot takes its (site, host) pair's lists
         at = np.searchsorted(pair, site[t].astype(np.int64) * (n_sat + n_gateway + n_cloud) + np.maximum(host[t], 0))
         at = np.minimum(at, max(len(pair) - 1, 0))
         slot_ids = np.where(routed[t][..., None], per_query[at], -1) if len(pair) else np.full((D, K, 0), -1)
         out_ids.append(slot_ids)
         out_share.append(np.where(slot_ids >= 0, share[at], 0.0) if len(pair) else np.zeros((D, K, 0)))
+        out_steps.append(None if masks is None else np.where(slot_ids >= 0, masks[at], 0) if len(pair)
+                         else np.zeros((D, K, 0), np.uint64))
     L = max(a.shape[-1] for a in out_ids)
     pad = lambda a, fill: np.pad(a, ((0, 0), (0, 0), (0, L - a.shape[-1])), constant_values=fill)  # noqa: E731
-    return np.stack([pad(a, -1) for a in out_ids]), np.stack([pad(a, 0.0) for a in out_share])
+    steps = None if steps_per_epoch > 64 else np.stack([pad(a, 0).astype(np.uint64) for a in out_steps])
+    return np.stack([pad(a, -1) for a in out_ids]), np.stack([pad(a, 0.0) for a in out_share]), steps

@@ -32,7 +32,8 @@ def link_shapes(problem, set_, slots_shape: tuple[int, int, int]) -> dict:
     p = problem
     T = slots_shape[0]
     if not p.link_name:
-        for name in ("link_kind", "link_reverse", "link_capacity_gbps", "candidate_link", "candidate_link_share"):
+        for name in ("link_kind", "link_reverse", "link_capacity_gbps", "candidate_link", "candidate_link_share",
+                     "candidate_link_steps"):
             if getattr(p, name) is not None and np.size(getattr(p, name)):
                 raise InputError("is given without link_name", field=name, expected="link_name for every link")
         set_("link_kind", np.zeros(0))
@@ -49,7 +50,8 @@ def link_shapes(problem, set_, slots_shape: tuple[int, int, int]) -> dict:
         raise InputError(f"has shape {np.shape(p.candidate_link)}", field="candidate_link",
                          expected=f"shape {slots_shape + ('L',)}")
     n = len(p.link_name)
-    return {"link_kind": (np.int8, (n,)), "link_reverse": (np.int32, (n,)),
+    steps = {} if p.candidate_link_steps is None else {"candidate_link_steps": (np.uint64, slots_shape + (width,))}
+    return steps | {"link_kind": (np.int8, (n,)), "link_reverse": (np.int32, (n,)),
             "link_capacity_gbps": (np.float64, (T, n)), "candidate_link": (np.int32, slots_shape + (width,)),
             "candidate_link_share": (np.float64, slots_shape + (width,))}
 
@@ -73,6 +75,9 @@ def check_links(problem, check) -> None:
           "links only where candidate_host >= 0")
     check((share >= 0) & (share <= 1) & ((link >= 0) | (share == 0)), "candidate_link_share",
           "outside [0, 1], or not 0 on padding", "shares in [0, 1], 0 where candidate_link is -1")
+    if p.candidate_link_steps is not None:
+        check((link >= 0) | (p.candidate_link_steps == 0), "candidate_link_steps", "steps on padding",
+              "0 where candidate_link is -1")
     ordered = np.sort(np.where(link >= 0, link, -1 - np.arange(link.shape[-1])), axis=-1)
     check((np.diff(ordered, axis=-1) != 0).all(axis=-1), "candidate_link", "a link repeated in one slot",
           "distinct links per slot")

@@ -34,7 +34,7 @@ def with_network_links(problem: PlacementProblem, r_ecef_km: np.ndarray, lasers_
     n_sat = r_ecef_km.shape[0]
     gateways, pops, clouds = nodes["gateway"], nodes["pop"], nodes["cloud"]
     ids = LinkIds(n_sat, len(gateways.name), len(pops.name), len(clouds.name))
-    slot_ids, share = slot_links(r_ecef_km, lasers_of, ground, spec, access_sat, steps_per_epoch,
+    slot_ids, share, steps = slot_links(r_ecef_km, lasers_of, ground, spec, access_sat, steps_per_epoch,
                                  problem.candidate_host, problem.demand_site, ids)
     table, grids = laser_table(lasers_of, n_sat)
     neighbour = plus_grid(grids) if table is None else np.asarray(table)
@@ -49,4 +49,4 @@ def with_network_links(problem: PlacementProblem, r_ecef_km: np.ndarray, lasers_
         problem, link_name=names, link_kind=ids.kind(every), link_reverse=np.searchsorted(every, ids.reverse(every, neighbour)),
         link_capacity_gbps=np.broadcast_to(capacity, (problem.n_epochs, len(every))),
         candidate_link=np.where(slot_ids >= 0, np.searchsorted(every, np.maximum(slot_ids, 0)), -1),
-        candidate_link_share=share)
+        candidate_link_share=share, candidate_link_steps=steps)

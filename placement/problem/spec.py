@@ -95,7 +95,9 @@ class PlacementProblem:
       no row), candidate_link [epoch, demand, slot, L] (the links the slot's requests cross, site -> host,
       -1 padding; its responses cross each one's link_reverse), candidate_link_share [epoch, demand, slot, L]
       (in [0, 1]: the share of the slot's served requests whose path crosses that link, the share of the
-      steps in which the host is reachable whose path crosses it). A row bounds the link's epoch-mean load.
+      steps in which the host is reachable whose path crosses it), candidate_link_steps [epoch, demand, slot,
+      L] (optional, uint64: bit i set where the path crosses the link at the epoch's step i; lets the
+      evaluator report the worst step). A row bounds the link's epoch-mean load, not each step's.
     Queueing
       queueing (requests wait for an accelerator: the M/D/c waiting of `placement.problem.queueing`, a
       convex function of each host-epoch's utilisation, is added to the objective and to each request's
@@ -163,6 +165,7 @@ class PlacementProblem:
     link_capacity_gbps: np.ndarray | None = None  # [epoch, link]
     candidate_link: np.ndarray | None = None  # [epoch, demand, slot, L] (None: no links, L = 0)
     candidate_link_share: np.ndarray | None = None  # [epoch, demand, slot, L]
+    candidate_link_steps: np.ndarray | None = None  # [epoch, demand, slot, L] uint64 (None: not known)
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)

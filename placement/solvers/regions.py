@@ -29,7 +29,7 @@ from placement.problem.spec import PlacementProblem, Solution, SolveResult, Stat
 _DEMAND_FIELDS_LAST = ("rate_per_s",)  # [epoch, demand]
 _DEMAND_FIELDS_MIDDLE = ("candidate_host", "candidate_rtt_ms", "candidate_up_gbps", "candidate_down_gbps",
                          "candidate_share", "candidate_model", "candidate_link",
-                         "candidate_link_share")  # [epoch, demand, slot, ...]
+                         "candidate_link_share", "candidate_link_steps")  # [epoch, demand, slot, ...] (or None)
 _DEMAND_FIELDS_FIRST = ("demand_model", "demand_site", "request_bytes", "response_bytes", "slo_ms", "allowed",
                         "choice_cost_ms")  # [demand, ...]
 
@@ -78,7 +78,7 @@ def subproblem(problem: PlacementProblem, demands: np.ndarray) -> PlacementProbl
     """`problem` with only `demands` (every host, site and model kept)."""
     p = problem
     fields = {name: getattr(p, name)[:, demands] for name in _DEMAND_FIELDS_LAST}
-    fields |= {name: getattr(p, name)[:, demands, :] for name in _DEMAND_FIELDS_MIDDLE}
+    fields |= {name: getattr(p, name)[:, demands, :] for name in _DEMAND_FIELDS_MIDDLE if getattr(p, name) is not None}
     fields |= {name: getattr(p, name)[demands] for name in _DEMAND_FIELDS_FIRST}
     return dataclasses.replace(p, demand_name=tuple(p.demand_name[i] for i in demands), **fields)
 
