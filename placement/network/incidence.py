@@ -34,12 +34,11 @@ import numpy as np
 from placement.network.isl import GridShell, plus_grid
 from placement.network.paths import host_rooted_trees
 from placement.network.routes import DOWNLINK_HOP
-from placement.network.tensors import Ground, NetworkSpec, laser_table, step_links
+from placement.network.tensors import Ground, NetworkSpec, laser_table
 from placement.network.windows import Windows, local_routes
 from placement.problem.link_rows import LINK_KINDS
 
 TO_SATELLITE, TO_GATEWAY, TO_CLOUD = range(3)  # kinds of path a query asks for
-GROUND_LINKS = 4  # links after the lasers: feeder, gateway, fiber to the PoP, fiber to the region
 
 
 # Blocks of link ids in order; after the lasers they come in pairs, each the reverse of the other.
@@ -113,7 +112,7 @@ class LinkIds(NamedTuple):
                 out.append(">".join(ends if kind == "fiber-to-cloud" else ends[::-1]))
             else:
                 node = sat if block <= 4 else gw
-                side = kind.replace("user", beam).replace("-", " ").removeprefix("gateway ")
+                side = kind.replace("-", " ").replace("user", beam).removeprefix("gateway ")
                 out.append(f"{node[offset]} {side}")
         return out
 
@@ -124,8 +123,8 @@ def _epoch_paths(r_time, access_sat, ground: Ground, table, windows: Windows, ro
     """The links of every query's path at each step of one epoch: r_time [step, sat, 3] Earth-fixed,
     access_sat [step, site]; roots [root] the satellite hosts asked for (-1 padding); query [4, Q]: site,
     kind (TO_SATELLITE, TO_GATEWAY, TO_CLOUD), host index among its kind, and for a satellite its position in
-    `roots`. Returns links [step, Q, 1 + max_hops + GROUND_LINKS] (-1: none; every link -1 where the host is
-    not reachable), reachable [step, Q] and truncated [step, Q] (the path has more than max_hops lasers)."""
+    `roots`. Returns links [step, Q, 1 + max_hops + 4] (the user uplink, the lasers, then feeder, gateway and
+    the two fibers; -1: none, and every link -1 where the host is not reachable), reachable [step, Q] and truncated [step, Q] (the path has more than max_hops lasers)."""
     site, kind, index, root = query
     n_gateway = ids.n_gateway
     cloud = jnp.minimum(index, ids.n_cloud - 1)
@@ -174,7 +173,7 @@ def fold(links: np.ndarray, reachable: np.ndarray) -> tuple[np.ndarray, np.ndarr
     -1 padding; shares [Q, L]: the share of the steps in which the query's host is reachable whose path
     crosses each link; the steps [Q, L] uint64 in which it does, bit i for step i, None beyond 64 steps),
     L the most distinct links of any query."""
-    n_step, n_query, width = links.shape
+    n_step, n_query = links.shape[:2]
     q = np.broadcast_to(np.arange(n_query)[None, :, None], links.shape)
     on = links >= 0
     n_links = int(links.max(initial=-1)) + 1

@@ -89,7 +89,7 @@ def slot_link_terms(problem) -> tuple[np.ndarray, np.ndarray]:
     its request links, the responses on their reverses. A link that is both (the path crossed it each way at
     different steps) has one term, their sum."""
     p = problem
-    T, D, K, L = p.candidate_link.shape
+    T, L = p.candidate_link.shape[0], p.candidate_link.shape[3]
     link, share = p.candidate_link, p.candidate_link_share
     on = link >= 0
     reverse = np.where(on, p.link_reverse[np.maximum(link, 0)] if len(p.link_name) else -1, -1)

@@ -8,7 +8,6 @@ import dataclasses
 
 import numpy as np
 
-from placement.propagation.frames import WGS84_A_KM
 from placement.network.ground import GroundNodes, load_table
 from placement.network.incidence import LinkIds, slot_links
 from placement.network.isl import GridShell, plus_grid
@@ -16,6 +15,7 @@ from placement.network.link_capacity import capacity_gbps
 from placement.network.links import DIRECT_TO_CELL
 from placement.network.tensors import Ground, NetworkSpec, laser_table
 from placement.problem.spec import PlacementProblem
+from placement.propagation.frames import WGS84_A_KM
 
 
 def gateway_antennas(gateways: GroundNodes) -> np.ndarray:
