@@ -12,10 +12,12 @@ graph of routes.py (R1-R4), crosses, toward the host:
   for a satellite host: nothing more (the host is the last satellite).
 
 Its response crosses each link's reverse (downlink beam, the laser back, feeder uplink, gateway transmit,
-fiber back). The routes are the trees routes.py builds (`routes.to_gateways`), with each satellite host a
-root of its own as in `paths.host_rooted_trees`, so a path here is the one `routes.path_to_gateway` and
-`paths.served_paths` recover. A satellite host is reachable at the steps in which it is within
-`spec.relay_hops` live laser hops of the access satellite (windows.py, the network's own rule).
+fiber back). The routes are those the network's latencies come from: to a gateway or cloud region down the
+gateway's tree (`routes.to_gateways`: the path `routes.path_to_gateway` recovers), to a satellite host the
+shortest laser path inside the access satellite's window (`windows.local_routes`, walked back from the host
+by its parent pointers: the global shortest path wherever the window certified it, the one
+`paths.served_paths` recovers from a tree rooted at the host), at the steps in which the host is within
+`spec.relay_hops` live laser hops of the access satellite (the network's own rule).
 
 Per epoch, each (site, host) pair's links over the epoch's steps become one list with the share of the
 steps in which the host is reachable whose path crosses each link (`fold`). Pairs are asked for in one
@@ -118,51 +120,62 @@ class LinkIds(NamedTuple):
 
 
 @functools.partial(jax.jit, static_argnames=("grids", "spec", "ids", "max_hops"))
-def _epoch_paths(r_time, access_sat, ground: Ground, table, windows: Windows, roots, query, *,
+def _epoch_paths(r_time, access_sat, ground: Ground, table, windows: Windows, query, *,
                  grids: tuple[GridShell, ...], spec: NetworkSpec, ids: LinkIds, max_hops: int):
     """The links of every query's path at each step of one epoch: r_time [step, sat, 3] Earth-fixed,
-    access_sat [step, site]; roots [root] the satellite hosts asked for (-1 padding); query [4, Q]: site,
-    kind (TO_SATELLITE, TO_GATEWAY, TO_CLOUD), host index among its kind, and for a satellite its position in
-    `roots`. Returns links [step, Q, 1 + max_hops + 4] (the user uplink, the lasers, then feeder, gateway and
-    the two fibers; -1: none, and every link -1 where the host is not reachable), reachable [step, Q] and truncated [step, Q] (the path has more than max_hops lasers)."""
-    site, kind, index, root = query
+    access_sat [step, site]; query [3, Q]: site, kind (TO_SATELLITE, TO_GATEWAY, TO_CLOUD) and host index
+    among its kind. Returns links [step, Q, 1 + max_hops + 4] (the user uplink, the lasers, then feeder,
+    gateway and the two fibers; -1: none, and every link -1 where the host is not reachable), reachable
+    [step, Q] and truncated [step, Q] (the path has more than max_hops lasers)."""
+    site, kind, index = query
     n_gateway = ids.n_gateway
     cloud = jnp.minimum(index, ids.n_cloud - 1)
     to_cloud_ms = (ground.gateway_pop_ms[:, None] + ground.pop_cloud_ms[ground.gateway_pop])[:, cloud].T  # [Q, gw]
+    no_roots = jnp.full((1,), -1, jnp.int32)
+    pick = lambda rows, at: jnp.take_along_axis(rows, at[:, None], axis=1)[:, 0]  # noqa: E731
 
     def step(inputs):
         r_km, access = inputs
-        trees, lasers = host_rooted_trees(r_km, ground, table, grids, spec, roots)
+        trees, lasers = host_rooted_trees(r_km, ground, table, grids, spec, no_roots)
         up = access[site]
         start = jnp.maximum(up, 0)
-        through = trees.latency_ms[start, :n_gateway] + to_cloud_ms.astype(r_km.dtype)  # [Q, gw]
-        best = jnp.argmin(through, axis=1)
-        gateway = jnp.where(kind == TO_CLOUD, best, jnp.minimum(index, n_gateway - 1))
-        column = jnp.where(kind == TO_SATELLITE, n_gateway + root, gateway)
         neighbour = jnp.maximum(lasers.neighbour, 0)
+        # Gateways and cloud regions: down the gateway's tree (a region: the gateway whose PoP reaches it soonest)
+        through = trees.latency_ms[start, :n_gateway] + to_cloud_ms.astype(r_km.dtype)  # [Q, gw]
+        gateway = jnp.where(kind == TO_CLOUD, jnp.argmin(through, axis=1), jnp.minimum(index, n_gateway - 1))
 
-        def walk(v, _):
-            slot = trees.hop[v, column]
+        def down(v, _):
+            slot = trees.hop[v, gateway]
             laser = (slot >= 0) & (slot < DOWNLINK_HOP)
             return jnp.where(laser, neighbour[v, jnp.maximum(slot, 0)], v), jnp.where(laser, v * 4 + slot, -1)
 
-        end, crossed = jax.lax.scan(walk, start, None, length=max_hops)
-        # A satellite host serves at the steps it is within relay_hops live lasers (the network's rule).
+        end, to_ground = jax.lax.scan(down, start, None, length=max_hops)
+        # Satellite hosts: back from the host to the access satellite along the window's shortest path, at the
+        # steps it is within relay_hops live lasers (the network's rule)
         near = local_routes(windows, access, lasers.latency_ms, r_km)
-        within = ((near.members[site] == index[:, None]) & (near.hops[site] >= 0)
-                  & (near.hops[site] <= spec.relay_hops)).any(axis=1)
-        routed = trees.hop[start, column] >= 0
-        reachable = (up >= 0) & routed & jnp.where(kind == TO_SATELLITE, within, True)
+        match = (near.members[site] == index[:, None]) & (near.hops[site] >= 0) & (near.hops[site] <= spec.relay_hops)
+        members, parent = windows.members[start], near.parent[site]  # [Q, W]
+
+        def back(position, _):
+            previous = pick(parent, position)
+            laser = previous >= 0
+            sender, receiver = pick(members, jnp.maximum(previous, 0)), pick(members, position)
+            slot = jnp.argmax(lasers.neighbour[sender] == receiver[:, None], axis=1)
+            return jnp.where(laser, previous, position), jnp.where(laser, sender * 4 + slot, -1)
+
+        home, to_host = jax.lax.scan(back, jnp.argmax(match, axis=1), None, length=max_hops)
+        satellite = kind == TO_SATELLITE
+        reachable = (up >= 0) & jnp.where(satellite, match.any(axis=1), trees.hop[start, gateway] >= 0)
         reachable &= (kind != TO_CLOUD) | jnp.isfinite(jnp.min(through, axis=1))
-        on_ground = kind != TO_SATELLITE
         to_cloud = kind == TO_CLOUD
         pop = ground.gateway_pop[gateway]
-        tail = jnp.stack([jnp.where(on_ground, ids.block("feeder-downlink") + end, -1),
-                          jnp.where(on_ground, ids.block("gateway-receive") + gateway, -1),
+        tail = jnp.stack([jnp.where(satellite, -1, ids.block("feeder-downlink") + end),
+                          jnp.where(satellite, -1, ids.block("gateway-receive") + gateway),
                           jnp.where(to_cloud, ids.block("fiber-to-pop") + gateway, -1),
                           jnp.where(to_cloud, ids.block("fiber-to-cloud") + pop * ids.n_cloud + cloud, -1)], axis=1)
-        links = jnp.concatenate([(ids.block("user-uplink") + start)[:, None], crossed.T, tail], axis=1)
-        arrived = trees.hop[end, column] >= DOWNLINK_HOP
+        crossed = jnp.where(satellite[None, :], to_host, to_ground).T
+        links = jnp.concatenate([(ids.block("user-uplink") + start)[:, None], crossed, tail], axis=1)
+        arrived = jnp.where(satellite, home == 0, trees.hop[end, gateway] >= DOWNLINK_HOP)
         return jnp.where(reachable[:, None], links, -1), reachable, reachable & ~arrived
 
     return jax.lax.map(step, (r_time, access_sat))
@@ -221,26 +234,21 @@ def slot_links(r_ecef_km: np.ndarray, lasers_of: tuple[GridShell, ...] | np.ndar
     site = np.broadcast_to(np.asarray(demand_site)[None, :, None], host.shape)
     pairs = [np.unique(site[t][routed[t]].astype(np.int64) * (n_sat + n_gateway + n_cloud) + host[t][routed[t]])
              for t in range(T)]
-    width = max(1, max(len(p) for p in pairs))  # one query width (and one root width) for every epoch
-    roots_width = max(1, max(int((p % (n_sat + n_gateway + n_cloud) < n_sat).sum()) for p in pairs))
+    width = max(1, max(len(p) for p in pairs))  # one query width for every epoch: one compilation
     out_ids, out_share, out_steps = [], [], []
     for t, pair in enumerate(pairs):
         q_site, q_host = np.divmod(pair, n_sat + n_gateway + n_cloud)
         kind = np.select([q_host < n_sat, q_host < n_sat + n_gateway], [TO_SATELLITE, TO_GATEWAY], TO_CLOUD)
         index = q_host - np.select([kind == TO_SATELLITE, kind == TO_GATEWAY], [0, n_sat], n_sat + n_gateway)
-        roots = np.unique(index[kind == TO_SATELLITE])
-        root = np.where(kind == TO_SATELLITE, np.searchsorted(roots, index), 0)
-        query = np.zeros((4, width), np.int32)
-        query[:, :len(pair)] = np.stack([q_site, kind, index, root])
+        query = np.zeros((3, width), np.int32)
+        query[:, :len(pair)] = np.stack([q_site, kind, index])
         query[1, len(pair):] = TO_GATEWAY  # padding: gateway 0 from site 0, dropped below
         steps = np.arange(t * steps_per_epoch, (t + 1) * steps_per_epoch)
-        padded_roots = np.full(roots_width, -1, np.int32)
-        padded_roots[:len(roots)] = roots
         cut = True
         while cut:
             links, reachable, cut = (np.asarray(a) for a in _epoch_paths(
                 jnp.asarray(np.moveaxis(r_ecef_km[:, steps], 1, 0)), jnp.asarray(access_sat[steps]), ground,
-                table, windows, jnp.asarray(padded_roots), jnp.asarray(query), grids=grids, spec=spec, ids=ids,
+                table, windows, jnp.asarray(query), grids=grids, spec=spec, ids=ids,
                 max_hops=max_hops))
             cut = bool(cut[:, :len(pair)].any())
             max_hops *= 2 if cut else 1
