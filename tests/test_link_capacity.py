@@ -17,6 +17,8 @@ from placement.evaluation import evaluate
 from placement.network.access import Access
 from placement.network.incidence import LinkIds, slot_links
 from placement.network.isl import grid_shells, plus_grid
+from placement.network.link_capacity import capacity_gbps
+from placement.network.links import DIRECT_TO_CELL, DIRECT_TO_CELL_UPLINK
 from placement.network.paths import served_paths
 from placement.network.routes import path_to_gateway
 from placement.network.tensors import Ground, NetworkSpec, build_network, step_links
@@ -183,3 +185,31 @@ def test_path_incidence_equals_the_recovered_paths(gen1_paths):
     assert len(sats) > 1 and set(got[got >= 0].tolist()) == (
         {ids.block("user-uplink") + sats[0], ids.block("feeder-downlink") + sats[-1], ids.block("gateway-receive") + g}
         | {u * 4 + int(np.flatnonzero(neighbour[u] == w)[0]) for u, w in zip(sats, sats[1:])})
+
+
+def test_capacities_follow_their_sources():
+    # Two satellites linked by one laser (slot 0 of each to the other), two gateways of 8 and 3 antennas.
+    ids = LinkIds(n_sat=2, n_gateway=2, n_pop=1, n_cloud=1)
+    neighbour = np.array([[1, -1, -1, -1], [-1, 0, -1, -1]])  # 0 -> 1 in slot 0, 1 -> 0 in slot 1
+    first = {name: ids.block(name) for name in ("laser", "user-uplink", "user-downlink", "feeder-downlink",
+                                                  "feeder-uplink", "gateway-receive", "gateway-transmit",
+                                                  "fiber-to-pop", "fiber-to-cloud")}
+    links = np.array(list(first.values()) + [ids.block("gateway-receive") + 1])
+    ku = capacity_gbps(ids, links, NetworkSpec(), np.array([8, 3]), altitude_km=550.0)
+    # facts: 100 Gbps per laser; a V2 Mini's 96 Gbps down and ~6.7 Gbps up; links.py: the Ka feeder budgets
+    # give 3.8 Gbps each way at the 40 deg gateway mask of a 550 km shell; a gateway: antennas x feeder
+    np.testing.assert_allclose(ku[:5], [100.0, 6.7, 96.0, 3.8, 3.8], rtol=0.01)
+    np.testing.assert_allclose(ku[5:7], [8 * ku[3], 8 * ku[4]])
+    assert np.isinf(ku[7:9]).all() and ku[9] == pytest.approx(3 * ku[3])
+    dtc = capacity_gbps(ids, links[1:3], NetworkSpec(site_uplink=DIRECT_TO_CELL_UPLINK, site_downlink=DIRECT_TO_CELL),
+                        np.array([8, 3]), altitude_km=550.0)
+    # facts: ~4 Mbps per Direct-to-Cell beam down; links.py: the phone uplink budget, 1.8 Mbps at 45 deg
+    np.testing.assert_allclose(dtc, [1.8e-3, 4e-3], rtol=0.02)
+    # Each link's reverse is the other direction of the same thing, and reversing twice gives it back.
+    every = np.arange(ids.n_links)
+    reverse = ids.reverse(every, neighbour)
+    np.testing.assert_array_equal(reverse[reverse], every)
+    assert reverse[0] == 1 * 4 + 1 and reverse[first["user-uplink"]] == first["user-downlink"]
+    names = ids.names(links[:3], neighbour, np.array([0, 0]), "user", {"satellite": ("A", "B"), "gateway": ("G", "H"),
+                                                                         "pop": ("P",), "cloud": ("C",)})
+    assert names == ["A>B", "A user uplink", "A user downlink"]
