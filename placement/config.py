@@ -203,6 +203,9 @@ class NetworkConfig:
         None, path=True, help="laser list of a catalog, one 'i j' pair of satellite indices per line (Hypatia's "
                               "isls.txt), relative to the config file (empty: a Walker grid, or one inferred from "
                               "the catalog's orbits)")
+    link_rows: bool = option(_SPEC.link_rows, help="bound the load on every shared link (lasers, satellites' user "
+                                                   "beams and feeders, gateways) by its capacity: the paths of "
+                                                   "every candidate traced at every step (slower to build)")
     cloud_provider: Literal["azure", "aws", "all"] = option("azure", help="cloud regions behind the gateways")
     fiber_route_factor: float = option(DEFAULT_FIBER_ROUTE_FACTOR, check=lambda x: math.isfinite(x) and x >= 1,
                                        expected="a finite number >= 1",

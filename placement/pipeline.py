@@ -41,6 +41,7 @@ from placement.network.weather import mask_fade_text
 from placement import plots
 from placement.problem import PlacementProblem, Solution, SolveResult
 from placement.problem.build import build_problem, cover, outage_share, slot_p95_rtt_ms
+from placement.problem.shared_links import with_network_links
 from placement.problem.shortfalls import explain_infeasible
 from placement.problem.slo import slo_reach
 from placement.propagation.frames import ecef_to_geodetic
@@ -124,6 +125,14 @@ def prepare_on(scenario: Scenario, orbits: Orbits, lasers: tuple | np.ndarray, p
                            scenario.hosts, scenario.problem, site_units=d.site_units,
                            satellite_names=c.satellite_names, covered=False, epoch_utc_h=h.epoch_utc_h())
     problem = cover(issued, network.site_coverage)
+    if scenario.network.link_rows:
+        started = time.perf_counter()
+        problem = with_network_links(problem, orbits.r_ecef_km[:, :h.n_steps], lasers, scenario.ground.arrays(d.sites),
+                                     scenario.network, network.access_sat, h.steps_per_epoch,
+                                     {"gateway": scenario.ground.gateways, "pop": scenario.ground.pops,
+                                      "cloud": scenario.ground.clouds})
+        progress(f"links: {problem.n_links} shared links on the candidates' paths, traced in "
+                 f"{time.perf_counter() - started:.1f} s")
     outage = outage_share(issued, problem)
     if outage > 0:
         gaps = int((network.site_coverage < 1).any(axis=0).sum())

@@ -261,7 +261,7 @@ def resolve(config: Config) -> Scenario:
                             access_rule=n.access_rule, laser_hops=n.laser_hops, reach_hops=n.reach_hops,
                             satellite_candidates=n.satellite_candidates, laser_capacity_gbps=n.laser_capacity_gbps,
                             radio_hop_ms=n.radio_hop_ms, laser_hop_ms=n.laser_hop_ms, site_uplink=up,
-                            site_downlink=down),
+                            site_downlink=down, link_rows=n.link_rows),
         problem=ProblemOptions(**{f.name: getattr(pc, f.name) for f in dataclasses.fields(ProblemOptions)}),
         strategies=tuple(s.strategies), solver_options={name: getattr(s, name) for name in SOLVERS},
         certify=s.certify, precision=config.propagation.precision, chunk_steps=config.propagation.chunk_steps,

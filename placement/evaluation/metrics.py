@@ -1,7 +1,7 @@
 """Score and check a placement from the raw problem arrays, independently of every solver.
 
 `evaluate(problem, solution)` recomputes the objective of `placement.solvers.milp` term by term and checks
-each of its constraints (1)-(13) with its own sums (np.add.at over the candidate hosts, not the solver's
+each of its constraints (1)-(16) with its own sums (np.add.at over the candidate hosts, not the solver's
 matrices), so a solver bug shows up here instead of being trusted. It reports each violated constraint and
 by how much, a latency breakdown per demand, and the load on every host and site link against its limits.
 """
@@ -13,6 +13,7 @@ import dataclasses
 import numpy as np
 
 from placement.problem.battery import state_of_charge
+from placement.problem.link_rows import LINK_KINDS
 from placement.problem.queueing import formation_request_ms, queue_length
 from placement.problem.spec import HOST_KINDS, LOCAL, PlacementProblem, Solution
 
@@ -62,6 +63,9 @@ class Evaluation:
     link_utilization: np.ndarray  # [epoch, host] (requests + uploads) / capacity
     site_uplink_utilization: np.ndarray  # [epoch, site] request bits / what the site's terminals carry up
     site_downlink_utilization: np.ndarray  # [epoch, site] response bits / what they carry down
+    shared_link_utilization: np.ndarray  # [epoch, link] epoch-mean load / capacity of each shared link (16)
+    # [epoch, link] the load of the link's worst network step / capacity (nan: the problem has no steps)
+    shared_link_peak_utilization: np.ndarray
 
     @property
     def unserved_share(self) -> float:
@@ -83,7 +87,34 @@ class Evaluation:
             "energy_kwh": float(self.energy_j.sum()) / 3.6e6,
             "energy_j_per_request": float(self.energy_j.sum()) / self.served_requests if self.served_requests > 0 else 0.0,
             **{f"energy_kwh_{kind}": float(e) / 3.6e6 for kind, e in zip(HOST_KINDS, self.energy_j)},
+            **({"shared_link_utilization_max": float(self.shared_link_utilization.max()),
+                "shared_link_worst_step_utilization_max": float(np.nanmax(self.shared_link_peak_utilization))
+                if not np.isnan(self.shared_link_peak_utilization).all() else None}
+               if self.shared_link_utilization.size else {}),
         }
+
+
+def _worst_step_bps(p: PlacementProblem, served_rate: np.ndarray, t_ix: np.ndarray) -> np.ndarray:
+    """[epoch, link] the load of each shared link in its busiest network step (nan without candidate_link_steps):
+    a slot's requests spread evenly over the steps in which its host is reachable (its share a of the
+    epoch), so at each step whose path crosses the link it sends rate x / a."""
+    T, N = p.link_capacity_gbps.shape
+    if p.candidate_link_steps is None:
+        return np.full((T, N), np.nan)
+    link = p.candidate_link
+    on = link >= 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_step = np.where(p.candidate_share > 0, served_rate / p.candidate_share, 0.0)[..., None]
+    masks = p.candidate_link_steps[on]
+    crossed = ((masks[:, None] >> np.arange(64, dtype=np.uint64)[None, :]) & np.uint64(1)).astype(bool)  # [entry, step]
+    n_steps = int(np.flatnonzero(crossed.any(axis=0)).max(initial=-1)) + 1
+    entry, step = np.nonzero(crossed[:, :n_steps])
+    t = np.broadcast_to(t_ix[..., None], link.shape)[on][entry]
+    load = np.zeros((T, N, max(n_steps, 1)))
+    for ends, payload in ((link[on], p.request_bytes), (p.link_reverse[link[on]], p.response_bytes)):
+        bits = np.broadcast_to(per_step * 8.0 * payload[None, :, None, None], link.shape)[on][entry]
+        load += np.bincount((t * N + ends[entry]) * max(n_steps, 1) + step, bits, load.size).reshape(load.shape)
+    return load.max(axis=2)
 
 
 def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> np.ndarray:
@@ -230,6 +261,22 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
         flag(f"{number} site {direction}", excess, 1e9 * limit_gbps, lambda t, s: f"epoch {t}, site {p.site_name[s]}")
         site_bps[direction] = load
 
+    # (16) shared links: requests on each link their slot's path crosses toward the host, responses on its
+    # reverse, each weighted by the share of the slot's requests that path carries (epoch-mean load)
+    shared_bps = np.zeros(p.link_capacity_gbps.shape)
+    served_rate = np.where(padding, 0.0, p.rate_per_s[:, :, None] * x)  # [T, D, K] requests/s
+    for j in range(p.candidate_link.shape[3]):
+        link = p.candidate_link[..., j]
+        on = link >= 0
+        carried = served_rate * p.candidate_link_share[..., j]
+        t_on = np.broadcast_to(t_ix, x.shape)[on]
+        np.add.at(shared_bps, (t_on, link[on]), (carried * 8.0 * p.request_bytes[None, :, None])[on])
+        np.add.at(shared_bps, (t_on, p.link_reverse[link[on]]), (carried * 8.0 * p.response_bytes[None, :, None])[on])
+    limit_bps = 1e9 * p.link_capacity_gbps
+    peak_bps = _worst_step_bps(p, served_rate, t_ix)
+    flag("(16) shared link", np.where(np.isfinite(limit_bps), shared_bps - limit_bps * (1 + tolerance), 0), limit_bps,
+         lambda t, n: f"epoch {t}, {LINK_KINDS[p.link_kind[n]]} {p.link_name[n]}")
+
     # Objective, term by term
     latency = p.latency_ms() + host_waiting_ms[t_ix, host]
     weight = R[:, :, None] * x  # requests served in each slot
@@ -269,6 +316,8 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
         link_util = link_bps / (1e9 * p.link_gbps)
         uplink_util = site_bps["uplink"] / (1e9 * p.site_uplink_gbps)
         downlink_util = site_bps["downlink"] / (1e9 * p.site_downlink_gbps)
+        shared_util = shared_bps / limit_bps
+        shared_peak_util = peak_bps / limit_bps
     all_served = served_requests.sum()
 
     return Evaluation(
@@ -285,4 +334,6 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
         compute_flops_s=compute, compute_utilization=utilization, host_waiting_ms=host_waiting_ms, power_w=power,
         battery_soc_j=soc, energy_j=np.bincount(p.host_kind, (power * p.epoch_s[:, None]).sum(axis=0), len(HOST_KINDS)),
         memory_utilization=memory_util, link_utilization=np.nan_to_num(link_util),
-        site_uplink_utilization=np.nan_to_num(uplink_util), site_downlink_utilization=np.nan_to_num(downlink_util))
+        site_uplink_utilization=np.nan_to_num(uplink_util), site_downlink_utilization=np.nan_to_num(downlink_util),
+        shared_link_utilization=np.nan_to_num(shared_util),
+        shared_link_peak_utilization=np.where(np.isnan(peak_bps), np.nan, np.nan_to_num(shared_peak_util)))

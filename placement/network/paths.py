@@ -26,18 +26,17 @@ import numpy as np
 
 from placement.network.access import Access
 from placement.network.isl import GridShell
-from placement.network.routes import DOWNLINK_HOP, to_gateways
+from placement.network.routes import DOWNLINK_HOP, GatewayTrees, Lasers, to_gateways
 from placement.network.tensors import Ground, NetworkSpec, laser_table, step_links
 
 NODE_KINDS = ("site", "satellite", "gateway", "pop", "cloud", "local")
 Node = tuple[str, int]  # (a kind of NODE_KINDS, index among the nodes of that kind)
 
 
-@functools.partial(jax.jit, static_argnames=("grids", "spec"))
-def _next_hops(r_km, ground: Ground, table, grids: tuple[GridShell, ...], spec: NetworkSpec, roots):
+def host_rooted_trees(r_km, ground: Ground, table, grids: tuple[GridShell, ...], spec: NetworkSpec,
+                      roots) -> tuple[GatewayTrees, Lasers]:
     """Shortest paths at one step from every satellite down to every gateway, then to every satellite of
-    `roots` [root] (-1 padding): next hops [sat, gateway + root], their latency, the laser slots' ends and
-    their latency (inf: no link)."""
+    `roots` [root] (-1 padding): the trees [sat, gateway + root] and the lasers of the step."""
     dtype = r_km.dtype
     ground = jax.tree_util.tree_map(lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, ground)
     gateways, lasers = step_links(r_km, ground, table, grids, spec)
@@ -46,7 +45,14 @@ def _next_hops(r_km, ground: Ground, table, grids: tuple[GridShell, ...], spec: 
     zero = jnp.zeros(roots.shape, dtype)
     own = Access(sat=widen(roots, -1), latency_ms=widen(jnp.where(roots >= 0, zero, jnp.inf), jnp.inf),
                  up_gbps=widen(zero, 0.0), down_gbps=widen(zero, 0.0))
-    trees = to_gateways(lasers, jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), gateways, own))
+    return to_gateways(lasers, jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), gateways, own)), lasers
+
+
+@functools.partial(jax.jit, static_argnames=("grids", "spec"))
+def _next_hops(r_km, ground: Ground, table, grids: tuple[GridShell, ...], spec: NetworkSpec, roots):
+    """`host_rooted_trees` as host arrays: next hops [sat, gateway + root], their latency, the laser slots'
+    ends and their latency (inf: no link)."""
+    trees, lasers = host_rooted_trees(r_km, ground, table, grids, spec, roots)
     return trees.hop, trees.latency_ms, lasers.neighbour, lasers.latency_ms
 
 

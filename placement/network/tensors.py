@@ -79,6 +79,9 @@ class NetworkSpec:
     site_downlink: LinkBudget | FixedRate = KU_USER_DOWNLINK
     gateway_downlink: LinkBudget | FixedRate = KA_GATEWAY  # feeder, satellite -> gateway: carries requests
     gateway_uplink: LinkBudget | FixedRate = KA_GATEWAY_UPLINK  # feeder, gateway -> satellite: responses
+    # Shared link rows (16): the links each candidate's path crosses and their capacities join the placement
+    # problem (placement.problem.shared_links); off by default, see the README for what it costs
+    link_rows: bool = False
 
     def __post_init__(self):
         for name in ("site_slots", "gateway_slots", "satellite_candidates"):

@@ -130,6 +130,9 @@ class LocalRoutes:
     latency_ms: jax.Array  # inf where unreachable inside the window
     hops: jax.Array  # int32 laser hops of a fewest-hop path inside the window (-1 unreachable)
     exact: jax.Array  # bool: the latency is the shortest over the whole laser graph (module docstring)
+    # int32 [source, W]: each window member's previous member on the shortest path from the source (its
+    # position in the window; -1 at the source and where unreached): the path itself, walked backwards
+    parent: jax.Array
 
 
 def local_routes(windows: Windows, source: jax.Array, link_ms: jax.Array, r_km: jax.Array) -> LocalRoutes:
@@ -166,7 +169,11 @@ def local_routes(windows: Windows, source: jax.Array, link_ms: jax.Array, r_km: 
     straight_ms = jnp.linalg.norm(r_km[jnp.maximum(to, 0)][:, :, None, :]
                                   - r_km[jnp.maximum(members[:, :k], 0)][:, None, :, :], axis=-1) / C_KM_PER_MS
     leave_ms = jnp.min(exit_ms[:, :, None] + straight_ms, axis=1)  # [n, targets]
+    # At the fixed point each member's latency is attained through one of its in-window neighbours: its parent.
+    through = gather(dist) + inner
+    parent = jnp.take_along_axis(local, jnp.argmin(through, axis=2)[..., None], axis=2)[..., 0]
+    parent = jnp.where(jnp.isfinite(dist) & (jnp.arange(width)[None, :] > 0), parent, -1)
     dist, hops = dist[:, :k], hops[:, :k]
     reachable = jnp.isfinite(dist)
     return LocalRoutes(members=members[:, :k], latency_ms=dist,
-                       hops=jnp.where(reachable, hops, -1).astype(jnp.int32), exact=dist <= leave_ms)
+                       hops=jnp.where(reachable, hops, -1).astype(jnp.int32), exact=dist <= leave_ms, parent=parent)

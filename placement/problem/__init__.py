@@ -2,7 +2,7 @@
 
 from placement.problem.spec import (CLOUD, GATEWAY, HOST_KINDS, LOCAL, SATELLITE, PlacementProblem, Solution,
                                     SolveResult, Status)
-from placement.problem.synthetic import random_problem
+from placement.problem.synthetic import random_problem, with_random_links
 
 __all__ = ["CLOUD", "GATEWAY", "HOST_KINDS", "LOCAL", "SATELLITE", "PlacementProblem", "Solution", "SolveResult",
-           "Status", "random_problem"]
+           "Status", "random_problem", "with_random_links"]

@@ -22,6 +22,7 @@ import numpy as np
 
 from placement.errors import InputError
 from placement.problem.battery import sustained_power_w
+from placement.problem.link_rows import check_links, link_shapes, slot_link_terms
 from placement.problem.queueing import chords, formation_request_ms, queue_length
 
 SATELLITE, GATEWAY, CLOUD, LOCAL = 0, 1, 2, 3
@@ -88,6 +89,15 @@ class PlacementProblem:
       (per request not served; None: every request must be served), placement ('fixed': one placement for
       the horizon; 'per_epoch': re-placed each epoch, uploads use the host's link), single_source (each
       demand served by one host per epoch).
+    Shared links (optional; constraint 16, `placement.problem.link_rows`; absent: no link rows)
+      link_name [link], link_kind [link] (index into LINK_KINDS), link_reverse [link] (the same link's other
+      direction: a laser's, or the downlink beam of an uplink beam), link_capacity_gbps [epoch, link] (inf:
+      no row), candidate_link [epoch, demand, slot, L] (the links the slot's requests cross, site -> host,
+      -1 padding; its responses cross each one's link_reverse), candidate_link_share [epoch, demand, slot, L]
+      (in [0, 1]: the share of the slot's served requests whose path crosses that link, the share of the
+      steps in which the host is reachable whose path crosses it), candidate_link_steps [epoch, demand, slot,
+      L] (optional, uint64: bit i set where the path crosses the link at the epoch's step i; lets the
+      evaluator report the worst step). A row bounds the link's epoch-mean load, not each step's.
     Queueing
       queueing (requests wait for an accelerator: the M/D/c waiting of `placement.problem.queueing`, a
       convex function of each host-epoch's utilisation, is added to the objective and to each request's
@@ -156,10 +166,17 @@ class PlacementProblem:
     battery_j: np.ndarray | None = None  # [host]
     batch_size: np.ndarray | None = None  # [model, host] (None: ones)
     batch_s: np.ndarray | None = None  # [model, host] seconds of one batch (None or NaN: the roofline)
+    link_name: tuple[str, ...] = ()  # [link] (empty: no link rows)
+    link_kind: np.ndarray | None = None  # [link] (None: none)
+    link_reverse: np.ndarray | None = None  # [link]
+    link_capacity_gbps: np.ndarray | None = None  # [epoch, link]
+    candidate_link: np.ndarray | None = None  # [epoch, demand, slot, L] (None: no links, L = 0)
+    candidate_link_share: np.ndarray | None = None  # [epoch, demand, slot, L]
+    candidate_link_steps: np.ndarray | None = None  # [epoch, demand, slot, L] uint64 (None: not known)
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
-        for name in ("host_name", "jurisdictions", "model_name", "demand_name", "site_name"):
+        for name in ("host_name", "jurisdictions", "model_name", "demand_name", "site_name", "link_name"):
             set_(name, tuple(str(s) for s in getattr(self, name)))
         H, M, D, S, J = (len(self.host_name), len(self.model_name), len(self.demand_name),
                          len(self.site_name), len(self.jurisdictions))
@@ -208,6 +225,7 @@ class PlacementProblem:
                              expected="both (a battery carried between epochs) or neither")
         if self.harvest_w is not None:
             shapes |= {"harvest_w": (np.float64, (T, H)), "battery_j": (np.float64, (H,))}
+        shapes |= link_shapes(self, set_, (T, D, K))
         for name, (dtype, shape) in shapes.items():
             set_(name, _array(name, getattr(self, name), dtype, shape))
         if self.placement not in ("fixed", "per_epoch"):
@@ -273,6 +291,7 @@ class PlacementProblem:
         first = np.take_along_axis(self.candidate_share, self.host_group(), axis=2)
         _check(~real | (self.candidate_share == first), "candidate_share", "differs between two slots of one host",
                "one share per host and demand-epoch")
+        check_links(self, _check)
         usable = self.usable_slots(slo=False)  # a demand no slot serves within its SLO is a finding, not an error
         _check(usable.any(axis=(0, 2)), "candidate_host",
                "a demand has no usable candidate host (allowed jurisdiction, with power, share > 0) in any epoch",
@@ -333,7 +352,8 @@ class PlacementProblem:
         """[epoch, demand, slot] bool: usable slots that can carry some of the demand at all: the model fits
         the host's memory, and where requests move bits or need FLOPs the links and compute are not zero
         (the host link where either direction moves bits, the site uplink where requests do, the downlink
-        where responses do, both only on slots through the site's terminals). Any feasible solution has x = 0 elsewhere."""
+        where responses do, both only on slots through the site's terminals; every shared link the slot
+        loads, 16). Any feasible solution has x = 0 elsewhere."""
         host = np.maximum(self.candidate_host, 0)
         t = np.arange(self.n_epochs)[:, None, None]
         site = self.demand_site[None, :, None]
@@ -345,6 +365,9 @@ class PlacementProblem:
         via = self.via_site()
         ok &= ~up | ~via | (self.site_uplink_gbps[t, site] > 0)
         ok &= ~down | ~via | (self.site_downlink_gbps[t, site] > 0)
+        row, bits = self.link_terms()
+        closed = (row >= 0) & (bits > 0) & (self.network_link_bps().ravel()[np.maximum(row, 0)] <= 0)
+        ok &= ~closed.any(axis=3)  # a shared link with no capacity on the path (16)
         return ok & (~flops | (self.compute_budget_flops_s()[t, host] > 0))
 
     def via_site(self) -> np.ndarray:
@@ -435,6 +458,23 @@ class PlacementProblem:
     def link_bps(self) -> np.ndarray:
         """[epoch, host]: host ingress capacity in bits/s (constraint 6)."""
         return 1e9 * self.link_gbps
+
+    @property
+    def n_links(self) -> int:
+        return len(self.link_name)
+
+    def network_link_bps(self) -> np.ndarray:
+        """[epoch, link]: each shared link's capacity in bits/s (constraint 16)."""
+        return 1e9 * self.link_capacity_gbps
+
+    def link_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """(row, bits_per_s) [epoch, demand, slot, 2L]: the (epoch, link) rows of (16) each slot loads and the
+        load of the whole demand there (`placement.problem.link_rows.slot_link_terms`; rows -1: none)."""
+        return self._link_terms
+
+    @functools.cached_property
+    def _link_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        return slot_link_terms(self)
 
     def site_uplink_bps(self) -> np.ndarray:
         """[epoch, site]: what the site's terminals carry up in bits/s (constraint 7a)."""

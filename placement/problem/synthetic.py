@@ -10,6 +10,8 @@ user terminal's downlink is faster than its uplink.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from placement.problem.spec import CLOUD, GATEWAY, SATELLITE, PlacementProblem
@@ -133,3 +135,28 @@ def random_problem(seed: int, n_hosts: int, n_demands: int, n_models: int, n_epo
         epoch_s=np.full(T, 3600.0), opening_cost=np.full((M, H), opening_cost),
         migration_cost_per_gb=migration_cost_per_gb, unserved_penalty_ms=unserved_penalty_ms,
         placement=placement, single_source=single_source)
+
+
+def with_random_links(problem: PlacementProblem, seed: int, n_links: int = 6, width: int = 3,
+                      load: float = 0.5) -> PlacementProblem:
+    """`problem` with shared link rows (16): `n_links` links in pairs of two directions, each slot through the
+    site's terminals crossing `width` of them toward its host (one link and its reverse never both), each
+    with a share drawn in [0.3, 1]; capacities sized so the links carry `load` x what every slot's whole
+    demand would put on them (below 1: the links bind)."""
+    rng = np.random.default_rng([seed, 2])
+    p = problem
+    T, D, K = p.candidate_host.shape
+    pairs = n_links // 2
+    reverse = np.arange(2 * pairs) ^ 1  # links 2i and 2i + 1 are one link's two directions
+    through = p.via_site()
+    chosen = np.argsort(rng.uniform(size=(T, D, K, pairs)), axis=3)[..., :min(width, pairs)]
+    link = np.where(through[..., None], 2 * chosen + rng.integers(0, 2, chosen.shape), -1)
+    share = np.where(link >= 0, rng.uniform(0.3, 1.0, link.shape), 0.0)
+    load_bps = np.zeros((T, 2 * pairs))
+    for direction, bits in ((link, p.request_bits_per_s()), (np.where(link >= 0, reverse[link], -1), p.response_bits_per_s())):
+        on = direction >= 0
+        np.add.at(load_bps, (np.indices(link.shape)[0][on], direction[on]), (bits[:, :, None, None] * share)[on])
+    capacity = load * np.maximum(load_bps, 1.0) / 1e9
+    return dataclasses.replace(p, link_name=[f"link{i // 2}{'ab'[i % 2]}" for i in range(2 * pairs)],
+                               link_kind=np.zeros(2 * pairs, int), link_reverse=reverse,
+                               link_capacity_gbps=capacity, candidate_link=link, candidate_link_share=share)

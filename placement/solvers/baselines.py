@@ -19,9 +19,9 @@ exactly:
   random           (`random_feasible`) demands in a random order, each filling random usable slots; a floor.
 
 All four build on `placement.solvers.residuals.Residuals`, which tracks what is left of every limit per
-(epoch, host), per (epoch, site) and direction, and per slot (its candidate_share), places copies as they are
-first used (placement y is exactly the copies some share uses) and assigns the largest feasible share of a
-demand to a slot. Demand-epochs with no requests are left unserved (they cost nothing and need no copy).
+(epoch, host), per (epoch, site) and direction, per (epoch, shared link), and per slot (its candidate_share),
+places copies as they are first used (placement y is exactly the copies some share uses) and assigns the
+largest feasible share of a demand to a slot. Demand-epochs with no requests are left unserved (they cost nothing and need no copy).
 With `unserved_penalty_ms=None` a baseline that cannot serve every request returns no solution: INFEASIBLE
 when a capacity argument (placement.problem.shortfalls) proves that none exists, NO_SOLUTION when only this
 heuristic failed.

@@ -3,8 +3,8 @@
 `placement.solvers.lagrangian` prices the capacity rows and drops the copies, so its bound never sees an
 opening cost. This relaxation keeps the copies and prices instead each demand-epoch's row (1) with a price
 mu[t,d] per request (request-ms). Drop from the MILP of `placement.solvers.milp` what only adds cost or
-removes options: migration (8) and waiting (13) (costs >= 0), memory (5), the site rows (7a-b), the host-share
-rows (12) over several models, the battery (14). Keep each copy's capacity row (15) and each slot's share
+removes options: migration (8) and waiting (13) (costs >= 0), memory (5), the site rows (7a-b), the shared
+links (16), the host-share rows (12) over several models, the battery (14). Keep each copy's capacity row (15) and each slot's share
 bound a. What is left separates by placement variable y (a copy (t, m, h), or (m, h) over every epoch in
 fixed placement):
 

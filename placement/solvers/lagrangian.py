@@ -4,7 +4,8 @@ Drop from the MILP of `placement.solvers.milp` everything that only adds cost or
 copies y with their opening and migration costs (>= 0), memory (5), the uploads' share of the host links,
 integrality. What is left is, per epoch, a transport problem over the usable slots
 (`PlacementProblem.carrying_slots`): min sum R L x + P R u subject to (1) sum_k x + u = 1, the share bounds
-(12) 0 <= x_k <= a_k, and the compute (3)-(4), host link (6), site uplink (7a) and downlink (7b) rows. Price
+(12) 0 <= x_k <= a_k, and the compute (3)-(4), host link (6), site uplink (7a), downlink (7b) and shared link
+(16) rows. Price
 those rows with lam_r >= 0 and keep (1) and (12) in the subproblem: each demand-epoch then solves
 
     V_td(lam) = min { sum_k c_tdk x_k + R P u : sum_k x_k + u = 1, 0 <= x_k <= a_tdk, u >= 0 },
@@ -43,7 +44,7 @@ import optax
 from placement.problem.spec import PlacementProblem
 from placement.solvers.options import DualOptions
 from placement.solvers.relaxation import (build_relaxation, capped_logsumexp, capped_softmax, option_caps, reachable,
-                                          row_loads)
+                                          row_loads, shared_loads)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Prices:
     link: np.ndarray  # [T, H]
     uplink: np.ndarray  # [T, S]
     downlink: np.ndarray  # [T, S]
+    shared: np.ndarray  # [T, link] (16)
     bound: float
     x: np.ndarray
     u: np.ndarray
@@ -65,15 +67,16 @@ class Prices:
         """[T, D, K] latency plus the priced load of each slot, per request (ms); inf where unusable."""
         rows = _rows(problem)
         ok, L, R = rows["ok"], problem.slot_cost_ms(), problem.requests()
-        priced = _priced(rows, self.compute, self.link, self.uplink, self.downlink)
+        priced = _priced(rows, self.compute, self.link, self.uplink, self.downlink, self.shared)
         with np.errstate(divide="ignore", invalid="ignore"):
             per_request = np.where(R[:, :, None] > 0, priced / R[:, :, None], 0.0)
         return np.where(ok, L + per_request, np.inf)
 
 
 def _rows(problem: PlacementProblem) -> dict:
-    """Row coefficients in float64: a_compute, a_link [T, D, K] and a_uplink, a_downlink [T, D] (fraction of
-    the limit the whole demand-epoch takes), the usable slots ok, and the indices into the rows."""
+    """Row coefficients in float64: a_compute, a_link [T, D, K], a_uplink, a_downlink [T, D] and a_shared
+    [T, D, K, 2L] (fraction of the limit the whole demand-epoch takes), the usable slots ok, and the indices
+    into the rows (shared_row: flat epoch x link, padding on a spare last row)."""
     p = problem
     T, D, K = p.candidate_host.shape
     host = np.maximum(p.candidate_host, 0)
@@ -81,17 +84,19 @@ def _rows(problem: PlacementProblem) -> dict:
     t2 = np.broadcast_to(np.arange(T)[:, None], (T, D))
     site = np.broadcast_to(p.demand_site[None, :], (T, D))
     a_compute, a_link, a_uplink, a_downlink = row_loads(p)
-    return {"ok": p.carrying_slots(), "via": p.via_site(), "t": t, "t2": t2, "host": host, "site": site,
+    shared_row, a_shared = shared_loads(p)
+    return {"shared_row": shared_row, "a_shared": a_shared,"ok": p.carrying_slots(), "via": p.via_site(), "t": t, "t2": t2, "host": host, "site": site,
             "a_compute": a_compute,
             "a_link": a_link, "a_uplink": a_uplink, "a_downlink": a_downlink}
 
 
-def _priced(rows: dict, compute, link, uplink, downlink) -> np.ndarray:
+def _priced(rows: dict, compute, link, uplink, downlink, shared) -> np.ndarray:
     """[T, D, K] the priced load of each slot: sum_r lam_r a_r,tdk (request-ms)."""
+    on_shared = (np.append(shared.ravel(), 0.0)[rows["shared_row"]] * rows["a_shared"]).sum(axis=3)
     site = (uplink[rows["t2"], rows["site"]] * rows["a_uplink"]
             + downlink[rows["t2"], rows["site"]] * rows["a_downlink"])
     return (compute[rows["t"], rows["host"]] * rows["a_compute"] + link[rows["t"], rows["host"]] * rows["a_link"]
-            + site[:, :, None] * rows["via"])
+            + site[:, :, None] * rows["via"] + on_shared)
 
 
 def _unserved_cost(problem: PlacementProblem) -> np.ndarray:
@@ -104,13 +109,14 @@ SERVED = 1e-9  # a rest of the unit share below this counts as served: the solve
 
 
 def bound(problem: PlacementProblem, compute: np.ndarray, link: np.ndarray, uplink: np.ndarray,
-          downlink: np.ndarray) -> float:
+          downlink: np.ndarray, shared: np.ndarray | None = None) -> float:
     """g(lam) in float64: a lower bound on the optimum for any prices >= 0 (request-ms per unit of limit).
     Each demand-epoch fills its slots by increasing priced cost up to their shares while they cost less
-    than leaving requests unserved (V_td of the module docstring)."""
+    than leaving requests unserved (V_td of the module docstring). `shared` [T, link]: zeros if not given."""
+    shared = np.zeros((problem.n_epochs, problem.n_links)) if shared is None else shared
     rows = _rows(problem)
     value = np.where(rows["ok"], problem.requests()[:, :, None] * problem.slot_cost_ms()
-                     + _priced(rows, compute, link, uplink, downlink), np.inf)
+                     + _priced(rows, compute, link, uplink, downlink, shared), np.inf)
     unserved = _unserved_cost(problem)
     order = np.argsort(value, axis=2, kind="stable")
     value = np.take_along_axis(value, order, axis=2)
@@ -123,7 +129,7 @@ def bound(problem: PlacementProblem, compute: np.ndarray, link: np.ndarray, upli
     best = np.where(problem.requests() > 0, best, 0.0)
     if not np.isfinite(best).all():
         return -np.inf
-    return float(best.sum() - compute.sum() - link.sum() - uplink.sum() - downlink.sum())
+    return float(best.sum() - compute.sum() - link.sum() - uplink.sum() - downlink.sum() - shared.sum())
 
 
 def certified_bound(problem: PlacementProblem, prices: tuple[np.ndarray, ...]) -> float:
@@ -136,13 +142,13 @@ def certified_bound(problem: PlacementProblem, prices: tuple[np.ndarray, ...]) -
 def _ascend(theta0, arrays, schedule, capped: bool):
     """Adam ascent of the smoothed dual over log-prices theta (one vector over all rows); `capped`: some
     slot's share is below 1 (`relaxation.capped_softmax`)."""
-    cost, unserved, ok, cap, weight, row_c, row_l, row_u, row_d, a_c, a_l, a_u, a_d, mass = arrays
+    cost, unserved, ok, cap, weight, row_c, row_l, row_u, row_d, row_s, a_c, a_l, a_u, a_d, a_s, mass = arrays
     adam = optax.scale_by_adam()
 
     def per_request(theta):
         lam = mass * jnp.exp(theta)
         priced = (cost + lam[row_c] * a_c + lam[row_l] * a_l + lam[row_u][..., None] * a_u
-                  + lam[row_d][..., None] * a_d)
+                  + lam[row_d][..., None] * a_d + (lam[row_s] * a_s).sum(axis=-1))
         options = jnp.concatenate([jnp.where(ok, priced, jnp.inf), unserved[..., None]], axis=-1)
         return options / jnp.where(weight > 0, weight, 1.0)[..., None], lam
 
@@ -186,15 +192,16 @@ def ascend(problem: PlacementProblem, options: DualOptions = DualOptions(), copi
     T, H = r.mass_compute.shape
     S = r.mass_uplink.shape[1]
     dtype = jnp.dtype(options.dtype)
-    # Rows in one vector: compute (T x H), link (T x H), site uplink (T x S), site downlink (T x S). A row
-    # without load has mass 0 and so no price.
+    # Rows in one vector: compute (T x H), link (T x H), site uplink (T x S), site downlink (T x S), shared
+    # links (T x links, then the spare row of their padding). A row without load has mass 0 and so no price.
     mass = jnp.concatenate([r.mass_compute.ravel(), r.mass_link.ravel(), r.mass_uplink.ravel(),
-                            r.mass_downlink.ravel()])
+                            r.mass_downlink.ravel(), r.mass_shared])
     unserved = jnp.where(r.unserved_ok, r.unserved_cost, jnp.inf)
     weight = jnp.asarray(problem.requests() / max(problem.requests().sum(), 1e-300), dtype)
     arrays = (r.cost, unserved, r.slot_ok, option_caps(r), weight, r.slot_row, T * H + r.slot_row,
-              2 * T * H + r.site_row, 2 * T * H + T * S + r.site_row, r.slot_flops, r.slot_bits,
-              r.site_up[..., None] * r.slot_via, r.site_down[..., None] * r.slot_via, mass)  # site rows: via slots
+              2 * T * H + r.site_row, 2 * T * H + T * S + r.site_row, 2 * T * (H + S) + r.shared_row, r.slot_flops,
+              r.slot_bits, r.site_up[..., None] * r.slot_via, r.site_down[..., None] * r.slot_via, r.shared_load,
+              mass)  # site rows: via slots
     n = options.steps
     f = np.linspace(0.0, 1.0, n)
     geometric = lambda ends: ends[0] * (ends[1] / ends[0]) ** f  # noqa: E731
@@ -204,8 +211,10 @@ def ascend(problem: PlacementProblem, options: DualOptions = DualOptions(), copi
     theta0 = jnp.full(mass.shape, np.log(options.initial_price), dtype)
     theta, x = _ascend(theta0, arrays, schedule, r.capped)
     lam = scale * np.asarray(mass, np.float64) * np.exp(np.asarray(theta, np.float64))
-    ends = np.cumsum([T * H, T * H, T * S])
-    compute, link, uplink, downlink = (part.reshape(T, -1) for part in np.split(lam, ends))
+    ends = np.cumsum([T * H, T * H, T * S, T * S])
+    compute, link, uplink, downlink, shared = np.split(lam, ends)
+    compute, link, uplink, downlink = (part.reshape(T, -1) for part in (compute, link, uplink, downlink))
+    shared = shared[:-1].reshape(T, -1)  # the spare row has no load, so no price
     x = np.asarray(x, np.float64)
-    value = certified_bound(problem, (compute, link, uplink, downlink)) if copies is None else np.nan
-    return Prices(compute, link, uplink, downlink, value, x[..., :-1], x[..., -1])
+    value = certified_bound(problem, (compute, link, uplink, downlink, shared)) if copies is None else np.nan
+    return Prices(compute, link, uplink, downlink, shared, value, x[..., :-1], x[..., -1])

@@ -70,10 +70,18 @@ slot of d in epoch t, h = host(t, d, k), m model, m(d) the model demand d asks f
        sum_{d: m(d) = m, k: h} rate[t,d] B[d] x[t,d,k] <= 1e9 link_gbps[t,h] y[t,m,h]
                                                             (only where the copy's slots could exceed it)
 
+  (16) per shared link l and epoch t (problem.link_name; none without them), its epoch-mean load:
+       sum_{d,k} rate[t,d] (Bu[d] a_l[t,d,k] + Bd[d] a'_l[t,d,k]) x[t,d,k] <= 1e9 link_capacity_gbps[t,l]
+                                                            a_l: the share of slot k's served requests
+                                                            whose path crosses l site -> host (requests),
+                                                            a'_l: host -> site (responses): a laser, user
+                                                            or Direct-to-Cell beam, feeder, gateway
+                                                            (placement.problem.link_rows)
+
 Rows (3) and (4) are merged into one with the tighter right-hand side (problem.compute_budget_flops_s);
 the evaluator checks them apart. Rows whose right-hand side is infinite are not built. (12) is the upper
-bound of the variable x, not a row. The load coefficients (rate F, rate B, rate Bu, rate Bd, 8 W / epoch_s)
-are the problem's (`PlacementProblem.slot_flops_per_s`, `bits_per_s`, `request_bits_per_s`, ...).
+bound of the variable x, not a row. The load coefficients (rate F, rate B, rate Bu, rate Bd, 8 W / epoch_s,
+the link terms of (16)) are the problem's (`PlacementProblem.slot_flops_per_s`, `bits_per_s`, `request_bits_per_s`, ...).
 
 `solve` runs the model under the solver contract (options `MilpOptions`, a seed, a starting hint: without
 one, the solution of the strategy `options.warm_start` names); `best_assignment` fixes every y to a given
@@ -300,6 +308,12 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
     t_v, d_v = t_x[via], d_x[via]
     _capacity_rows(b, site_x, x[via], p.request_bits_per_s()[t_v, d_v], p.site_uplink_bps().ravel(), integral)
     _capacity_rows(b, site_x, x[via], p.response_bits_per_s()[t_v, d_v], p.site_downlink_bps().ravel(), integral)
+
+    # (16) shared links: each slot's terms on the (epoch, link) rows it loads
+    link_row, link_bits = (a[t_x, d_x, k_x] for a in p.link_terms())  # [n_x, 2L]
+    on = link_row >= 0
+    _capacity_rows(b, link_row[on], np.broadcast_to(x[:, None], on.shape)[on], link_bits[on],
+                   p.network_link_bps().ravel(), integral)
 
     proto = b.proto()
     if integral:

@@ -1,7 +1,8 @@
 """Decomposition into regions: demands that share no host and no site are independent problems.
 
 Every constraint of `placement.solvers.milp` involves one demand-epoch (1, 10-12), one host (3-6, 8, 9, 13-15,
-with the demands it serves) or one site (7a-b, with its demands), and the objective is a sum of the same
+with the demands it serves), one site (7a-b, with its demands) or one shared link (16, with the demands whose
+paths cross it either way), and the objective is a sum of the same
 terms. So the connected components of the graph whose nodes are demands, linked when they share a site or a
 usable candidate host in any epoch, are independent problems: their optima add up to the whole problem's
 optimum, their bounds to a bound, and their solutions, put side by side, to a solution that satisfies every
@@ -27,14 +28,15 @@ from placement.problem.spec import PlacementProblem, Solution, SolveResult, Stat
 
 _DEMAND_FIELDS_LAST = ("rate_per_s",)  # [epoch, demand]
 _DEMAND_FIELDS_MIDDLE = ("candidate_host", "candidate_rtt_ms", "candidate_up_gbps", "candidate_down_gbps",
-                         "candidate_share", "candidate_model")  # [epoch, demand, slot]
+                         "candidate_share", "candidate_model", "candidate_link",
+                         "candidate_link_share", "candidate_link_steps")  # [epoch, demand, slot, ...] (or None)
 _DEMAND_FIELDS_FIRST = ("demand_model", "demand_site", "request_bytes", "response_bytes", "slo_ms", "allowed",
                         "choice_cost_ms")  # [demand, ...]
 
 
 def regions(problem: PlacementProblem) -> list[np.ndarray]:
     """The demands of each region (sorted index arrays, regions by their first demand): connected components
-    of demands linked through a shared site or a shared usable candidate host."""
+    of demands linked through a shared site, a shared usable candidate host or a shared link (either direction)."""
     p = problem
     parent = np.arange(p.n_demands)
 
@@ -53,9 +55,14 @@ def regions(problem: PlacementProblem) -> list[np.ndarray]:
 
     t, d, k = np.nonzero(p.usable_slots())
     host = p.candidate_host[t, d, k]
-    for key in (host, p.n_hosts + p.demand_site[d]):  # by host, then by site
+    links = p.candidate_link[t, d, k]  # [slot, L]
+    on = links >= 0
+    undirected = np.minimum(links, p.link_reverse[np.maximum(links, 0)] if p.n_links else links)[on]
+    S = p.site_uplink_gbps.shape[1]
+    for key, who in ((host, d), (p.n_hosts + p.demand_site[d], d),  # by host, by site, then by link
+                     (p.n_hosts + S + undirected, np.broadcast_to(d[:, None], on.shape)[on])):
         order = np.argsort(key, kind="stable")
-        groups = np.split(d[order], np.flatnonzero(np.diff(key[order])) + 1)
+        groups = np.split(who[order], np.flatnonzero(np.diff(key[order])) + 1)
         for members in groups:
             if len(members) > 1:
                 link(np.unique(members))
@@ -71,7 +78,7 @@ def subproblem(problem: PlacementProblem, demands: np.ndarray) -> PlacementProbl
     """`problem` with only `demands` (every host, site and model kept)."""
     p = problem
     fields = {name: getattr(p, name)[:, demands] for name in _DEMAND_FIELDS_LAST}
-    fields |= {name: getattr(p, name)[:, demands, :] for name in _DEMAND_FIELDS_MIDDLE}
+    fields |= {name: getattr(p, name)[:, demands, :] for name in _DEMAND_FIELDS_MIDDLE if getattr(p, name) is not None}
     fields |= {name: getattr(p, name)[demands] for name in _DEMAND_FIELDS_FIRST}
     return dataclasses.replace(p, demand_name=tuple(p.demand_name[i] for i in demands), **fields)
 

@@ -12,7 +12,7 @@ an "unserved" option: a softmax whose shares are held at most at their slots' ca
 holds by construction; each copy y (a (model, host) pair some usable slot could use; per epoch in per_epoch
 mode) is a sigmoid. The objective is latency + unserved + opening + migration with uploads
 relu(y[t] - y[t-1]), plus, where requests queue, the waiting of (13) at each host-epoch's compute load. The linking rows (2) x <= y, the capacity rows (3)-(4) compute, (6) host link
-(requests and uploads), (7a) site uplink, (7b) site downlink and (5) memory enter by an augmented
+(requests and uploads), (7a) site uplink, (7b) site downlink, (16) shared links and (5) memory enter by an augmented
 Lagrangian: multipliers updated every `multiplier_every` steps, the penalty weight growing geometrically;
 each row's penalty is weighted by the requests that fill its limit, so one schedule fits every row. A
 concave pull v (1 - v), rising over the last steps, drives copies (and, under single_source, shares) to 0
@@ -40,8 +40,8 @@ ADAM_B2 = 0.99  # Adam's second-moment decay: the penalty weight grows 1000x, so
 
 @functools.partial(jax.tree_util.register_dataclass, meta_fields=["capped"], data_fields=[
     "slot_ok", "slot_share", "cost", "unserved_ok", "unserved_cost", "slot_pair", "slot_row", "slot_flops",
-    "slot_bits", "slot_via", "site_row", "site_up", "site_down", "pair_ok", "open_cost", "migration_cost", "upload", "memory",
-    "mass_xy", "mass_compute", "mass_link", "mass_uplink", "mass_downlink", "mass_memory", "integral_y",
+    "slot_bits", "slot_via", "site_row", "site_up", "site_down", "shared_row", "shared_load", "pair_ok", "open_cost", "migration_cost", "upload", "memory",
+    "mass_xy", "mass_compute", "mass_link", "mass_uplink", "mass_downlink", "mass_shared", "mass_memory", "integral_y",
     "integral_x", "wait_cost", "wait_intercept", "wait_slope"])
 @dataclasses.dataclass(frozen=True)
 class Relaxation:
@@ -59,6 +59,8 @@ class Relaxation:
     slot_via [T, D, K]       1 where the slot's requests cross the site's terminals (not a local host)
     site_row, site_up, site_down [T, D] (epoch, site) row and its uplink and downlink load per unit share
                              served through the terminals, as fractions of the site's limits (0: unlimited)
+    shared_row, shared_load [T, D, K, 2L]  the (epoch, link) rows of (16) each slot loads (flat; padding on a
+                             spare last row) and its load per unit share, as fractions of the link's capacity
     pair_ok [Ty, M, H]       copies some usable slot could use; open_cost [Ty, M, H] per copy placed;
     migration_cost [M, H]    per upload (per_epoch); upload [Ty, M, H] its link load (fraction of the limit)
     memory [M, H]            model bytes / host memory
@@ -83,6 +85,8 @@ class Relaxation:
     site_row: jax.Array
     site_up: jax.Array
     site_down: jax.Array
+    shared_row: jax.Array
+    shared_load: jax.Array
     pair_ok: jax.Array
     open_cost: jax.Array
     migration_cost: jax.Array
@@ -93,6 +97,7 @@ class Relaxation:
     mass_link: jax.Array
     mass_uplink: jax.Array
     mass_downlink: jax.Array
+    mass_shared: jax.Array  # [T x links + 1]: the spare row last
     mass_memory: jax.Array
     integral_y: jax.Array
     integral_x: jax.Array
@@ -116,6 +121,18 @@ def row_loads(problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray, np.nda
     uplink = p.request_bits_per_s() * inverse_limit(p.site_uplink_bps())[at_site]
     downlink = p.response_bits_per_s() * inverse_limit(p.site_downlink_bps())[at_site]
     return compute, link, uplink, downlink
+
+
+def shared_loads(problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray]:
+    """float64 [T, D, K, 2L] each: the (epoch, link) rows of (16) each carrying slot loads (flat epoch x link;
+    padding on a spare last row, T x links) and the load of its whole demand-epoch there, as a fraction of the
+    link's capacity (0 where unlimited)."""
+    p = problem
+    spare = p.n_epochs * p.n_links
+    row, bits = p.link_terms()
+    row = np.where(row >= 0, row, spare)
+    per_capacity = np.append(inverse_limit(p.network_link_bps()).ravel(), 0.0)[row]
+    return row, np.where(p.carrying_slots()[..., None], bits * per_capacity, 0.0)
 
 
 def reachable(slot_ok: np.ndarray, slot_share: np.ndarray) -> np.ndarray:
@@ -178,7 +195,7 @@ def build_relaxation(problem: PlacementProblem, dtype="float32") -> tuple[Relaxa
     def requests_per_limit(keys, n, weight, load):
         """Per row: the requests (share of all) that fill its limit, sum of weight / sum of weight x load per
         unit of request share; `load` is the load (fraction of the limit) of each term's whole demand."""
-        per_request = np.divide(load, np.broadcast_to(w if load.ndim == 2 else w[:, :, None], load.shape),
+        per_request = np.divide(load, np.broadcast_to(w.reshape(w.shape + (1,) * (load.ndim - 2)), load.shape),
                                 out=np.zeros(load.shape), where=weight > 0)
         num = np.bincount(keys.ravel(), weight.ravel(), n)
         den = np.bincount(keys.ravel(), (weight * per_request).ravel(), n)
@@ -189,6 +206,9 @@ def build_relaxation(problem: PlacementProblem, dtype="float32") -> tuple[Relaxa
     site_key = np.arange(T)[:, None] * S + site
     mass_uplink = requests_per_limit(site_key, T * S, w, site_up).reshape(T, S)
     mass_downlink = requests_per_limit(site_key, T * S, w, site_down).reshape(T, S)
+    shared_row, shared_load = shared_loads(p)
+    mass_shared = requests_per_limit(shared_row, T * p.n_links + 1,
+                                     np.broadcast_to(spread[..., None], shared_row.shape), shared_load)
     through_pair = np.bincount(pair[ok], spread[ok], Ty * M * H).reshape(Ty, M, H)
     # Memory rows constrain copies: weight them by the requests their host could serve per copy.
     through = np.bincount(row.ravel(), spread.ravel(), T * H).reshape(T, H)
@@ -210,12 +230,12 @@ def build_relaxation(problem: PlacementProblem, dtype="float32") -> tuple[Relaxa
         unserved_ok=jnp.asarray(unserved_ok), unserved_cost=f(R * penalty / scale),
         slot_pair=i(np.where(ok, pair, 0)), slot_row=i(np.where(ok, row, 0)),
         slot_flops=f(slot_flops), slot_bits=f(slot_bits), slot_via=f(p.via_site()), site_row=i(site_key), site_up=f(site_up),
-        site_down=f(site_down),
+        site_down=f(site_down), shared_row=i(shared_row), shared_load=f(shared_load),
         pair_ok=jnp.asarray(pair_ok), open_cost=f(np.where(pair_ok, opening, 0.0) / scale),
         migration_cost=f(migration / scale), upload=f(upload),
         memory=f(memory_frac), mass_xy=f(np.where(ok, w[:, :, None], 0.0)), mass_compute=f(mass_compute),
         mass_link=f(mass_link), mass_uplink=f(mass_uplink), mass_downlink=f(mass_downlink),
-        mass_memory=f(mass_memory),
+        mass_shared=f(mass_shared), mass_memory=f(mass_memory),
         integral_y=f(np.where(pair_ok, opening / scale + through_pair, 0.0)),
         integral_x=f(np.where(ok & p.single_source, w[:, :, None], 0.0)), wait_cost=f(wait_cost),
         wait_intercept=f(wait_intercept), wait_slope=f(wait_slope * p.utilization_ceiling),
@@ -311,11 +331,12 @@ def _terms(params, r: Relaxation, tau_x, tau_y, clamp):
         return jax.ops.segment_sum((served * load).ravel(), r.site_row.ravel(), T * S).reshape(T, S)
 
     memory = (y * r.memory[None]).sum(axis=1)  # [Ty, H]
+    shared = jax.ops.segment_sum((x[..., None] * r.shared_load).ravel(), r.shared_row.ravel(), r.mass_shared.shape[0])
     y_slot = y.ravel()[r.slot_pair]
     rows = {"xy": (jnp.where(r.slot_ok, x - y_slot, 0.0), r.mass_xy),
             "compute": (compute - 1.0, r.mass_compute), "link": (link - 1.0, r.mass_link),
             "uplink": (site(r.site_up) - 1.0, r.mass_uplink), "downlink": (site(r.site_down) - 1.0, r.mass_downlink),
-            "memory": (memory - 1.0, r.mass_memory)}
+            "shared": (shared - 1.0, r.mass_shared), "memory": (memory - 1.0, r.mass_memory)}
     return obj, rows
 
 
@@ -361,7 +382,7 @@ def _one_restart(init, clamp, r: Relaxation, schedule, lr):
     return x, u, y, obj, violation, params
 
 
-ROWS = ("xy", "compute", "link", "uplink", "downlink", "memory")  # the order of `relax`'s violations
+ROWS = ("xy", "compute", "link", "uplink", "downlink", "shared", "memory")  # the order of `relax`'s violations
 
 
 @jax.jit

@@ -12,18 +12,18 @@ whole arrays, in numpy float64, for splittable demands (not single_source):
    the most used are kept while their uploads fit.
 2. Relaxed shares where they fit. The relaxed shares, restricted to slots with a kept copy and each at
    most its slot's candidate_share (12), are scaled down on every over-full row (compute (3)-(4), host
-   link (6), site uplink (7a) and downlink (7b)) by the row's capacity / load; each share by the smallest
+   link (6), site uplink (7a) and downlink (7b), shared links (16)) by the row's capacity / load; each share by the smallest
    factor of its rows, so every row then holds (1) <= 1.
 3. Rounds. Every demand-epoch with requests left proposes the rest to its cheapest slot (by `slot_cost`,
    for example latency plus the Lagrangian prices of its rows) whose rows still have room and whose
    latency is below the unserved penalty, as much as that slot's rows and its share (12) could take alone;
    each row accepts the proposals it receives in proportion, up to its room. A slot that holds its whole
-   share takes no more proposals. A demand-epoch whose slot a host row cut proposes to its next slot in the
-   next round; a cut by the site's terminals refuses no slot (they carry every slot alike), but while they
-   are full the demand-epoch waits. In the first BUMP_ROUNDS, an offer may displace a held share of lower
-   priority: on a host row, the latency saved against the demand's next slot per unit of the row's load;
-   on a site row, the latency saved against unserved per bit, a fractional knapsack per site. The rounds
-   stop when nothing moves. What is left is unserved.
+   share takes no more proposals. A demand-epoch whose slot a host or shared-link row cut proposes to its
+   next slot in the next round; a cut by the site's terminals refuses no slot (they carry every slot
+   alike), but while they are full the demand-epoch waits. In the first BUMP_ROUNDS, an offer may displace
+   a held share of lower priority: on a host or shared-link row, the latency saved against the demand's
+   next slot per unit of the row's load; on a site row, the latency saved against unserved per bit, a
+   fractional knapsack per site. The rounds stop when nothing moves. What is left is unserved.
 4. Copies that serve nothing are removed from the last epoch backwards where no later copy needs them
    (removing one never adds an upload).
 
@@ -140,13 +140,19 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     row = t3 * H + host  # (epoch, host) row of each slot
     site_row = np.arange(T)[:, None] * S + site2  # (epoch, site) row of each demand-epoch
     slot_site_row = np.broadcast_to(site_row[:, :, None], (T, D, K))
-    # The rows a slot's share loads, in the order of `rooms`: compute, host link, site uplink, site downlink;
-    # the row of each slot and the load of a whole demand-epoch [T, D] on it
-    slot_rows = (row, row, slot_site_row, slot_site_row)
+    # The rows a slot's share loads, in the order of `rooms`: compute, host link, site uplink, site downlink,
+    # shared links; each [T, D, K, terms]: the rows of each slot, and the load of its whole demand-epoch on
+    # them (a slot loads one row of each kind but the shared links, 2L of those: padding on a spare row)
+    link_row, link_load = p.link_terms()
+    n_links = T * p.n_links
+    slot_rows = tuple(a[..., None] for a in (row, row, slot_site_row, slot_site_row)) + (
+        np.where(link_row >= 0, link_row, n_links),)
     # per unit share of each slot; a local host's slot does not cross the site's terminals
     via = p.via_site()
-    per_share = (p.slot_flops_per_s(), p.bits_per_s()[:, :, None] * np.ones(K),
-                 p.request_bits_per_s()[:, :, None] * via, p.response_bits_per_s()[:, :, None] * via)
+    per_share = tuple(a[..., None] for a in (
+        p.slot_flops_per_s(), p.bits_per_s()[:, :, None] * np.ones(K),
+        p.request_bits_per_s()[:, :, None] * via, p.response_bits_per_s()[:, :, None] * via)) + (link_load,)
+    n_rows = (T * H, T * H, T * S, T * S, n_links + 1)
     cap = p.candidate_share
 
     # 1. Copies, and what their uploads leave of the links
@@ -158,31 +164,29 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     room_link = ((1.0 - SLACK) * p.link_bps() - uploads_bps(p, y)).ravel()  # >= 0: the copies' uploads fit
     room_uplink = (1.0 - SLACK) * p.site_uplink_bps().ravel()
     room_downlink = (1.0 - SLACK) * p.site_downlink_bps().ravel()
+    room_shared = np.append((1.0 - SLACK) * p.network_link_bps().ravel(), np.inf)
     active = (R > 0)[:, :, None]
     ok &= active
 
     def fit(wanted, offer, regrets, rooms):
         """`wanted` (held + offered shares) with each row that receives an offer cut to its room, the shares
         that would cost the most to move off the row (requests x regret per unit of the row's load, `regrets`
-        one per row kind) kept first. Rows without an offer already fit and keep everything."""
-        hit_host = np.zeros(T * H, bool)
-        hit_host[row[offer > 0]] = True
-        hit_site = np.zeros(T * S, bool)
-        hit_site[site_row[offer.sum(axis=2) > 0]] = True
-        kept = np.ones((2,) + wanted.shape)  # by the host rows, by the site rows
-        for index, hit, load_of, room, regret, by in zip(slot_rows, (hit_host, hit_host, hit_site, hit_site),
-                                                         per_share, rooms, regrets, (0, 0, 1, 1)):
-            t, d, k = np.nonzero(hit[index] & (wanted > 0))
-            load = wanted[t, d, k] * load_of[t, d, k]
+        one per row kind) kept first. Rows without an offer already fit and keep everything. Also returns
+        where a row that refuses the slot (all but the site's) cut it."""
+        kept = np.ones((2,) + wanted.shape)  # by the rows that refuse a slot, by the site rows
+        for index, load_of, room, n, regret, by in zip(slot_rows, per_share, rooms, n_rows, regrets, (0, 0, 1, 1, 0)):
+            hit = np.zeros(n, bool)
+            hit[index[offer > 0]] = True
+            t, d, k, j = np.nonzero(hit[index] & (wanted > 0)[..., None])
+            load = wanted[t, d, k] * load_of[t, d, k, j]
             with np.errstate(divide="ignore", invalid="ignore"):
-                priority = np.where(load_of[t, d, k] > 0, R[t, d] * regret[t, d, k] / load_of[t, d, k], np.inf)
-            kept[by, t, d, k] = np.minimum(kept[by, t, d, k], _keep(index[t, d, k], load, room, priority))
+                priority = np.where(load_of[t, d, k, j] > 0, R[t, d] * regret[t, d, k] / load_of[t, d, k, j], np.inf)
+            np.minimum.at(kept[by], (t, d, k), _keep(index[t, d, k, j], load, room, priority))
         return wanted * kept.min(axis=0), kept[0] < 1.0 - 1e-12
 
     def loads_on_rows(x):
         """The load of shares x [T, D, K] on every row, in the order of `rooms`."""
-        return tuple(_segment_sum(index, x * load, n)
-                     for index, load, n in zip(slot_rows, per_share, (T * H, T * H, T * S, T * S)))
+        return tuple(_segment_sum(index, x[..., None] * load, n) for index, load, n in zip(slot_rows, per_share, n_rows))
 
     def regrets(available):
         """[T, D, K] per row kind: what a share at each slot saves against the demand-epoch's next option off
@@ -201,7 +205,7 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
         second = np.min(np.where(np.arange(K) == first[:, :, None], np.inf, c), axis=2, keepdims=True)
         host = saving(cost, np.where(np.arange(K) == first[:, :, None], second, best))
         site = saving(L, np.min(np.where(available & ~via, L, np.inf), axis=2, keepdims=True))
-        return host, host, site, site
+        return host, host, site, site, host  # a shared link: another slot may avoid it
 
     # 2-3. Deferred acceptance: rows keep what they hold and what is offered by priority; a share cut
     # from a slot does not offer itself there again. The first offer is the relaxed shares (scaled to sum
@@ -214,7 +218,7 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     offer = np.where(total > 1.0, offer / np.maximum(total, 1e-300), offer)
     by_host = p.host_share_served(offer)  # a host's slots (one per model) share its reachable share (12)
     offer = np.where(by_host > cap, offer * cap / np.maximum(by_host, 1e-300), offer)
-    rooms = (room_compute, room_link, room_uplink, room_downlink)
+    rooms = (room_compute, room_link, room_uplink, room_downlink, room_shared)
     for round_ in range(MAX_ROUNDS):
         if round_ < BUMP_ROUNDS:
             wanted = x + offer
@@ -227,9 +231,9 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
             x = x + accepted
         rest = np.where(R > 0, 1.0 - x.sum(axis=2), 0.0)
         host_room = cap - p.host_share_served(x)
-        # A cut by a host row refuses that slot for good; a cut by the site's terminals refuses none (they carry
-        # every slot alike, and may have room again once a heavier request is displaced), but while they are
-        # full their slots offer nothing.
+        # A cut by a host or shared-link row refuses that slot for good; a cut by the site's terminals refuses
+        # none (they carry every slot alike, and may have room again once a heavier request is displaced), but
+        # while they are full their slots offer nothing.
         loads = loads_on_rows(x)
         full = (rooms[2] - loads[2] <= FULL * rooms[2]) | (rooms[3] - loads[3] <= FULL * rooms[3])
         blocked = full[site_row][:, :, None] & via

@@ -1,8 +1,8 @@
 """Capacity bookkeeping the heuristics share: what is left of every limit as shares and copies are assigned.
 
 `Residuals` tracks, per (epoch, host), compute (constraints 3-4), ingress (6, requests and model uploads)
-and memory (5), per (epoch, site) uplink (7a) and downlink (7b), and per slot the share it may still take
-(12), while a heuristic serves demand-epochs one at a time; it places a copy when a slot first serves a
+and memory (5), per (epoch, site) uplink (7a) and downlink (7b), per (epoch, shared link) its capacity (16),
+and per slot the share it may still take (12), while a heuristic serves demand-epochs one at a time; it places a copy when a slot first serves a
 share, so placement y is exactly the copies some share uses. The baselines build their solutions with it,
 the gradient heuristic its per-demand repair. `State` adds what local search needs: giving shares and
 copies back, the exact objective of the pieces a move touches (waiting included), and a save/restore of everything a move may
@@ -29,8 +29,8 @@ class Residuals:
     Per (epoch, host): compute flop/s (min(peak, power x efficiency), constraints 3-4; with a battery, the
     sustained budget that keeps it above empty whatever other epochs use, 14), ingress bits/s net
     of requests and model uploads (6), memory bytes (5); per (epoch, site): uplink bits/s net of the
-    requests (7a), downlink bits/s net of the responses (7b); per slot: its share (12) less what it
-    serves. A copy is placed when a slot first serves a share: in fixed mode in every epoch (9), so its
+    requests (7a), downlink bits/s net of the responses (7b); per (epoch, shared link): bits/s net of
+    the requests and responses crossing it (16); per slot: its share (12) less what it serves. A copy is placed when a slot first serves a share: in fixed mode in every epoch (9), so its
     memory is taken in every epoch; in per_epoch mode in that epoch only, and when the host did not hold
     the model in the previous epoch the upload (8 x model bytes / epoch_s) is taken from the host link of
     that epoch before any request (an earlier placement in the next epoch stops needing its upload, which
@@ -45,6 +45,8 @@ class Residuals:
         self.link = p.link_bps()  # [epoch, host] bits/s left
         self.uplink = p.site_uplink_bps()  # [epoch, site] bits/s left up
         self.downlink = p.site_downlink_bps()  # [epoch, site] bits/s left down
+        self.shared = p.network_link_bps().ravel()  # [epoch x link] bits/s left on each shared link (16)
+        self.shared_row, self.shared_per_share = p.link_terms()  # [epoch, demand, slot, 2L] rows (-1 none), bits/s
         self.memory = np.tile(p.memory_bytes, (p.n_epochs, 1))  # [epoch, host] bytes left
         self.y = np.zeros((p.n_epochs, p.n_models, p.n_hosts), bool)
         self.x = np.zeros(p.candidate_host.shape)
@@ -91,6 +93,11 @@ class Residuals:
             loads = applies & (per_share > 0)  # per slot: the compute load is the slot's model's
             with np.errstate(divide="ignore", invalid="ignore"):
                 share = np.where(loads, np.minimum(share, room / np.where(loads, per_share, 1.0)), share)
+        row, per_share = self.shared_row[t, d], self.shared_per_share[t, d]  # [slot, 2L]
+        loads = (row >= 0) & (per_share > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            room = np.where(loads, self.shared[np.maximum(row, 0)] / np.where(loads, per_share, 1.0), np.inf)
+        share = np.minimum(share, room.min(axis=1, initial=np.inf))
         ok = self.usable[t, d] & fits & (link >= 0) & (share > EPS)
         if p.single_source:
             ok &= share >= rem
@@ -134,6 +141,12 @@ class Residuals:
         if self.via[t, d, k]:
             self.uplink[t, p.demand_site[d]] -= self.up_per_share[t, d] * share
             self.downlink[t, p.demand_site[d]] -= self.down_per_share[t, d] * share
+        self._take_shared(self.shared_row[t, d, k], self.shared_per_share[t, d, k] * share)
+
+    def _take_shared(self, rows: np.ndarray, bits: np.ndarray) -> None:
+        """Take `bits` [n] bits/s from the shared links' rows [n] (-1: none)."""
+        on = rows >= 0
+        np.subtract.at(self.shared, rows[on], bits[on])
 
     def fill(self, t: int, d: int, order) -> None:
         """Serve demand d in epoch t from the slots in `order`, each taking the largest share it can."""
@@ -197,7 +210,7 @@ def uploads_bps(problem: PlacementProblem, y: np.ndarray) -> np.ndarray:
 class State(Residuals):
     """`Residuals` that can also give shares and copies back (for local moves), and be saved and restored."""
 
-    _LIMITS = ("compute", "link", "uplink", "downlink", "memory", "y")
+    _LIMITS = ("compute", "link", "uplink", "downlink", "shared", "memory", "y")
 
     def __init__(self, problem: PlacementProblem):
         super().__init__(problem)
@@ -225,6 +238,7 @@ class State(Residuals):
         served = (state.x * state.via).sum(axis=2)  # through the site's terminals
         state.uplink -= np.bincount(site_row.ravel(), (served * state.up_per_share).ravel(), T * S).reshape(T, S)
         state.downlink -= np.bincount(site_row.ravel(), (served * state.down_per_share).ravel(), T * S).reshape(T, S)
+        state._take_shared(state.shared_row.ravel(), (state.x[..., None] * state.shared_per_share).ravel())
         state.memory -= (state.y * p.model_memory_bytes[None, :, None]).sum(axis=1)
         state.remaining = np.where(state.requests > 0, np.maximum(1.0 - state.x.sum(axis=2), 0.0), 0.0)
         return state
@@ -258,6 +272,7 @@ class State(Residuals):
         through_site = x[used & self.via[t, d]].sum()
         self.uplink[t, p.demand_site[d]] += self.up_per_share[t, d] * through_site
         self.downlink[t, p.demand_site[d]] += self.down_per_share[t, d] * through_site
+        self._take_shared(self.shared_row[t, d].ravel(), -(x[:, None] * self.shared_per_share[t, d]).ravel())
         self.x[t, d] = 0.0
         self.remaining[t, d] = 1.0 if self.requests[t, d] > 0 else 0.0
 
