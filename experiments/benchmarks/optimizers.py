@@ -223,11 +223,13 @@ def main(argv=None) -> None:
         score(2, name, problem, optimum, ("cflp", problem.n_hosts, problem.n_demands))
 
     default = [g for f in gaps["default"].values() for g in f]
+    # the headline figures of families 1-3 only where they ran (a run of family 4 alone keeps the file's)
     summary = {"median_gap_pct": statistics.median(default) if default else None,
                "max_gap_pct": max(default) if default else None,
                "cflp_large_seconds": max(cflp_large_seconds) if cflp_large_seconds else None,
                "no_solution_count": no_solution,
-               "lp_bound_gain_pct": statistics.median(bound_gains) if bound_gains else None}
+               "lp_bound_gain_pct": statistics.median(bound_gains) if bound_gains else None
+               } if families & {1, 2, 3} else {}
     for preset, by_family in gaps.items():
         for family, values in by_family.items():
             if values:
