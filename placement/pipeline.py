@@ -35,9 +35,10 @@ from placement.errors import InputError
 from placement.evaluation import Evaluation, evaluate
 from placement.network.isl import constellation_lasers
 from placement.network.tensors import NetworkTensors, build_network
+from placement.network.transit import TransitGroup, TransitNetwork, transit_network
 from placement import plots
 from placement.problem import PlacementProblem, SolveResult
-from placement.problem.build import build_problem, cover, outage_share, slot_p95_rtt_ms
+from placement.problem.build import build_problem, cover, outage_share, slot_p95_rtt_ms, transit_group
 from placement.problem.shortfalls import explain_infeasible
 from placement.problem.slo import slo_reach
 from placement.propagation.frames import ecef_to_geodetic
@@ -76,6 +77,8 @@ class Prepared:
     network: NetworkTensors  # [epoch, ...]
     problem: PlacementProblem  # of the requests issued while their site is covered (problem.build.cover)
     outage_share: float = 0.0  # of the issued requests: while their site had no access satellite
+    # the network of each transit rule's demands (network.transit), when a workload has one
+    transit: dict[TransitGroup, TransitNetwork] = dataclasses.field(default_factory=dict)
 
 
 def prepare(scenario: Scenario, progress: Progress = _quiet) -> Prepared:
@@ -106,17 +109,38 @@ def prepare(scenario: Scenario, progress: Progress = _quiet) -> Prepared:
         raise InputError(f"no satellite is in reach of site {d.sites.name[unreached[0]]!r} at any step "
                          f"({unreached.size} such sites)", source=scenario.name, field="demand",
                          expected=f"sites that {c.label} covers (everything reaches them through the satellites)")
+    transit = _transit_networks(scenario, orbits, lasers, chunk, progress)
     issued = build_problem(network, np.full(h.n_epochs, h.epoch_s), epoch_sunlight(orbits.sunlit_fraction, h),
                            d.sites, scenario.ground.gateways, scenario.ground.clouds, d.models, d.workloads,
                            scenario.hosts, scenario.problem, site_units=d.site_units,
-                           satellite_names=c.satellite_names, covered=False, epoch_utc_h=h.epoch_utc_h())
+                           satellite_names=c.satellite_names, covered=False, epoch_utc_h=h.epoch_utc_h(),
+                           transit=transit)
     problem = cover(issued, network.site_coverage)
     outage = outage_share(issued, problem)
     if outage > 0:
         gaps = int((network.site_coverage < 1).any(axis=0).sum())
         progress(f"coverage: {outage:.2%} of the requests are issued while their site sees no satellite ({gaps} "
                  f"sites have gaps); no placement serves them, and the problem leaves them out")
-    return Prepared(orbits, lasers, network, problem, outage)
+    return Prepared(orbits, lasers, network, problem, outage, transit)
+
+
+def _transit_networks(scenario: Scenario, orbits: Orbits, lasers, chunk_epochs: int,
+                      progress: Progress) -> dict[TransitGroup, TransitNetwork]:
+    """The network of each transit group of the workloads, as restricted as its rule asks."""
+    h, ground = scenario.horizon, scenario.ground
+    groups = dict.fromkeys(g for w in scenario.demand.workloads
+                           if (g := transit_group(w, scenario.problem)) is not None)
+    out = {}
+    for group in groups:
+        with Stage(progress, f"network ({group.rule} in {len(group.allowed)} countries)",
+                   -(-h.n_epochs // chunk_epochs)) as stage:
+            out[group] = transit_network(group, orbits.r_ecef_km[:, :h.n_steps], lasers,
+                                         ground.arrays(scenario.demand.sites), ground.gateways.country,
+                                         ground.pops.country, ground.clouds.country, scenario.network,
+                                         steps_per_epoch=h.steps_per_epoch, step_s=h.step_s,
+                                         chunk_epochs=chunk_epochs,
+                                         on_chunk=lambda done, total: stage.done("epochs", f"{done}/{total}"))
+    return out
 
 
 def _report_rejected(count: int, label: str, progress: Progress) -> None:
