@@ -37,8 +37,9 @@ from placement.network.isl import constellation_lasers
 from placement.network.tensors import NetworkTensors, build_network
 from placement.network.transit import TransitGroup, TransitNetwork, transit_network
 from placement import plots
-from placement.problem import PlacementProblem, SolveResult
-from placement.problem.build import build_problem, cover, outage_share, slot_p95_rtt_ms, transit_group
+from placement.problem import PlacementProblem, Solution, SolveResult
+from placement.problem.build import (build_problem, cover, demand_transit_groups, outage_share, slot_p95_rtt_ms,
+                                     transit_group)
 from placement.problem.shortfalls import explain_infeasible
 from placement.problem.slo import slo_reach
 from placement.propagation.frames import ecef_to_geodetic
@@ -46,9 +47,9 @@ from placement.propagation.orbits import Orbits, orbit_chunks, propagate_orbits
 from placement.propagation.sgp4 import Propagator
 from placement.progress import LOG, Reporter, Stage
 from placement.results import analysis, environment, format_table, run_directory, write_json, write_table
-from placement.results.paths import paths_table
+from placement.results.paths import PATHS_COLUMNS, paths_table
 from placement.results.report import write_html_report
-from placement.results.tables import request_shares, run_tables
+from placement.results.tables import concatenate_columns, request_shares, run_tables
 from placement.scenario import PropagationJob, Scenario
 from placement import solvers
 
@@ -170,6 +171,20 @@ def placement_problem(scenario: Scenario, progress: Progress = _quiet) -> Placem
     return prepare(scenario, progress).problem
 
 
+def _paths(problem: PlacementProblem, solutions: list[Solution], prepared: Prepared, scenario: Scenario) -> dict:
+    """The paths table: each demand's paths traced on the network it routed on (the open one, or its transit
+    group's)."""
+    groups = demand_transit_groups(scenario.demand.workloads, len(scenario.demand.sites.name), scenario.problem)
+    trace = lambda group, **network: paths_table(  # noqa: E731
+        problem, solutions, scenario.demand.sites, scenario.ground.pops, prepared.orbits, prepared.lasers,
+        spec=scenario.network, steps_per_epoch=scenario.horizon.steps_per_epoch,
+        demands=np.array([g == group for g in groups]), **network)
+    parts = [trace(None, ground=scenario.ground.arrays(scenario.demand.sites), access_sat=prepared.network.access_sat)]
+    parts += [trace(group, ground=t.ground, access_sat=t.network.access_sat, positions=t.positions, transit=group.label)
+              for group, t in prepared.transit.items()]
+    return concatenate_columns(parts, PATHS_COLUMNS)
+
+
 def lp_bound(problem: PlacementProblem, scenario: Scenario) -> float | None:
     """The LP relaxation's bound, by the MILP's solver within its time limit (None if it does not finish)."""
     options = dataclasses.replace(scenario.options("milp"), relax=True, warm_start="none")
@@ -249,10 +264,7 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
                             scenario.horizon.epoch_starts(), epoch_sunlight(prepared.orbits.sunlit_fraction,
                                                                             scenario.horizon),
                             slot_p95_rtt_ms(prepared.network, problem))
-        tables["paths"] = paths_table(problem, [solution for solution, _ in solved.values()], scenario.demand.sites,
-                                      scenario.ground.pops, prepared.orbits, prepared.lasers,
-                                      scenario.ground.arrays(scenario.demand.sites), scenario.network,
-                                      prepared.network.access_sat, scenario.horizon.steps_per_epoch)
+        tables["paths"] = _paths(problem, [solution for solution, _ in solved.values()], prepared, scenario)
         if scenario.config is not None:
             write_json(staging / "config.json", scenario.config)
         # The config file's path: relative paths in config.json (sites_file) resolve from its folder.

@@ -206,6 +206,16 @@ def transit_group(workload: Workload, options: ProblemOptions) -> TransitGroup |
         raise InputError(f"{rule!r}", source="Workload", field="transit", expected="one of " + ", ".join(TRANSIT_RULES))
     return None if rule == "processing" else TransitGroup(rule, expand_jurisdictions(workload.allowed_jurisdictions))
 
+def _workload_sites(workload: Workload, n_sites: int) -> Sequence[int]:
+    return range(n_sites) if workload.sites is None else workload.sites
+
+
+def demand_transit_groups(workloads: Sequence[Workload], n_sites: int,
+                          options: ProblemOptions) -> list[TransitGroup | None]:
+    """[demand] the transit group of each demand `build_problem` makes of `workloads` (None: the open network)."""
+    return [transit_group(w, options) for w in workloads for _ in _workload_sites(w, n_sites)]
+
+
 def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_fraction: np.ndarray,
                   sites: GroundNodes, gateways: GroundNodes, clouds: GroundNodes,
                   models: Sequence[ModelSpec], workloads: Sequence[Workload], hosts: HostOptions | None = None,
@@ -246,18 +256,16 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         raise InputError("a workload has a diurnal profile but the epochs' times are not given", field="epoch_utc_h",
                          expected="the UTC hour of each epoch's middle")
     choices = [model_options(w, models, f"workloads[{i}]") for i, w in enumerate(workloads)]
-    groups = [transit_group(w, options) for w in workloads]
-    missing = [g for g in groups if g is not None and g not in (transit or {})]
+    demand_group = demand_transit_groups(workloads, S, options)
+    missing = [g for g in demand_group if g is not None and g not in (transit or {})]
     if missing:
         raise InputError(f"no network for transit group {missing[0].label!r}", field="transit",
                          expected="the network of every workload's transit group (network.transit.transit_network)")
 
     # Demands: one per (workload, site).
     demand_site, demand_model, rate, slo, names, allowed_sets, demand_options, choice_cost = ([] for _ in range(8))
-    demand_group = []
-    for w, (workload_options, costs), group in zip(workloads, choices, groups):
-        for s in (range(S) if w.sites is None else w.sites):
-            demand_group.append(group)
+    for w, (workload_options, costs) in zip(workloads, choices):
+        for s in _workload_sites(w, S):
             demand_site.append(s)
             demand_model.append(workload_options[0])
             demand_options.append(workload_options)
