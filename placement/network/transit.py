@@ -92,8 +92,9 @@ def subsatellite_countries(r_ecef_km: np.ndarray) -> np.ndarray:
 
 
 def without_overflights(r_ecef_km: np.ndarray, allowed: Sequence[str]) -> np.ndarray:
-    """The positions [sat, time, 3] with every satellite above a country outside `allowed` set to NaN."""
-    r = np.array(r_ecef_km, dtype=float)
+    """The positions [sat, time, 3] (a copy, in their precision) with every satellite above a country outside
+    `allowed` set to NaN."""
+    r = np.array(r_ecef_km)
     beneath = subsatellite_countries(r)
     r[(beneath != "") & ~np.isin(beneath, list(allowed))] = np.nan
     return r
