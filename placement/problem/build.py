@@ -206,6 +206,7 @@ def transit_group(workload: Workload, options: ProblemOptions) -> TransitGroup |
         raise InputError(f"{rule!r}", source="Workload", field="transit", expected="one of " + ", ".join(TRANSIT_RULES))
     return None if rule == "processing" else TransitGroup(rule, expand_jurisdictions(workload.allowed_jurisdictions))
 
+
 def _workload_sites(workload: Workload, n_sites: int) -> Sequence[int]:
     return range(n_sites) if workload.sites is None else workload.sites
 
