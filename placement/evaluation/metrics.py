@@ -133,8 +133,8 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
     unpowered = ~padding & (budget[t_ix, host] <= 0)
     over_slo = ~padding & p.over_slo()
     # the path's record, not the routing's restriction: a country touched on the way that the demand forbids
-    transit = np.zeros_like(padding) if p.candidate_transit is None else ~padding & np.einsum(
-        "tdkj,dj->tdk", p.candidate_transit.astype(int), (~p.allowed).astype(int)) > 0
+    transit = np.zeros_like(padding) if p.candidate_transit is None else ~padding & (
+        p.candidate_transit & ~p.allowed[None, :, None, :]).any(axis=3)
     for name, bad in (("(10) padding slot", padding), ("(10) jurisdiction", foreign), ("(10) transit", transit),
                       ("(10) unpowered host", unpowered),
                       ("(10) over its SLO", over_slo if p.slo_mode == "constraint" else np.zeros_like(padding))):

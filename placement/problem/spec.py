@@ -294,8 +294,8 @@ class PlacementProblem:
 
     def usable_slots(self, slo: bool = True) -> np.ndarray:
         """[epoch, demand, slot] bool: a real candidate, in a jurisdiction the demand allows and reached through
-        allowed ones only (constraint 10),
-        on a host that has compute power in that epoch and is reachable for some of it (share > 0, (12));
+        allowed ones only (constraint 10), on a host that has compute power in that epoch and is reachable for
+        some of it (share > 0, (12));
         under slo_mode 'constraint' (and `slo`) also within the demand's SLO before waiting."""
         host = np.maximum(self.candidate_host, 0)
         allowed = self.allowed[np.arange(self.n_demands)[None, :, None], self.host_jurisdiction[host]]
