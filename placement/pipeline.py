@@ -33,6 +33,7 @@ import numpy as np
 from placement.constellation.tle import write_tle
 from placement.errors import InputError
 from placement.evaluation import Evaluation, evaluate
+from placement.evaluation.transit import path_violations
 from placement.network.isl import constellation_lasers
 from placement.network.tensors import NetworkTensors, build_network
 from placement.network.transit import TransitGroup, TransitNetwork, transit_network
@@ -185,6 +186,16 @@ def _paths(problem: PlacementProblem, solutions: list[Solution], prepared: Prepa
     return concatenate_columns(parts, PATHS_COLUMNS)
 
 
+def _transit_violations(paths: dict, problem: PlacementProblem, prepared: Prepared, scenario: Scenario) -> list[str]:
+    """What the traced paths of the transit rules cross that their rule forbids (placement.evaluation.transit)."""
+    g = scenario.ground
+    country = {(kind, name): code for kind, nodes in (("gateway", g.gateways), ("pop", g.pops), ("cloud", g.clouds))
+               for name, code in zip(nodes.name, nodes.country)}
+    satellite = {name: i for i, name in enumerate(problem.host_name[:prepared.orbits.n_satellites])}
+    return path_violations(paths, {group.label: group for group in prepared.transit}, country, satellite,
+                           prepared.orbits.r_ecef_km)
+
+
 def lp_bound(problem: PlacementProblem, scenario: Scenario) -> float | None:
     """The LP relaxation's bound, by the MILP's solver within its time limit (None if it does not finish)."""
     options = dataclasses.replace(scenario.options("milp"), relax=True, warm_start="none")
@@ -265,6 +276,10 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
                                                                             scenario.horizon),
                             slot_p95_rtt_ms(prepared.network, problem))
         tables["paths"] = _paths(problem, [solution for solution, _ in solved.values()], prepared, scenario)
+        if prepared.transit:
+            metrics["transit_path_violations"] = _transit_violations(tables["paths"], problem, prepared, scenario)
+            for line in metrics["transit_path_violations"][:5]:
+                LOG.warning(f"transit: {line}")
         if scenario.config is not None:
             write_json(staging / "config.json", scenario.config)
         # The config file's path: relative paths in config.json (sites_file) resolve from its folder.

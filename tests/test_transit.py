@@ -21,12 +21,14 @@ from placement import pipeline, solvers
 from placement.config import load_config
 from placement.errors import InputError
 from placement.evaluation import evaluate
+from placement.evaluation.transit import path_violations
 from placement.network.paths import served_paths
 from placement.network.tensors import build_network
 from placement.network.transit import countries_at, landing_countries, subsatellite_countries
 from placement.problem.build import build_problem, transit_group
 from placement.problem.spec import CLOUD, GATEWAY, SATELLITE
 from placement.propagation.frames import ecef_to_geodetic
+from placement.results import load_run
 from placement.scenario import resolve
 from shared_reference import REFERENCE, needs
 
@@ -35,8 +37,9 @@ RULES = {"yolov8n": "landing", "llama-3.2-3b-instruct-q4": "overflight"}
 SHRUNK = ["constellation.shells=[1]", "time.duration_h=0.17", "time.step_s=300", "hosts.satellite_jurisdiction=FR",
           "workloads=[{model='yolov8n', rate_per_s=10.0, slo_ms=100.0, allowed_jurisdictions=['EU'], "
           "transit='landing'}, {model='llama-3.2-3b-instruct-q4', rate_per_s=5.0, slo_ms=2000.0, "
-          "allowed_jurisdictions=['EU'], transit='overflight'}]"]
-STRATEGIES = ("greedy", "nearest_gateway", "cloud_only")  # paths to satellites, gateways and clouds
+          "allowed_jurisdictions=['EU'], transit='overflight'}]",
+          "solver.strategies=['greedy', 'nearest_gateway', 'cloud_only']"]  # paths to satellites, gateways, clouds
+STRATEGIES = ("greedy", "nearest_gateway", "cloud_only")
 
 
 @pytest.fixture(scope="module")
@@ -220,6 +223,35 @@ def test_processing_rule_builds_todays_problem(eu):
     assert prepared.problem.candidate_transit is not None
     with pytest.raises(InputError, match="transit group"):
         build_problem(*args, scenario.demand.workloads, options=scenario.problem, **kwargs)
+
+
+def test_a_run_checks_its_traced_paths_and_flags_planted_crossings(eu, tmp_path, monkeypatch):
+    """`placement run` checks every path it traced under a rule (placement.evaluation.transit): none crosses a
+    forbidden country here; a landing path moved to a UK gateway and an overflight path through a satellite
+    above a non-member are both flagged."""
+    scenario, prepared, *_ = eu
+    monkeypatch.setattr(pipeline, "prepare", lambda scenario, progress=None: prepared)
+    metrics = pipeline.run(scenario, tmp_path / "run", draw_plots=False, report=False, progress=lambda m: None)
+    assert metrics["transit_path_violations"] == []
+    paths = {c: np.array(v, dtype=object) for c, v in load_run(tmp_path / "run").table("paths").items()}
+    assert set(paths["transit"]) == {group.label for group in prepared.transit}
+    g = scenario.ground
+    country = {(kind, name): code for kind, nodes in (("gateway", g.gateways), ("pop", g.pops), ("cloud", g.clouds))
+               for name, code in zip(nodes.name, nodes.country)}
+    satellite = {name: i for i, name in enumerate(prepared.problem.host_name[:prepared.orbits.n_satellites])}
+    label = {group.rule: group.label for group in prepared.transit}
+    landed = np.flatnonzero((paths["transit"] == label["landing"]) & (paths["node_kind"] == "gateway"))[0]
+    flown = np.flatnonzero((paths["transit"] == label["overflight"]) & (paths["node_kind"] == "satellite"))[0]
+    beneath = subsatellite_countries(prepared.orbits.r_ecef_km[:, paths["step"][flown]])
+    abroad = int(np.flatnonzero((beneath != "") & ~np.isin(beneath, list(_member_states(scenario))))[0])
+    paths["node"][landed] = "Chalfont Grove, UK"
+    paths["node"][flown] = prepared.problem.host_name[abroad]
+    flagged = path_violations(paths, {group.label: group for group in prepared.transit}, country, satellite,
+                              prepared.orbits.r_ecef_km)
+    assert len(flagged) == 2
+    assert sum("gateway Chalfont Grove, UK in GB (landing)" in f for f in flagged) == 1
+    assert sum(f"satellite {prepared.problem.host_name[abroad]} in {beneath[abroad]} (overflight)" in f
+               for f in flagged) == 1
 
 
 @pytest.mark.parametrize("lat, lon, country", [

@@ -23,7 +23,8 @@ and a rule):
 What each cloud slot's path touches is recorded apart from the routing (`landing_countries`: at each step the
 gateway the route to a region comes down at, re-derived from the per-gateway latencies, with the countries
 of that gateway, its PoP and the region read from the tables), and the evaluator checks the record against
-the demand's allowed countries (`PlacementProblem.candidate_transit`).
+the demand's allowed countries (`PlacementProblem.candidate_transit`). A run also checks the paths it traced,
+overflights included (placement.evaluation.transit).
 """
 
 from __future__ import annotations
