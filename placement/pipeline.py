@@ -39,8 +39,8 @@ from placement.network.tensors import NetworkTensors, build_network
 from placement.network.transit import TransitGroup, TransitNetwork, transit_network
 from placement import plots
 from placement.problem import PlacementProblem, Solution, SolveResult
-from placement.problem.build import (build_problem, cover, demand_transit_groups, outage_share, slot_p95_rtt_ms,
-                                     transit_group)
+from placement.problem.build import (build_problem, cover, demand_networks, demand_transit_groups, outage_share,
+                                     slot_p95_rtt_ms, transit_group)
 from placement.problem.shortfalls import explain_infeasible
 from placement.problem.slo import slo_reach
 from placement.propagation.frames import ecef_to_geodetic
@@ -186,16 +186,6 @@ def _paths(problem: PlacementProblem, solutions: list[Solution], prepared: Prepa
     return concatenate_columns(parts, PATHS_COLUMNS)
 
 
-def _transit_violations(paths: dict, problem: PlacementProblem, prepared: Prepared, scenario: Scenario) -> list[str]:
-    """What the traced paths of the transit rules cross that their rule forbids (placement.evaluation.transit)."""
-    g = scenario.ground
-    country = {(kind, name): code for kind, nodes in (("gateway", g.gateways), ("pop", g.pops), ("cloud", g.clouds))
-               for name, code in zip(nodes.name, nodes.country)}
-    satellite = {name: i for i, name in enumerate(problem.host_name[:prepared.orbits.n_satellites])}
-    return path_violations(paths, {group.label: group for group in prepared.transit}, country, satellite,
-                           prepared.orbits.r_ecef_km)
-
-
 def lp_bound(problem: PlacementProblem, scenario: Scenario) -> float | None:
     """The LP relaxation's bound, by the MILP's solver within its time limit (None if it does not finish)."""
     options = dataclasses.replace(scenario.options("milp"), relax=True, warm_start="none")
@@ -274,10 +264,15 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
         tables = run_tables(problem, solved, scenario.demand.sites, scenario.ground.positions(), prepared.orbits,
                             scenario.horizon.epoch_starts(), epoch_sunlight(prepared.orbits.sunlit_fraction,
                                                                             scenario.horizon),
-                            slot_p95_rtt_ms(prepared.network, problem))
+                            slot_p95_rtt_ms(prepared.network, problem, demand_networks(
+                                prepared.network, prepared.transit, scenario.demand.workloads,
+                                len(scenario.demand.sites.name), scenario.problem)))
         tables["paths"] = _paths(problem, [solution for solution, _ in solved.values()], prepared, scenario)
         if prepared.transit:
-            metrics["transit_path_violations"] = _transit_violations(tables["paths"], problem, prepared, scenario)
+            g = scenario.ground
+            metrics["transit_path_violations"] = path_violations(
+                tables["paths"], prepared.transit, {"gateway": g.gateways, "pop": g.pops, "cloud": g.clouds},
+                problem.host_name[:prepared.orbits.n_satellites], prepared.orbits.r_ecef_km)
             for line in metrics["transit_path_violations"][:5]:
                 LOG.warning(f"transit: {line}")
         if scenario.config is not None:

@@ -25,7 +25,8 @@ from placement.evaluation.transit import path_violations
 from placement.network.paths import served_paths
 from placement.network.tensors import build_network
 from placement.network.transit import countries_at, landing_countries, subsatellite_countries
-from placement.problem.build import build_problem, transit_group
+from placement.problem.build import (build_problem, demand_networks, demand_transit_groups, slot_p95_rtt_ms,
+                                     transit_group)
 from placement.problem.spec import CLOUD, GATEWAY, SATELLITE
 from placement.propagation.frames import ecef_to_geodetic
 from placement.results import load_run
@@ -112,13 +113,13 @@ def test_the_open_network_lands_dublin_in_britain_and_the_rule_does_not(eu):
     dublin = scenario.demand.sites.name.index("Dublin")
     g = scenario.ground
     open_ground = g.arrays(scenario.demand.sites)
-    azure_eu = [c for c, country in enumerate(g.clouds.country) if country == "IE"]
+    in_ireland = [c for c, country in enumerate(g.clouds.country) if country == "IE"]
     open_path, = served_paths(prepared.orbits.r_ecef_km, prepared.lasers, open_ground, scenario.network,
-                              prepared.network.access_sat, [0], [dublin], ["cloud"], azure_eu[:1])
+                              prepared.network.access_sat, [0], [dublin], ["cloud"], in_ireland[:1])
     assert "GB" in _ground_countries(scenario, open_path), open_path
     landing = next(t for grp, t in prepared.transit.items() if grp.rule == "landing")
     ruled_path, = served_paths(landing.positions, prepared.lasers, landing.ground, scenario.network,
-                               landing.network.access_sat, [0], [dublin], ["cloud"], azure_eu[:1])
+                               landing.network.access_sat, [0], [dublin], ["cloud"], in_ireland[:1])
     assert ruled_path and set(_ground_countries(scenario, ruled_path)) <= _member_states(scenario), ruled_path
 
 
@@ -170,8 +171,9 @@ def test_evaluator_flags_a_planted_transit_violation(eu):
 
 
 def test_the_open_networks_record_is_flagged_for_an_eu_landing_rule(eu):
-    """The record of the open network's routes (not the rule's) makes the capitals' problem infeasible to serve
-    from the cloud as the open network routes: Dublin's slots touch the UK."""
+    """The open network's landings, recorded as the rules' are, mark Dublin's cloud routes as touching the UK;
+    planted into the EU problem, they make the evaluator flag exactly the served slots whose record leaves the
+    EU."""
     scenario, prepared, solutions, _ = eu
     h = scenario.horizon
     g = scenario.ground
@@ -236,9 +238,6 @@ def test_a_run_checks_its_traced_paths_and_flags_planted_crossings(eu, tmp_path,
     paths = {c: np.array(v, dtype=object) for c, v in load_run(tmp_path / "run").table("paths").items()}
     assert set(paths["transit"]) == {group.label for group in prepared.transit}
     g = scenario.ground
-    country = {(kind, name): code for kind, nodes in (("gateway", g.gateways), ("pop", g.pops), ("cloud", g.clouds))
-               for name, code in zip(nodes.name, nodes.country)}
-    satellite = {name: i for i, name in enumerate(prepared.problem.host_name[:prepared.orbits.n_satellites])}
     label = {group.rule: group.label for group in prepared.transit}
     landed = np.flatnonzero((paths["transit"] == label["landing"]) & (paths["node_kind"] == "gateway"))[0]
     flown = np.flatnonzero((paths["transit"] == label["overflight"]) & (paths["node_kind"] == "satellite"))[0]
@@ -246,12 +245,25 @@ def test_a_run_checks_its_traced_paths_and_flags_planted_crossings(eu, tmp_path,
     abroad = int(np.flatnonzero((beneath != "") & ~np.isin(beneath, list(_member_states(scenario))))[0])
     paths["node"][landed] = "Chalfont Grove, UK"
     paths["node"][flown] = prepared.problem.host_name[abroad]
-    flagged = path_violations(paths, {group.label: group for group in prepared.transit}, country, satellite,
-                              prepared.orbits.r_ecef_km)
+    flagged = path_violations(paths, prepared.transit, {"gateway": g.gateways, "pop": g.pops, "cloud": g.clouds},
+                              prepared.problem.host_name[:prepared.orbits.n_satellites], prepared.orbits.r_ecef_km)
     assert len(flagged) == 2
     assert sum("gateway Chalfont Grove, UK in GB (landing)" in f for f in flagged) == 1
     assert sum(f"satellite {prepared.problem.host_name[abroad]} in {beneath[abroad]} (overflight)" in f
                for f in flagged) == 1
+
+
+def test_slot_percentiles_come_from_the_network_each_demand_routed_on(eu):
+    scenario, prepared, *_ = eu
+    p = prepared.problem
+    routed_on = demand_networks(prepared.network, prepared.transit, scenario.demand.workloads,
+                                len(scenario.demand.sites.name), scenario.problem)
+    p95 = slot_p95_rtt_ms(prepared.network, p, routed_on)
+    groups = demand_transit_groups(scenario.demand.workloads, len(scenario.demand.sites.name), scenario.problem)
+    for group, network in prepared.transit.items():
+        mine = np.array([g == group for g in groups])
+        np.testing.assert_array_equal(p95[:, mine], slot_p95_rtt_ms(network.network, p)[:, mine])
+    assert not np.array_equal(p95, slot_p95_rtt_ms(prepared.network, p), equal_nan=True)
 
 
 @pytest.mark.parametrize("lat, lon, country", [

@@ -10,20 +10,24 @@ every satellite on it at that step.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from placement.network.ground import GroundNodes
 from placement.network.transit import TransitGroup, subsatellite_countries
 
 
-def path_violations(paths: Mapping[str, np.ndarray], groups: Mapping[str, TransitGroup],
-                    country: Mapping[tuple[str, str], str], satellite: Mapping[str, int],
+def path_violations(paths: Mapping[str, np.ndarray], groups: Iterable[TransitGroup],
+                    ground: Mapping[str, GroundNodes], satellite_names: Sequence[str],
                     r_ecef_km: np.ndarray) -> list[str]:
     """Each node of a traced path that its transit rule forbids, in words. `paths`: the paths table's columns
-    (`transit` names each path's group, 'processing' none); `groups`: the groups by that name; `country`: the
-    country of each ground node by (node kind, name); `satellite`: each satellite's index in `r_ecef_km`
-    [sat, time, 3] (Earth-fixed positions at the network steps)."""
+    (`transit` names each path's group by its label, 'processing' none); `ground`: the gateways, points of
+    presence and cloud regions by node kind ("gateway", "pop", "cloud"), whose names the paths use;
+    `satellite_names` [sat]: the satellites of `r_ecef_km` [sat, time, 3] (Earth-fixed, at the network steps)."""
+    groups = {group.label: group for group in groups}
+    country = {(kind, name): code for kind, nodes in ground.items() for name, code in zip(nodes.name, nodes.country)}
+    satellite = {name: i for i, name in enumerate(satellite_names)}
     transit, kind, node = (np.asarray(paths[c]) for c in ("transit", "node_kind", "node"))
     step = np.asarray(paths["step"], int)
     ruled = transit != "processing"

@@ -217,6 +217,12 @@ def demand_transit_groups(workloads: Sequence[Workload], n_sites: int,
     return [transit_group(w, options) for w in workloads for _ in _workload_sites(w, n_sites)]
 
 
+def demand_networks(network: NetworkTensors, transit: Mapping[TransitGroup, TransitNetwork],
+                    workloads: Sequence[Workload], n_sites: int, options: ProblemOptions) -> list[NetworkTensors]:
+    """[demand] the network each demand's candidates come from: `network`, or its transit group's."""
+    return [network if g is None else transit[g].network for g in demand_transit_groups(workloads, n_sites, options)]
+
+
 def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_fraction: np.ndarray,
                   sites: GroundNodes, gateways: GroundNodes, clouds: GroundNodes,
                   models: Sequence[ModelSpec], workloads: Sequence[Workload], hosts: HostOptions | None = None,
@@ -289,7 +295,7 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
 
     # Candidates per (epoch, site): the satellite hosts, then the nearest gateways and cloud regions (by mean
     # latency over the epoch) in a jurisdiction the demand allows (one set per site and distinct allowed set).
-    networks = [network if g is None else transit[g].network for g in demand_group]
+    networks = demand_networks(network, transit or {}, workloads, S, options)
     slots = _site_slots(networks, n_sat, gateways, clouds, allowed_sets, demand_site, options)
     if n_local:
         slots = _with_local_slots(slots, demand_site, n_sat + G + C)
@@ -485,9 +491,17 @@ def _nearest(candidates: Candidates, allowed: np.ndarray | None, k: int, offset:
             "down_gbps": pick(candidates.down_gbps, 1.0), "share": pick(candidates.share, 0.0)}
 
 
-def slot_p95_rtt_ms(network: NetworkTensors, problem: PlacementProblem) -> np.ndarray:
+def slot_p95_rtt_ms(network: NetworkTensors, problem: PlacementProblem,
+                    routed_on: Sequence[NetworkTensors] | None = None) -> np.ndarray:
     """[epoch, demand, slot] the 95th percentile of each candidate's round trip over the epoch's network steps
-    (twice the one-way p95 of network.epochs), from the network the problem was built from; NaN on padding."""
+    (twice the one-way p95 of network.epochs), from the network the problem was built from (`routed_on`
+    [demand]: each demand's, `demand_networks`, where transit rules gave some their own); NaN on padding."""
+    if routed_on is not None:
+        p95 = np.empty(problem.candidate_host.shape)
+        for routed in dict.fromkeys(routed_on):
+            mine = np.array([n is routed for n in routed_on])
+            p95[:, mine] = slot_p95_rtt_ms(routed, problem)[:, mine]
+        return p95
     T, D, K = problem.candidate_host.shape
     n_sat = int((problem.host_kind == SATELLITE).sum())
     G = int((problem.host_kind == GATEWAY).sum())
