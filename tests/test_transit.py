@@ -30,6 +30,7 @@ from placement.problem.build import (build_problem, demand_networks, demand_tran
 from placement.problem.spec import CLOUD, GATEWAY, SATELLITE
 from placement.propagation.frames import ecef_to_geodetic
 from placement.results import load_run
+from placement.results.reader import read_run
 from placement.scenario import resolve
 from shared_reference import REFERENCE, needs
 
@@ -235,6 +236,12 @@ def test_a_run_checks_its_traced_paths_and_flags_planted_crossings(eu, tmp_path,
     monkeypatch.setattr(pipeline, "prepare", lambda scenario, progress=None: prepared)
     metrics = pipeline.run(scenario, tmp_path / "run", draw_plots=False, report=False, progress=lambda m: None)
     assert metrics["transit_path_violations"] == []
+    # a site's two rules may reach one host on two networks: each assignment's link is still one path
+    view = read_run(tmp_path / "run")
+    ends = [(path.split(" > ")[0], path.split(" > ")[-1], path.count(" > ")) for path in view.links["path"]]
+    assert all(first == site and last == host and hops == len(set(path.split(" > "))) - 1
+               for (first, last, hops), site, host, path in zip(ends, view.links["site"], view.links["host"],
+                                                                 view.links["path"]))
     paths = {c: np.array(v, dtype=object) for c, v in load_run(tmp_path / "run").table("paths").items()}
     assert set(paths["transit"]) == {group.label for group in prepared.transit}
     g = scenario.ground
