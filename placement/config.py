@@ -272,6 +272,11 @@ class WorkloadConfig:
     allowed_jurisdictions: list[str] = option(
         [], help="country codes or groups ('EU': placement.problem.build.JURISDICTION_GROUPS) where requests "
                  "may be processed (empty: anywhere); satellites count as their state of registry")
+    transit: Literal["processing", "landing", "overflight"] = option(
+        "processing", help="what the paths may touch besides the host, by allowed_jurisdictions: 'processing' "
+                           "anything, 'landing' only allowed gateways, points of presence and fiber, "
+                           "'overflight' also only satellites above allowed countries or the sea "
+                           "(problem.transit overrides it for every workload)")
     alternatives: list[str] = option(
         [], help="other catalog models of the same task and payloads the requests may be served with instead "
                  "(model choice: the solver picks per demand and epoch)")

@@ -34,13 +34,16 @@ from placement.constellation.tle import write_tle
 from placement.errors import InputError
 from placement.evaluation import Evaluation, evaluate
 from placement.evaluation.money import money_summary
+from placement.evaluation.transit import path_violations
 from placement.failures import impact as failure_impact, reserve as failure_reserve
 from placement.network.isl import constellation_lasers
 from placement.network.tensors import NetworkTensors, build_network
+from placement.network.transit import TransitGroup, TransitNetwork, transit_network
 from placement.network.weather import mask_fade_text
 from placement import plots
 from placement.problem import PlacementProblem, Solution, SolveResult
-from placement.problem.build import build_problem, cover, outage_share, slot_p95_rtt_ms
+from placement.problem.build import (build_problem, cover, demand_networks, demand_transit_groups, outage_share,
+                                     slot_p95_rtt_ms, transit_group)
 from placement.problem.shared_links import with_network_links
 from placement.problem.shortfalls import explain_infeasible
 from placement.problem.slo import slo_reach
@@ -49,9 +52,9 @@ from placement.propagation.orbits import Orbits, orbit_chunks, propagate_orbits
 from placement.propagation.sgp4 import Propagator
 from placement.progress import LOG, Reporter, Stage
 from placement.results import analysis, environment, format_table, run_directory, write_json, write_table
-from placement.results.paths import paths_table
+from placement.results.paths import PATHS_COLUMNS, paths_table
 from placement.results.report import write_html_report
-from placement.results.tables import request_shares, run_tables
+from placement.results.tables import concatenate_columns, request_shares, run_tables
 from placement.scenario import PropagationJob, Scenario
 from placement import solvers
 
@@ -80,6 +83,8 @@ class Prepared:
     network: NetworkTensors  # [epoch, ...]
     problem: PlacementProblem  # of the requests issued while their site is covered (problem.build.cover)
     outage_share: float = 0.0  # of the issued requests: while their site had no access satellite
+    # the network of each transit rule's demands (network.transit), when a workload has one
+    transit: dict[TransitGroup, TransitNetwork] = dataclasses.field(default_factory=dict)
 
 
 def prepare(scenario: Scenario, progress: Progress = _quiet) -> Prepared:
@@ -120,10 +125,12 @@ def prepare_on(scenario: Scenario, orbits: Orbits, lasers: tuple | np.ndarray, p
         raise InputError(f"no satellite is in reach of site {d.sites.name[unreached[0]]!r} at any step "
                          f"({unreached.size} such sites)", source=scenario.name, field="demand",
                          expected=f"sites that {c.label} covers (everything reaches them through the satellites)")
+    transit = _transit_networks(scenario, orbits, lasers, chunk, progress)
     issued = build_problem(network, np.full(h.n_epochs, h.epoch_s), epoch_sunlight(orbits.sunlit_fraction, h),
                            d.sites, scenario.ground.gateways, scenario.ground.clouds, d.models, d.workloads,
                            scenario.hosts, scenario.problem, site_units=d.site_units,
-                           satellite_names=c.satellite_names, covered=False, epoch_utc_h=h.epoch_utc_h())
+                           satellite_names=c.satellite_names, covered=False, epoch_utc_h=h.epoch_utc_h(),
+                           transit=transit)
     problem = cover(issued, network.site_coverage)
     if scenario.network.link_rows:
         started = time.perf_counter()
@@ -138,7 +145,26 @@ def prepare_on(scenario: Scenario, orbits: Orbits, lasers: tuple | np.ndarray, p
         gaps = int((network.site_coverage < 1).any(axis=0).sum())
         progress(f"coverage: {outage:.2%} of the requests are issued while their site sees no satellite ({gaps} "
                  f"sites have gaps); no placement serves them, and the problem leaves them out")
-    return Prepared(orbits, lasers, network, problem, outage)
+    return Prepared(orbits, lasers, network, problem, outage, transit)
+
+
+def _transit_networks(scenario: Scenario, orbits: Orbits, lasers, chunk_epochs: int,
+                      progress: Progress) -> dict[TransitGroup, TransitNetwork]:
+    """The network of each transit group of the workloads, as restricted as its rule asks."""
+    h, ground = scenario.horizon, scenario.ground
+    groups = dict.fromkeys(g for w in scenario.demand.workloads
+                           if (g := transit_group(w, scenario.problem)) is not None)
+    out = {}
+    for group in groups:
+        with Stage(progress, f"network ({group.rule} in {len(group.allowed)} countries)",
+                   -(-h.n_epochs // chunk_epochs)) as stage:
+            out[group] = transit_network(group, orbits.r_ecef_km[:, :h.n_steps], lasers,
+                                         scenario.network_ground(), ground.gateways.country,
+                                         ground.pops.country, ground.clouds.country, scenario.network,
+                                         steps_per_epoch=h.steps_per_epoch, step_s=h.step_s,
+                                         chunk_epochs=chunk_epochs,
+                                         on_chunk=lambda done, total: stage.done("epochs", f"{done}/{total}"))
+    return out
 
 
 def _report_rejected(count: int, label: str, progress: Progress) -> None:
@@ -166,6 +192,20 @@ def epoch_sunlight(sunlit_fraction: np.ndarray, horizon) -> np.ndarray:
 def placement_problem(scenario: Scenario, progress: Progress = _quiet) -> PlacementProblem:
     """The placement problem of `scenario` (see `prepare`)."""
     return prepare(scenario, progress).problem
+
+
+def _paths(problem: PlacementProblem, solutions: list[Solution], prepared: Prepared, scenario: Scenario) -> dict:
+    """The paths table: each demand's paths traced on the network it routed on (the open one, or its transit
+    group's)."""
+    groups = demand_transit_groups(scenario.demand.workloads, len(scenario.demand.sites.name), scenario.problem)
+    trace = lambda group, **network: paths_table(  # noqa: E731
+        problem, solutions, scenario.demand.sites, scenario.ground.pops, prepared.orbits, prepared.lasers,
+        spec=scenario.network, steps_per_epoch=scenario.horizon.steps_per_epoch,
+        demands=np.array([g == group for g in groups]), **network)
+    parts = [trace(None, ground=scenario.ground.arrays(scenario.demand.sites), access_sat=prepared.network.access_sat)]
+    parts += [trace(group, ground=t.ground, access_sat=t.network.access_sat, positions=t.positions, transit=group.label)
+              for group, t in prepared.transit.items()]
+    return concatenate_columns(parts, PATHS_COLUMNS)
 
 
 def lp_bound(problem: PlacementProblem, scenario: Scenario) -> float | None:
@@ -255,11 +295,17 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
         tables = run_tables(problem, solved, scenario.demand.sites, scenario.ground.positions(), prepared.orbits,
                             scenario.horizon.epoch_starts(), epoch_sunlight(prepared.orbits.sunlit_fraction,
                                                                             scenario.horizon),
-                            slot_p95_rtt_ms(prepared.network, problem))
-        tables["paths"] = paths_table(problem, [solution for solution, _ in solved.values()], scenario.demand.sites,
-                                      scenario.ground.pops, prepared.orbits, prepared.lasers,
-                                      scenario.ground.arrays(scenario.demand.sites), scenario.network,
-                                      prepared.network.access_sat, scenario.horizon.steps_per_epoch)
+                            slot_p95_rtt_ms(prepared.network, problem, demand_networks(
+                                prepared.network, prepared.transit, scenario.demand.workloads,
+                                len(scenario.demand.sites.name), scenario.problem)))
+        tables["paths"] = _paths(problem, [solution for solution, _ in solved.values()], prepared, scenario)
+        if prepared.transit:
+            g = scenario.ground
+            metrics["transit_path_violations"] = path_violations(
+                tables["paths"], prepared.transit, {"gateway": g.gateways, "pop": g.pops, "cloud": g.clouds},
+                problem.host_name[:prepared.orbits.n_satellites], prepared.orbits.r_ecef_km)
+            for line in metrics["transit_path_violations"][:5]:
+                LOG.warning(f"transit: {line}")
         if scenario.failures.active:
             metrics["failures"], figures = _failures(scenario, prepared, {n: s for n, (s, _) in solved.items()},
                                                      tables["paths"], progress)

@@ -544,7 +544,7 @@ def _workloads(config: Config, sites: GroundNodes, models: tuple[ModelSpec, ...]
                              expected="ISO 3166-1 alpha-2 codes or one of " + ", ".join(JURISDICTION_GROUPS))
         workload = Workload(w.model, w.rate_per_s, w.slo_ms, tuple(index[s] for s in w.sites) if w.sites else None,
                             tuple(w.allowed_jurisdictions) or None, tuple(w.diurnal_profile) or None,
-                            tuple(w.alternatives), w.min_accuracy, w.ms_per_accuracy_point)
+                            tuple(w.alternatives), w.min_accuracy, w.ms_per_accuracy_point, w.transit)
         try:
             model_options(workload, models, f"workloads[{i}]")
         except InputError as error:

@@ -29,7 +29,7 @@ from placement.results import save_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
 # (scenario, config, --set overrides): every config whose header asks a question, and its second answer
-# (jurisdictions lifted, Kuiper, a local tier)
+# (jurisdictions lifted or extended to the paths, Kuiper, a local tier)
 SCENARIOS = [
     ("quickstart", "quickstart", []),
     ("kenya-hubs", "kenya-hubs", []),
@@ -45,6 +45,8 @@ SCENARIOS = [
     ("remote-datacenter-backhaul", "remote-datacenter-backhaul", []),
     ("sovereignty", "sovereignty", []),
     ("sovereignty-open", "sovereignty", ["problem.enforce_jurisdictions=false"]),
+    ("sovereignty-landing", "sovereignty", ["problem.transit=landing"]),
+    ("sovereignty-overflight", "sovereignty", ["problem.transit=overflight"]),
     ("starlink-vs-kuiper", "starlink-vs-kuiper", []),
     ("starlink-vs-kuiper-kuiper", "starlink-vs-kuiper", ["constellation.builtin=kuiper"]),
     ("starlink-catalog", "starlink-catalog", []),

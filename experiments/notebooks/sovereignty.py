@@ -18,9 +18,17 @@
 #
 # The sweep's first point (true: EU only) is the reference, so the differences read "unrestricted minus EU
 # only": the latency the rule costs, with the sign flipped.
+#
+# The rule may also bind the paths (`problem.transit`: "landing" keeps the gateways, points of presence and
+# fiber in the EU, "overflight" also every satellite above an EU country or the sea):
+#
+#     placement sweep configs/sovereignty.toml --grid problem.transit=processing,landing,overflight
 
 # %%
+import numpy as np
+
 from placement import plots, results
+from placement.network import ground
 
 SCENARIO = "sovereignty"
 runs = results.runs_from_environment(SCENARIO)
@@ -43,6 +51,21 @@ jurisdictions = [row for run in runs for name in focus if name in run.strategies
                  for row in results.served_by(run, name, "host_jurisdiction")]
 print(results.markdown_table(jurisdictions))
 
+# %% [markdown]
+# Where the served paths came down and reached fiber: the countries of the gateways and points of presence
+# on them (paths.parquet, one row per path and network step).
+
+# %%
+country = {name: code for nodes in (ground.gateways(), ground.pops()) for name, code in zip(nodes.name, nodes.country)}
+landings = []
+for run in runs:
+    paths = run.table("paths")
+    for kind in ("gateway", "pop"):
+        codes = [country.get(name, "?") for name in paths["node"][paths["node_kind"] == kind]]
+        landings += [{"run": run.label, "node": kind, "country": code, "path_steps": int(count)}
+                     for code, count in zip(*np.unique(codes, return_counts=True))]
+print(results.markdown_table(landings))
+
 # %%
 plots.save(plots.latency_cdf(runs, focus, title="latency with and without the restriction", mark_slos=True),
            out / "latency_cdf.png")
@@ -53,6 +76,6 @@ plots.save(plots.share_bars(rows, "where the requests were served"), out / "shar
 # %%
 text = results.describe_differences(rows, ("mean_latency_ms", "p95_latency_ms", "unserved_share"), focus)
 report = results.write_report(out, "Sovereignty: the latency cost of EU-only processing", text,
-                              {"comparison": rows, "jurisdictions": jurisdictions,
+                              {"comparison": rows, "jurisdictions": jurisdictions, "landings": landings,
                                "differences": results.differences(rows)})
 print(report.read_text())

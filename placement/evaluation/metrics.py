@@ -165,7 +165,10 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
     budget = np.minimum(p.peak_flops_s[None, :], p.power_budget_w * p.flops_per_joule[None, :])  # [T, H]
     unpowered = ~padding & (budget[t_ix, host] <= 0)
     over_slo = ~padding & p.over_slo()
-    for name, bad in (("(10) padding slot", padding), ("(10) jurisdiction", foreign),
+    # the path's record, not the routing's restriction: a country touched on the way that the demand forbids
+    transit = np.zeros_like(padding) if p.candidate_transit is None else ~padding & (
+        p.candidate_transit & ~p.allowed[None, :, None, :]).any(axis=3)
+    for name, bad in (("(10) padding slot", padding), ("(10) jurisdiction", foreign), ("(10) transit", transit),
                       ("(10) unpowered host", unpowered),
                       ("(10) over its SLO", over_slo if p.slo_mode == "constraint" else np.zeros_like(padding))):
         flag(name, np.where(bad & used, x, 0), np.zeros_like(x), slot_label)

@@ -277,14 +277,18 @@ def laser_table(grids: tuple[GridShell, ...] | np.ndarray, n_sat: int):
 
 def build_network(r_ecef_km: np.ndarray, lasers_of: tuple[GridShell, ...] | np.ndarray, ground: Ground,
                   spec: NetworkSpec = NetworkSpec(), *, steps_per_epoch: int, step_s: float,
-                  chunk_epochs: int = 1, on_chunk: Callable[[int, int], None] | None = None) -> NetworkTensors:
+                  chunk_epochs: int = 1, on_chunk: Callable[[int, int], None] | None = None,
+                  on_steps: Callable[[Steps], None] | None = None) -> NetworkTensors:
     """The network of every placement epoch: r_ecef_km [sat, time, 3] holds `steps_per_epoch` steps per epoch
     (then possibly the horizon's end, which no epoch uses), `step_s` apart; `chunk_epochs` epochs are routed
-    per device call. `on_chunk(epochs_done, epochs_total)` is called after each chunk (progress)."""
+    per device call. `on_chunk(epochs_done, epochs_total)` is called after each chunk (progress); `on_steps`
+    sees each chunk's Steps (whole epochs, numpy) before they are folded (network.transit records the landings)."""
     n_epochs = r_ecef_km.shape[1] // steps_per_epoch
     parts, done = [], 0
     for chunk, out in network_steps(r_ecef_km, lasers_of, ground, spec, chunk_epochs * steps_per_epoch, step_s,
                                     steps=np.arange(n_epochs * steps_per_epoch)):
+        if on_steps is not None:
+            on_steps(out)
         parts.append(fold_epochs(out, steps_per_epoch, spec, r_ecef_km.shape[0]))
         done += len(chunk) // steps_per_epoch
         if on_chunk is not None:

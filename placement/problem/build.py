@@ -10,13 +10,15 @@ share of the epoch in which it is reachable, the most of the demand it may serve
 A site may stand for several demand units (hubs, platforms, phones): its request rates and its terminals
 are multiplied by them (`site_units`). A gateway may carry its own hardware and link (a remote data centre
 reached by a downlink: `HostOptions.gateway_profiles`). Allowed jurisdictions may name groups of countries
-(`JURISDICTION_GROUPS`).
+(`JURISDICTION_GROUPS`); a workload's transit rule extends them to what its paths touch (network.transit):
+its demands then take their candidates from their group's network, and each slot records the countries its
+path touched (`candidate_transit`), which the evaluator checks.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -25,6 +27,7 @@ from placement.errors import InputError
 from placement.fields import NON_NEGATIVE, NON_NEGATIVE_INTEGER, check_fields, non_negative, option
 from placement.network.ground import GroundNodes
 from placement.network.epochs import Candidates, NetworkTensors
+from placement.network.transit import TRANSIT_RULES, TransitGroup, TransitNetwork
 from placement.problem.batching import batch_seconds
 from placement.problem.catalog import (HostProfile, ModelSpec, SatellitePower, host_profiles, measured_services,
                                        satellite_power)
@@ -65,6 +68,9 @@ class Workload:
     alternatives: tuple[str, ...] = ()
     min_accuracy: float | None = None
     ms_per_accuracy_point: float = 0.0
+    # What the paths must avoid besides the host (network.transit.TRANSIT_RULES): 'processing' nothing more,
+    # 'landing' gateways, PoPs and fiber outside allowed_jurisdictions, 'overflight' also satellites above them.
+    transit: str = "processing"
 
 
 def model_options(workload: Workload, models: Sequence[ModelSpec], field: str) -> tuple[list[int], np.ndarray]:
@@ -197,6 +203,11 @@ class ProblemOptions:
     enforce_jurisdictions: bool = option(
         True, help="honour the workloads' allowed jurisdictions; false lifts them all, to measure what data "
                    "sovereignty costs (configs/sovereignty.toml)")
+    transit: Literal["workloads", "processing", "landing", "overflight"] = option(
+        "workloads", help="the transit rule of every workload with allowed jurisdictions ('workloads': each its "
+                          "own `transit`): 'processing' checks the host only, 'landing' also the gateway, point "
+                          "of presence and fiber of each path, 'overflight' also the countries beneath its "
+                          "satellites (configs/sovereignty.toml compares them)")
     gateway_candidates: int = option(2, check=lambda x: x >= 0, expected=NON_NEGATIVE_INTEGER,
                                      help="nearest gateways (where the demand allows) offered to each demand")
     cloud_candidates: int = option(2, check=lambda x: x >= 0, expected=NON_NEGATIVE_INTEGER,
@@ -206,19 +217,49 @@ class ProblemOptions:
         check_fields(self)
 
 
+def transit_group(workload: Workload, options: ProblemOptions) -> TransitGroup | None:
+    """The group whose network the workload's demands route on (network.transit); None: the open network (rule
+    'processing', or no allowed jurisdictions in force)."""
+    if workload.allowed_jurisdictions is None or not options.enforce_jurisdictions:
+        return None
+    rule = workload.transit if options.transit == "workloads" else options.transit
+    if rule not in TRANSIT_RULES:
+        raise InputError(f"{rule!r}", source="Workload", field="transit", expected="one of " + ", ".join(TRANSIT_RULES))
+    return None if rule == "processing" else TransitGroup(rule, expand_jurisdictions(workload.allowed_jurisdictions))
+
+
+def _workload_sites(workload: Workload, n_sites: int) -> Sequence[int]:
+    return range(n_sites) if workload.sites is None else workload.sites
+
+
+def demand_transit_groups(workloads: Sequence[Workload], n_sites: int,
+                          options: ProblemOptions) -> list[TransitGroup | None]:
+    """[demand] the transit group of each demand `build_problem` makes of `workloads` (None: the open network)."""
+    return [transit_group(w, options) for w in workloads for _ in _workload_sites(w, n_sites)]
+
+
+def demand_networks(network: NetworkTensors, transit: Mapping[TransitGroup, TransitNetwork],
+                    workloads: Sequence[Workload], n_sites: int, options: ProblemOptions) -> list[NetworkTensors]:
+    """[demand] the network each demand's candidates come from: `network`, or its transit group's."""
+    return [network if g is None else transit[g].network for g in demand_transit_groups(workloads, n_sites, options)]
+
+
 def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_fraction: np.ndarray,
                   sites: GroundNodes, gateways: GroundNodes, clouds: GroundNodes,
                   models: Sequence[ModelSpec], workloads: Sequence[Workload], hosts: HostOptions | None = None,
                   options: ProblemOptions = ProblemOptions(), *, site_units: Sequence[int] | None = None,
                   satellite_names: Sequence[str] | None = None, covered: bool = True,
-                  epoch_utc_h: Sequence[float] | None = None) -> PlacementProblem:
+                  epoch_utc_h: Sequence[float] | None = None,
+                  transit: Mapping[TransitGroup, TransitNetwork] | None = None) -> PlacementProblem:
     """`network` holds each epoch's candidates folded from its network steps (network.epochs), `epoch_s`
     [epoch] the epochs' lengths and `sunlit_fraction` [epoch, satellite] the satellites' mean sunlight in them.
     `site_units` [site] (default ones) multiplies each site's request rates and terminals. `satellite_names` name
     the satellite hosts (default sat0, sat1, ...; e.g. a catalog's names). `covered`: the problem of the
     requests issued while their site has an access satellite (`cover`); False: of every request issued.
     `epoch_utc_h` [epoch]: the UTC hour of day at each epoch's middle, which a workload's diurnal profile
-    needs (its rates then vary by epoch with each site's local time)."""
+    needs (its rates then vary by epoch with each site's local time). `transit` holds the network of each
+    `transit_group` of the workloads (network.transit.transit_network), which their demands' candidates and
+    `candidate_transit` come from."""
     hosts = HostOptions() if hosts is None else hosts
     epoch_s = np.asarray(epoch_s, dtype=float)
     T = network.n_epochs
@@ -243,11 +284,16 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         raise InputError("a workload has a diurnal profile but the epochs' times are not given", field="epoch_utc_h",
                          expected="the UTC hour of each epoch's middle")
     choices = [model_options(w, models, f"workloads[{i}]") for i, w in enumerate(workloads)]
+    demand_group = demand_transit_groups(workloads, S, options)
+    missing = [g for g in demand_group if g is not None and g not in (transit or {})]
+    if missing:
+        raise InputError(f"no network for transit group {missing[0].label!r}", field="transit",
+                         expected="the network of every workload's transit group (network.transit.transit_network)")
 
     # Demands: one per (workload, site).
     demand_site, demand_model, rate, slo, names, allowed_sets, demand_options, choice_cost = ([] for _ in range(8))
     for w, (workload_options, costs) in zip(workloads, choices):
-        for s in (range(S) if w.sites is None else w.sites):
+        for s in _workload_sites(w, S):
             demand_site.append(s)
             demand_model.append(workload_options[0])
             demand_options.append(workload_options)
@@ -264,12 +310,14 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
     demand_site = np.asarray(demand_site, dtype=int)
     host_country = ([hosts.satellite_jurisdiction] * n_sat + list(gateways.country) + list(clouds.country)
                     + list(sites.country)[:n_local])
-    jurisdictions = tuple(sorted(set(host_country) | {j for a in allowed_sets if a for j in a}))
+    touched = {c for g in set(demand_group) if g is not None for c in transit[g].countries}
+    jurisdictions = tuple(sorted(set(host_country) | {j for a in allowed_sets if a for j in a} | touched))
     allowed = np.array([[a is None or j in a for j in jurisdictions] for a in allowed_sets], bool).reshape(-1, len(jurisdictions))
 
     # Candidates per (epoch, site): the satellite hosts, then the nearest gateways and cloud regions (by mean
     # latency over the epoch) in a jurisdiction the demand allows (one set per site and distinct allowed set).
-    slots = _site_slots(network, n_sat, gateways, clouds, allowed_sets, demand_site, options)
+    networks = demand_networks(network, transit or {}, workloads, S, options)
+    slots = _site_slots(networks, n_sat, gateways, clouds, allowed_sets, demand_site, options)
     if n_local:
         slots = _with_local_slots(slots, demand_site, n_sat + G + C)
     slots, candidate_model = _with_model_options(slots, demand_options)
@@ -340,7 +388,9 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         unserved_penalty_ms=None if options.serve_all else options.unserved_penalty_ms,
         placement=options.placement, single_source=options.single_source,
         queueing=options.queueing, utilization_ceiling=options.utilization_ceiling,
-        slo_mode=options.slo_mode, slo_penalty_ms=options.slo_penalty_ms, harvest_w=harvest, battery_j=battery)
+        slo_mode=options.slo_mode, slo_penalty_ms=options.slo_penalty_ms, harvest_w=harvest, battery_j=battery,
+        candidate_transit=None if all(g is None for g in demand_group) else _slot_transit(
+            cand, demand_site, demand_group, transit, n_sat, list(gateways.country), jurisdictions))
     return cover(problem, network.site_coverage) if covered else problem
 
 
@@ -413,22 +463,49 @@ def _with_model_options(slots: dict[str, np.ndarray], options: list[list[int]]) 
     return out, np.broadcast_to(np.repeat(model, K, axis=1)[None], (T, D, K * n))
 
 
-def _site_slots(network: NetworkTensors, n_sat: int, gateways: GroundNodes, clouds: GroundNodes,
+def _site_slots(networks: list[NetworkTensors], n_sat: int, gateways: GroundNodes, clouds: GroundNodes,
                 allowed_sets: list, demand_site: np.ndarray, options: ProblemOptions) -> dict[str, np.ndarray]:
     """[epoch, demand, slot] of "host" (host index: satellites, then gateways, then clouds; -1 padding) and of
-    each candidate field: the satellite hosts, then the demand's nearest allowed gateways and cloud regions."""
+    each candidate field: the satellite hosts, then the demand's nearest allowed gateways and cloud regions,
+    from the network each demand routes on (`networks` [demand])."""
     G = len(gateways.name)
     out: dict[str, np.ndarray] = {}
-    for a in set(allowed_sets):
+    for a, network in dict.fromkeys(zip(allowed_sets, networks)):
         allows = lambda nodes: np.array([a is None or c in a for c in nodes.country], bool)  # noqa: E731
         parts = [_nearest(network.satellites, None, network.satellites.host.shape[2], 0),
                  _nearest(network.gateways, allows(gateways), options.gateway_candidates, n_sat),
                  _nearest(network.clouds, allows(clouds), options.cloud_candidates, n_sat + G)]
-        mine = np.array([b == a for b in allowed_sets], bool)
+        mine = np.array([b == a and n is network for b, n in zip(allowed_sets, networks)], bool)
         for field in parts[0]:
             joined = np.concatenate([part[field] for part in parts], axis=2)[:, demand_site[mine]]
             out.setdefault(field, np.empty((joined.shape[0], len(allowed_sets), joined.shape[2]), joined.dtype))
             out[field][:, mine] = joined
+    return out
+
+
+def _slot_transit(cand: np.ndarray, demand_site: np.ndarray, demand_group: list, transit, n_sat: int,
+                  gateway_country: list[str], jurisdictions: tuple[str, ...]) -> np.ndarray:
+    """[epoch, demand, slot, jurisdiction] what each slot's path touches that its demand's rule checks: a
+    gateway host's own country (where the path lands), and for a cloud region the countries of the gateway,
+    PoP and region of its route at each step (TransitNetwork.cloud_touched); nothing for the demands of the
+    'processing' rule. A satellite path's overflights are ruled out by its network, not recorded."""
+    T, D, K = cand.shape
+    G = len(gateway_country)
+    column = {c: i for i, c in enumerate(jurisdictions)}
+    out = np.zeros((T, D, K, len(jurisdictions)), bool)
+    for d, group in enumerate(demand_group):
+        if group is None:
+            continue
+        host = cand[:, d]  # [epoch, slot]
+        t, k = np.nonzero((host >= n_sat) & (host < n_sat + G))
+        out[t, d, k, [column[gateway_country[h]] for h in host[t, k] - n_sat]] = True
+        record = transit[group]
+        n_cloud = record.cloud_touched.shape[2]
+        t, k = np.nonzero((host >= n_sat + G) & (host < n_sat + G + n_cloud))
+        touched = np.zeros((t.size, len(jurisdictions)), bool)
+        touched[:, [column[c] for c in record.countries]] = record.cloud_touched[t, demand_site[d],
+                                                                                 host[t, k] - n_sat - G]
+        out[t, d, k] |= touched
     return out
 
 
@@ -449,9 +526,17 @@ def _nearest(candidates: Candidates, allowed: np.ndarray | None, k: int, offset:
             "down_gbps": pick(candidates.down_gbps, 1.0), "share": pick(candidates.share, 0.0)}
 
 
-def slot_p95_rtt_ms(network: NetworkTensors, problem: PlacementProblem) -> np.ndarray:
+def slot_p95_rtt_ms(network: NetworkTensors, problem: PlacementProblem,
+                    routed_on: Sequence[NetworkTensors] | None = None) -> np.ndarray:
     """[epoch, demand, slot] the 95th percentile of each candidate's round trip over the epoch's network steps
-    (twice the one-way p95 of network.epochs), from the network the problem was built from; NaN on padding."""
+    (twice the one-way p95 of network.epochs), from the network the problem was built from (`routed_on`
+    [demand]: each demand's, `demand_networks`, where transit rules gave some their own); NaN on padding."""
+    if routed_on is not None:
+        p95 = np.empty(problem.candidate_host.shape)
+        for routed in dict.fromkeys(routed_on):
+            mine = np.array([n is routed for n in routed_on])
+            p95[:, mine] = slot_p95_rtt_ms(routed, problem)[:, mine]
+        return p95
     T, D, K = problem.candidate_host.shape
     n_sat = int((problem.host_kind == SATELLITE).sum())
     G = int((problem.host_kind == GATEWAY).sum())

@@ -82,7 +82,9 @@ class PlacementProblem:
       demand, slot] (the model the slot runs the demand's requests with: a demand may be offered several
       models of one task, a host once per model; optional, demand_model in every slot), choice_cost_ms
       [demand, model] (request-ms per request served with that model: the accuracy it gives up; optional,
-      zeros).
+      zeros), candidate_transit [epoch, demand, slot, jurisdiction] (bool: the jurisdictions the slot's path
+      touches in some step of the epoch that the demand's transit rule checks, `placement.network.transit`;
+      a slot is usable only if they are all allowed (10); optional, None: no transit rule).
     Time and prices
       epoch_s [epoch] (duration), opening_cost [model, host] (per epoch a copy is placed),
       migration_cost_per_gb (per GB of weights uploaded to a host between epochs), unserved_penalty_ms
@@ -173,6 +175,7 @@ class PlacementProblem:
     candidate_link: np.ndarray | None = None  # [epoch, demand, slot, L] (None: no links, L = 0)
     candidate_link_share: np.ndarray | None = None  # [epoch, demand, slot, L]
     candidate_link_steps: np.ndarray | None = None  # [epoch, demand, slot, L] uint64 (None: not known)
+    candidate_transit: np.ndarray | None = None  # [epoch, demand, slot, jurisdiction] bool (None: no rule)
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
@@ -226,6 +229,8 @@ class PlacementProblem:
         if self.harvest_w is not None:
             shapes |= {"harvest_w": (np.float64, (T, H)), "battery_j": (np.float64, (H,))}
         shapes |= link_shapes(self, set_, (T, D, K))
+        if self.candidate_transit is not None:
+            shapes["candidate_transit"] = (bool, (T, D, K, J))
         for name, (dtype, shape) in shapes.items():
             set_(name, _array(name, getattr(self, name), dtype, shape))
         if self.placement not in ("fixed", "per_epoch"):
@@ -325,13 +330,16 @@ class PlacementProblem:
         return f"{self.n_hosts}x{self.n_demands}x{self.n_models}x{self.n_epochs}"
 
     def usable_slots(self, slo: bool = True) -> np.ndarray:
-        """[epoch, demand, slot] bool: a real candidate, in a jurisdiction the demand allows (constraint 10),
-        on a host that has compute power in that epoch and is reachable for some of it (share > 0, (12));
+        """[epoch, demand, slot] bool: a real candidate, in a jurisdiction the demand allows and reached through
+        allowed ones only (constraint 10), on a host that has compute power in that epoch and is reachable for
+        some of it (share > 0, (12));
         under slo_mode 'constraint' (and `slo`) also within the demand's SLO before waiting."""
         host = np.maximum(self.candidate_host, 0)
         allowed = self.allowed[np.arange(self.n_demands)[None, :, None], self.host_jurisdiction[host]]
         powered = self.compute_budget_flops_s()[np.arange(self.n_epochs)[:, None, None], host] > 0
         usable = (self.candidate_host >= 0) & allowed & powered & (self.candidate_share > 0)
+        if self.candidate_transit is not None:  # and a path through allowed jurisdictions only (10)
+            usable &= ~(self.candidate_transit & ~self.allowed[None, :, None, :]).any(axis=3)
         if slo and self.slo_mode == "constraint":
             usable &= ~self.over_slo()
         return usable

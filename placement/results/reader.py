@@ -166,7 +166,11 @@ def _links(run: Run) -> Columns:
 def _first_paths(run: Run) -> pa.Table:
     """Per (epoch, site, host) in paths.parquet, its path at the first step that has one, as one string."""
     keys = ["epoch", "site", "host"]
-    paths = _strings(run.tables["paths"]).select(keys + ["step", "hop", "node"])
+    paths = _strings(run.tables["paths"])
+    if "transit" in paths.column_names:  # one network's path where two transit rules' demands share a host
+        first_rule = paths.group_by(keys).aggregate([("transit", "min")]).rename_columns(keys + ["transit"])
+        paths = paths.join(first_rule, keys + ["transit"], join_type="inner")
+    paths = paths.select(keys + ["step", "hop", "node"])
     first = paths.group_by(keys).aggregate([("step", "min")])
     first = first.rename_columns(["step" if name == "step_min" else name for name in first.column_names])
     hops = paths.join(first, keys + ["step"], join_type="inner")

@@ -80,6 +80,8 @@ def subproblem(problem: PlacementProblem, demands: np.ndarray) -> PlacementProbl
     fields = {name: getattr(p, name)[:, demands] for name in _DEMAND_FIELDS_LAST}
     fields |= {name: getattr(p, name)[:, demands, :] for name in _DEMAND_FIELDS_MIDDLE if getattr(p, name) is not None}
     fields |= {name: getattr(p, name)[demands] for name in _DEMAND_FIELDS_FIRST}
+    if p.candidate_transit is not None:  # [epoch, demand, slot, jurisdiction]
+        fields["candidate_transit"] = p.candidate_transit[:, demands]
     return dataclasses.replace(p, demand_name=tuple(p.demand_name[i] for i in demands), **fields)
 
 
