@@ -123,7 +123,10 @@ def test_laser_range_is_the_clear_range_of_the_lowest_shell(name, lowest_km):
 def test_starlink_as_it_flies_is_the_shipped_catalog_on_its_own_ground():
     scenario = scenario_of("azure-starlink")
     c = scenario.constellation
-    catalog = (CONFIGS / "data" / "starlink_2026-02-23.tle").read_text().splitlines()
+    shipped = CONFIGS / "data" / "starlink_2026-02-23.tle"
+    assert Path(c.label).name == shipped.name and (Path(systems.__file__).parent / "data" / shipped.name).read_bytes() \
+        == shipped.read_bytes()  # the packaged copy is the configs' catalog
+    catalog = shipped.read_text().splitlines()
     assert len(c.elements) + c.rejected_records == sum(line.startswith("1 ") for line in catalog) == 9543
     assert scenario.ground.gateways.name == ground_tables.gateways().name
     assert all(name.startswith("azure:") for name in scenario.ground.clouds.name)

@@ -47,8 +47,9 @@ for run in runs:
 # %%
 by_site = [row for run in runs for row in results.comparison([run], by="site")
            if row["strategy"] == results.best_strategy(run)]
+TOLERANCE = 1e-9  # shares are sums of floats: 3e-16 unserved is all served
 underserved = [{"stack": stack[row["run"]], **row} for row in by_site
-               if row["unserved_share"] > 0 or row["slo_attainment"] < 1]
+               if row["unserved_share"] > TOLERANCE or row["slo_attainment"] < 1 - TOLERANCE]
 print(results.markdown_table(underserved) if underserved else "No site underserved.")
 
 # %%
