@@ -20,7 +20,8 @@ Errors name the file that wrote the offending value: the base, for a value only 
 file given to `load_config` for a `--set` override. Paths written in a base (`constellation.file`,
 `demand.sites_file`) stay relative to the base's folder. Setting `constellation.file` drops the base's
 `constellation.builtin`, and the other way round: they are alternatives. Setting `system` (an operator's
-packaged system, placement/systems/) drops both, since the system brings its own; the system's values then
+packaged system, placement/systems/) drops both, and the shells and satellites chosen of them, since the
+system brings its own constellation; the system's values then
 lie beneath the config's, so a config overrides any of them, its own constellation included.
 """
 
@@ -552,8 +553,9 @@ def _with_bases(data: dict, source: str | None, chain: tuple[Path, ...]) -> tupl
 # extends (and so does a --set override), since TOML cannot unset a value.
 _ALTERNATIVES = {("constellation", "builtin"): (("constellation", "file"),),
                  ("constellation", "file"): (("constellation", "builtin"),),
-                 # a system brings its own constellation: choosing one drops the one chosen before
-                 ("system",): (("constellation", "builtin"), ("constellation", "file"))}
+                 # a system brings its own constellation: choosing one drops the one chosen before, with the
+                 # choice of its shells and satellites
+                 ("system",): tuple(("constellation", key) for key in ("builtin", "file", "shells", "satellites"))}
 
 
 def _lookup(data: dict, keys: tuple[str, ...]):
