@@ -552,14 +552,17 @@ def _host_profile(config: Config, name: str, field: str) -> catalog.HostProfile:
 
 
 def ground_segment(config: Config) -> GroundSegment:
-    """The gateways (shipped, then network.extra_gateways), the points of presence (shipped, then
-    network.extra_pops), the PoP each gateway reaches fiber at and the configured cloud regions."""
+    """The gateways (network.ground_tables: the shipped Starlink tables or one at each cloud region, then
+    network.extra_gateways), the points of presence (likewise, then network.extra_pops), the PoP each gateway
+    reaches fiber at and the configured cloud regions."""
     n = config.network
     clouds = _cloud_regions(config)
     if n.ground_tables == "starlink-starperf":
         gateways, pops = ground_tables.gateways(), ground_tables.pops()
-    else:  # at-cloud-regions
-        gateways, pops = (dataclasses.replace(clouds, kind=(kind,) * len(clouds)) for kind in ("gateway", "pop"))
+    else:  # at-cloud-regions: named apart from the region itself, which is a host of its own
+        gateways, pops = (dataclasses.replace(clouds, kind=(kind,) * len(clouds),
+                                              name=tuple(f"{kind} at {name}" for name in clouds.name))
+                          for kind in ("gateway", "pop"))
     if n.extra_pops:
         pops = pops.concatenate(GroundNodes(tuple(p.name for p in n.extra_pops), ("pop",) * len(n.extra_pops),
                                             [p.lat_deg for p in n.extra_pops], [p.lon_deg for p in n.extra_pops],

@@ -21,7 +21,6 @@ from placement.network import ground as ground_tables
 from placement.network.geometry import max_isl_range_km
 from placement.network.links import KU_USER_DOWNLINK, KU_USER_UPLINK
 from placement.problem.build import JURISDICTION_GROUPS
-from placement.results import load_run
 from placement.scenario import resolve
 from shared_reference import REFERENCE, needs
 
@@ -134,33 +133,36 @@ def test_starlink_as_it_flies_is_the_shipped_catalog_on_its_own_ground():
 
 
 @pytest.fixture(scope="module")
-def kuiper_run(tmp_path_factory):
-    """One small run on AWS + Kuiper (its 630 km shell, one epoch of one step, the quick start's Kenyan sites: its North
-    Sea ones lie beyond the 51.9 deg shell's reach)."""
+def kuiper_run():
+    """A small run on AWS + Kuiper (its 630 km shell, one epoch of one step, the quick start's Kenyan sites: its
+    North Sea ones lie beyond the 51.9 deg shell's reach), through the stages of `placement run` short of
+    writing the run directory: the scenario, its problem and each strategy's solution."""
     kenya = [site for site in on_system("aws-kuiper")["demand"]["sites"] if site["country"] == "KE"]
     scenario = scenario_of("aws-kuiper", constellation={"shells": [1]}, time={"duration_h": 0.17, "step_s": 600.0},
                            demand={"sites": kenya},
                            solver={"strategies": ["greedy", "nearest_gateway", "cloud_only"], "certify": False})
-    out = tmp_path_factory.mktemp("kuiper") / "run"
-    pipeline.run(scenario, out, progress=lambda message: None, draw_plots=False, report=False)
-    return scenario, load_run(out)
+    problem = pipeline.prepare(scenario).problem
+    results, _ = pipeline.solve_all(problem, scenario)
+    return scenario, problem, {name: result.solution for name, (result, _) in results.items()}
 
 
 def test_a_kuiper_run_touches_no_azure_region_and_no_starlink_gateway(kuiper_run):
-    scenario, run = kuiper_run
+    scenario, problem, solutions = kuiper_run
     starlink = set(ground_tables.gateways().name) | set(ground_tables.pops().name)
-    aws = {name for name in ground_tables.cloud_regions("aws").name}
+    aws = set(ground_tables.cloud_regions("aws").name)
     assert set(scenario.ground.clouds.name) == aws
     assert not starlink & (set(scenario.ground.gateways.name) | set(scenario.ground.pops.name))
+    on_ground = {name for name in problem.host_name if not name.startswith("KUIPER-")}
+    assert on_ground == aws | {f"gateway at {name}" for name in aws}  # every ground host is at an AWS region
     used = set()
-    for strategy in ("greedy", "nearest_gateway", "cloud_only"):
-        t = run.table("assignments", strategy)
-        used |= {str(h) for h in t["host"]}
-    ground_used = {h for h in used if not h.startswith("KUIPER-")}
-    assert ground_used and ground_used <= aws  # gateways and regions alike are AWS sites
+    for name, solution in solutions.items():
+        served = solution.assignment > 0  # [epoch, demand, slot]
+        used |= {problem.host_name[h] for h in problem.candidate_host[served]}
+        assert served.any(), name
+    assert {h.removeprefix("gateway at ") for h in used if not h.startswith("KUIPER-")} <= aws
     assert not any(h.startswith("azure:") for h in used) and not used & starlink
-    assert run.config["system"] == "aws-kuiper"
-    assert run.config["network"]["user_downlink"]["frequency_ghz"] == 18.95
+    assert scenario.config["system"] == "aws-kuiper"
+    assert scenario.network.site_downlink.frequency_ghz == 18.95  # the system's Ka budget is the one used
 
 
 def test_a_config_value_wins_over_the_system_and_errors_name_the_right_file(tmp_path):
