@@ -19,7 +19,7 @@ from placement.config import config_from_dict, load_config
 from placement.errors import InputError
 from placement.network import ground as ground_tables
 from placement.network.geometry import max_isl_range_km
-from placement.network.links import KU_USER_DOWNLINK, KU_USER_UPLINK
+from placement.network.links import KA_GATEWAY, KA_GATEWAY_UPLINK, KU_USER_DOWNLINK, KU_USER_UPLINK
 from placement.problem.build import JURISDICTION_GROUPS
 from placement.scenario import resolve
 from shared_reference import REFERENCE, needs
@@ -112,6 +112,16 @@ def test_iris2_layers_are_the_published_counts_and_altitudes():
     eu = set(JURISDICTION_GROUPS["EU"])
     assert set(scenario.ground.clouds.country) <= eu and set(scenario.ground.gateways.country) <= eu
     assert scenario.hosts.satellite_jurisdiction in eu
+
+
+def test_iris2_links_close_at_1200_km_as_starlinks_at_550():
+    n = scenario_of("eu-iris2").network
+    range_km = np.array([550.0, 749.0, 1123.0])  # Starlink's slant ranges at 90, 45 and 25 deg (links.py)
+    farther = range_km * 1200.0 / 550.0  # the same geometry scaled to the higher shell
+    for iris2, starlink in ((n.site_downlink, KU_USER_DOWNLINK), (n.site_uplink, KU_USER_UPLINK),
+                            (n.gateway_downlink, KA_GATEWAY), (n.gateway_uplink, KA_GATEWAY_UPLINK)):
+        np.testing.assert_allclose(np.asarray(iris2.capacity_gbps(farther)),
+                                   np.asarray(starlink.capacity_gbps(range_km)), rtol=2e-3)
 
 
 @pytest.mark.parametrize("name, lowest_km", [("azure-starlink", 550.0), ("aws-kuiper", 590.0), ("eu-iris2", 1200.0)])
