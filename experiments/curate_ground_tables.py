@@ -512,24 +512,30 @@ def curate_cloud(reference: Path, countries, report: Report) -> list[dict]:
 
 # Regions announced but not open when the tables were made, each placed at a town of the reference set (the
 # announcements name a place, not coordinates) and kept out of a run unless network.announced_regions is set.
-# (provider, name, town in kenya_towns.csv, announcement)
+# (provider, name, country, (reference table, its name column, lat column, lon column, row), announcement)
+KENYA_TOWNS = ("kenya_towns.csv", "city", "lat", "lon")
+CAPITALS = ("country_capitals.csv", "name", "latitude_degree", "longitude_degree")
 ANNOUNCED = [
-    ("azure", "eastafrica", "Naivasha",
+    ("azure", "eastafrica", "KE", (*KENYA_TOWNS, "Naivasha"),
      "Microsoft and G42, May 2024 (President Ruto's state visit to the US): an 'East Africa Cloud Region' of Azure "
      "in a geothermal data centre campus at Olkaria, Naivasha, live within 24 months of the definitive agreements "
      "(kenyaengineer.co.ke, 'KenGen teams up with Microsoft and G42'); placed at Naivasha town (GeoNames), the "
      "reference set's nearest town to the Olkaria fields"),
+    ("aws", "chile", "CL", (*CAPITALS, "Santiago"),
+     "AWS, 2025-05-07: an AWS South America (Chile) region in the Santiago Metropolitan Region, operational in the "
+     "second half of 2026 (Reuters, 'Amazon to spend $4 billion on cloud infrastructure in Chile', via "
+     "financetom.com); placed at Santiago (country_capitals.csv); named here, AWS has not published its code"),
 ]
 
 
 def curate_announced(reference: Path, countries, report: Report) -> list[dict]:
-    towns = {r["city"]: r for r in read_csv(reference / "kenya_towns.csv")}
     out = []
-    for provider, name, town, source in ANNOUNCED:
-        lat, lon = float(towns[town]["lat"]), float(towns[town]["lon"])
-        country, method, note = resolve({"KE"}, lat, lon, countries, report, f"{provider} {name}")
+    for provider, name, stated, (table, name_column, lat_column, lon_column, place), source in ANNOUNCED:
+        row = next(r for r in read_csv(reference / table) if r[name_column] == place)
+        lat, lon = float(row[lat_column]), float(row[lon_column])
+        country, method, note = resolve({stated}, lat, lon, countries, report, f"{provider} {name}")
         out.append({"provider": provider, "name": name, "display_name": "", "lat_deg": fmt(lat),
-                    "lon_deg": fmt(lon), "country": country, "source": f"kenya_towns.csv {town}; {source}",
+                    "lon_deg": fmt(lon), "country": country, "source": f"{table} {place}; {source}",
                     "country_method": method, "note": note or "", "status": "announced"})
     report(f"announced: {len(out)} rows")
     return out
