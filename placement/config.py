@@ -21,8 +21,8 @@ file given to `load_config` for a `--set` override. Paths written in a base (`co
 `demand.sites_file`) stay relative to the base's folder. Setting `constellation.file` drops the base's
 `constellation.builtin`, and the other way round: they are alternatives. Setting `system` (an operator's
 packaged system, placement/systems/) drops both, and the shells and satellites chosen of them, since the
-system brings its own constellation; the system's values then
-lie beneath the config's, so a config overrides any of them, its own constellation included.
+system brings its own constellation; the system's values then lie beneath the config's, so a config
+overrides any of them, its own constellation included.
 """
 
 from __future__ import annotations
