@@ -7,7 +7,8 @@ Run from anywhere (rerunnable; it overwrites the outputs):
 Outputs (placement/network/data/):
   gateways.csv       Starlink gateways, one row per unique site (StarPerf config, BSD-2-Clause)
   pops.csv           Starlink points of presence (StarPerf config, BSD-2-Clause)
-  cloud_regions.csv  Azure regions (carbon-aware-sdk, MIT) and AWS regions (public repo, 2023)
+  cloud_regions.csv  Azure regions (carbon-aware-sdk, MIT) and AWS regions (public repo, 2023), status
+                     'available'; then the regions announced since (ANNOUNCED), status 'announced'
 
 Every row has `source` (file and entry ids it came from), `country` (ISO 3166-1 alpha-2),
 `country_method` (how the country was decided) and `note` (what was changed, if anything).
@@ -504,6 +505,39 @@ def curate_cloud(reference: Path, countries, report: Report) -> list[dict]:
                     "source": f"aws_regions.csv {code}; {AWS}", "country_method": method,
                     "note": "; ".join(notes)})
     report(f"aws: {len(aws)} rows -> {len(out) - n_azure}")
+    for row in out:
+        row["status"] = "available"
+    return out + curate_announced(reference, countries, report)
+
+
+# Regions announced but not open when the tables were made, each placed at a town of the reference set (the
+# announcements name a place, not coordinates) and kept out of a run unless network.announced_regions is set.
+# (provider, name, country, (reference table, its name column, lat column, lon column, row), announcement)
+KENYA_TOWNS = ("kenya_towns.csv", "city", "lat", "lon")
+CAPITALS = ("country_capitals.csv", "name", "latitude_degree", "longitude_degree")
+ANNOUNCED = [
+    ("azure", "eastafrica", "KE", (*KENYA_TOWNS, "Naivasha"),
+     "Microsoft and G42, May 2024 (President Ruto's state visit to the US): an 'East Africa Cloud Region' of Azure "
+     "in a geothermal data centre campus at Olkaria, Naivasha, live within 24 months of the definitive agreements "
+     "(kenyaengineer.co.ke, 'KenGen teams up with Microsoft and G42'); placed at Naivasha town (GeoNames), the "
+     "reference set's nearest town to the Olkaria fields"),
+    ("aws", "chile", "CL", (*CAPITALS, "Santiago"),
+     "AWS, 2025-05-07: an AWS South America (Chile) region in the Santiago Metropolitan Region, operational in the "
+     "second half of 2026 (Reuters, 'Amazon to spend $4 billion on cloud infrastructure in Chile', via "
+     "financetom.com); placed at Santiago (country_capitals.csv); named here, AWS has not published its code"),
+]
+
+
+def curate_announced(reference: Path, countries, report: Report) -> list[dict]:
+    out = []
+    for provider, name, stated, (table, name_column, lat_column, lon_column, place), source in ANNOUNCED:
+        row = next(r for r in read_csv(reference / table) if r[name_column] == place)
+        lat, lon = float(row[lat_column]), float(row[lon_column])
+        country, method, note = resolve({stated}, lat, lon, countries, report, f"{provider} {name}")
+        out.append({"provider": provider, "name": name, "display_name": "", "lat_deg": fmt(lat),
+                    "lon_deg": fmt(lon), "country": country, "source": f"{table} {place}; {source}",
+                    "country_method": method, "note": note or "", "status": "announced"})
+    report(f"announced: {len(out)} rows")
     return out
 
 
@@ -525,7 +559,7 @@ def main(argv=None) -> int:
               ["name", "lat_deg", "lon_deg", "country", "source", "country_method", "note"])
     write_csv(args.out / "cloud_regions.csv", cloud,
               ["provider", "name", "display_name", "lat_deg", "lon_deg", "country", "source",
-               "country_method", "note"])
+               "country_method", "note", "status"])
     report(f"wrote {args.out}")
     return 0
 

@@ -19,7 +19,10 @@ overrides apply last. A variant is thus a few lines, e.g. configs/kenya-hubs-gat
 Errors name the file that wrote the offending value: the base, for a value only the base sets; the
 file given to `load_config` for a `--set` override. Paths written in a base (`constellation.file`,
 `demand.sites_file`) stay relative to the base's folder. Setting `constellation.file` drops the base's
-`constellation.builtin`, and the other way round: they are alternatives.
+`constellation.builtin`, and the other way round: they are alternatives. Setting `system` (an operator's
+packaged system, placement/systems/) drops both, and the shells and satellites chosen of them, since the
+system brings its own constellation; the system's values then lie beneath the config's, so a config
+overrides any of them, its own constellation included.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import typing
 from pathlib import Path
 from typing import Any, Literal
 
+from placement import systems
 from placement.errors import InputError
 from placement.failures.outage import FailureSpec
 from placement.fields import Origins, UtcTime, build, non_negative, option, positive
@@ -57,12 +61,16 @@ _ZONE = Literal[weather.RAIN_ZONES + ("",)]  # a rain climatic zone of ITU-R P.8
 @dataclasses.dataclass(frozen=True)
 class ConstellationConfig:
     builtin: str | None = option(
-        None, help="built-in Walker constellation: 'starlink-gen1' or 'kuiper' (or give `file`)")
+        None, help="built-in Walker constellation: 'starlink-gen1', 'kuiper' or 'iris2' (or give `file`)")
     file: str | None = option(
         None, path=True,
         help="TLE/3LE (.tle, .txt) or CelesTrak OMM (.json, .csv) file, relative to the config file")
     shells: list[int] = option(
         [], help="1-based shell numbers of the built-in constellation to keep (empty: all)")
+    satellites: int | None = option(
+        None, check=_positive, expected="a positive integer",
+        help="a partial deployment of the built-in constellation: its first this many satellites (of `shells`), "
+             "plane by plane in the filing's order (empty: all); lasers then follow the orbits, not the filed grid")
     epoch: UtcTime = option("2026-02-24T00:00:00Z", help="epoch of generated Walker elements, ISO-8601 UTC")
     bstar: float = option(0.0, help="drag term of generated elements, 1/earth radii")
     max_satellites: int | None = option(
@@ -143,6 +151,33 @@ class GatewayConfig:
     rain_zone: _ZONE = option("", help="ITU-R P.837-1 rain zone there, with network.weather ('': its rain_zone)")
 
 
+def _band(edges: list[float]) -> bool:
+    return not edges or (len(edges) == 2 and 0 < edges[0] < edges[1])
+
+
+@dataclasses.dataclass(frozen=True)
+class LinkBudgetConfig:
+    """One direction's radio link budget (placement.network.links.LinkBudget), with the band it sits in."""
+
+    frequency_ghz: float = option(help="carrier frequency, GHz", check=positive, expected="a positive number")
+    bandwidth_mhz: float = option(help="channel bandwidth, MHz", check=positive, expected="a positive number")
+    eirp_dbw: float = option(help="transmitter EIRP in the channel, dBW")
+    g_over_t_db_k: float = option(help="receiver G/T, dB/K")
+    losses_db: float = option(0.0, help="fixed extra losses (atmosphere, rain margin, pointing), dB")
+    efficiency: float = option(1.0, check=lambda x: 0 < x <= 1, expected="a number in (0, 1]",
+                               help="fraction of the Shannon bound achieved")
+    band_ghz: list[float] = option([], check=_band, expected="[low, high] GHz with 0 < low < high, or []",
+                                   help="edges of the licensed band the carrier sits in, GHz (documents and "
+                                        "checks `frequency_ghz`)")
+    source: str = option("", help="where the figures come from")
+
+    def __post_init__(self):
+        if self.band_ghz and not self.band_ghz[0] <= self.frequency_ghz <= self.band_ghz[1]:
+            raise InputError(f"{self.frequency_ghz:g} GHz is outside the band {self.band_ghz}",
+                             source=type(self).__name__, field="frequency_ghz",
+                             expected="a carrier inside band_ghz")
+
+
 _SPEC = NetworkSpec()
 
 
@@ -207,6 +242,29 @@ class NetworkConfig:
                                                    "beams and feeders, gateways) by its capacity: the paths of "
                                                    "every candidate traced at every step (slower to build)")
     cloud_provider: Literal["azure", "aws", "all"] = option("azure", help="cloud regions behind the gateways")
+    cloud_jurisdictions: list[str] = option(
+        [], help="keep only the cloud regions in these jurisdictions (ISO 3166-1 alpha-2 codes or a group such as "
+                 "'EU'; empty: all of the provider's)")
+    announced_regions: bool = option(
+        False, help="also use the cloud regions announced but not yet open (status 'announced' in "
+                    "placement/network/data/cloud_regions.csv, each with its announcement)")
+    ground_tables: Literal["starlink-starperf", "at-cloud-regions"] = option(
+        "starlink-starperf",
+        help="the gateways and points of presence: 'starlink-starperf' the shipped Starlink tables "
+             "(placement/network/data/gateways.csv, pops.csv: StarPerf's configuration, about 2021-22), "
+             "'at-cloud-regions' one gateway and point of presence at each cloud region used (an assumption for a "
+             "system whose gateway sites are not public); network.extra_gateways and extra_pops are added to either")
+    laser_max_range_km: float = option(_SPEC.laser_max_range_km, check=positive, expected="a positive number of km",
+                                       help="longest laser link, km (default: the 550 km shell's, "
+                                            "network/geometry.py max_isl_range_km)")
+    user_uplink: LinkBudgetConfig | None = option(
+        None, help="the user terminals' uplink budget ([network.user_uplink] table; empty: site_link's preset)")
+    user_downlink: LinkBudgetConfig | None = option(
+        None, help="the user terminals' downlink budget (empty: site_link's preset)")
+    feeder_uplink: LinkBudgetConfig | None = option(
+        None, help="the gateways' uplink to the satellites (empty: the Starlink Ka preset, network/links.py)")
+    feeder_downlink: LinkBudgetConfig | None = option(
+        None, help="the satellites' downlink to the gateways (empty: the Starlink Ka preset, network/links.py)")
     fiber_route_factor: float = option(DEFAULT_FIBER_ROUTE_FACTOR, check=lambda x: math.isfinite(x) and x >= 1,
                                        expected="a finite number >= 1",
                                        help="terrestrial fiber length / great circle (Bozkurt et al. 2018)")
@@ -379,6 +437,10 @@ SolverConfig = _solver_config()
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    system: str | None = option(
+        None, help="an operator's system (`placement list systems`): its constellation, ground segment, cloud "
+                   "regions, link budgets, hardware and state of registry, as the values beneath this config's "
+                   "own (placement/systems/)")
     constellation: ConstellationConfig = option(ConstellationConfig(), help="which satellites")
     time: TimeConfig = option(TimeConfig(), help="the time grid")
     propagation: PropagationConfig = option(PropagationConfig(), help="SGP4 settings")
@@ -443,7 +505,29 @@ def config_from_dict(data: dict, *, source: str | None = None, overrides: list[s
         _drop_alternative(data, keys)
         node[keys[-1]] = value
         origins.assign(".".join(keys), source)
+    if isinstance(data.get("system"), str):
+        data = _with_system(data, origins)
     return build(Config, data, "", origins, loader_fields={"source": origins.default})
+
+
+def _with_system(data: dict, origins: Origins) -> dict:
+    """`data` over the layer of the system it names (placement.systems): a value the config sets wins, and so
+    does the alternative it sets (its constellation.builtin drops the system's constellation.file)."""
+    try:
+        chain = systems.layers(data["system"])
+    except InputError as error:
+        raise InputError(error.detail, source=origins.of("system"), field="system", expected=error.expected) from None
+    layer, files = {}, {}
+    for part, system_file in chain:
+        layer = _merge(layer, part)
+        files.update({path: system_file for path in _value_paths(part)})
+    for keys in _ALTERNATIVES:
+        if keys != ("system",) and _lookup(data, keys) is not None:  # the config's constellation over the system's
+            _drop_alternative(layer, keys)
+    for path, system_file in files.items():
+        if _lookup(data, tuple(path.split("."))) is None:
+            origins.files[path] = system_file
+    return _merge(layer, data)
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> Config:
@@ -502,8 +586,11 @@ def _with_bases(data: dict, source: str | None, chain: tuple[Path, ...]) -> tupl
 
 # Fields that are alternatives to each other: a config that sets one drops the other from the config it
 # extends (and so does a --set override), since TOML cannot unset a value.
-_ALTERNATIVES = {("constellation", "builtin"): ("constellation", "file"),
-                 ("constellation", "file"): ("constellation", "builtin")}
+_ALTERNATIVES = {("constellation", "builtin"): (("constellation", "file"),),
+                 ("constellation", "file"): (("constellation", "builtin"),),
+                 # a system brings its own constellation: choosing one drops the one chosen before, with the
+                 # choice of its shells and satellites
+                 ("system",): tuple(("constellation", key) for key in ("builtin", "file", "shells", "satellites"))}
 
 
 def _lookup(data: dict, keys: tuple[str, ...]):
@@ -514,10 +601,10 @@ def _lookup(data: dict, keys: tuple[str, ...]):
 
 
 def _drop_alternative(data: dict, keys) -> None:
-    other = _ALTERNATIVES.get(tuple(keys))
-    table = _lookup(data, other[:-1]) if other else None
-    if isinstance(table, dict):
-        table.pop(other[-1], None)
+    for other in _ALTERNATIVES.get(tuple(keys), ()):
+        table = _lookup(data, other[:-1])
+        if isinstance(table, dict):
+            table.pop(other[-1], None)
 
 
 def _merge(base: dict, top: dict) -> dict:

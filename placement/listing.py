@@ -1,7 +1,8 @@
 """`placement list KIND`: what the package ships for a config to name, each row with where its figures come from.
 
 Models and host profiles are the catalog's (`placement/problem/data/models.csv`, `hosts.csv`), constellations the
-built-in Walker shells (`placement.constellation.walker`, each with its filing), gateways, points of presence and
+built-in Walker shells (`placement.constellation.walker`, each with its filing), systems the operators' stacks
+(`placement/systems/data/*.toml`, each with its sources), gateways, points of presence and
 cloud regions the ground tables (`placement/network/data/*.csv`). Every row ends with its `source` column, as
 its table states it. Rows are plain data, written as an aligned table, CSV or JSON.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 from typing import Callable
 
 from placement.errors import InputError
@@ -46,6 +48,25 @@ def _constellations() -> list[dict]:
             for name, shells in BUILTIN.items() for s in shells]
 
 
+def _systems() -> list[dict]:
+    from placement import systems
+
+    rows = []
+    for name in systems.names():
+        about = systems.about(name)
+        values = {}
+        for part, _ in systems.layers(name):  # base first: a variant's values win
+            for section, table in part.items():
+                values.update({f"{section}.{k}": v for k, v in table.items()} if isinstance(table, dict) else {})
+        constellation = values.get("constellation.builtin") or Path(values.get("constellation.file", "")).name
+        rows.append({"system": name, "title": about.get("title", ""), "as_of": about.get("as_of", ""),
+                     "constellation": constellation, "satellites": values.get("constellation.satellites"),
+                     "ground": values.get("network.ground_tables", ""), "cloud": values.get("network.cloud_provider", ""),
+                     "registry": values.get("hosts.satellite_jurisdiction", ""),
+                     "source": "; ".join(about.get("sources", []))})
+    return rows
+
+
 def _ground(filename: str, columns: dict[str, Callable[[str], object]]) -> Callable[[], list[dict]]:
     """Rows of a shipped ground table: `columns` maps each column kept to how its text is read."""
     def rows() -> list[dict]:
@@ -60,6 +81,8 @@ KINDS: dict[str, tuple[str, Callable[[], list[dict]]]] = {
     "models": ("the catalog's models (workloads[].model)", _models),
     "profiles": ("host hardware profiles (hosts.*_profile)", _profiles),
     "constellations": ("built-in Walker shells (constellation.builtin, constellation.shells)", _constellations),
+    "systems": ("operators' systems (system): constellation, ground, cloud, links, registry; assumptions in "
+                "placement/systems/data/*.toml", _systems),
     "gateways": ("Starlink gateway sites", _ground("gateways.csv", {"name": str, **_PLACE, "antennas": int,
                                                                     "bands": str, "source": str})),
     "pops": ("Starlink points of presence (network.extra_gateways[].pop)",

@@ -32,12 +32,13 @@ from placement.network import ground as ground_tables
 from placement.network.ground import GroundNodes
 from placement.network.access import Reach
 from placement.network.isl import read_laser_list
-from placement.network.links import DIRECT_TO_CELL, DIRECT_TO_CELL_UPLINK, KU_USER_DOWNLINK, KU_USER_UPLINK
+from placement.network.links import (DIRECT_TO_CELL, DIRECT_TO_CELL_UPLINK, KU_USER_DOWNLINK, KU_USER_UPLINK,
+                                     LinkBudget)
 from placement.network.tensors import Ground, NetworkSpec
 from placement.network.weather import Weather
 from placement.problem import catalog
-from placement.problem.build import (JURISDICTION_GROUPS, HostOptions, ProblemOptions, Workload, host_names,
-                                     model_options)
+from placement.problem.build import (JURISDICTION_GROUPS, HostOptions, ProblemOptions, Workload,
+                                     expand_jurisdictions, host_names, model_options)
 from placement.problem.catalog import ModelSpec
 from placement.propagation.sgp4 import to_satrecs
 from placement.propagation.timegrid import Horizon, TimeGrid, parse_utc
@@ -244,7 +245,6 @@ def resolve(config: Config) -> Scenario:
     _check_memory(config, len(constellation.elements), horizon.n_steps + 1, len(sites) + len(ground.gateways))
     s = config.solver
     n = config.network
-    up, down = SITE_LINKS[n.site_link]
     models = _models(config)
     hosts = host_options(config, len(ground.gateways))
     local_sites = sites.name if hosts.local is not None else ()
@@ -260,8 +260,8 @@ def resolve(config: Config) -> Scenario:
                             gateway_reach=Reach(n.gateway_min_elevation_deg, n.gateway_max_range_km),
                             access_rule=n.access_rule, laser_hops=n.laser_hops, reach_hops=n.reach_hops,
                             satellite_candidates=n.satellite_candidates, laser_capacity_gbps=n.laser_capacity_gbps,
-                            radio_hop_ms=n.radio_hop_ms, laser_hop_ms=n.laser_hop_ms, site_uplink=up,
-                            site_downlink=down, link_rows=n.link_rows),
+                            laser_max_range_km=n.laser_max_range_km, radio_hop_ms=n.radio_hop_ms,
+                            laser_hop_ms=n.laser_hop_ms, link_rows=n.link_rows, **_link_budgets(config)),
         problem=ProblemOptions(**{f.name: getattr(pc, f.name) for f in dataclasses.fields(ProblemOptions)}),
         strategies=tuple(s.strategies), solver_options={name: getattr(s, name) for name in SOLVERS},
         certify=s.certify, precision=config.propagation.precision, chunk_steps=config.propagation.chunk_steps,
@@ -411,6 +411,8 @@ def _constellation(config: Config) -> Constellation:
             raise InputError(error.detail, source=config.source, field=f"constellation.{error.field}",
                              expected=error.expected) from None
         result = Constellation(elements, chosen, c.builtin.strip().lower())
+        if c.satellites is not None:
+            result = _deployed(config, result)
         if config.network.lasers_file is not None:
             raise InputError("a laser list is for a catalog file", source=config.source,
                              field="network.lasers_file",
@@ -430,6 +432,32 @@ def _constellation(config: Config) -> Constellation:
         keep = np.unique(np.linspace(0, len(result.elements) - 1, c.max_satellites).round().astype(int))
         result = dataclasses.replace(result, elements=result.elements.take(keep), shells=None)
     return result
+
+
+def _link_budgets(config: Config) -> dict[str, LinkBudget]:
+    """NetworkSpec's four radio links: network.user_* and feeder_* where given, else network.site_link's
+    presets for the users and NetworkSpec's (Starlink Ka) for the feeders."""
+    n = config.network
+    up, down = SITE_LINKS[n.site_link]
+    budgets = {"site_uplink": up, "site_downlink": down}
+    for spec_field, field in (("site_uplink", "user_uplink"), ("site_downlink", "user_downlink"),
+                              ("gateway_uplink", "feeder_uplink"), ("gateway_downlink", "feeder_downlink")):
+        table = getattr(n, field)
+        if table is not None:
+            budgets[spec_field] = LinkBudget(table.frequency_ghz, table.bandwidth_mhz, table.eirp_dbw,
+                                             table.g_over_t_db_k, table.losses_db, table.efficiency)
+    return budgets
+
+
+def _deployed(config: Config, filed: Constellation) -> Constellation:
+    """A partial deployment: the first constellation.satellites of the filed shells, plane by plane. Its planes
+    are not the filing's whole grid, so its lasers are inferred from the orbits, as a catalog's."""
+    n = config.constellation.satellites
+    if n > len(filed.elements):
+        raise InputError(f"{n} satellites of {len(filed.elements)} filed", source=config.source,
+                         field="constellation.satellites",
+                         expected=f"at most the {len(filed.elements)} satellites of the chosen shells")
+    return Constellation(filed.elements.take(np.arange(n)), None, f"{filed.label} ({n} deployed)")
 
 
 def _existing_file(config: Config, relative: str, field: str, what: str) -> Path:
@@ -536,8 +564,7 @@ def _workloads(config: Config, sites: GroundNodes, models: tuple[ModelSpec, ...]
         if unknown:
             raise InputError(f"unknown site {unknown[0]!r}", source=config.source, field=f"workloads[{i}].sites",
                              expected="names of demand sites")
-        bad = [j for j in w.allowed_jurisdictions
-               if j not in JURISDICTION_GROUPS and not (len(j) == 2 and j.isascii() and j.isalpha() and j.isupper())]
+        bad = [j for j in w.allowed_jurisdictions if j not in JURISDICTION_GROUPS and not _is_country(j)]
         if bad:
             raise InputError(f"unknown jurisdiction {bad[0]!r}", source=config.source,
                              field=f"workloads[{i}].allowed_jurisdictions",
@@ -562,10 +589,17 @@ def _host_profile(config: Config, name: str, field: str) -> catalog.HostProfile:
 
 
 def ground_segment(config: Config) -> GroundSegment:
-    """The gateways (shipped, then network.extra_gateways), the points of presence (shipped, then
-    network.extra_pops), the PoP each gateway reaches fiber at and the configured cloud regions."""
+    """The gateways (network.ground_tables: the shipped Starlink tables or one at each cloud region, then
+    network.extra_gateways), the points of presence (likewise, then network.extra_pops), the PoP each gateway
+    reaches fiber at and the configured cloud regions."""
     n = config.network
-    gateways, pops = ground_tables.gateways(), ground_tables.pops()
+    clouds = _cloud_regions(config)
+    if n.ground_tables == "starlink-starperf":
+        gateways, pops = ground_tables.gateways(), ground_tables.pops()
+    else:  # at-cloud-regions: named apart from the region itself, which is a host of its own
+        gateways, pops = (dataclasses.replace(clouds, kind=(kind,) * len(clouds),
+                                              name=tuple(f"{kind} at {name}" for name in clouds.name))
+                          for kind in ("gateway", "pop"))
     if n.extra_pops:
         pops = pops.concatenate(GroundNodes(tuple(p.name for p in n.extra_pops), ("pop",) * len(n.extra_pops),
                                             [p.lat_deg for p in n.extra_pops], [p.lon_deg for p in n.extra_pops],
@@ -589,8 +623,31 @@ def ground_segment(config: Config) -> GroundSegment:
                                  expected="'', 'none' or a name from placement/network/data/pops.csv or "
                                           "network.extra_pops")
             attach[first + i] = pops.name.index(g.pop)
-    clouds = ground_tables.cloud_regions(None if n.cloud_provider == "all" else n.cloud_provider)
     return GroundSegment(gateways, pops, attach, clouds, n.fiber_route_factor)
+
+
+def _cloud_regions(config: Config) -> GroundNodes:
+    """The provider's regions (announced ones too when network.announced_regions), kept to
+    network.cloud_jurisdictions when it names some."""
+    n = config.network
+    clouds = ground_tables.cloud_regions(None if n.cloud_provider == "all" else n.cloud_provider,
+                                         announced=n.announced_regions)
+    if n.cloud_jurisdictions:
+        bad = [j for j in n.cloud_jurisdictions if j not in JURISDICTION_GROUPS and not _is_country(j)]
+        if bad:
+            raise InputError(f"unknown jurisdiction {bad[0]!r}", source=config.source,
+                             field="network.cloud_jurisdictions",
+                             expected="ISO 3166-1 alpha-2 codes or one of " + ", ".join(JURISDICTION_GROUPS))
+        allowed = set(expand_jurisdictions(n.cloud_jurisdictions))
+        clouds = clouds.take(np.array([c in allowed for c in clouds.country], bool))
+    if not len(clouds):
+        raise InputError(f"no {n.cloud_provider} region in {', '.join(n.cloud_jurisdictions)}", source=config.source,
+                         field="network.cloud_jurisdictions", expected="jurisdictions with a region of the provider")
+    return clouds
+
+
+def _is_country(code: str) -> bool:
+    return len(code) == 2 and code.isascii() and code.isalpha() and code.isupper()
 
 
 def host_options(config: Config, n_gateways: int) -> HostOptions:

@@ -112,7 +112,7 @@ def test_list_constellations_matches_the_filings(capsys):
                 ours["satellites"]) == (float(filed["altitude_km"]), float(filed["inclination_deg"]),
                                         int(filed["planes"]), int(filed["sats_per_plane"]), int(filed["total_sats"]))
         assert ours["source"].startswith("FCC SAT-MOD-20200417-00037")
-    assert {r["constellation"] for r in listed} == {"starlink-gen1", "kuiper"}
+    assert {r["constellation"] for r in listed} == {"starlink-gen1", "kuiper", "iris2"}
 
 
 def test_the_compile_cache_folder_is_the_option_the_environment_or_the_user_cache(tmp_path, monkeypatch):

@@ -49,5 +49,5 @@ def test_the_wheel_holds_the_licence_the_type_marker_and_the_data(wheel):
     assert text.startswith("MIT License") and "the placement authors" in text
     assert "placement/py.typed" in names
     shipped = {str(p.relative_to(ROOT)) for p in (ROOT / "placement").rglob("*")
-               if p.suffix in (".csv", ".npz") or p.name == "README.md"}
+               if p.suffix in (".csv", ".npz", ".toml", ".tle") or p.name == "README.md"}
     assert shipped and shipped <= names

@@ -164,10 +164,10 @@ def test_sovereignty_keeps_eu_requests_in_the_eu(tmp_path, monkeypatch, enforce)
 @pytest.mark.parametrize("builtin, satellites, mask", [("starlink-gen1", 1584, 25.0), ("kuiper", 1156, 35.0)])
 def test_starlink_and_kuiper_by_one_key(tmp_path, monkeypatch, builtin, satellites, mask):
     grid_value = f"constellation.builtin={builtin}"  # what `placement sweep --grid` applies, as --set does
-    config = load_config(CONFIGS / "starlink-vs-kuiper.toml", SMALL + [grid_value])
+    config = load_config(CONFIGS / "starlink-vs-kuiper-filings.toml", SMALL + [grid_value])
     assert resolve(config).network.site_reach.min_elevation_deg == mask
-    problem, run = run_small(tmp_path, monkeypatch, "starlink-vs-kuiper.toml", grid_value,
-                             *sites_override("starlink-vs-kuiper.toml", 6))
+    problem, run = run_small(tmp_path, monkeypatch, "starlink-vs-kuiper-filings.toml", grid_value,
+                             *sites_override("starlink-vs-kuiper-filings.toml", 6))
     assert (problem.host_kind == SATELLITE).sum() == satellites
     assert run.config["constellation"]["builtin"] == builtin
 

@@ -69,7 +69,7 @@ def test_names_are_readable():
     assert el.name[-1] == "STARLINK-GEN1-S5-P04-43"
     custom = walker_delta(KUIPER[0], EPOCH_JD, EPOCH_FR, name_prefix="K", first_satnum=7)
     assert (custom.name[35], int(custom.satnum[35])) == ("K-P02-02", 42)
-    assert builtin("STARLINK-gen1") is STARLINK_GEN1 and set(BUILTIN) == {"starlink-gen1", "kuiper"}
+    assert builtin("STARLINK-gen1") is STARLINK_GEN1 and set(BUILTIN) == {"starlink-gen1", "kuiper", "iris2"}
 
 
 def _reference_rows(constellation_name):

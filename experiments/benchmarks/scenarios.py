@@ -29,7 +29,7 @@ from placement.results import save_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
 # (scenario, config, --set overrides): every config whose header asks a question, and its second answer
-# (jurisdictions lifted or extended to the paths, Kuiper, a local tier)
+# (jurisdictions lifted or extended to the paths, the other stack or filing, a local tier)
 SCENARIOS = [
     ("quickstart", "quickstart", []),
     ("kenya-hubs", "kenya-hubs", []),
@@ -47,8 +47,12 @@ SCENARIOS = [
     ("sovereignty-open", "sovereignty", ["problem.enforce_jurisdictions=false"]),
     ("sovereignty-landing", "sovereignty", ["problem.transit=landing"]),
     ("sovereignty-overflight", "sovereignty", ["problem.transit=overflight"]),
+    ("sovereignty-iris2", "sovereignty-iris2", []),
+    ("sovereignty-iris2-open", "sovereignty-iris2", ["problem.enforce_jurisdictions=false"]),
     ("starlink-vs-kuiper", "starlink-vs-kuiper", []),
-    ("starlink-vs-kuiper-kuiper", "starlink-vs-kuiper", ["constellation.builtin=kuiper"]),
+    ("starlink-vs-kuiper-aws-kuiper", "starlink-vs-kuiper", ["system=aws-kuiper"]),
+    ("starlink-vs-kuiper-filings", "starlink-vs-kuiper-filings", []),
+    ("starlink-vs-kuiper-filings-kuiper", "starlink-vs-kuiper-filings", ["constellation.builtin=kuiper"]),
     ("starlink-catalog", "starlink-catalog", []),
 ]
 HEADLINE = (("mean_latency_ms", "ms"), ("p95_latency_ms", "ms"), ("mean_waiting_ms", "ms"),

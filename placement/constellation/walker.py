@@ -291,9 +291,22 @@ KUIPER: tuple[WalkerShell, ...] = (
     WalkerShell("KUIPER-K3", 590.0, 33.0, 28, 28, source=_KUIPER_FILING),
 )
 
+# IRIS2, the EU's planned system: 272 LEO satellites at about 1,200 km and 18 MEO satellites at 8,000 km
+# (SpaceRISE's requests for proposals of 2025-12-29, as reported by advanced-television.com on 2026-01-05,
+# "IRIS2 starts RFP phase"). Planes, slots and inclinations are not published; these are assumptions: the LEO
+# layer as a polar Walker star of 16 planes x 17 at 87.9 deg, the inclination of OneWeb's 1,200 km shell
+# (constellation_shells.csv of the reference set; Eutelsat, which flies OneWeb, leads SpaceRISE), and the MEO
+# layer as one equatorial ring, the orbit of SES's O3b MEO fleet the layer is to build on.
+_IRIS2 = "advanced-television.com 2026-01-05 (counts and altitudes); planes and inclinations assumed"
+IRIS2: tuple[WalkerShell, ...] = (
+    WalkerShell("IRIS2-LEO", 1200.0, 87.9, 16, 17, raan_spread_deg=180.0, source=_IRIS2),
+    WalkerShell("IRIS2-MEO", 8000.0, 0.0, 1, 18, phasing=0, source=_IRIS2),
+)
+
 BUILTIN: types.MappingProxyType[str, tuple[WalkerShell, ...]] = types.MappingProxyType({
     "starlink-gen1": STARLINK_GEN1,
     "kuiper": KUIPER,
+    "iris2": IRIS2,
 })
 
 

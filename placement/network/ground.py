@@ -7,7 +7,8 @@ Tables shipped in `placement/network/data/` (derived from ../shared/reference by
 experiments/curate_ground_tables.py, which documents every fix; every row names its `source`):
   gateways.csv       222 Starlink gateway sites (StarPerf config, BSD-2-Clause)
   pops.csv           23 Starlink points of presence (StarPerf config, BSD-2-Clause)
-  cloud_regions.csv  51 Azure regions (carbon-aware-sdk, MIT) + 23 AWS regions (2023)
+  cloud_regions.csv  51 Azure regions (carbon-aware-sdk, MIT) + 23 AWS regions (2023), status 'available';
+                     regions announced since, status 'announced' (each with its announcement)
 Countries are ISO 3166-1 alpha-2 (point in Natural Earth polygons, cross-checked against the
 source text); "" means unknown.
 
@@ -264,14 +265,16 @@ def pops() -> GroundNodes:
     return _nodes_from_packaged("pops.csv", "pop", lambda r: r["name"])
 
 
-def cloud_regions(provider: str | None = None) -> GroundNodes:
-    """Cloud regions (kind 'cloud'), named "provider:region"; provider 'azure', 'aws' or None (all)."""
+def cloud_regions(provider: str | None = None, *, announced: bool = False) -> GroundNodes:
+    """Cloud regions (kind 'cloud'), named "provider:region"; provider 'azure', 'aws' or None (all). Regions
+    announced but not open (status 'announced') only with announced=True."""
     if provider is not None and provider not in PROVIDERS:
         raise InputError(repr(provider), source="cloud_regions", field="provider",
                          expected=f"one of {PROVIDERS} or None")
     return _nodes_from_packaged(
         "cloud_regions.csv", "cloud", lambda r: f"{r['provider']}:{r['name']}",
-        keep=lambda r: provider is None or r["provider"] == provider)
+        keep=lambda r: (provider is None or r["provider"] == provider)
+        and (announced or r["status"] != "announced"))
 
 
 def demand_sites_from_table(
