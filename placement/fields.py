@@ -60,6 +60,21 @@ def fraction(x) -> bool:
     return 0.0 <= x <= 1.0
 
 
+COUNTRY_CODE = "an ISO 3166-1 alpha-2 code such as 'KE', or ''"
+
+
+def is_country_code(code: str) -> bool:
+    return code == "" or (len(code) == 2 and code.isascii() and code.isalpha() and code.isupper())
+
+
+def latitude_option():
+    return option(help="geodetic latitude, deg", check=lambda x: -90 <= x <= 90, expected="a latitude in [-90, 90]")
+
+
+def longitude_option():
+    return option(help="longitude, deg", check=lambda x: -180 <= x <= 180, expected="a longitude in [-180, 180]")
+
+
 POSITIVE = "a finite number > 0"
 NON_NEGATIVE = "a finite number >= 0"
 POSITIVE_INTEGER = "an integer >= 1"

@@ -43,15 +43,8 @@ from placement.network.tensors import NetworkTensors, build_network
 from placement.network.transit import TransitGroup, TransitNetwork, transit_network
 from placement.network.weather import mask_fade_text
 from placement.problem import PlacementProblem, Solution, SolveResult
-from placement.problem.build import (
-    build_problem,
-    cover,
-    demand_networks,
-    demand_transit_groups,
-    outage_share,
-    slot_p95_rtt_ms,
-    transit_group,
-)
+from placement.problem.build import (build_problem, cover, demand_networks, demand_transit_groups, outage_share,
+                                     slot_p95_rtt_ms, transit_group)
 from placement.problem.shared_links import with_network_links
 from placement.problem.shortfalls import explain_infeasible
 from placement.problem.slo import slo_reach
@@ -59,14 +52,7 @@ from placement.progress import LOG, Reporter, Stage
 from placement.propagation.frames import ecef_to_geodetic
 from placement.propagation.orbits import Orbits, orbit_chunks, propagate_orbits
 from placement.propagation.sgp4 import Propagator
-from placement.results import (
-    analysis,
-    environment,
-    format_table,
-    run_directory,
-    write_json,
-    write_table,
-)
+from placement.results import analysis, environment, format_table, run_directory, write_json, write_table
 from placement.results.paths import PATHS_COLUMNS, paths_table
 from placement.results.report import write_html_report
 from placement.results.tables import concatenate_columns, request_shares, run_tables

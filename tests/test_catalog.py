@@ -11,20 +11,9 @@ import numpy as np
 import pytest
 
 from placement.errors import InputError
-from placement.problem.catalog import (
-    BYTES_PER_PARAM,
-    BYTES_PER_TOKEN,
-    HOST_COLUMNS,
-    LM_GENERATED_TOKENS,
-    LM_PROMPT_TOKENS,
-    MEMORY_OVERHEAD,
-    MODEL_COLUMNS,
-    SatellitePower,
-    cylindrical_eclipse_min,
-    host_profiles,
-    models,
-    satellite_power,
-)
+from placement.problem.catalog import (BYTES_PER_PARAM, BYTES_PER_TOKEN, HOST_COLUMNS, LM_GENERATED_TOKENS,
+                                       LM_PROMPT_TOKENS, MEMORY_OVERHEAD, MODEL_COLUMNS, SatellitePower,
+                                       cylindrical_eclipse_min, host_profiles, models, satellite_power)
 from placement.problem.spec import CLOUD, GATEWAY, LOCAL, SATELLITE
 
 ROOT = Path(__file__).resolve().parents[1]

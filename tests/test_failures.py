@@ -5,21 +5,20 @@ import dataclasses
 
 import numpy as np
 import pytest
+from conftest import QUICK, QUICKSTART
 
 from placement import pipeline, solvers
 from placement.config import load_config
 from placement.errors import InputError
 from placement.evaluation import evaluate
-from placement.failures import FailureSpec, Outage, draw
-from placement.failures import impact, reserve
+from placement.failures import FailureSpec, Outage, draw, impact, reserve
 from placement.failures.outage import failed_lasers, laser_links, without_accelerators
 from placement.network.isl import plus_grid
-from placement.problem.spec import GATEWAY, HOST_KINDS, SATELLITE, Status
+from placement.problem.solution import Status
+from placement.problem.spec import GATEWAY, HOST_KINDS, SATELLITE
 from placement.results.paths import paths_table
 from placement.scenario import GroundSegment, resolve
 from placement.solvers.milp import best_assignment
-
-from conftest import QUICK, QUICKSTART
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import functools
 
 import numpy as np
 import pytest
+from placement_instances import tiny
 
 from placement.evaluation import evaluate
 from placement.problem import Status, random_problem
@@ -15,8 +16,6 @@ from placement.solvers import SOLVERS, gradient, relaxation
 from placement.solvers.baselines import greedy
 from placement.solvers.milp import solve as milp
 from placement.solvers.options import GRADIENT_FAST, CopyDualOptions, GradientOptions, MilpOptions
-
-from placement_instances import tiny
 
 SIZE = (20, 50, 3, 2)  # hosts, demands, models, epochs; HiGHS proves these optimal in about 0.1 s
 FAMILIES = {
@@ -153,7 +152,8 @@ def with_idle_hosts(problem, n: int):
         service_flops_s=grow(problem.service_flops_s, 1e14), flops_per_joule=grow(problem.flops_per_joule, 1e12),
         power_budget_w=grow(problem.power_budget_w, 1e3), link_gbps=grow(problem.link_gbps, 10.0),
         opening_cost=grow(problem.opening_cost, 0.0),
-        memory_bandwidth_bytes_s=grow(problem.memory_bandwidth_bytes_s, np.inf))
+        memory_bandwidth_bytes_s=grow(problem.memory_bandwidth_bytes_s, np.inf),
+        batch_size=grow(problem.batch_size, 1), batch_s=grow(problem.batch_s, np.nan))
 
 
 def test_hosts_no_demand_can_use_change_nothing():

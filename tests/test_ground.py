@@ -16,20 +16,9 @@ from hypothesis import strategies as st
 
 from placement.errors import InputError
 from placement.network import ground
-from placement.network.ground import (
-    EARTH_MEAN_RADIUS_KM,
-    GroundNodes,
-    cloud_regions,
-    demand_sites,
-    demand_sites_from_table,
-    fiber_latency_ms,
-    gateways,
-    great_circle_km,
-    load_table,
-    nearest,
-    pop_of_gateway,
-    pops,
-)
+from placement.network.ground import (EARTH_MEAN_RADIUS_KM, GroundNodes, cloud_regions, demand_sites,
+                                      demand_sites_from_table, fiber_latency_ms, gateways, great_circle_km, load_table,
+                                      nearest, pop_of_gateway, pops)
 from placement.propagation.frames import geodetic_to_ecef
 from shared_reference import REFERENCE, needs
 

@@ -47,13 +47,13 @@ def test_two_demands_sharing_one_laser_are_limited_by_it():
     # Unlimited laser: S takes 100 requests/s, G the other 20: 100 x 20.008 + 20 x 30.008 = 2600.96.
     # A laser of 0.72 Mbps carries 720,000 / 8,000 = 90 requests/s of the two demands together: S takes 90,
     # G 30: 90 x 20.008 + 30 x 30.008 = 2700.96.
-    for capacity_gbps, optimum in ((1.0, 2600.96), (7.2e-4, 2700.96)):
-        problem = laser_shared_by_two_demands(capacity_gbps)
+    for laser_gbps, optimum in ((1.0, 2600.96), (7.2e-4, 2700.96)):
+        problem = laser_shared_by_two_demands(laser_gbps)
         result = solve("milp", problem)
         assert result.status is Status.OPTIMAL
         assert result.objective == pytest.approx(optimum, rel=1e-9)
         served_at_s = 60.0 * result.solution.assignment[0, :, 2].sum()
-        assert served_at_s == pytest.approx(100.0 if capacity_gbps == 1.0 else 90.0, rel=1e-6)
+        assert served_at_s == pytest.approx(100.0 if laser_gbps == 1.0 else 90.0, rel=1e-6)
     # Every strategy respects the laser; the unlimited optimum breaks it, and the evaluator says where.
     solve_with_every_strategy(laser_shared_by_two_demands(7.2e-4))
     unlimited = solve("milp", laser_shared_by_two_demands(1.0)).solution

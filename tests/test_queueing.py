@@ -10,13 +10,7 @@ import pytest
 
 from placement.evaluation.metrics import evaluate
 from placement.problem import SATELLITE, PlacementProblem, Solution
-from placement.problem.queueing import (
-    breakpoints,
-    chords,
-    erlang_c,
-    mean_queue_md_c,
-    queue_length,
-)
+from placement.problem.queueing import breakpoints, chords, erlang_c, mean_queue_md_c, queue_length
 from placement.problem.synthetic import random_problem
 from placement.solvers.milp import solve
 from placement.solvers.options import MilpOptions

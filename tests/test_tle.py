@@ -22,15 +22,7 @@ from sgp4.io import fix_checksum, verify_checksum
 from sgp4.model import Satrec as PythonSatrec
 
 from placement.constellation.elements import Elements
-from placement.constellation.tle import (
-    TleRead,
-    format_tle,
-    parse_tle,
-    read_elements,
-    read_omm,
-    read_tle,
-    write_tle,
-)
+from placement.constellation.tle import TleRead, format_tle, parse_tle, read_elements, read_omm, read_tle, write_tle
 from placement.errors import InputError
 
 STARLINK = Path(__file__).resolve().parents[1] / "configs" / "data" / "starlink_2026-02-23.tle"  # a copy

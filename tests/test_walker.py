@@ -13,16 +13,8 @@ from hypothesis import strategies as st
 from sgp4.api import WGS72, Satrec, SatrecArray
 
 from placement.constellation.elements import Elements
-from placement.constellation.walker import (
-    BUILTIN,
-    KUIPER,
-    STARLINK_GEN1,
-    WalkerShell,
-    builtin,
-    constellation,
-    read_shells_csv,
-    walker_delta,
-)
+from placement.constellation.walker import (BUILTIN, KUIPER, STARLINK_GEN1, WalkerShell, builtin, constellation,
+                                            read_shells_csv, walker_delta)
 from placement.errors import InputError
 from shared_reference import REFERENCE, needs
 

@@ -16,13 +16,7 @@ import tempfile
 from pathlib import Path
 
 from placement.constellation.elements import Elements
-from placement.constellation.gp_record import (
-    _DEG2RAD,
-    _JD_OF_ORDINAL_ZERO,
-    _MINUTES_PER_DAY,
-    _XPDOTP,
-    _GpRecord,
-)
+from placement.constellation.gp_record import _DEG2RAD, _JD_OF_ORDINAL_ZERO, _MINUTES_PER_DAY, _XPDOTP, _GpRecord
 from placement.constellation.tle_parse import _ALPHA5_LETTERS, tle_checksum
 from placement.errors import InputError
 

@@ -15,7 +15,8 @@ import numpy as np
 from placement.problem.battery import state_of_charge
 from placement.problem.link_rows import LINK_KINDS
 from placement.problem.queueing import formation_request_ms, queue_length
-from placement.problem.spec import HOST_KINDS, LOCAL, PlacementProblem, Solution
+from placement.problem.solution import Solution
+from placement.problem.spec import HOST_KINDS, LOCAL, PlacementProblem
 
 DEFAULT_TOLERANCE = 1e-6  # relative, on each limit; solvers' own feasibility tolerances are about this
 

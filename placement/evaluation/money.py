@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from placement.evaluation.metrics import Evaluation
-from placement.problem.spec import HOST_KINDS, PlacementProblem, Solution
+from placement.problem.solution import Solution
+from placement.problem.spec import HOST_KINDS, PlacementProblem
 
 
 def money_summary(problem: PlacementProblem, solution: Solution, evaluation: Evaluation,

@@ -27,7 +27,8 @@ from placement import solvers
 from placement.evaluation import evaluate
 from placement.failures import reserve
 from placement.failures.outage import Outage, draw, failed_lasers, failed_orbits, without_accelerators
-from placement.problem.spec import CLOUD, GATEWAY, SATELLITE, PlacementProblem, Solution
+from placement.problem.solution import Solution
+from placement.problem.spec import CLOUD, GATEWAY, SATELLITE, PlacementProblem
 from placement.results.paths import paths_table
 from placement.scenario import GroundSegment, Scenario
 from placement.solvers.milp import best_assignment

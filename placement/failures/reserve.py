@@ -31,7 +31,8 @@ from ortools.math_opt import model_pb2, solution_pb2
 from ortools.math_opt.python import mathopt
 
 from placement.failures.outage import without_accelerators
-from placement.problem.spec import HOST_KINDS, PlacementProblem, SolveResult, Status
+from placement.problem.solution import SolveResult, Status
+from placement.problem.spec import HOST_KINDS, PlacementProblem
 from placement.solvers.milp import SOLVER_TYPES, MilpModel, _solution, build
 from placement.solvers.options import MilpOptions
 

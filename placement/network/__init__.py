@@ -2,22 +2,9 @@
 link budgets (links), laser grids (isl), batched shortest paths (routes) and the time-major network tensors
 built from the satellites' Earth-fixed positions (tensors)."""
 
-from placement.network.ground import (
-    DEFAULT_FIBER_ROUTE_FACTOR,
-    EARTH_MEAN_RADIUS_KM,
-    GroundNodes,
-    cloud_regions,
-    demand_sites,
-    demand_sites_from_table,
-    distance_matrix_km,
-    fiber_latency_ms,
-    gateways,
-    great_circle_km,
-    load_table,
-    nearest,
-    pop_of_gateway,
-    pops,
-)
+from placement.network.ground import (DEFAULT_FIBER_ROUTE_FACTOR, EARTH_MEAN_RADIUS_KM, GroundNodes, cloud_regions,
+                                      demand_sites, demand_sites_from_table, distance_matrix_km, fiber_latency_ms,
+                                      gateways, great_circle_km, load_table, nearest, pop_of_gateway, pops)
 from placement.network.access import ACCESS_RULES, Access, Reach
 from placement.network.epochs import Candidates, NetworkTensors
 from placement.network.isl import constellation_lasers, grid_shells, infer_plus_grid

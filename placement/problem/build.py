@@ -24,34 +24,15 @@ from typing import Literal
 import numpy as np
 
 from placement.errors import InputError
-from placement.fields import (
-    NON_NEGATIVE,
-    NON_NEGATIVE_INTEGER,
-    check_fields,
-    non_negative,
-    option,
-)
+from placement.fields import NON_NEGATIVE, NON_NEGATIVE_INTEGER, check_fields, non_negative, option
 from placement.network.epochs import Candidates, NetworkTensors
 from placement.network.ground import GroundNodes
 from placement.network.transit import TRANSIT_RULES, TransitGroup, TransitNetwork
 from placement.problem.batching import batch_seconds
-from placement.problem.catalog import (
-    HostProfile,
-    ModelSpec,
-    SatellitePower,
-    host_profiles,
-    measured_services,
-    satellite_power,
-)
+from placement.problem.catalog import (HostProfile, ModelSpec, SatellitePower, host_profiles, measured_services,
+                                       satellite_power)
 from placement.problem.queueing import formation_request_ms
-from placement.problem.spec import (
-    CLOUD,
-    GATEWAY,
-    HOST_KINDS,
-    LOCAL,
-    SATELLITE,
-    PlacementProblem,
-)
+from placement.problem.spec import CLOUD, GATEWAY, HOST_KINDS, LOCAL, SATELLITE, PlacementProblem
 
 # Groups of countries a workload may name among its allowed jurisdictions (ISO 3166-1 alpha-2).
 JURISDICTION_GROUPS = {

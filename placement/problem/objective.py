@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from placement.problem.spec import PlacementProblem, Solution
+from placement.problem.solution import Solution
+from placement.problem.spec import PlacementProblem
 
 
 def objective(problem: PlacementProblem, solution: Solution) -> float:

@@ -16,7 +16,8 @@ import numpy as np
 from placement.network.ground import GroundNodes
 from placement.network.paths import served_paths
 from placement.network.tensors import Ground, NetworkSpec
-from placement.problem.spec import HOST_KINDS, PlacementProblem, Solution
+from placement.problem.solution import Solution
+from placement.problem.spec import HOST_KINDS, PlacementProblem
 from placement.propagation.orbits import Orbits
 from placement.results.tables import concatenate_columns
 

@@ -14,7 +14,8 @@ import numpy as np
 from placement.evaluation import Evaluation
 from placement.network.ground import GroundNodes
 from placement.problem.build import local_host_name
-from placement.problem.spec import HOST_KINDS, SATELLITE, PlacementProblem, Solution
+from placement.problem.solution import Solution
+from placement.problem.spec import HOST_KINDS, SATELLITE, PlacementProblem
 from placement.propagation.orbits import Orbits
 
 # Column types of the per-strategy tables, so that a run where no strategy found a solution still writes them.

@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from placement.errors import InputError
 from placement.fields import check_fields
-from placement.solvers.options import (GRADIENT_FAST, GRADIENT_THOROUGH, BaselineOptions, DualOptions,
-                                       GradientOptions, MilpOptions)
+from placement.solvers.options import (GRADIENT_FAST, GRADIENT_THOROUGH, BaselineOptions, DualOptions, GradientOptions,
+                                       MilpOptions)
 
 if TYPE_CHECKING:
-    from placement.problem.spec import PlacementProblem, Solution, SolveResult
+    from placement.problem.solution import Solution, SolveResult
+    from placement.problem.spec import PlacementProblem
 
 
 @dataclasses.dataclass(frozen=True)

@@ -34,7 +34,8 @@ import time
 import numpy as np
 
 from placement.problem.objective import objective
-from placement.problem.spec import CLOUD, GATEWAY, PlacementProblem, Solution, SolveResult, Status
+from placement.problem.solution import Solution, SolveResult, Status
+from placement.problem.spec import CLOUD, GATEWAY, PlacementProblem
 from placement.solvers.options import BaselineOptions
 from placement.solvers.residuals import Residuals, no_solution
 

@@ -56,7 +56,8 @@ import time
 import numpy as np
 
 from placement.problem.objective import objective
-from placement.problem.spec import PlacementProblem, Solution, SolveResult, Status
+from placement.problem.solution import Solution, SolveResult, Status
+from placement.problem.spec import PlacementProblem
 from placement.solvers import baselines, copy_dual, lagrangian, milp, neighbourhood
 from placement.solvers.local_search import Improver
 from placement.solvers.options import DualOptions, GradientOptions, MilpOptions

@@ -103,7 +103,8 @@ from pybind11_abseil.status import StatusNotOk
 from placement.errors import InputError
 from placement.problem.queueing import breakpoints
 from placement.problem.shortfalls import explain_infeasible
-from placement.problem.spec import PlacementProblem, Solution, SolveResult, Status
+from placement.problem.solution import Solution, SolveResult, Status
+from placement.problem.spec import PlacementProblem
 from placement.solvers import SOLVERS
 from placement.solvers.options import MilpOptions
 
@@ -437,7 +438,10 @@ def solve(problem: PlacementProblem, options: MilpOptions = MilpOptions(), *, se
     (`placement.solvers.regions`) is solved region by region."""
     _check(options)
     if options.regions and not options.relax and hint is None:
-        from placement.solvers.regions import regions, solve_by_region  # imports this module
+        from placement.solvers.regions import (  # imports this module
+            regions,
+            solve_by_region,
+        )
 
         if len(regions(problem)) > 1:
             return solve_by_region(problem, "milp", dataclasses.replace(options, regions=False), seed=seed,

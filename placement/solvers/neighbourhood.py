@@ -20,7 +20,8 @@ import time
 import numpy as np
 
 from placement.problem.objective import objective
-from placement.problem.spec import PlacementProblem, Solution
+from placement.problem.solution import Solution
+from placement.problem.spec import PlacementProblem
 from placement.solvers import copy_dual, milp
 from placement.solvers.options import MilpOptions
 

@@ -24,7 +24,8 @@ import time
 
 import numpy as np
 
-from placement.problem.spec import PlacementProblem, Solution, SolveResult, Status
+from placement.problem.solution import Solution, SolveResult, Status
+from placement.problem.spec import PlacementProblem
 
 _DEMAND_FIELDS_LAST = ("rate_per_s",)  # [epoch, demand]
 _DEMAND_FIELDS_MIDDLE = ("candidate_host", "candidate_rtt_ms", "candidate_up_gbps", "candidate_down_gbps",

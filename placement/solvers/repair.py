@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from placement.problem.spec import PlacementProblem, Solution
+from placement.problem.solution import Solution
+from placement.problem.spec import PlacementProblem
 from placement.solvers.residuals import uploads_bps
 
 SLACK = 1e-9  # relative room kept on every limit against rounding in the running sums

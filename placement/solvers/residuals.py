@@ -16,9 +16,10 @@ import time
 
 import numpy as np
 
-from placement.problem.shortfalls import shortfalls
 from placement.problem.queueing import queue_length
-from placement.problem.spec import PlacementProblem, Solution, SolveResult, Status, inverse_limit
+from placement.problem.shortfalls import shortfalls
+from placement.problem.solution import Solution, SolveResult, Status
+from placement.problem.spec import PlacementProblem, inverse_limit
 
 EPS = 1e-12  # a share below this is not worth a copy; a remainder below it counts as served
 

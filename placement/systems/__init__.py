@@ -20,6 +20,8 @@ from pathlib import Path
 
 from placement.errors import InputError
 
+__all__ = ["about", "layers", "names", "read"]
+
 _DATA = importlib.resources.files(__package__) / "data"
 # Path fields a system may set (placement.config's fields marked path=True that a system can carry).
 _PATH_FIELDS = (("constellation", "file"),)
