@@ -51,8 +51,11 @@ def run_small(tmp_path: Path, monkeypatch, name: str, *overrides: str):
 
 
 def served_at(run, strategy: str, column: str) -> dict[str, float]:
-    """Share of a strategy's served requests by value of an assignments column (host, host_jurisdiction...)."""
+    """Share of a strategy's served requests by value of an assignments column (host, host_jurisdiction...);
+    inference requests only (a bulk flow's chunks are not requests for a model: placement/problem/bulk.py)."""
     t = run.table("assignments", strategy)
+    inference = np.array([not str(m).startswith("bulk-") for m in t["model"]], bool)
+    t = {name: np.asarray(values)[inference] for name, values in t.items()}
     total = t["requests"].sum()
     return {v: float(t["requests"][t[column] == v].sum() / total) for v in set(t[column])}
 
