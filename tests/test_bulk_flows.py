@@ -4,6 +4,7 @@ scenario's flow going only to its destinations without touching compute or memor
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -71,9 +72,24 @@ def test_a_bulk_flow_gets_what_the_requests_leave_of_a_shared_link():
         assert report["gateways_gbps"] == pytest.approx({"G1 receive": carried_gbps}, rel=1e-9)
         binding = [(link["kind"], link["name"]) for link in report["binding_links"]]
         assert binding == ([("gateway-receive", "G1 receive")] if capacity_gbps == 0.5 else [])
+        assert report["steady_carried_gbps"] == report["carried_gbps"]  # no network steps recorded
         unserved = 125.0 * (1.0 - carried_gbps)
         assert result.objective == pytest.approx(60 * 81.08 + (125.0 - unserved) * chunk_ms + 1000.0 * unserved,
                                                  rel=1e-9)
+
+
+def test_a_flow_whose_path_crosses_the_link_half_the_time_is_steady_at_half():
+    # F crossed in the first of two network steps (share 0.5): (16) bounds the epoch mean, 0.5 x (4.8 Mbps +
+    # flow) <= 500 Mbps, so 995.2 Mbps are carried; in that step F holds 1000 Mbps, twice its capacity, and the
+    # constant rate no step overflows is 995.2 / 2 = 497.6 Mbps.
+    problem = shared_feeder(0.5)
+    problem = dataclasses.replace(problem, candidate_link_share=problem.candidate_link_share * 0.5,
+                                  candidate_link_steps=np.ones(problem.candidate_link.shape, np.uint64))
+    result = solve("milp", problem)
+    report = bulk_report(problem, result.solution, evaluate(problem, result.solution))
+    assert report["carried_gbps"] == pytest.approx(0.9952, rel=1e-9)
+    assert report["crossed_links_worst_step_utilization_max"] == pytest.approx(2.0, rel=1e-9)
+    assert report["steady_carried_gbps"] == pytest.approx(0.4976, rel=1e-9)
 
 
 def workload_error(*workloads: str) -> InputError:

@@ -69,6 +69,8 @@ def main(argv=None) -> None:
                              / requests[served].sum())
         figures = {"offered_gbps": ("Gbps", bulk["offered_gbps"]), "carried_gbps": ("Gbps", bulk["carried_gbps"]),
                    "carried_share": ("share", bulk["carried_share"]),
+                   "steady_carried_gbps": ("Gbps", bulk["steady_carried_gbps"]),
+                   "worst_step_utilization": ("share", bulk["crossed_links_worst_step_utilization_max"]),
                    "bulk_mean_latency_ms": ("ms", bulk["mean_latency_ms"]),
                    "inference_mean_latency_ms": ("ms", inference_ms),
                    "inference_unserved_share": ("share", float(
@@ -83,7 +85,7 @@ def main(argv=None) -> None:
                  for name, v in bulk["gateways_gbps"].items()]
         rows += [{"case": case, "impl": "milp", "metric": f"binding {link['kind']} {link['name']}",
                   "value": link["utilization"], "unit": "share"} for link in bulk["binding_links"]]
-        summary[case] = {m: v for m, (_, v) in figures.items() if m.endswith(("gbps", "share", "ms"))}
+        summary[case] = {m: v for m, (_, v) in figures.items() if m.endswith(("gbps", "share", "ms", "utilization"))}
         print(f"{case}: {time.perf_counter() - case_started:.0f} s\n{json.dumps(bulk, indent=1)}", flush=True)
     summary["seconds"] = time.perf_counter() - started
     save_benchmark("backhaul", rows, summary, args.results)
