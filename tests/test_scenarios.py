@@ -143,6 +143,10 @@ def test_remote_cluster_is_reached_only_through_the_satellites(tmp_path, monkeyp
     by_host = served_at(run, "nearest_gateway", "host")
     assert max(by_host, key=by_host.get) == "Lake Turkana AI cluster, KE" and by_host[max(by_host, key=by_host.get)] > 0.5
     assert "Lake Turkana AI cluster, KE" in served_at(run, "milp", "host")
+    # The cluster's bulk backhaul (placement/evaluation/bulk.py) is reported per strategy, carried or not.
+    for strategy, m in run.metrics["strategies"].items():
+        assert 0 <= m["bulk"]["carried_gbps"] <= m["bulk"]["offered_gbps"] <= 10.0 + 1e-9, strategy
+    assert run.metrics["strategies"]["milp"]["bulk"]["carried_gbps"] > 0
 
 
 @pytest.mark.parametrize("enforce", [True, False])
