@@ -556,7 +556,7 @@ def _models(config: Config) -> tuple[ModelSpec, ...]:
                 raise InputError(f"unknown model {name!r}", source=config.source, field=f"workloads[{i}].{field}",
                                  expected="a model of placement/problem/data/models.csv: " + ", ".join(sorted(known)))
     chunks = sorted({w.chunk_bytes for w in config.workloads if w.kind == "bulk"})
-    return (catalog.models(sorted({m for w in inference for m in [w.model, *w.alternatives]})) if inference else ()) \
+    return catalog.models(sorted({m for w in inference for m in [w.model, *w.alternatives]})) \
         + tuple(bulk.bulk_model(c) for c in chunks)
 
 
