@@ -64,7 +64,7 @@ def bulk_report(problem: PlacementProblem, solution: Solution, evaluation: Evalu
     return {
         "offered_gbps": float(flow_offered.sum()), "carried_gbps": float(flow_carried.sum()),
         # the same paths and splits at the constant rate no network step overflows (the horizon's worst step;
-        # the requests' share of that step, kbit/s here, counted as the flow's)
+        # the requests' share of that step, small next to a flow, counted as the flow's)
         "steady_carried_gbps": float(flow_carried.sum()
                                      / (1.0 if np.isnan(worst_crossed) else max(worst_crossed, 1.0))),
         "carried_share": float(flow_carried.sum() / flow_offered.sum()) if flow_offered.sum() > 0 else float("nan"),
