@@ -42,6 +42,7 @@ from placement.config_network import RAIN_ZONE_OR_DEFAULT, NetworkConfig
 from placement.fields import (COUNTRY_CODE, Origins, UtcTime, build, is_country_code, latitude_option,
                               longitude_option, non_negative, option, positive)
 from placement.problem.build import DEFAULT_PROFILES, HostOptions, ProblemOptions
+from placement.problem.bulk import DEFAULT_CHUNK_BYTES
 from placement.solvers import SOLVERS
 
 
@@ -147,13 +148,30 @@ class DemandConfig:
 
 @dataclasses.dataclass(frozen=True)
 class WorkloadConfig:
-    model: str = option(help="a model of the catalog (placement/problem/data/models.csv)")
-    rate_per_s: float = option(help="requests per second per demand unit at each site (one unit per site "
-                                    "unless `demand.units` or a site's `units` say otherwise)",
-                               # Far above any real site (a billion requests a second per unit), and far
-                               # enough below the float range that rate x FLOPs x units stays finite.
-                               check=lambda x: 0 <= x <= 1e9, expected="a rate in [0, 1e9]")
-    slo_ms: float = option(help="latency objective of one request, ms", check=positive, expected="a positive number")
+    slo_ms: float = option(help="latency objective of one request (a bulk flow's: of one chunk), ms", check=positive,
+                           expected="a positive number")
+    kind: Literal["inference", "bulk"] = option(
+        "inference", help="'inference': requests for `model`; 'bulk': a sustained flow of `rate_gbps` from each "
+                          "site to `destinations`, carried in chunks on the same links, with no compute and no copy "
+                          "(placement/problem/bulk.py)")
+    model: str = option("", help="a model of the catalog (placement/problem/data/models.csv); kind 'inference' only")
+    rate_per_s: float | None = option(
+        None, help="requests per second per demand unit at each site (one unit per site unless `demand.units` or "
+                   "a site's `units` say otherwise); kind 'inference' only",
+        # Far above any real site (a billion requests a second per unit), and far
+        # enough below the float range that rate x FLOPs x units stays finite.
+        check=lambda x: 0 <= x <= 1e9, expected="a rate in [0, 1e9]")
+    rate_gbps: float | None = option(
+        None, help="a bulk flow's bit rate per demand unit at each site, Gbps (1e9 bits/s); kind 'bulk' only",
+        # a petabit per second: above any link of the network by far, yet chunks/s stay finite
+        check=lambda x: 0 <= x <= 1e6, expected="a rate in [0, 1e6] Gbps")
+    chunk_bytes: float = option(DEFAULT_CHUNK_BYTES, check=lambda x: 1e3 <= x <= 1e12,
+                                expected="a chunk size in [1e3, 1e12] bytes",
+                                help="a bulk flow is carried in chunks of this size; each is a 'request' whose "
+                                     "latency is counted (kind 'bulk')")
+    destinations: list[str] = option(
+        [], help="cloud regions a bulk flow goes to, as hosts are named (`provider:name`, e.g. 'azure:uaenorth'): "
+                 "it is split among them as the solver finds room; at most problem.cloud_candidates of them")
     sites: list[str] = option([], help="site names that ask for it (empty: every site)")
     allowed_jurisdictions: list[str] = option(
         [], help="country codes or groups ('EU': placement.problem.build.JURISDICTION_GROUPS) where requests "
@@ -180,6 +198,24 @@ class WorkloadConfig:
         expected="24 finite rates >= 0 (not all 0) with a finite sum, or none",
         help="relative request rate by local solar hour at each site (24 values, hour 0 first); rate_per_s is "
              "then the daily mean and each epoch's rate follows the site's local time (empty: constant)")
+
+    def __post_init__(self):
+        # each kind's own fields, and none of the other's
+        if self.kind == "inference":
+            needed = {"model": self.model != "", "rate_per_s": self.rate_per_s is not None}
+            foreign = {"rate_gbps": self.rate_gbps is not None, "destinations": bool(self.destinations)}
+        else:
+            needed = {"rate_gbps": self.rate_gbps is not None, "destinations": bool(self.destinations)}
+            foreign = {"model": self.model != "", "rate_per_s": self.rate_per_s is not None,
+                       "alternatives": bool(self.alternatives)}
+        for field, given in needed.items():
+            if not given:
+                raise InputError(f"is missing for a workload of kind {self.kind!r}", source=type(self).__name__,
+                                 field=field, expected=f"a value (kind {self.kind!r} needs it)")
+        for field, given in foreign.items():
+            if given:
+                raise InputError(f"is given for a workload of kind {self.kind!r}", source=type(self).__name__,
+                                 field=field, expected=f"no value with kind {self.kind!r}")
 
 
 _HOSTS = HostOptions.__dataclass_fields__

@@ -34,6 +34,7 @@ from placement import plots, solvers
 from placement.constellation.tle import write_tle
 from placement.errors import InputError
 from placement.evaluation import Evaluation, evaluate
+from placement.evaluation.bulk import bulk_demands, bulk_report
 from placement.evaluation.money import money_summary
 from placement.evaluation.transit import path_violations
 from placement.failures import impact as failure_impact
@@ -280,7 +281,9 @@ def run(scenario: Scenario, out_dir: str | Path, *, overwrite: bool = False,
                                   **(e.summary() if e is not None else {}),
                                   **(money_summary(problem, r.solution, e, scenario.problem.price_per_kwh,
                                                    scenario.problem.price_per_gb_upload) if e is not None else {}),
-                                  **(request_shares(problem, r.solution) if r.solution is not None else {})}
+                                  **(request_shares(problem, r.solution) if r.solution is not None else {}),
+                                  **({"bulk": bulk_report(problem, r.solution, e)}
+                                     if e is not None and bulk_demands(problem).any() else {})}
                            for name, (r, e) in results.items()},
             "rejected_records": scenario.constellation.rejected_records,
             "warnings": list(scenario.warnings),

@@ -32,7 +32,7 @@ from placement.network.isl import read_laser_list
 from placement.network.links import DIRECT_TO_CELL, DIRECT_TO_CELL_UPLINK, KU_USER_DOWNLINK, KU_USER_UPLINK, LinkBudget
 from placement.network.tensors import Ground, NetworkSpec
 from placement.network.weather import Weather
-from placement.problem import catalog
+from placement.problem import bulk, catalog
 from placement.problem.build import (JURISDICTION_GROUPS, HostOptions, ProblemOptions, Workload, expand_jurisdictions,
                                      host_names, model_options)
 from placement.problem.catalog import ModelSpec
@@ -225,7 +225,7 @@ def resolve(config: Config) -> Scenario:
                                                ground.gateways, ground.clouds, local_sites), config.source)
     return Scenario(
         constellation=constellation, horizon=horizon, ground=ground,
-        demand=Demand(sites, _workloads(config, sites, models), models, units),
+        demand=Demand(sites, _workloads(config, sites, models, ground.clouds), models, units),
         hosts=hosts,
         network=NetworkSpec(site_slots=n.site_slots, gateway_slots=n.gateway_slots,
                             site_reach=Reach(_site_min_elevation_deg(config), n.site_max_range_km),
@@ -429,16 +429,36 @@ def _spread_units(config: Config, population: np.ndarray) -> np.ndarray:
 
 
 def _models(config: Config) -> tuple[ModelSpec, ...]:
+    """The inference workloads' catalog models, then the bulk flows' chunk models (placement.problem.bulk)."""
     known = {m.name for m in catalog.models()}
+    inference = [w for w in config.workloads if w.kind == "inference"]
     for i, w in enumerate(config.workloads):
+        if w.kind != "inference":
+            continue
         for field, name in [("model", w.model)] + [("alternatives", a) for a in w.alternatives]:
             if name not in known:
                 raise InputError(f"unknown model {name!r}", source=config.source, field=f"workloads[{i}].{field}",
                                  expected="a model of placement/problem/data/models.csv: " + ", ".join(sorted(known)))
-    return catalog.models(sorted({m for w in config.workloads for m in [w.model, *w.alternatives]}))
+    chunks = sorted({w.chunk_bytes for w in config.workloads if w.kind == "bulk"})
+    return catalog.models(sorted({m for w in inference for m in [w.model, *w.alternatives]})) \
+        + tuple(bulk.bulk_model(c) for c in chunks)
 
 
-def _workloads(config: Config, sites: GroundNodes, models: tuple[ModelSpec, ...]) -> tuple[Workload, ...]:
+def _check_destinations(config: Config, i: int, clouds: GroundNodes) -> None:
+    """A bulk flow's destinations: cloud regions of the run, no more than a demand is offered."""
+    destinations = config.workloads[i].destinations
+    field = f"workloads[{i}].destinations"
+    unknown = [d for d in destinations if d not in clouds.name]
+    if unknown:
+        raise InputError(f"unknown cloud region {unknown[0]!r}", source=config.source, field=field,
+                         expected="cloud regions of the run: " + ", ".join(clouds.name))
+    if len(set(destinations)) > config.problem.cloud_candidates:
+        raise InputError(f"{len(set(destinations))} regions", source=config.source, field=field,
+                         expected=f"at most problem.cloud_candidates ({config.problem.cloud_candidates}) regions")
+
+
+def _workloads(config: Config, sites: GroundNodes, models: tuple[ModelSpec, ...],
+               clouds: GroundNodes) -> tuple[Workload, ...]:
     if not config.workloads:
         raise InputError("no workloads", source=config.source, field="workloads", expected="[[workloads]] tables")
     index = {name: i for i, name in enumerate(sites.name)}
@@ -453,9 +473,14 @@ def _workloads(config: Config, sites: GroundNodes, models: tuple[ModelSpec, ...]
             raise InputError(f"unknown jurisdiction {bad[0]!r}", source=config.source,
                              field=f"workloads[{i}].allowed_jurisdictions",
                              expected="ISO 3166-1 alpha-2 codes or one of " + ", ".join(JURISDICTION_GROUPS))
-        workload = Workload(w.model, w.rate_per_s, w.slo_ms, tuple(index[s] for s in w.sites) if w.sites else None,
+        if w.kind == "bulk":
+            _check_destinations(config, i, clouds)
+        model, rate = ((w.model, w.rate_per_s) if w.kind == "inference" else
+                       (bulk.bulk_model_name(w.chunk_bytes), bulk.chunk_rate_per_s(w.rate_gbps, w.chunk_bytes)))
+        workload = Workload(model, rate, w.slo_ms, tuple(index[s] for s in w.sites) if w.sites else None,
                             tuple(w.allowed_jurisdictions) or None, tuple(w.diurnal_profile) or None,
-                            tuple(w.alternatives), w.min_accuracy, w.ms_per_accuracy_point, w.transit)
+                            tuple(w.alternatives), w.min_accuracy, w.ms_per_accuracy_point, w.transit,
+                            tuple(w.destinations) or None)
         try:
             model_options(workload, models, f"workloads[{i}]")
         except InputError as error:

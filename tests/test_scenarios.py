@@ -51,8 +51,11 @@ def run_small(tmp_path: Path, monkeypatch, name: str, *overrides: str):
 
 
 def served_at(run, strategy: str, column: str) -> dict[str, float]:
-    """Share of a strategy's served requests by value of an assignments column (host, host_jurisdiction...)."""
+    """Share of a strategy's served requests by value of an assignments column (host, host_jurisdiction...);
+    inference requests only (a bulk flow's chunks are not requests for a model: placement/problem/bulk.py)."""
     t = run.table("assignments", strategy)
+    inference = np.array([not str(m).startswith("bulk-") for m in t["model"]], bool)
+    t = {name: np.asarray(values)[inference] for name, values in t.items()}
     total = t["requests"].sum()
     return {v: float(t["requests"][t[column] == v].sum() / total) for v in set(t[column])}
 
@@ -140,6 +143,10 @@ def test_remote_cluster_is_reached_only_through_the_satellites(tmp_path, monkeyp
     by_host = served_at(run, "nearest_gateway", "host")
     assert max(by_host, key=by_host.get) == "Lake Turkana AI cluster, KE" and by_host[max(by_host, key=by_host.get)] > 0.5
     assert "Lake Turkana AI cluster, KE" in served_at(run, "milp", "host")
+    # The cluster's bulk backhaul (placement/evaluation/bulk.py) is reported per strategy, carried or not.
+    for strategy, m in run.metrics["strategies"].items():
+        assert 0 <= m["bulk"]["carried_gbps"] <= m["bulk"]["offered_gbps"] <= 10.0 + 1e-9, strategy
+    assert run.metrics["strategies"]["milp"]["bulk"]["carried_gbps"] > 0
 
 
 @pytest.mark.parametrize("enforce", [True, False])

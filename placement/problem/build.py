@@ -29,6 +29,7 @@ from placement.network.epochs import Candidates, NetworkTensors
 from placement.network.ground import GroundNodes
 from placement.network.transit import TRANSIT_RULES, TransitGroup, TransitNetwork
 from placement.problem.batching import batch_seconds
+from placement.problem.bulk import BULK_TASK
 from placement.problem.catalog import (HostProfile, ModelSpec, SatellitePower, host_profiles, measured_services,
                                        satellite_power)
 from placement.problem.queueing import formation_request_ms
@@ -70,6 +71,10 @@ class Workload:
     # What the paths must avoid besides the host (network.transit.TRANSIT_RULES): 'processing' nothing more,
     # 'landing' gateways, PoPs and fiber outside allowed_jurisdictions, 'overflight' also satellites above them.
     transit: str = "processing"
+    # The only hosts that may serve it, by name (gateways or cloud regions: a bulk flow's destinations,
+    # placement.problem.bulk); None: every candidate. A demand keeps the nearest `gateway_candidates` of its
+    # named gateways and `cloud_candidates` of its named regions.
+    hosts: tuple[str, ...] | None = None
 
 
 def model_options(workload: Workload, models: Sequence[ModelSpec], field: str) -> tuple[list[int], np.ndarray]:
@@ -316,7 +321,13 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
     # Candidates per (epoch, site): the satellite hosts, then the nearest gateways and cloud regions (by mean
     # latency over the epoch) in a jurisdiction the demand allows (one set per site and distinct allowed set).
     networks = demand_networks(network, transit or {}, workloads, S, options)
-    slots = _site_slots(networks, n_sat, gateways, clouds, allowed_sets, demand_site, options)
+    demand_hosts = [w.hosts for w in workloads for _ in _workload_sites(w, S)]
+    for i, w in enumerate(workloads):
+        unknown = sorted(set(w.hosts or ()) - set(gateways.name) - set(clouds.name))
+        if unknown:
+            raise InputError(f"unknown host {unknown[0]!r}", field=f"workloads[{i}].hosts",
+                             expected="names of gateways or cloud regions of the network")
+    slots = _site_slots(networks, n_sat, gateways, clouds, allowed_sets, demand_hosts, demand_site, options)
     if n_local:
         slots = _with_local_slots(slots, demand_site, n_sat + G + C)
     slots, candidate_model = _with_model_options(slots, demand_options)
@@ -381,8 +392,10 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         candidate_host=cand, candidate_rtt_ms=2.0 * cand_ms, candidate_up_gbps=cand_up,
         candidate_down_gbps=cand_down, candidate_share=cand_share, candidate_model=candidate_model,
         choice_cost_ms=np.array(choice_cost).reshape(len(names), len(models)),
-        epoch_s=epoch_s, opening_cost=np.select([kind == k for k in range(len(HOST_KINDS))], list(hosts.opening_cost))
-        + formation_request_ms(batch_size, epoch_s.max()), batch_size=batch_size, batch_s=batch_s,
+        epoch_s=epoch_s, opening_cost=np.where(  # a bulk flow's "copy" (placement.problem.bulk) is free
+            np.array([m.task == BULK_TASK for m in models])[:, None], 0.0,
+            np.select([kind == k for k in range(len(HOST_KINDS))], list(hosts.opening_cost))
+            + formation_request_ms(batch_size, epoch_s.max())), batch_size=batch_size, batch_s=batch_s,
         migration_cost_per_gb=options.migration_cost_per_gb,
         unserved_penalty_ms=None if options.serve_all else options.unserved_penalty_ms,
         placement=options.placement, single_source=options.single_source,
@@ -463,23 +476,33 @@ def _with_model_options(slots: dict[str, np.ndarray], options: list[list[int]]) 
 
 
 def _site_slots(networks: list[NetworkTensors], n_sat: int, gateways: GroundNodes, clouds: GroundNodes,
-                allowed_sets: list, demand_site: np.ndarray, options: ProblemOptions) -> dict[str, np.ndarray]:
+                allowed_sets: list, demand_hosts: list, demand_site: np.ndarray,
+                options: ProblemOptions) -> dict[str, np.ndarray]:
     """[epoch, demand, slot] of "host" (host index: satellites, then gateways, then clouds; -1 padding) and of
     each candidate field: the satellite hosts, then the demand's nearest allowed gateways and cloud regions,
-    from the network each demand routes on (`networks` [demand])."""
+    from the network each demand routes on (`networks` [demand]); only the named ones of a demand restricted to
+    some hosts (`demand_hosts` [demand]: names, or None)."""
     G = len(gateways.name)
     out: dict[str, np.ndarray] = {}
-    for a, network in dict.fromkeys(zip(allowed_sets, networks)):
-        allows = lambda nodes: np.array([a is None or c in a for c in nodes.country], bool)  # noqa: E731
-        parts = [_nearest(network.satellites, None, network.satellites.host.shape[2], 0),
-                 _nearest(network.gateways, allows(gateways), options.gateway_candidates, n_sat),
-                 _nearest(network.clouds, allows(clouds), options.cloud_candidates, n_sat + G)]
-        mine = np.array([b == a and n is network for b, n in zip(allowed_sets, networks)], bool)
+    for a, network, named in dict.fromkeys(zip(allowed_sets, networks, demand_hosts)):
+        parts = [_nearest(network.satellites, None if named is None else np.zeros(n_sat, bool),
+                          network.satellites.host.shape[2], 0),
+                 _nearest(network.gateways, _allows(gateways, a, named), options.gateway_candidates, n_sat),
+                 _nearest(network.clouds, _allows(clouds, a, named), options.cloud_candidates, n_sat + G)]
+        mine = np.array([b == a and n is network and h == named
+                         for b, n, h in zip(allowed_sets, networks, demand_hosts)], bool)
         for field in parts[0]:
             joined = np.concatenate([part[field] for part in parts], axis=2)[:, demand_site[mine]]
             out.setdefault(field, np.empty((joined.shape[0], len(allowed_sets), joined.shape[2]), joined.dtype))
             out[field][:, mine] = joined
     return out
+
+
+def _allows(nodes: GroundNodes, jurisdictions: tuple[str, ...] | None, named: tuple[str, ...] | None) -> np.ndarray:
+    """[node] whether a demand may use each ground node: in its allowed jurisdictions, and among its named
+    hosts (None: no restriction)."""
+    return np.array([(jurisdictions is None or c in jurisdictions) and (named is None or n in named)
+                     for c, n in zip(nodes.country, nodes.name)], bool)
 
 
 def _slot_transit(cand: np.ndarray, demand_site: np.ndarray, demand_group: list, transit, n_sat: int,
