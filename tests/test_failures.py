@@ -219,3 +219,20 @@ def test_kept_share_is_the_share_of_steps_whose_path_misses_every_failed_laser(q
     assert survival[t, d, k] == 0.5
     same = (problem.candidate_host[t] == host) & (problem.demand_site[:, None] == problem.demand_site[d])
     assert np.all(survival[t][same] == 0.5) and np.count_nonzero(survival) == same.sum()  # no path: nothing kept
+
+
+def test_a_failed_hosts_slots_leave_its_paths_links_too():
+    """With shared link rows, the slots of hosts whose accelerators are down become padding with none of their
+    links (a link on a padding slot is refused by the problem's checks, as a run with both failed)."""
+    from placement.problem import random_problem, with_random_links
+
+    problem = with_random_links(random_problem(1, 12, 20, 2, 2, n_slots=5), seed=1)
+    down = np.zeros(problem.n_hosts, bool)
+    down[problem.candidate_host[0, 0, 0]] = True  # a host some slot uses
+    failed = without_accelerators(problem, down)
+    gone = (problem.candidate_host >= 0) & down[np.maximum(problem.candidate_host, 0)]
+    assert gone.any() and (failed.candidate_host[gone] == -1).all()
+    assert (failed.candidate_link[gone] == -1).all() and (failed.candidate_link_share[gone] == 0).all()
+    kept = ~gone
+    np.testing.assert_array_equal(failed.candidate_link[kept], problem.candidate_link[kept])
+    np.testing.assert_array_equal(failed.candidate_host[kept], problem.candidate_host[kept])

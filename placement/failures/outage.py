@@ -160,5 +160,4 @@ def without_accelerators(problem: PlacementProblem, hosts: np.ndarray) -> Placem
     """`problem` with no slot at the `hosts` [host] bool (their accelerators are down), the way problem.build
     removes a satellite SGP4 cannot propagate."""
     cand = problem.candidate_host
-    down = (cand >= 0) & hosts[np.maximum(cand, 0)]
-    return dataclasses.replace(problem, candidate_host=np.where(down, -1, cand)) if down.any() else problem
+    return problem.without_slots((cand >= 0) & hosts[np.maximum(cand, 0)])

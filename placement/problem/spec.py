@@ -408,6 +408,20 @@ class PlacementProblem:
             batch_size=per_host(self.batch_size), batch_s=per_host(self.batch_s),
             candidate_host=np.where(self.candidate_host >= 0, renumber[np.maximum(self.candidate_host, 0)], -1))
 
+    def without_slots(self, drop: np.ndarray) -> PlacementProblem:
+        """The same problem with the `drop` [epoch, demand, slot] slots made padding (a failed host's): no host,
+        and none of the links their paths crossed."""
+        if not drop.any():
+            return self
+        fields = {"candidate_host": np.where(drop, -1, self.candidate_host)}
+        if self.candidate_link is not None:
+            gone = drop[..., None]
+            fields |= {"candidate_link": np.where(gone, -1, self.candidate_link),
+                       "candidate_link_share": np.where(gone, 0.0, self.candidate_link_share)}
+            if self.candidate_link_steps is not None:
+                fields["candidate_link_steps"] = np.where(gone, 0, self.candidate_link_steps)
+        return dataclasses.replace(self, **fields)
+
     def requests(self) -> np.ndarray:
         """[epoch, demand]: requests issued in each epoch."""
         return self.rate_per_s * self.epoch_s[:, None]
