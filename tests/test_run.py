@@ -24,7 +24,7 @@ from placement.problem import CLOUD
 from placement.progress import Reporter, Stage
 from placement.scenario import resolve
 
-from conftest import QUICKSTART, SHORT, quiet, strict_json
+from conftest import QUICK, QUICKSTART, SHORT, quiet, strict_json
 
 
 PLOTS = ("latency_cdf.png", "map.png", "utilisation.png", "power.png", "map_models.png", "copy_timeline.png",
@@ -234,3 +234,23 @@ def test_direct_to_cell_sites_get_a_few_mbps():
         assert 0.5e-3 < site_gbps[site_gbps > 0].max() < 50e-3
     result = solvers.solve("milp", problem, scenario.options("milp"), seed=scenario.seed)
     assert evaluate(problem, result.solution).unserved_share > 0.5
+
+
+def test_every_option_at_once_runs_and_passes_the_evaluator(tmp_path):
+    """Shared link rows, a fade state, random satellite failures and the gateway reserve in one run: each was
+    built and tested alone; together they once stopped after the solve (a failed host's slots kept their
+    links). (The quick start's workloads have no jurisdictions, so a transit rule would change nothing here:
+    tests/test_transit.py.)"""
+    overrides = QUICK + ["network.link_rows=true", "network.weather.exceedance_pct=1.0",
+                         "network.weather.rain_zone='K'", "failures.satellite_rate=0.05", "failures.seed=3",
+                         "failures.reserve='gateway'"]
+    pipeline.run(resolve(load_config(QUICKSTART, overrides)), tmp_path / "run", progress=quiet)
+    metrics = strict_json(tmp_path / "run" / "metrics.json")
+    assert metrics["weather"]["exceedance_pct"] == 1.0
+    assert set(metrics["strategies"]) >= {"milp", "milp_reserve"}
+    for name, figures in metrics["strategies"].items():
+        assert figures["feasible"], name
+        assert {"failed_kept_unserved_share", "failed_rerouted_unserved_share",
+                "failed_reoptimised_unserved_share"} <= set(figures), name
+        assert figures["failed_kept_unserved_share"] >= figures["unserved_share"] - 1e-12, name
+        assert 0 < figures["shared_link_utilization_max"] <= 1 + 1e-6, name  # the link rows were there and held
