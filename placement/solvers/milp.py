@@ -105,11 +105,11 @@ from placement.problem.queueing import breakpoints
 from placement.problem.shortfalls import explain_infeasible
 from placement.problem.solution import Solution, SolveResult, Status
 from placement.problem.spec import PlacementProblem
-from placement.solvers import SOLVERS
+from placement.solvers import SOLVERS, lp_bound
 from placement.solvers.options import MilpOptions
 
 SOLVER_TYPES = {"highs": mathopt.SolverType.HIGHS, "scip": mathopt.SolverType.GSCIP,
-                "cp-sat": mathopt.SolverType.CP_SAT}  # the names of options.MilpSolver
+                "cp-sat": mathopt.SolverType.CP_SAT, "pdlp": mathopt.SolverType.PDLP}  # options.MilpSolver
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -474,6 +474,9 @@ def _check(options: MilpOptions) -> None:
     if options.threads is not None and options.solver == "highs":
         raise InputError("HiGHS takes no thread count through MathOpt", field="solver.milp.threads",
                          expected="no value with solver 'highs'")
+    if options.solver == "pdlp" and not options.relax:
+        raise InputError("PDLP solves linear programs only", field="solver.milp.solver",
+                         expected="relax = true with solver 'pdlp'")
 
 
 def solve_within(problem: PlacementProblem, copies: tuple[np.ndarray, np.ndarray], options: MilpOptions,
@@ -492,9 +495,15 @@ def _solve(problem: PlacementProblem, options: MilpOptions, seed: int, hint: Sol
     model = build(problem, options, copies, slots)
     build_seconds = time.perf_counter() - start
 
+    first_order = options.solver == "pdlp"  # no seed, and its own optimality tolerances
     params = mathopt.SolveParameters(time_limit=datetime.timedelta(seconds=options.time_limit_s),
-                                     relative_gap_tolerance=options.relative_gap, threads=options.threads, random_seed=seed,
+                                     relative_gap_tolerance=None if first_order else options.relative_gap,
+                                     threads=options.threads, random_seed=None if first_order else seed,
                                      enable_output=options.verbose)
+    params = params.to_proto()
+    if first_order:
+        optimality = params.pdlp.termination_criteria.simple_optimality_criteria
+        optimality.eps_optimal_relative = optimality.eps_optimal_absolute = options.relative_gap
     model_params = model_parameters_pb2.ModelSolveParametersProto()
     if hint is not None:
         _add_hint(model_params, model, problem, hint)
@@ -502,7 +511,7 @@ def _solve(problem: PlacementProblem, options: MilpOptions, seed: int, hint: Sol
     name = f"milp-{options.solver}" + ("-lp" if options.relax else "")
     try:
         proto = mathopt_core.solve(model.proto, SOLVER_TYPES[options.solver].value,
-                                   mathopt.StreamableSolverInitArguments().to_proto(), params.to_proto(),
+                                   mathopt.StreamableSolverInitArguments().to_proto(), params,
                                    model_params, None, mathopt.CallbackRegistration().to_proto(), None, None)
     except StatusNotOk as e:  # the solver itself failed (HiGHS reports kError on rare models): no result
         return SolveResult(solver=name, status=Status.ERROR, solution=None, build_seconds=build_seconds,
@@ -515,6 +524,10 @@ def _solve(problem: PlacementProblem, options: MilpOptions, seed: int, hint: Sol
     bounds = proto.termination.objective_bounds
     dual = bounds.dual_bound * model.objective_scale if np.isfinite(bounds.dual_bound) else float("nan")
     primal = next((s.primal_solution for s in proto.solutions if s.HasField("primal_solution")), None)
+    if options.relax:  # the bound certified from the solver's row multipliers, not the solver's word for it
+        duals = next((s.dual_solution for s in proto.solutions if s.HasField("dual_solution")), None)
+        if duals is not None:
+            dual = lp_bound.dual_bound(model.proto, duals.dual_values) * model.objective_scale
     # With the copies given and shares splittable, the relaxation is the assignment problem itself.
     fixed = copies is not None and np.array_equal(copies[0], copies[1])
     exact = not options.relax or (fixed and not problem.single_source)

@@ -15,7 +15,7 @@ from typing import Literal
 from placement.fields import (FRACTION, NON_NEGATIVE, NON_NEGATIVE_INTEGER, POSITIVE, POSITIVE_INTEGER, fraction,
                               non_negative, option, positive)
 
-MilpSolver = Literal["highs", "scip", "cp-sat"]
+MilpSolver = Literal["highs", "scip", "cp-sat", "pdlp"]
 Precision = Literal["float32", "float64"]
 
 
@@ -41,7 +41,7 @@ class MilpOptions:
     """The exact MILP (`placement.solvers.milp`) through OR-Tools MathOpt."""
 
     solver: MilpSolver = option("highs", help="MILP solver behind OR-Tools MathOpt ('cp-sat' takes integral data "
-                                              "only)")
+                                              "only; 'pdlp', a first-order LP method, the relaxation only)")
     time_limit_s: float = option(60.0, check=positive, expected=POSITIVE, help="wall-clock limit of the solve, s")
     relative_gap: float = option(1e-4, check=non_negative, expected=NON_NEGATIVE,
                                  help="relative gap between incumbent and bound at which a solution counts as optimal")

@@ -146,8 +146,8 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
     # them (a slot loads one row of each kind but the shared links, 2L of those: padding on a spare row)
     link_row, link_load = p.link_terms()
     n_links = T * p.n_links
-    slot_rows = tuple(a[..., None] for a in (row, row, slot_site_row, slot_site_row)) + (
-        np.where(link_row >= 0, link_row, n_links),)
+    host_rows, site_rows = row[..., None], slot_site_row[..., None]
+    slot_rows = (host_rows, host_rows, site_rows, site_rows, np.where(link_row >= 0, link_row, n_links))
     # per unit share of each slot; a local host's slot does not cross the site's terminals
     via = p.via_site()
     per_share = tuple(a[..., None] for a in (
@@ -175,14 +175,21 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
         one per row kind) kept first. Rows without an offer already fit and keep everything. Also returns
         where a row that refuses the slot (all but the site's) cut it."""
         kept = np.ones((2,) + wanted.shape)  # by the rows that refuse a slot, by the site rows
+        entries = {}  # the slots on rows with an offer, per index array (compute and host link share one)
         for index, load_of, room, n, regret, by in zip(slot_rows, per_share, rooms, n_rows, regrets, (0, 0, 1, 1, 0)):
-            hit = np.zeros(n, bool)
-            hit[index[offer > 0]] = True
-            t, d, k, j = np.nonzero(hit[index] & (wanted > 0)[..., None])
+            if id(index) not in entries:
+                hit = np.zeros(n, bool)
+                hit[index[offer > 0]] = True
+                entries[id(index)] = np.nonzero(hit[index] & (wanted > 0)[..., None])
+            t, d, k, j = entries[id(index)]
             load = wanted[t, d, k] * load_of[t, d, k, j]
             with np.errstate(divide="ignore", invalid="ignore"):
                 priority = np.where(load_of[t, d, k, j] > 0, R[t, d] * regret[t, d, k] / load_of[t, d, k, j], np.inf)
-            np.minimum.at(kept[by], (t, d, k), _keep(index[t, d, k, j], load, room, priority))
+            fraction = _keep(index[t, d, k, j], load, room, priority)
+            if index.shape[-1] == 1:  # one row per slot: each (t, d, k) once
+                kept[by][t, d, k] = np.minimum(kept[by][t, d, k], fraction)
+            else:
+                np.minimum.at(kept[by], (t, d, k), fraction)
         return wanted * kept.min(axis=0), kept[0] < 1.0 - 1e-12
 
     def loads_on_rows(x):
