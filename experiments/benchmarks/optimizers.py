@@ -13,16 +13,19 @@ Presets (the solver registry's): `gradient_fast` (fast), `gradient` (default), `
 4. large: Starlink Gen1 (4,408 satellites) x the 1,000 largest cities x 10 catalog models x 24 hourly
    epochs, candidates pruned to the 4 satellites each city sees, its 2 nearest gateways and 2 nearest Azure
    regions: the default preset's time (compilation included) and its gap to the best dual bound available
-   (the LP relaxation by HiGHS within --lp-limit seconds, the heuristic's own bound, the capacity-free bound).
+   (the LP relaxation by HiGHS within --lp-limit seconds and by PDLP within --pdlp-limit, each bound certified
+   from the solver's multipliers by solvers.lp_bound; the heuristic's own bound; the capacity-free bound).
 Every family also runs greedy, nearest gateway and cloud only. A preset's result is checked by the
 evaluator; "no solution" is counted (the MILP or a baseline finds one on every instance here).
 
 The MILP's constraint (15) (per copy, its load within the host's capacity times y) is measured on families 1-3:
 the LP relaxation's bound with and without it (`lp_bound_gain_pct`, the median rise) and, with --largest,
-the largest synthetic size HiGHS proves optimal within --milp-limit.
+the largest synthetic size HiGHS proves optimal within --milp-limit. With --lp-sizes, the LP relaxation by HiGHS
+and by PDLP side by side on instances of about 18k, 0.1M and 1M variables (family 4 is the 4M one).
 
     python experiments/benchmarks/optimizers.py [--lp-limit 1800] [--milp-limit 600] [--seeds 4]
-                                                [--families 1,2,3,4] [--largest]
+                                                [--families 1,2,3,4] [--largest] [--lp-sizes]
+                                                [--pdlp-limit 300]
 
 Times are after a warm-up on the first instance of each shape (JAX compiles once per shape). Writes
 experiments/results/optimizers.json (optimizers.<gpu>.json on a GPU).
@@ -93,10 +96,10 @@ def published_cflp() -> list[tuple[str, PlacementProblem, float]]:
              float(r["optimum"])) for r in rows]
 
 
-def large_instance() -> PlacementProblem:
-    """Starlink Gen1 x the 1,000 largest cities x 10 models x 24 hourly epochs, as a Scenario: the same stages
-    `placement run` goes through."""
-    rows = [line.split(",") for line in CITIES.read_text().splitlines()]
+def large_instance(n_cities: int = 1000) -> PlacementProblem:
+    """Starlink Gen1 x the 1,000 largest cities (or the `n_cities` largest) x 10 models x 24 hourly epochs, as a
+    Scenario: the same stages `placement run` goes through."""
+    rows = [line.split(",") for line in CITIES.read_text().splitlines()][:n_cities]
     sites = tables.demand_sites([float(r[2]) for r in rows], [float(r[3]) for r in rows],
                                 names=[f"{i}:{r[1]}" for i, r in enumerate(rows)])
     chosen = models(list(LARGE_RATES))
@@ -146,11 +149,15 @@ def lp_bounds(problem: PlacementProblem) -> tuple[float, float]:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lp-limit", type=float, default=1800.0, help="seconds for the large LP relaxation")
+    parser.add_argument("--pdlp-limit", type=float, default=300.0,
+                        help="seconds for the large LP relaxation by PDLP (its bound holds wherever it stops)")
     parser.add_argument("--milp-limit", type=float, default=600.0, help="seconds per small/medium MILP")
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--families", default="1,2,3,4", help="which families to run, e.g. 4 on a GPU")
     parser.add_argument("--skip-large", action="store_true", help="the same as leaving family 4 out")
     parser.add_argument("--largest", action="store_true", help="find the largest synthetic size proven optimal")
+    parser.add_argument("--lp-sizes", action="store_true",
+                        help="the LP relaxation by HiGHS and PDLP side by side at 18k-1M variables")
     parser.add_argument("--results", default=str(RESULTS))
     args = parser.parse_args(argv)
     families = {int(f) for f in args.families.split(",")} - ({4} if args.skip_large else set())
@@ -248,8 +255,15 @@ def main(argv=None) -> None:
                 break
             summary["largest_proven_optimal"] = problem.size
 
+    if args.lp_sizes:  # the 4M-variable size is family 4's own
+        for case, problem in (("lp-sizes family1 medium seed 0", synthetic(MEDIUM[0], 0)),
+                              ("lp-sizes capa-8000", next(q for name, q, _ in published_cflp() if name == "capa-8000")),
+                              ("lp-sizes large 250 cities", large_instance(250))):
+            lp_relaxations(case, problem, {"highs": args.lp_limit, "pdlp": args.pdlp_limit}, rows)
+
     save = lambda: save_benchmark("optimizers", kept + rows, {**kept_summary, **summary}, args.results)  # noqa: E731
-    kept, kept_summary = previous(Path(args.results), families)
+    kept, kept_summary = previous(Path(args.results), families,
+                                  tuple(p for p, on in (("lp-sizes", args.lp_sizes), ("largest", args.largest)) if on))
     if families & {1, 2, 3}:
         save()  # families 1-3 are kept even if the large instance fails
     if 4 in families:
@@ -260,16 +274,12 @@ def main(argv=None) -> None:
         # One run of the default preset, compilation included.
         objective, seconds, result = run_solver("gradient", problem)
         print(f"{case}: gradient {objective:.4g} in {seconds:.1f} s: {result.message}", flush=True)
-        bounds = {"capacity-free": capacity_free_bound(problem), "heuristic": result.dual_bound}
-        lp = solvers.solve("milp", problem, MilpOptions(relax=True, time_limit_s=args.lp_limit))
-        if np.isfinite(lp.dual_bound):
-            bounds["lp-relaxation"] = lp.dual_bound
-        rows.append({"case": case, "impl": "lp-relaxation", "metric": "status", "value": lp.status.value, "unit": ""})
-        rows.append({"case": case, "impl": "lp-relaxation", "metric": "seconds",
-                     "value": lp.build_seconds + lp.solve_seconds, "unit": "s"})
+        bounds = {"capacity-free": capacity_free_bound(problem), "heuristic": result.dual_bound,
+                  **lp_relaxations(case, problem, {"highs": args.lp_limit, "pdlp": args.pdlp_limit}, rows)}
         best_bound = max(b for b in bounds.values() if np.isfinite(b))
         for name, value in bounds.items():
-            rows.append({"case": case, "impl": name, "metric": "dual_bound", "value": value, "unit": "request-ms"})
+            if not name.startswith("lp-"):  # lp_relaxations recorded theirs
+                rows.append({"case": case, "impl": name, "metric": "dual_bound", "value": value, "unit": "request-ms"})
         objectives = {"gradient": objective}
         rows.append({"case": case, "impl": "gradient", "metric": "seconds", "value": seconds, "unit": "s"})
         for name in BASELINES:
@@ -282,13 +292,32 @@ def main(argv=None) -> None:
         save()
 
 
+def lp_relaxations(case: str, problem: PlacementProblem, limits: dict[str, float], rows: list) -> dict[str, float]:
+    """The LP relaxation by each solver in `limits` (seconds each), side by side: rows of its status, time,
+    size and certified bound (solvers.lp_bound: valid wherever the solver stopped); returns the finite
+    bounds by name ("lp-relaxation" for HiGHS, as before, "lp-<solver>" for the others)."""
+    bounds = {}
+    for solver, limit in limits.items():
+        impl = "lp-relaxation" if solver == "highs" else f"lp-{solver}"
+        lp = solvers.solve("milp", problem, MilpOptions(relax=True, solver=solver, time_limit_s=limit))
+        seconds = lp.build_seconds + lp.solve_seconds
+        rows.extend([{"case": case, "impl": impl, "metric": "status", "value": lp.status.value, "unit": ""},
+                     {"case": case, "impl": impl, "metric": "seconds", "value": seconds, "unit": "s"},
+                     {"case": case, "impl": impl, "metric": "dual_bound", "value": lp.dual_bound, "unit": "request-ms"}])
+        print(f"{case}: {impl} {lp.status.value} in {seconds:.0f} s, bound {lp.dual_bound:.6g} ({lp.message})", flush=True)
+        if np.isfinite(lp.dual_bound):
+            bounds[impl] = lp.dual_bound
+    return bounds
+
+
 FAMILY_OF_CASE = (("family1", 1), ("family3", 3), ("cap", 2), ("large ", 4))
 LARGE_KEYS = ("large_seconds", "large_gap_to_bound_pct")
 
 
-def previous(results: Path, families: set[int]) -> tuple[list[dict], dict]:
+def previous(results: Path, families: set[int], rerun: tuple[str, ...] = ()) -> tuple[list[dict], dict]:
     """The rows and summary of the families not run now, from the results file (a run of some families
-    keeps the others' figures, as the scenarios benchmark's --only does)."""
+    keeps the others' figures, as the scenarios benchmark's --only does); of the other sections (--lp-sizes,
+    --largest) those not run again (`rerun`: their case prefixes)."""
     path = results / "optimizers.json"
     if families == {1, 2, 3, 4} or not path.exists():
         return [], {}
@@ -296,7 +325,7 @@ def previous(results: Path, families: set[int]) -> tuple[list[dict], dict]:
 
     record = json.loads(path.read_text())
     family = lambda case: next((f for prefix, f in FAMILY_OF_CASE if case.startswith(prefix)), None)  # noqa: E731
-    rows = [r for r in record["rows"] if family(r["case"]) not in families | {None}]
+    rows = [r for r in record["rows"] if family(r["case"]) not in families and not r["case"].startswith(rerun)]
     if {1, 2, 3} <= families:  # only the large instance's figures are kept
         return rows, {k: v for k, v in record["summary"].items() if k in LARGE_KEYS}
     if families == {4}:
