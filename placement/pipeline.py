@@ -122,10 +122,14 @@ def prepare_on(scenario: Scenario, orbits: Orbits, lasers: tuple | np.ndarray, p
         progress(f"network: {network.uncertified} satellite-host latencies over lasers are upper bounds (a shorter "
                  "path may leave the routing window; network.windows)")
     unreached = np.flatnonzero(~(network.site_up_gbps > 0).any(axis=0))
-    if unreached.size:
-        raise InputError(f"no satellite is in reach of site {d.sites.name[unreached[0]]!r} at any step "
-                         f"({unreached.size} such sites)", source=scenario.name, field="demand",
+    if unreached.size == len(d.sites):
+        raise InputError(f"no satellite is in reach of any site at any step ({len(d.sites)} sites)",
+                         source=scenario.name, field="demand",
                          expected=f"sites that {c.label} covers (everything reaches them through the satellites)")
+    if unreached.size:  # a partial deployment: answered for the sites it covers, the others an outage
+        names = ", ".join(repr(d.sites.name[i]) for i in unreached[:5])
+        progress(f"coverage: no satellite is in reach of {unreached.size} of {len(d.sites)} sites at any step "
+                 f"({names}{', ...' if unreached.size > 5 else ''}): all their requests are an outage")
     transit = _transit_networks(scenario, orbits, lasers, chunk, progress)
     issued = build_problem(network, np.full(h.n_epochs, h.epoch_s), epoch_sunlight(orbits.sunlit_fraction, h),
                            d.sites, scenario.ground.gateways, scenario.ground.clouds, d.models, d.workloads,

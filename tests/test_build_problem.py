@@ -179,3 +179,32 @@ def test_diurnal_profile_follows_each_sites_local_time(network):
         problem_from(network, [Workload("yolov8n", 6.0, 100.0, diurnal=profile)])
     with pytest.raises(InputError, match="diurnal"):
         problem_from(network, [Workload("yolov8n", 6.0, 100.0, diurnal=(1.0,) * 23)], epoch_utc_h=[0.0, 1.0])
+
+
+def test_a_site_no_satellite_ever_reaches_is_an_outage_not_an_error():
+    """A partial deployment: the 53 deg shell alone never rises above a 25 deg mask at 85 S (its footprint
+    ends near 62 deg of latitude), so that site's demands have no candidate at all. The problem is still built,
+    its requests are all an outage, and the other site is served."""
+    shell = STARLINK_GEN1[:1]
+    sites = tables.demand_sites([-1.29, -85.0], [36.82, 0.0], names=["nairobi", "far-south"], country=["KE", "AQ"])
+    gateways, clouds = tables.gateways(), tables.cloud_regions("azure")
+    orbits = propagate_orbits(constellation(shell, 2461094.5, 0.0), GRID, np.float64)
+    ground = Ground.from_nodes(sites, gateways, tables.pops(), clouds)
+    tensors = build_network(orbits.r_ecef_km, grid_shells(shell), ground, SPEC, steps_per_epoch=2, step_s=30.0)
+    assert tensors.site_coverage[:, 1].max() == 0.0 and tensors.site_coverage[:, 0].min() == 1.0
+    issued = build_problem(tensors, [60.0, 60.0], np.ones((2, shell[0].total_sats)), sites, gateways, clouds,
+                           models(["yolov8n"]), [Workload("yolov8n", 5.0, 100.0)], hosts(), covered=False)
+    assert (issued.candidate_host[:, issued.demand_site == 1] < 0).all()
+    covered = cover(issued, tensors.site_coverage)
+    assert outage_share(issued, covered) == pytest.approx(0.5)  # the same rate at both sites
+    result = solve(covered)
+    assert result.status == Status.OPTIMAL and evaluate(covered, result.solution).feasible
+    assert result.solution.assignment[:, covered.demand_site == 0].sum(axis=-1) == pytest.approx(1.0)
+
+
+def test_a_demand_whose_candidates_are_all_unusable_is_refused():
+    p = random_problem(0, 6, 3, 2, n_slots=3)
+    share = p.candidate_share.copy()
+    share[:, 1] = 0.0  # demand 1 keeps its candidate hosts, none of them ever reachable
+    with pytest.raises(InputError, match="no usable candidate host"):
+        dataclasses.replace(p, candidate_share=share)

@@ -101,7 +101,7 @@ def test_a_failing_point_is_recorded_and_the_others_run(tmp_path):
     done, failed = _record(out)["points"]
     assert (done["name"], done["status"]) == ("network.site_min_elevation_deg=25.0", "done")
     assert (out / done["name"] / "metrics.json").exists()
-    assert failed["status"] == "failed" and "no satellite is in reach of site" in failed["error"]
+    assert failed["status"] == "failed" and "no satellite is in reach of any site" in failed["error"]
     assert not (out / failed["name"]).exists()
     assert f"point {failed['name']} failed" in stderr
     # A re-run runs the failed point again and skips the finished one.

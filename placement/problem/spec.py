@@ -297,7 +297,9 @@ class PlacementProblem:
                "one share per host and demand-epoch")
         check_links(self, _check)
         usable = self.usable_slots(slo=False)  # a demand no slot serves within its SLO is a finding, not an error
-        _check(usable.any(axis=(0, 2)), "candidate_host",
+        # A demand with no candidate at all is one whose site nothing reaches (a partial deployment's gap, said
+        # by the pipeline): its requests are an outage. One whose candidates are all unusable is an input error.
+        _check(usable.any(axis=(0, 2)) | ~real.any(axis=(0, 2)), "candidate_host",
                "a demand has no usable candidate host (allowed jurisdiction, with power, share > 0) in any epoch",
                "at least one usable candidate per demand",
                where=lambda i: f"demand {self.demand_name[i[0]]!r}")
