@@ -128,6 +128,10 @@ class NetworkConfig:
                                  help="fixed delay of relaying through one more satellite, ms")
     laser_capacity_gbps: float = option(_SPEC.laser_capacity_gbps, check=positive, expected="a positive number",
                                         help="capacity of one laser link, Gbps (Starlink reports ~100)")
+    # Starlink's v1.5 and later satellites carry lasers (starlink_performance_facts.csv); Kuiper's first ones
+    # flew without: the "missing piece" runs compare a stack with and without them.
+    lasers: bool = option(True, help="inter-satellite lasers (false: bent pipe only, a request goes up and down "
+                                     "through one satellite, and satellite hosts are the access satellite)")
     lasers_file: str | None = option(
         None, path=True, help="laser list of a catalog, one 'i j' pair of satellite indices per line (Hypatia's "
                               "isls.txt), relative to the config file (empty: a Walker grid, or one inferred from "

@@ -315,6 +315,11 @@ def _constellation(config: Config) -> Constellation:
                              field="constellation.max_satellites", expected="no value with network.lasers_file")
         keep = np.unique(np.linspace(0, len(result.elements) - 1, c.max_satellites).round().astype(int))
         result = dataclasses.replace(result, elements=result.elements.take(keep), shells=None)
+    if not config.network.lasers:
+        if config.network.lasers_file is not None:
+            raise InputError("a laser list with lasers = false", source=config.source, field="network.lasers_file",
+                             expected="no value with network.lasers = false")
+        result = dataclasses.replace(result, lasers=np.full((len(result.elements), 4), -1, np.int32))
     return result
 
 

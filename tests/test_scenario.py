@@ -143,3 +143,22 @@ def test_thinning_a_builtin_for_a_run_is_refused():
     with pytest.raises(InputError) as error:
         resolve(load_config(QUICKSTART, ["constellation.max_satellites=40"]))
     assert error.value.field == "constellation.max_satellites"
+
+
+def test_without_lasers_a_site_reaches_only_its_access_satellite():
+    """network.lasers = false (bent pipe): every satellite host of a site in an epoch is the site's access
+    satellite at one of that epoch's steps, reached with no laser hop; a laser list beside it is refused."""
+    from placement import pipeline
+
+    small = ["time.duration_h=0.34", "problem.epoch_s=600.0", "time.step_s=60.0", "demand.limit=3"]
+    scenario = resolve(load_config(QUICKSTART, small + ["network.lasers=false"]))
+    assert (scenario.constellation.lasers == -1).all()
+    network = pipeline.prepare(scenario, lambda message: None).network
+    steps = scenario.horizon.steps_per_epoch
+    hosts = network.satellites.host
+    for t, d, k in zip(*np.nonzero(hosts >= 0)):
+        assert hosts[t, d, k] in network.access_sat[t * steps:(t + 1) * steps, d]
+    assert (hosts >= 0).any()
+    with pytest.raises(InputError) as error:
+        resolve(load_config(QUICKSTART, ["network.lasers=false", "network.lasers_file=x.txt"]))
+    assert error.value.field == "network.lasers_file"

@@ -278,14 +278,14 @@ def read_laser_list(path, n_sat: int) -> np.ndarray:
 
 def constellation_lasers(elements: Elements, shells: Sequence[WalkerShell] | None, grid: TimeGrid,
                          given: np.ndarray | None = None) -> tuple[GridShell, ...] | np.ndarray:
-    """The lasers a constellation routes over: the +Grid of the Walker `shells` that generated every satellite
-    (`grid_shells`), a `given` neighbour table (a laser list, `read_laser_list`), or for a catalog the grid
-    inferred from the orbits at the first instant of `grid` (`infer_plus_grid`: one SGP4 call at that instant,
-    float64, for the TEME state it needs)."""
-    if shells is not None:
-        return grid_shells(shells)
+    """The lasers a constellation routes over: a `given` neighbour table (a laser list, `read_laser_list`;
+    all -1 for none), the +Grid of the Walker `shells` that generated every satellite (`grid_shells`), or for
+    a catalog the grid inferred from the orbits at the first instant of `grid` (`infer_plus_grid`: one SGP4
+    call at that instant, float64, for the TEME state it needs)."""
     if given is not None:
         return np.asarray(given, np.int32)
+    if shells is not None:
+        return grid_shells(shells)
     first = Propagator.create(elements, np.float64).tsince(grid.tsince_min(elements)[:, :1])
     return infer_plus_grid(np.degrees(elements.inclo), elements.mean_altitude_km(),
                            np.asarray(first.r_km, np.float64)[:, 0], np.asarray(first.v_km_s, np.float64)[:, 0])
