@@ -34,7 +34,6 @@ import json
 import math
 import os
 import re
-import warnings
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -43,6 +42,7 @@ from placement.config import config_from_dict, config_to_dict, load_config, pars
 from placement.errors import InputError
 from placement.failures import impact as failure_impact
 from placement.progress import LOG
+from placement.ray_session import connected, import_ray
 from placement.results import claim, format_table, json_text, write_json, write_marker, write_table
 from placement.scenario import resolve
 from placement.sweep_points import input_paths, pack, read_inputs, run_packed, run_point, store
@@ -191,7 +191,7 @@ def run_points(config_path: str | Path, points: list[Point], executor: str = "lo
     if executor == "local":
         return _local_points(config_path, points, options)
     if executor == "ray":
-        return _ray_points(_import_ray(), config_path, points, address, options)
+        return _ray_points(import_ray("--executor"), config_path, points, address, options)
     raise InputError(f"unknown executor {executor!r}", field="--executor", expected="one of " + ", ".join(EXECUTORS))
 
 
@@ -203,33 +203,11 @@ def _local_points(config_path: str, points: list[Point], options: PointOptions) 
                                   write_report=options.write_report)
 
 
-def _import_ray():
-    try:
-        import ray
-    except ImportError:
-        raise InputError("the ray executor needs Ray: pip install 'leo-placement[ray]' (in a checkout: "
-                         "pip install -e '.[ray]')", field="--executor", expected="Ray installed, or local") from None
-    return ray
-
-
 def _ray_points(ray, config_path: str, points: list[Point], address: str | None,
                 options: PointOptions = PointOptions()) -> Iterator[tuple[Point, dict]]:
     """Each point a Ray task (`placement.sweep_points`: it receives the config and input files and returns the
-    run directory's files, written here). Connects to `address` (default: a new local instance) unless this
-    process is connected already; shuts down only what it started."""
-    started_here = not ray.is_initialized()
-    if started_here:
-        with warnings.catch_warnings():
-            # Ray starts its daemons with fork and exec, which JAX's warning about fork does not tell apart.
-            warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
-            # A new local instance listens on loopback only, without the dashboard: Ray runs whatever code is
-            # submitted to it, and only Ray 2.52 and later can ask for a token (RAY_AUTH_MODE=token; Ray's
-            # docs, ray-security/token-auth), which older versions and tokenless clusters lack.
-            if address is None:
-                ray.init(_node_ip_address="127.0.0.1", include_dashboard=False)
-            else:
-                ray.init(address=address)
-    try:
+    run directory's files, written here), on the cluster at `address` (ray_session.connected)."""
+    with connected(ray, address):
         # Without --retries a point whose task failed is reported failed, and the next sweep runs it again.
         task = ray.remote(**options.ray_options())(run_packed)
         shared, pending = {}, {}  # one copy of each set of input files in Ray's object store, for every point
@@ -254,9 +232,6 @@ def _ray_points(ray, config_path: str, points: list[Point], address: str | None,
             except InputError as error:  # the point's directory could not be written as returned
                 outcome = {"status": "failed", "seconds": outcome.get("seconds"), "error": str(error)}
             yield point, outcome
-    finally:
-        if started_here:
-            ray.shutdown()
 
 
 def sweep(config_path: str | Path, grid: list[str], overrides: list[str], out_dir: str | Path,

@@ -62,3 +62,20 @@ def test_subproblem_keeps_the_demands_rows():
     np.testing.assert_array_equal(sub.rate_per_s, problem.rate_per_s[:, demands])
     np.testing.assert_array_equal(sub.candidate_host, problem.candidate_host[:, demands])
     assert sub.demand_name == tuple(problem.demand_name[i] for i in demands)
+
+
+def test_regions_as_ray_tasks_give_the_same_solution():
+    """region_executor 'ray': each region a Ray task on a local instance (started and shut down here), the
+    same solution as in this process."""
+    ray = pytest.importorskip("ray")
+    problem = split_in_two(0)
+    options = MilpOptions(warm_start="none")
+    here = milp.solve(problem, options)
+    try:
+        remote = milp.solve(problem, dataclasses.replace(options, region_executor="ray"))
+        assert not ray.is_initialized()  # the local instance it started is shut down
+    finally:
+        ray.shutdown()
+    assert "2 regions" in remote.message and remote.status is Status.OPTIMAL
+    assert remote.objective == pytest.approx(here.objective, rel=1e-9)
+    assert np.array_equal(remote.solution.placement, here.solution.placement)

@@ -445,7 +445,8 @@ def solve(problem: PlacementProblem, options: MilpOptions = MilpOptions(), *, se
 
         if len(regions(problem)) > 1:
             return solve_by_region(problem, "milp", dataclasses.replace(options, regions=False), seed=seed,
-                                   workers=options.region_workers)
+                                   workers=options.region_workers, executor=options.region_executor,
+                                   address=options.region_address)
     if hint is not None or options.warm_start == "none" or options.relax:
         return _solve(problem, options, seed, hint)
     start = time.perf_counter()

@@ -16,6 +16,7 @@ from placement.fields import (FRACTION, NON_NEGATIVE, NON_NEGATIVE_INTEGER, POSI
                               non_negative, option, positive)
 
 MilpSolver = Literal["highs", "scip", "cp-sat", "pdlp"]
+RegionExecutor = Literal["processes", "ray"]
 Precision = Literal["float32", "float64"]
 
 
@@ -52,7 +53,11 @@ class MilpOptions:
     regions: bool = option(True, help="solve each region (demands sharing no host and no site with the others, "
                                       "placement.solvers.regions) as its own MILP")
     region_workers: int = option(1, check=_at_least(1), expected=POSITIVE_INTEGER,
-                                 help="processes solving regions in parallel")
+                                 help="processes solving regions in parallel (region_executor 'processes')")
+    region_executor: RegionExecutor = option("processes", help="where regions are solved: local processes, or "
+                                                               "'ray': one Ray task each")
+    region_address: str | None = option(None, help="the Ray cluster's address for region_executor 'ray' "
+                                                    "(empty: a new local instance), as `placement sweep --address`")
     copy_capacity_rows: bool = option(True, help="add constraint (15), each copy's load within its host's compute "
                                                  "and link capacity times y: same optimum, a tighter relaxation")
     warm_start: str = option(

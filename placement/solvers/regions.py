@@ -11,8 +11,8 @@ rules that confine each country's demands to its own hosts, continents served by
 cloud regions. A host every demand can reach (one global cloud region) joins everything into one region;
 then this module changes nothing.
 
-`solve_by_region` solves each region with a given strategy, in parallel processes when asked, and puts the
-results together.
+`solve_by_region` solves each region with a given strategy, in parallel processes or as Ray tasks (locally or on
+a cluster) when asked, and puts the results together.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import numpy as np
 
 from placement.problem.solution import Solution, SolveResult, Status
 from placement.problem.spec import PlacementProblem
+from placement.ray_session import connected, import_ray
 
 _DEMAND_FIELDS_LAST = ("rate_per_s",)  # [epoch, demand]
 _DEMAND_FIELDS_MIDDLE = ("candidate_host", "candidate_rtt_ms", "candidate_up_gbps", "candidate_down_gbps",
@@ -93,14 +94,19 @@ def _solve_one(args):
     return solve(name, problem, options, seed=seed)
 
 
-def solve_by_region(problem: PlacementProblem, name: str, options=None, *, seed: int = 0,
-                    workers: int = 1) -> SolveResult:
+def solve_by_region(problem: PlacementProblem, name: str, options=None, *, seed: int = 0, workers: int = 1,
+                    executor: str = "processes", address: str | None = None) -> SolveResult:
     """Strategy `name` (of `placement.solvers.SOLVERS`) on each region, in `workers` processes (1: in this
-    one); the result's objective and dual bound are the regions' sums, its status the weakest of theirs."""
+    one), or with `executor` 'ray' as one Ray task each on the cluster at `address` (default: a local
+    instance); the result's objective and dual bound are the regions' sums, its status the weakest of theirs."""
     start = time.perf_counter()
     parts = regions(problem)
     jobs = [(name, subproblem(problem, demands), options, seed) for demands in parts]
-    if workers > 1 and len(jobs) > 1:
+    if executor == "ray" and len(jobs) > 1:
+        with connected(import_ray("solver.milp.region_executor"), address) as ray:
+            task = ray.remote(_solve_one)
+            results = ray.get([task.remote(job) for job in jobs])
+    elif workers > 1 and len(jobs) > 1:
         # spawned, not forked: a fork of a process running JAX's threads can deadlock
         with concurrent.futures.ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
                                                     mp_context=multiprocessing.get_context("spawn")) as pool:
