@@ -109,9 +109,10 @@ class NetworkConfig:
     site_link: Literal["ku-terminal", "direct-to-cell"] = option(
         "ku-terminal", help="how sites reach satellites: a Ku user terminal, or phones over Direct-to-Cell "
                             "(a few Mbps per beam, less up; network/links.py gives each direction's budget)")
-    access_rule: Literal["highest", "longest_view"] = option(
-        _SPEC.access_rule, help="which one satellite a site's terminals use at each step: the highest in view, or "
-                                "the one kept until it sets, then the one staying longest in view")
+    access_rule: Literal["highest", "longest_view", "gateway_in_view"] = option(
+        _SPEC.access_rule, help="which one satellite a site's terminals use at each step: the highest in view, "
+                                "the one kept until it sets, then the one staying longest in view, or the highest "
+                                "with a gateway in view (a bent-pipe scheduler's choice, for lasers = false)")
     laser_hops: int = option(_SPEC.laser_hops, check=lambda x: x >= 0, expected="an integer >= 0",
                              help="satellite hosts of a site: those within this many laser hops of its access "
                                   "satellite at some step of the epoch")
@@ -131,7 +132,8 @@ class NetworkConfig:
     # Starlink's v1.5 and later satellites carry lasers (starlink_performance_facts.csv); Kuiper's first ones
     # flew without: the "missing piece" runs compare a stack with and without them.
     lasers: bool = option(True, help="inter-satellite lasers (false: bent pipe only, a request goes up and down "
-                                     "through one satellite, and satellite hosts are the access satellite)")
+                                     "through one satellite, and satellite hosts are the access satellite; "
+                                     "access_rule 'gateway_in_view' then picks satellites as a bent pipe would)")
     lasers_file: str | None = option(
         None, path=True, help="laser list of a catalog, one 'i j' pair of satellite indices per line (Hypatia's "
                               "isls.txt), relative to the config file (empty: a Walker grid, or one inferred from "

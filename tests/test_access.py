@@ -163,3 +163,38 @@ def test_an_epochs_sunlight_is_the_mean_of_its_steps():
     per_epoch = epoch_sunlight(sunlit, horizon)
     assert per_epoch.shape == (3, 5)
     np.testing.assert_allclose(per_epoch[1], sunlit[:, 4:8].mean(axis=1))
+
+
+def test_gateway_in_view_takes_the_highest_satellite_that_sees_a_gateway():
+    """The bent-pipe rule against a numpy search over the same elevations: at each step, the highest satellite
+    in a site's view among those above some gateway's 40 deg mask, and the highest of all where none is."""
+    from placement.constellation.walker import STARLINK_GEN1, constellation
+    from placement.network.access import choose_access, elevation_and_range
+    from placement.propagation.orbits import propagate_orbits
+    from placement.propagation.timegrid import TimeGrid
+
+    shell = STARLINK_GEN1[:1]
+    r = propagate_orbits(constellation(shell, 2461094.5, 0.0), TimeGrid(2461094.5, 0.0, 60.0, 4),
+                         np.float64).r_ecef_km  # [sat, time, 3]
+    # Nairobi (no gateway within a bent pipe), London, New York, Sydney, Bergen, and sea sites a few hundred km
+    # off the coasts: off Portugal, the Gulf of Mexico, the Ionian Sea, Hudson Bay
+    sites = tables.demand_sites([-1.29, 51.5, 40.7, -33.9, 60.4, 38.0, 25.0, 36.0, 58.0],
+                                [36.82, -0.1, -74.0, 151.2, 5.3, -15.0, -90.0, 18.0, -85.0]).ecef_km()
+    gateways = tables.gateways().ecef_km()
+    r_time = np.moveaxis(r, 1, 0)
+    preferred = np.stack([(np.degrees(np.arcsin(elevation_and_range(gateways, step)[0])) >= 40.0).any(axis=0)
+                          for step in r_time])
+    access = choose_access(sites, r_time, SPEC.site_reach, 4, "gateway_in_view", KU_USER_UPLINK, KU_USER_DOWNLINK,
+                           preferred=preferred)
+    highest = choose_access(sites, r_time, SPEC.site_reach, 4, "highest", KU_USER_UPLINK, KU_USER_DOWNLINK)
+    differs = 0
+    for t, step in enumerate(r_time):
+        sine, _ = elevation_and_range(sites, step)
+        in_view = np.degrees(np.arcsin(sine)) >= 25.0
+        for d in range(len(sites)):
+            first = in_view[d] & preferred[t]
+            pool = first if first.any() else in_view[d]
+            expected = int(np.argmax(np.where(pool, sine[d], -2.0))) if pool.any() else -1
+            assert int(access.sat[t, d, 0]) == expected, (t, d)
+            differs += int(access.sat[t, d, 0] != highest.sat[t, d, 0])
+    assert differs > 0  # somewhere the highest satellite sees no gateway

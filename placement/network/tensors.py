@@ -29,7 +29,7 @@ import numpy as np
 
 from placement.errors import InputError
 from placement.network import ground as ground_tables
-from placement.network.access import ACCESS_RULES, Access, Reach, choose_access, ground_access
+from placement.network.access import ACCESS_RULES, Access, Reach, choose_access, ground_access, in_view_of
 from placement.network.epochs import NetworkTensors, fold_epochs
 from placement.network.geometry import DEFAULT_GRAZING_ALTITUDE_KM
 from placement.network.isl import GridShell, plus_grid
@@ -198,8 +198,12 @@ def _chunk(r_ecef_km, ground: Ground, table, windows: Windows, grids: tuple[Grid
     dtype = r_ecef_km.dtype
     ground = jax.tree_util.tree_map(lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, ground)
     r_time = jnp.moveaxis(r_ecef_km, 1, 0)  # [time + lookahead, sat, 3]
+    preferred = None
+    if spec.access_rule == "gateway_in_view":
+        preferred = jax.lax.map(lambda r: in_view_of(ground.gateways_ecef_km, r, spec.gateway_reach),
+                                r_time[:r_time.shape[0] - lookahead])
     access = choose_access(ground.sites_ecef_km, r_time, spec.site_reach, spec.site_slots, spec.access_rule,
-                           spec.site_uplink, spec.site_downlink, spec.radio_hop_ms, lookahead)
+                           spec.site_uplink, spec.site_downlink, spec.radio_hop_ms, lookahead, preferred)
     if ground.site_rain is not None:
         access = jax.vmap(lambda a, r: faded_access(a, ground.sites_ecef_km, r, ground.site_rain, spec.site_uplink,
                                                     spec.site_downlink))(access, r_time[:access.sat.shape[0]])
