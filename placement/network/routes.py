@@ -36,8 +36,8 @@ import numpy as np
 from placement.constants import SPEED_OF_LIGHT_KM_S
 from placement.network.access import Access
 from placement.network.geometry import line_of_sight
-from placement.network.isl import (GridShell, best_through_neighbours, best_through_table, neighbour_values,
-                                   plus_grid, relax_along_lines)
+from placement.network.isl import (GridShell, best_through_neighbours, best_through_table, min_through_unsettled,
+                                   neighbour_values, plus_grid, relax_along_lines)
 
 C_KM_PER_MS = SPEED_OF_LIGHT_KM_S / 1e3  # km per ms
 DOWNLINK_HOP = 4  # next-hop codes: 0..3 a laser slot (isl.py), DOWNLINK_HOP + k the k-th downlink
@@ -61,9 +61,16 @@ class Lasers:
         return best_through_table(values, self.latency_ms, self.neighbour)
 
     def relax(self, values):
-        """One Bellman-Ford round: whole lines of a Walker grid at once, one hop otherwise."""
-        along = relax_along_lines(values, self.latency_ms, self.grids) if self.grids else values
-        return jnp.minimum(along, self.best_through(along)[0])
+        """One Bellman-Ford round: whole lines of a Walker grid at once, then one hop over the links they
+        leave unsettled (on any other graph, one hop over every link). Returns the relaxed values and whether
+        the hop improved on the lines: when it did not, no link can shorten any value, the fixed point."""
+        if self.grids:
+            along = relax_along_lines(values, self.latency_ms, self.grids)
+            relaxed = jnp.minimum(along, min_through_unsettled(along, self.latency_ms, self.grids))
+        else:
+            along = values
+            relaxed = jnp.minimum(along, self.best_through(along)[0])
+        return relaxed, jnp.any(relaxed < along)
 
 
 @jax.tree_util.register_dataclass
@@ -142,12 +149,9 @@ def gateway_latency(lasers: Lasers, gateways: Access) -> tuple[jax.Array, jax.Ar
     """
     downlink_ms, _ = _downlinks(gateways, lasers.neighbour.shape[0], lasers.latency_ms.dtype)
 
-    def relax(state):
-        dist, _ = state
-        relaxed = lasers.relax(dist)
-        return relaxed, jnp.any(relaxed < dist)
-
-    dist, _ = jax.lax.while_loop(lambda s: s[1], relax, (downlink_ms, jnp.array(True)))
+    # Rounds until one in which no single hop improves on the lines: then no link shortens any distance,
+    # the Bellman-Ford fixed point, found without a further round to confirm it.
+    dist, _ = jax.lax.while_loop(lambda s: s[1], lambda s: lasers.relax(s[0]), (downlink_ms, jnp.array(True)))
     return dist, downlink_ms
 
 
