@@ -230,8 +230,10 @@ def route(lasers: Lasers, sites: Access, gateways: Access, gateway_pop: jax.Arra
     at_pop = gateway_ms + gateway_pop_ms[None, :]  # [site, gateway]
     site_pop_ms = jax.ops.segment_min(at_pop.T, gateway_pop, num_segments=n_pop).T  # [site, pop]
     through_pop = site_pop_ms[:, :, None] + pop_cloud_ms[None]  # [site, pop, cloud]
-    best_pop = jnp.argmin(through_pop, axis=1)  # [site, cloud]
-    cloud_ms = jnp.take_along_axis(through_pop, best_pop[:, None, :], axis=1)[:, 0, :]
+    cloud_ms = jnp.min(through_pop, axis=1)  # [site, cloud]
+    # the first PoP attaining it, as argmin would pick, by an integer min (argmin is a slow variadic reduce)
+    pops = jnp.arange(n_pop, dtype=jnp.int32)[None, :, None]
+    best_pop = jnp.min(jnp.where(through_pop == cloud_ms[:, None, :], pops, n_pop - 1), axis=1)
     # Capacities at each PoP: those of its fastest gateway (the widest one if several tie).
     fastest = at_pop == site_pop_ms[:, gateway_pop]
 
