@@ -151,8 +151,9 @@ def gateway_latency(lasers: Lasers, gateways: Access) -> tuple[jax.Array, jax.Ar
 
     # Rounds until one in which no single hop improves on the lines: then no link shortens any distance,
     # the Bellman-Ford fixed point. Two rounds per loop iteration, stopping on the second's verdict: an
-    # iteration costs more than its rounds' arithmetic (measured with 222 gateways: Gen1 17 ms against 19 ms
-    # with one round, though it may run one round more; the real catalog's one-hop rounds 242 ms against 390).
+    # iteration costs more than its rounds' arithmetic (222 gateways on the 2-core development CPU, under load:
+    # Gen1 17 ms against 19 ms with one round, though it may run one round more; the real catalog's one-hop
+    # rounds 242 ms against 390).
     dist, _ = jax.lax.while_loop(lambda s: s[1], lambda s: lasers.relax(lasers.relax(s[0])[0]),
                                  (downlink_ms, jnp.array(True)))
     return dist, downlink_ms
