@@ -138,12 +138,16 @@ def _satellites(sat, ms, hops, exact, up, down, spec, n_sat: int) -> tuple[Candi
     key = site.astype(np.int64) * n_sat + sat
     pool = np.unique(key[(hops >= 0) & (hops <= spec.laser_hops) & (sat >= 0)])
     usable = (hops >= 0) & (hops <= spec.relay_hops) & (sat >= 0) & np.isfinite(ms)
-    usable &= np.isin(key, pool)
+    # membership in the sorted pool by binary search, on the usable keys only
+    at = np.minimum(np.searchsorted(pool, key[usable]), max(len(pool) - 1, 0))
+    usable[usable] = pool[at] == key[usable] if len(pool) else False
     key_u, ms_u = key[usable], ms[usable]
     order = np.lexsort((ms_u, key_u))
     key_u, ms_u = key_u[order], ms_u[order]
     exact_u, up_u, down_u = (a[usable][order] for a in (exact, up, down))
-    groups, start, count = np.unique(key_u, return_index=True, return_counts=True)
+    # the keys are sorted: each group starts where the key changes (keys are >= 0)
+    start = np.flatnonzero(np.diff(key_u, prepend=-1))
+    groups, count = key_u[start], np.diff(np.append(start, len(key_u)))
     mean = np.add.reduceat(ms_u, start) / count if len(groups) else np.zeros(0)
     p95 = _nearest_rank(ms_u, count, start) if len(groups) else np.zeros(0)
     harmonic = lambda g: count / np.add.reduceat(1.0 / g, start) if len(groups) else np.zeros(0)  # noqa: E731

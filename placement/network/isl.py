@@ -169,6 +169,26 @@ def relax_along_lines(values, latency, grids: Sequence[GridShell]):
     return jnp.concatenate(out, axis=0)
 
 
+def min_through_unsettled(values, latency, grids: Sequence[GridShell]):
+    """min over the links that `relax_along_lines` leaves unsettled, of values[neighbour] + latency:
+    the in-plane slots (the rings were swept before the cross-plane lines, which may since have lowered a
+    neighbour) and the seam links; [sat, ...] -> [sat, ...]. On the output of `relax_along_lines` no other
+    link can lower a value (its cross-plane line sweep ran last), so this is all a one-hop step needs there,
+    and half of what `min_through_neighbours` reads."""
+    out = []
+    extra = (1,) * (values.ndim - 1)
+    for (grid, x), (_, lat) in zip(_blocks(values, grids), _blocks(latency, grids)):
+        link = lambda slot: lat[:, :, slot].reshape(lat.shape[:2] + extra)  # noqa: E731
+        ahead, behind, *_ = _shifted(x, grid)
+        best = jnp.minimum(ahead + link(AHEAD), behind + link(BEHIND))
+        # across the seam, as in _shifted: plane P-1's next plane is plane 0 shifted by the phasing
+        seam_next = jnp.roll(x[:1], -grid.phasing, axis=1) + link(NEXT_PLANE)[-1:]
+        seam_previous = jnp.roll(x[-1:], grid.phasing, axis=1) + link(PREVIOUS_PLANE)[:1]
+        best = best.at[-1:].min(seam_next).at[:1].min(seam_previous)
+        out.append(best.reshape((grid.planes * grid.per_plane,) + values.shape[1:]))
+    return jnp.concatenate(out, axis=0)
+
+
 def plus_grid(grids: Sequence[GridShell]) -> np.ndarray:
     """Neighbour indices [sat, 4] (int32, -1 for none) of the satellites of these shells."""
     blocks = []

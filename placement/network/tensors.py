@@ -252,6 +252,9 @@ def network_steps(r_ecef_km: np.ndarray, lasers_of: tuple[GridShell, ...] | np.n
     steps = np.arange(n_time) if steps is None else np.asarray(steps, int)
     chunk_steps = max(1, min(chunk_steps, len(steps)))
     lookahead = math.ceil(LONGEST_PASS_S / step_s) if spec.access_rule == "longest_view" else 0
+    # JAX dispatches a chunk without waiting for it: the next chunk is dispatched before the current one is
+    # handed over, so the caller's host work on it (epochs.fold_epochs) overlaps the device's work on the next
+    dispatched = None
     for first in range(0, len(steps), chunk_steps):
         chunk = steps[first:first + chunk_steps]
         # a short last chunk repeats its last step, so every chunk has one shape: one compilation; the
@@ -262,7 +265,16 @@ def network_steps(r_ecef_km: np.ndarray, lasers_of: tuple[GridShell, ...] | np.n
                                     np.where((ahead < n_time)[None, :, None],
                                              np.asarray(r_ecef_km[:, np.minimum(ahead, n_time - 1)]), np.nan)], axis=1)
         out = _chunk(jnp.asarray(positions), ground, table, windows, grids, spec, lookahead)
-        yield chunk, jax.tree_util.tree_map(lambda a: np.asarray(a[: len(chunk)]), out)
+        if dispatched is not None:
+            yield _to_host(*dispatched)
+        dispatched = chunk, out
+    if dispatched is not None:
+        yield _to_host(*dispatched)
+
+
+def _to_host(chunk: np.ndarray, out: Steps) -> tuple[np.ndarray, Steps]:
+    """A chunk's Steps as numpy, without the padding steps."""
+    return chunk, jax.tree_util.tree_map(lambda a: np.asarray(a[: len(chunk)]), out)
 
 
 def laser_table(grids: tuple[GridShell, ...] | np.ndarray, n_sat: int):
