@@ -1,5 +1,6 @@
 """The MILP against hand-derived optima and brute-force enumeration; statuses and errors."""
 
+import dataclasses
 import itertools
 import typing
 
@@ -296,3 +297,33 @@ def test_building_is_vectorised_and_quick():
     model = build(problem)
     assert model.n_variables > 30_000
     assert len(model.x_ids) == problem.usable_slots().sum()
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+@pytest.mark.parametrize("regime", ["upload cheaper", "bridge cheaper", "upload may overload the link"])
+def test_copies_get_variables_only_where_they_can_matter_and_the_optimum_stays(seed, regime):
+    # One cloud region (host 0) and one satellite (host 1) offered in the first and last of four epochs only.
+    # Keeping the satellite's copy loaded through the two idle epochs costs 2 f (opening_cost f per epoch);
+    # letting it go and uploading again at epoch 3 costs c (migration). The model gives the copy a variable in
+    # the idle epochs only when 2 f < c, or when the upload could overload the satellite's link at epoch 3;
+    # else 4 (cloud) + 2 (satellite) placement variables instead of 8 (placement.solvers.copy_epochs). Either
+    # way its optimum is the enumeration's over all 256 placements, bridges included (best_split_assignment).
+    problem = random_problem(seed, n_hosts=2, n_demands=2, n_models=1, n_epochs=4, placement="per_epoch",
+                             opening_cost=100.0, load=0.5)
+    idle = (np.arange(4)[:, None, None] % 3 != 0) & (problem.candidate_host == 1)
+    memory_gb = problem.model_memory_bytes[0] / 1e9
+    c = 3 * 100.0 if regime == "bridge cheaper" else 100.0  # 2 f = 200
+    problem = dataclasses.replace(problem, candidate_host=np.where(idle, -1, problem.candidate_host),
+                                  migration_cost_per_gb=c / memory_gb, link_gbps=np.full((4, 2), np.inf))
+    if regime == "upload may overload the link":  # the link holds epoch 3's requests and half an upload
+        on_satellite = (problem.usable_slots()[3] & (problem.candidate_host[3] == 1)).any(axis=1)
+        link_bps = problem.bits_per_s()[3, on_satellite].sum() + 0.5 * problem.upload_bps()[3, 0]
+        problem = dataclasses.replace(problem, link_gbps=np.where([False, True], link_bps / 1e9, np.inf)[None, :]
+                                      .repeat(4, axis=0))
+    assert (problem.usable_slots() & (problem.candidate_host == 1)).any(axis=(1, 2)).tolist() == [1, 0, 0, 1]
+    model = build(problem)
+    assert len(model.y_ids) == (6 if regime == "upload cheaper" else 8)
+    expected = min(best_split_assignment(problem, y) for y in placements(problem))
+    result = solve(problem)
+    assert result.status is Status.OPTIMAL
+    assert result.objective == pytest.approx(expected, rel=1e-6)

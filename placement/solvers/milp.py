@@ -37,7 +37,9 @@ slot of d in epoch t, h = host(t, d, k), m model, m(d) the model demand d asks f
                                                             (k via s: every slot but a local host's,
                                                             problem.via_site)
   (8)  z[t,m,h] >= y[t,m,h] - y[t-1,m,h]  for t >= 1       uploads (per_epoch placement; the first
-                                                            epoch's copies are loaded before the horizon)
+                                                            epoch's copies are loaded before the horizon);
+                                                            y only in the epochs where a copy can serve or
+                                                            usefully stay loaded (copy_epochs), 0 elsewhere
   (9)  y[t,m,h] = y[0,m,h]                                  fixed placement: one variable per (m, h)
   (10) x[t,d,k] = 0 where slot k is not usable              padding, a jurisdiction d does not allow, a
                                                             host with no power, a share a = 0, or a latency
@@ -106,6 +108,7 @@ from placement.problem.shortfalls import explain_infeasible
 from placement.problem.solution import Solution, SolveResult, Status
 from placement.problem.spec import PlacementProblem
 from placement.solvers import SOLVERS, lp_bound
+from placement.solvers.copy_epochs import copy_epochs, upload_may_bind
 from placement.solvers.options import MilpOptions
 
 SOLVER_TYPES = {"highs": mathopt.SolverType.HIGHS, "scip": mathopt.SolverType.GSCIP,
@@ -229,21 +232,37 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
     penalty = p.unserved_penalty_ms or 0.0
     u = b.variables(T * D, 0.0, np.where(must_serve, 0.0, 1.0).ravel(), False, (R * penalty).ravel() / scale)
 
-    # Placement variables y: only (model, host) pairs some usable slot could use; other copies never help.
+    # Placement variables y: only (model, host) pairs some usable slot could use; other copies never help. In
+    # per_epoch placement only the epochs in which a copy could serve or usefully stay loaded (copy_epochs).
     pair = np.unique(m_x * H + h_x)
     pm, ph = pair // H, pair % H
+    pair_x = np.searchsorted(pair, m_x * H + h_x)
+    bits_rate = p.bits_per_s()[t_x, d_x]
+    link_bps = p.link_bps()
     if p.placement == "fixed":
+        kept = np.ones((1, len(pair)), bool)
+        t_y, pair_y = np.zeros(len(pair), int), np.arange(len(pair))
         y_index = np.stack([np.full(len(pair), -1), pm, ph], axis=1)
         y_cost = T * p.opening_cost[pm, ph]
     else:
-        y_index = np.stack([np.repeat(np.arange(T), len(pair)), np.tile(pm, T), np.tile(ph, T)], axis=1)
-        y_cost = np.tile(p.opening_cost[pm, ph], T)
+        active = np.zeros((T, len(pair)), bool)
+        active[t_x, pair_x] = True
+        host_load = np.zeros((T, H))
+        np.add.at(host_load, (t_x, h_x), bits_rate * share)
+        kept = copy_epochs(active, p.opening_cost[pm, ph], p.migration_cost()[pm],
+                           upload_may_bind(link_bps, host_load, p.upload_bps(), pm, ph),
+                           None if copies is None else copies[0][:, pm, ph])
+        t_y, pair_y = np.nonzero(kept)
+        y_index = np.stack([t_y, pm[pair_y], ph[pair_y]], axis=1)
+        y_cost = p.opening_cost[pm[pair_y], ph[pair_y]]
     if copies is None:
         y = b.variables(len(y_index), 0.0, 1.0, not options.relax, y_cost / scale)
     else:
         lower, upper = (c[np.maximum(y_index[:, 0], 0), y_index[:, 1], y_index[:, 2]].astype(float) for c in copies)
         y = b.variables(len(y_index), lower, upper, not options.relax, y_cost / scale)
-    y_of_x = y[(0 if p.placement == "fixed" else t_x * len(pair)) + np.searchsorted(pair, m_x * H + h_x)]
+    y_at = np.full(kept.shape, -1)  # [epoch (one in fixed placement), pair]: y's id, -1 where it has none
+    y_at[t_y, pair_y] = y
+    y_of_x = y_at[0 if p.placement == "fixed" else t_x, pair_x]
 
     # (1) sum_k x + u = 1
     b.rows_(np.concatenate([t_x * D + d_x, np.arange(T * D)]), np.concatenate([x, u]),
@@ -276,21 +295,18 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
         _copy_capacity_rows(b, copy, x, y_of_x, p.bits_per_s()[t_x, d_x], p.link_bps()[t_x, h_x])
 
     # (6) host link: requests, plus model uploads in per_epoch mode (their z columns join below)
-    bits_rate = p.bits_per_s()[t_x, d_x]
-    link_bps = p.link_bps()
     if p.placement == "per_epoch" and T > 1:
-        # (8) z >= y[t] - y[t-1], t >= 1, z continuous in [0, 1]
-        P = len(pair)
-        z_cost = np.tile(p.migration_cost()[pm], T - 1)
-        z = b.variables((T - 1) * P, 0.0, 1.0, False, z_cost / scale)
-        y_now, y_before = y[P:], y[:-P]
-        rows = np.arange((T - 1) * P)
-        b.rows_(np.concatenate([rows, rows, rows]), np.concatenate([z, y_now, y_before]),
-                np.concatenate([np.ones_like(rows), -np.ones_like(rows), np.ones_like(rows)]),
-                np.zeros(len(rows)), np.full(len(rows), np.inf))
-        t_z = np.repeat(np.arange(1, T), P)
-        upload_bps = p.upload_bps()[t_z, np.tile(pm, T - 1)]
-        _capacity_rows(b, np.concatenate([t_x * H + h_x, t_z * H + np.tile(ph, T - 1)]), np.concatenate([x, z]),
+        # (8) z >= y[t] - y[t-1] for each y with t >= 1 (a y[t-1] without a variable is 0), z continuous in [0, 1]
+        later = t_y >= 1
+        t_z, pair_z = t_y[later], pair_y[later]
+        z = b.variables(len(t_z), 0.0, 1.0, False, p.migration_cost()[pm[pair_z]] / scale)
+        before = y_at[t_z - 1, pair_z]
+        rows, held = np.arange(len(z)), before >= 0
+        b.rows_(np.concatenate([rows, rows, rows[held]]), np.concatenate([z, y[later], before[held]]),
+                np.concatenate([np.ones(len(z)), -np.ones(len(z)), np.ones(int(held.sum()))]),
+                np.zeros(len(z)), np.full(len(z), np.inf))
+        upload_bps = p.upload_bps()[t_z, pm[pair_z]]
+        _capacity_rows(b, np.concatenate([t_x * H + h_x, t_z * H + ph[pair_z]]), np.concatenate([x, z]),
                        np.concatenate([bits_rate, upload_bps]), link_bps.ravel(), integral)
     else:
         _capacity_rows(b, t_x * H + h_x, x, bits_rate, link_bps.ravel(), integral)
