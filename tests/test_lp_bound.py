@@ -74,3 +74,18 @@ def test_pdlp_refuses_a_mixed_integer_solve():
     p = random_problem(0, 5, 10, 2, 1, n_slots=4)
     with pytest.raises(InputError, match="relax = true"):
         milp.solve(p, MilpOptions(solver="pdlp"))
+
+
+def test_every_variable_of_a_queueing_model_has_a_finite_box():
+    """The waiting variables (13) are bounded by the interpolant at the utilisation they can reach, so PDLP's
+    multipliers certify a finite bound there too, at most the exact LP bound."""
+    import dataclasses
+
+    p = dataclasses.replace(random_problem(1, 12, 30, 2, 2, n_slots=6, load=0.8), queueing=True,
+                            utilization_ceiling=0.95)
+    model = milp.build(p, MilpOptions(relax=True))
+    assert np.isfinite(np.asarray(model.proto.variables.upper_bounds)).all()
+    exact = milp.solve(p, MilpOptions(relax=True))
+    first_order = milp.solve(p, MilpOptions(relax=True, solver="pdlp"))
+    assert np.isfinite(first_order.dual_bound)
+    assert exact.dual_bound * (1 - 1e-3) <= first_order.dual_bound <= exact.dual_bound * (1 + 1e-9)

@@ -103,7 +103,7 @@ from ortools.math_opt.python import mathopt
 from pybind11_abseil.status import StatusNotOk
 
 from placement.errors import InputError
-from placement.problem.queueing import breakpoints
+from placement.problem.queueing import breakpoints, queue_length
 from placement.problem.shortfalls import explain_infeasible
 from placement.problem.solution import Solution, SolveResult, Status
 from placement.problem.spec import PlacementProblem
@@ -396,9 +396,13 @@ def _waiting_rows(b: _Builder, p: PlacementProblem, key, var, flops_rate, scale:
     b.rows_(np.concatenate([new_row[term], np.arange(n)]), np.concatenate([var[term], rho]),
             np.concatenate([share, -np.ones(n)]), np.zeros(n), np.zeros(n))
     t, h = keys[keep] // H, keys[keep] % H
-    w = b.variables(n, 0.0, np.inf, False, 1e3 * p.epoch_s[t] / scale)
     intercept, slope = p.waiting_chords()
     reach = np.minimum(np.bincount(new_row[term], share, n), p.utilization_ceiling)
+    # w is bounded by the interpolant at the highest utilisation it can reach (the chords are increasing, and w
+    # is minimised, so no optimum is cut): every variable then has a finite box, which the certified LP bound
+    # of a first-order solver's multipliers needs (lp_bound)
+    w = b.variables(n, 0.0, np.maximum(queue_length(reach, intercept[h], slope[h]), 0.0), False,
+                    1e3 * p.epoch_s[t] / scale)
     start = breakpoints(p.utilization_ceiling, intercept.shape[1])[:-1]
     i, j = np.nonzero(start[None, :] < reach[:, None])
     lines = np.arange(len(i))
