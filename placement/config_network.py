@@ -129,8 +129,8 @@ class NetworkConfig:
                                  help="fixed delay of relaying through one more satellite, ms")
     laser_capacity_gbps: float = option(_SPEC.laser_capacity_gbps, check=positive, expected="a positive number",
                                         help="capacity of one laser link, Gbps (Starlink reports ~100)")
-    # Starlink's v1.5 and later satellites carry lasers (starlink_performance_facts.csv); Kuiper's first ones
-    # flew without: the "missing piece" runs compare a stack with and without them.
+    # Starlink's satellites carry lasers (starlink_performance_facts.csv); the "missing piece" runs compare a
+    # stack with and without them, which says what the lasers are worth, not which satellites fly without.
     lasers: bool = option(True, help="inter-satellite lasers (false: bent pipe only, a request goes up and down "
                                      "through one satellite, and satellite hosts are the access satellite; "
                                      "access_rule 'gateway_in_view' then picks satellites as a bent pipe would)")
