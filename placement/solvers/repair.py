@@ -193,8 +193,11 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
         return wanted * kept.min(axis=0), kept[0] < 1.0 - 1e-12
 
     def loads_on_rows(x):
-        """The load of shares x [T, D, K] on every row, in the order of `rooms`."""
-        return tuple(_segment_sum(index, x[..., None] * load, n) for index, load, n in zip(slot_rows, per_share, n_rows))
+        """The load of shares x [T, D, K] on every row, in the order of `rooms`. A site row is one per
+        demand-epoch, so its slots are summed first (K times fewer entries to scatter)."""
+        return tuple(np.bincount(site_row.ravel(), (x[..., None] * load).sum(axis=(2, 3)).ravel(), n)
+                     if index is site_rows else _segment_sum(index, x[..., None] * load, n)
+                     for index, load, n in zip(slot_rows, per_share, n_rows))
 
     def regrets(available):
         """[T, D, K] per row kind: what a share at each slot saves against the demand-epoch's next option off
@@ -205,7 +208,8 @@ def repair(problem: PlacementProblem, shares: np.ndarray, slot_cost: np.ndarray)
         a fractional knapsack per site, the order in which the relaxation fills a full uplink."""
         def saving(c, alternative):
             with np.errstate(invalid="ignore"):
-                return np.nan_to_num(np.maximum(np.minimum(alternative, penalty) - c, 0.0), nan=0.0, posinf=np.inf)
+                gap = np.minimum(alternative, penalty) - c
+            return np.where(gap > 0.0, gap, 0.0)  # nan (inf - inf: no option either way) saves nothing
 
         c = np.where(available, cost, np.inf)
         first = np.argmin(c, axis=2)
