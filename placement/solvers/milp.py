@@ -455,18 +455,14 @@ def solve(problem: PlacementProblem, options: MilpOptions = MilpOptions(), *, se
     `seed` is the solver's random seed; `hint` a starting solution. Without a hint (and unless `options.relax`:
     an LP has no incumbent to start from) the strategy `options.warm_start` names gives one, with the same
     seed; its time counts in build_seconds. With `options.regions`, a problem that splits into regions
-    (`placement.solvers.regions`) is solved region by region."""
+    (`placement.solvers.regions`, or `shared_hosts` with `coordinated_hosts`) is solved region by region."""
     _check(options)
     if options.regions and not options.relax and hint is None:
-        from placement.solvers.regions import (  # imports this module
-            regions,
-            solve_by_region,
-        )
+        from placement.solvers.shared_hosts import by_regions  # imports this module
 
-        if len(regions(problem)) > 1:
-            return solve_by_region(problem, "milp", dataclasses.replace(options, regions=False), seed=seed,
-                                   workers=options.region_workers, executor=options.region_executor,
-                                   address=options.region_address)
+        split = by_regions(problem, "milp", options, seed)
+        if split is not None:
+            return split
     if hint is not None or options.warm_start == "none" or options.relax:
         return _solve(problem, options, seed, hint)
     start = time.perf_counter()

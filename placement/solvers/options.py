@@ -52,6 +52,13 @@ class MilpOptions:
     relax: bool = option(False, help="solve the LP relaxation (integrality dropped): a lower bound, no solution")
     regions: bool = option(True, help="solve each region (demands sharing no host and no site with the others, "
                                       "placement.solvers.regions) as its own MILP")
+    coordinated_hosts: tuple[str, ...] = option(
+        # placement.problem.spec.HOST_KINDS, written out: this module imports no numpy
+        (), check=lambda kinds: all(k in ("satellite", "gateway", "cloud", "local") for k in kinds),
+        expected="host kinds among satellite, gateway, cloud, local",
+        help="host kinds (say cloud) that do not join regions: where they alone join them, the regions are solved "
+             "apart with those hosts' limits divided among them (placement.solvers.shared_hosts; a bound, and "
+             "optimal only where the division costs nothing)")
     region_workers: int = option(1, check=_at_least(1), expected=POSITIVE_INTEGER,
                                  help="processes solving regions in parallel (region_executor 'processes')")
     region_executor: RegionExecutor = option("processes", help="where regions are solved: local processes, or "

@@ -36,9 +36,10 @@ _DEMAND_FIELDS_FIRST = ("demand_model", "demand_site", "request_bytes", "respons
                         "choice_cost_ms")  # [demand, ...]
 
 
-def regions(problem: PlacementProblem) -> list[np.ndarray]:
+def regions(problem: PlacementProblem, apart: np.ndarray | None = None) -> list[np.ndarray]:
     """The demands of each region (sorted index arrays, regions by their first demand): connected components
-    of demands linked through a shared site, a shared usable candidate host or a shared link (either direction)."""
+    of demands linked through a shared site, a shared usable candidate host or a shared link (either direction).
+    `apart` [host] bool: hosts that link no demands (`placement.solvers.shared_hosts` divides their limits)."""
     p = problem
     parent = np.arange(p.n_demands)
 
@@ -56,6 +57,8 @@ def regions(problem: PlacementProblem) -> list[np.ndarray]:
                 parent[r] = first
 
     t, d, k = np.nonzero(p.usable_slots())
+    if apart is not None:
+        t, d, k = (a[~apart[p.candidate_host[t, d, k]]] for a in (t, d, k))
     host = p.candidate_host[t, d, k]
     links = p.candidate_link[t, d, k]  # [slot, L]
     on = links >= 0
@@ -94,6 +97,40 @@ def _solve_one(args):
     return solve(name, problem, options, seed=seed)
 
 
+def solve_jobs(jobs: list, workers: int = 1, executor: str = "processes", address: str | None = None) -> list:
+    """[(strategy name, problem, options, seed)] solved in this process, in `workers` processes, or with
+    `executor` 'ray' as one Ray task each on the cluster at `address` (default: a local instance)."""
+    if executor == "ray" and len(jobs) > 1:
+        with connected(import_ray("solver.milp.region_executor"), address) as ray:
+            task = ray.remote(_solve_one)
+            return ray.get([task.remote(job) for job in jobs])
+    if workers > 1 and len(jobs) > 1:
+        # spawned, not forked: a fork of a process running JAX's threads can deadlock
+        with concurrent.futures.ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
+                                                    mp_context=multiprocessing.get_context("spawn")) as pool:
+            return list(pool.map(_solve_one, jobs))
+    return [_solve_one(job) for job in jobs]
+
+
+def side_by_side(problem: PlacementProblem, parts: list[np.ndarray], results: list) -> Solution | None:
+    """The regions' solutions as one (a copy any region places is placed); None if a region has none."""
+    if any(r.solution is None for r in results):
+        return None
+    solution = Solution.empty(problem)
+    for demands, result in zip(parts, results):
+        solution.placement[...] |= result.solution.placement
+        solution.assignment[:, demands, :] = result.solution.assignment
+    return solution
+
+
+STATUS_RANKING = [Status.OPTIMAL, Status.FEASIBLE, Status.NO_SOLUTION, Status.ERROR, Status.INFEASIBLE]
+
+
+def summary(parts: list[np.ndarray], results: list) -> str:
+    return (f"{len(parts)} regions ({', '.join(str(len(d)) for d in parts[:8])}{' ...' if len(parts) > 8 else ''} "
+            "demands): " + "; ".join(f"{r.status.value} {r.objective:.6g}" for r in results[:8]))
+
+
 def solve_by_region(problem: PlacementProblem, name: str, options=None, *, seed: int = 0, workers: int = 1,
                     executor: str = "processes", address: str | None = None) -> SolveResult:
     """Strategy `name` (of `placement.solvers.SOLVERS`) on each region, in `workers` processes (1: in this
@@ -101,30 +138,10 @@ def solve_by_region(problem: PlacementProblem, name: str, options=None, *, seed:
     instance); the result's objective and dual bound are the regions' sums, its status the weakest of theirs."""
     start = time.perf_counter()
     parts = regions(problem)
-    jobs = [(name, subproblem(problem, demands), options, seed) for demands in parts]
-    if executor == "ray" and len(jobs) > 1:
-        with connected(import_ray("solver.milp.region_executor"), address) as ray:
-            task = ray.remote(_solve_one)
-            results = ray.get([task.remote(job) for job in jobs])
-    elif workers > 1 and len(jobs) > 1:
-        # spawned, not forked: a fork of a process running JAX's threads can deadlock
-        with concurrent.futures.ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
-                                                    mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(_solve_one, jobs))
-    else:
-        results = [_solve_one(job) for job in jobs]
-    solution = Solution.empty(problem)
-    for demands, result in zip(parts, results):
-        if result.solution is not None:
-            solution.placement[...] |= result.solution.placement
-            solution.assignment[:, demands, :] = result.solution.assignment
-    ranking = [Status.OPTIMAL, Status.FEASIBLE, Status.NO_SOLUTION, Status.ERROR, Status.INFEASIBLE]
-    status = max((r.status for r in results), key=ranking.index)
-    complete = all(r.solution is not None for r in results)
+    results = solve_jobs([(name, subproblem(problem, demands), options, seed) for demands in parts],
+                         workers, executor, address)
     return SolveResult(
-        solver=f"{name}-regions", status=status, solution=solution if complete else None,
+        solver=f"{name}-regions", status=max((r.status for r in results), key=STATUS_RANKING.index),
+        solution=side_by_side(problem, parts, results),
         objective=float(sum(r.objective for r in results)), dual_bound=float(sum(r.dual_bound for r in results)),
-        build_seconds=0.0, solve_seconds=time.perf_counter() - start,
-        message=f"{len(parts)} regions ({', '.join(str(len(d)) for d in parts[:8])}"
-                f"{' ...' if len(parts) > 8 else ''} demands): "
-                + "; ".join(f"{r.status.value} {r.objective:.6g}" for r in results[:8]))
+        build_seconds=0.0, solve_seconds=time.perf_counter() - start, message=summary(parts, results))
