@@ -9,7 +9,7 @@ import pytest
 from placement.errors import InputError
 from placement.evaluation.metrics import evaluate
 from placement.problem import SATELLITE, PlacementProblem
-from placement.problem.batching import batch_curve, batch_seconds
+from placement.problem.batching import batch_curve, batch_seconds, batch_sizes_for_load, best_batch
 from placement.problem.catalog import (ACHIEVABLE_BANDWIDTH_FRACTION, LM_GENERATED_TOKENS, host_profiles,
                                        measured_services, models)
 from placement.problem.queueing import formation_request_ms
@@ -199,3 +199,25 @@ def test_money_by_hand():
     assert money["money_energy_satellite"] == money["money_energy"]
     assert (money["upload_gb"], money["money_upload"]) == pytest.approx((1.0, 7.0))
     assert money_summary(problem, solution, evaluate(problem, solution), [], []) == {}
+
+
+@pytest.mark.parametrize("rate, max_batch, expected", [(150.0, 8, 4), (150.0, 2, 2), (50.0, 8, 1), (150.0, 1, 1)])
+def test_the_load_rule_picks_the_hand_derived_batch(rate, max_batch, expected):
+    # The curve of the table above (t0 = 8 ms, t1 = 2 ms, t(1) measured, one accelerator, ceiling 0.95): at 150
+    # requests/s b = 4 (49 ms) beats 2 (62.33) and 8 (68.56), and b = 1 cannot keep up (rho 1.5). At 50/s b = 1:
+    # rho 0.5, Lq = 0.25 / (2 x 0.5) = 0.25, 10 + 0.25 / 50 s = 15 ms, against b = 2: rho 0.3, 12 + 10 (batch
+    # wait 1 / 100 s) + 0.09 / 1.4 / 50 s = 23.3 ms.
+    assert best_batch(8e-3, 2e-3, True, rate, 1, 0.95, max_batch) == expected
+
+
+def test_the_load_rule_sizes_each_host_for_what_can_reach_it():
+    yolo, resnet = models(["yolov8n", "resnet50"])
+    l4 = host_profiles()["gateway-l4"]
+    y0, y1 = batch_curve(yolo, l4, None)
+    # ResNet-50 does not batch; YOLOv8n at a rate one L4 cannot carry at batch 1 (occupancy t1) batches
+    heavy = 0.99 / y1
+    reach = np.array([[heavy, 1.0], [heavy, heavy]])
+    sizes = batch_sizes_for_load([yolo, resnet], [l4, l4], 16, {}, reach, np.array([1, 1]), 0.95)
+    assert sizes[1].tolist() == [1, 1]
+    assert sizes[0, 1] == 1  # one request a second: no batch pays its wait
+    assert sizes[0, 0] == best_batch(y0, y1, False, heavy, 1, 0.95, 16) > 1

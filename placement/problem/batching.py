@@ -14,9 +14,16 @@ A language model's published decoding rate r (generated tokens/s at batch 1) bec
 request as LM_GENERATED_TOKENS / r plus its prompt's prefill at the roofline, 2 x params x LM_PROMPT_TOKENS /
 service_flops_s (prefill is arithmetic-bound; the sources time decoding alone).
 
-Batching rule: a model of BATCHING_TASKS is served in batches of the configured size b at every host, the
-others at batch 1. Each request then
+Batching rule: a model of BATCHING_TASKS is served in batches of the configured size b at every host
+(`batch_rule` 'fixed'), or (`batch_rule` 'load', `best_batch`) in the batch, a power of two up to b, that
+minimises one request's time at the rate Lambda of that model's demands that can reach the host (the largest
+over the epochs: what a copy there serves at most) on its c accelerators (peak / one accelerator's speed):
 
+    time(b) = t(b) + (b - 1) / (2 Lambda) + Lq(c, rho_b) / Lambda,   rho_b = Lambda t(b) / (b c) <= ceiling,
+
+compute, the formation wait and the queue of each term below (Lq: the M/D/c mean queue of
+`placement.problem.queueing`; at b = 1 without a figure the roofline's max(t0, t1) and occupancy t1). Where no
+b keeps rho under the ceiling it is the largest. The others are served at batch 1. Each request then
   occupies an accelerator for t(b) / b: its compute load (constraints 3-4) is that time in FLOP-equivalents of
       the accelerator's speed, so capacity grows with b towards 1 / t1 requests/s per accelerator;
   computes for t(b): its batch's whole time is in its latency;
@@ -45,6 +52,7 @@ import numpy as np
 
 from placement.errors import InputError
 from placement.problem.catalog import LM_GENERATED_TOKENS, LM_PROMPT_TOKENS, HostProfile, MeasuredService, ModelSpec
+from placement.problem.queueing import mean_queue_md_c
 
 BATCHING_TASKS = ("text-generation", "object-detection")  # models whose serving stacks batch requests
 
@@ -74,22 +82,64 @@ def batch_sizes(models: Sequence[ModelSpec], batch_size: int) -> np.ndarray:
     return np.array([batch_size if m.task in BATCHING_TASKS else 1 for m in models], dtype=np.int64)
 
 
-def batch_seconds(models: Sequence[ModelSpec], host_profiles: Sequence[HostProfile], batch_size: int,
+def batch_seconds(models: Sequence[ModelSpec], host_profiles: Sequence[HostProfile], batch_size: int | np.ndarray,
                   measured: Mapping[tuple[str, str], MeasuredService]) -> tuple[np.ndarray, np.ndarray]:
     """(batch size [model, host], seconds of one batch [model, host] at full power), NaN seconds where the
-    roofline stands (no measurement, batch 1). One curve per distinct (model, profile)."""
-    sizes = batch_sizes(models, batch_size)
-    seconds = np.full((len(models), len(host_profiles)), np.nan)
-    curves: dict[tuple[int, str], float] = {}
+    roofline stands (no measurement, batch 1). `batch_size`: one size (`batch_sizes`' rule) or [model, host]
+    sizes (`batch_sizes_for_load`). One curve per distinct (model, profile)."""
+    shape = (len(models), len(host_profiles))
+    sizes = (np.broadcast_to(batch_sizes(models, batch_size)[:, None], shape) if np.ndim(batch_size) == 0
+             else np.asarray(batch_size, np.int64))
+    seconds = np.full(shape, np.nan)
+    curves: dict[tuple[int, str], tuple[float, float]] = {}
     for h, profile in enumerate(host_profiles):
         for m, model in enumerate(models):
             figure = measured.get((model.name, profile.profile))
-            if figure is None and sizes[m] == 1:
+            if figure is None and sizes[m, h] == 1:
                 continue
             key = (m, profile.profile)
             if key not in curves:
-                t0, t1 = batch_curve(model, profile, figure)
-                curves[key] = t0 + sizes[m] * t1
-            seconds[m, h] = curves[key]
-    return np.broadcast_to(sizes[:, None], seconds.shape).copy(), seconds
+                curves[key] = batch_curve(model, profile, figure)
+            t0, t1 = curves[key]
+            seconds[m, h] = t0 + sizes[m, h] * t1
+    return sizes.copy(), seconds
 
+
+def best_batch(t0: float, t1: float, measured: bool, rate_per_s: float, accelerators: int, ceiling: float,
+               max_batch: int) -> int:
+    """The 'load' rule's batch (module docstring) for a curve t(b) = t0 + b t1 (`measured`: t(1) is a published
+    time, else the roofline holds at b = 1) at `rate_per_s` on `accelerators` within `ceiling`."""
+    best, best_time = max_batch, np.inf
+    b = 1
+    while b <= max_batch:
+        compute = t0 + b * t1 if b > 1 or measured else max(t0, t1)
+        occupancy = (t0 + b * t1) / b if b > 1 or measured else t1
+        rho = rate_per_s * occupancy / accelerators
+        if rho <= ceiling:
+            queue = float(mean_queue_md_c(np.array(accelerators), np.array(rho)))
+            time = compute + (b - 1) / (2.0 * rate_per_s) + queue / rate_per_s
+            if time < best_time:
+                best, best_time = b, time
+        b *= 2
+    return best
+
+
+def batch_sizes_for_load(models: Sequence[ModelSpec], host_profiles: Sequence[HostProfile], max_batch: int,
+                         measured: Mapping[tuple[str, str], MeasuredService], reach_rate_per_s: np.ndarray,
+                         accelerators: np.ndarray, ceiling: float) -> np.ndarray:
+    """[model, host] `best_batch` of each batching model at each host, at `reach_rate_per_s` [model, host]
+    (requests/s of the model's demands that can reach the host) on its `accelerators` [host]; 1 elsewhere."""
+    sizes = np.ones((len(models), len(host_profiles)), np.int64)
+    chosen: dict[tuple[int, str, float, int], int] = {}  # hosts of one profile and load choose alike
+    for h, profile in enumerate(host_profiles):
+        for m, model in enumerate(models):
+            rate = float(reach_rate_per_s[m, h])
+            if model.task not in BATCHING_TASKS or max_batch == 1 or rate <= 0:
+                continue
+            key = (m, profile.profile, rate, int(accelerators[h]))
+            if key not in chosen:
+                figure = measured.get((model.name, profile.profile))
+                t0, t1 = batch_curve(model, profile, figure)
+                chosen[key] = best_batch(t0, t1, figure is not None, rate, int(accelerators[h]), ceiling, max_batch)
+            sizes[m, h] = chosen[key]
+    return sizes

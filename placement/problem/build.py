@@ -28,7 +28,7 @@ from placement.fields import NON_NEGATIVE, NON_NEGATIVE_INTEGER, check_fields, n
 from placement.network.epochs import Candidates, NetworkTensors
 from placement.network.ground import GroundNodes
 from placement.network.transit import TRANSIT_RULES, TransitGroup, TransitNetwork
-from placement.problem.batching import batch_seconds
+from placement.problem.batching import batch_seconds, batch_sizes_for_load
 from placement.problem.bulk import BULK_TASK
 from placement.problem.catalog import (HostProfile, ModelSpec, SatellitePower, host_profiles, measured_services,
                                        satellite_power)
@@ -110,6 +110,17 @@ def model_options(workload: Workload, models: Sequence[ModelSpec], field: str) -
                              field=f"{field}.min_accuracy", expected="a floor one of the models meets")
         options, score = [o for o, k in zip(options, keep) if k], score[keep]
     return options, workload.ms_per_accuracy_point * (score.max() - score)
+
+
+def _reach_rate_per_s(rate_per_s: np.ndarray, host: np.ndarray, model: np.ndarray, share: np.ndarray, n_models: int,
+                      n_hosts: int) -> np.ndarray:
+    """[model, host] the largest over epochs of the summed rate [epoch, demand] of the demands with a slot
+    (host [epoch, demand, slot], -1 none; share > 0) running the model there."""
+    T = rate_per_s.shape[0]
+    t, d, k = np.nonzero((host >= 0) & (share > 0))
+    reach = np.zeros((T, n_models, n_hosts))
+    np.add.at(reach, (t, model[t, d, k], host[t, d, k]), rate_per_s[t, d])
+    return reach.max(axis=0, initial=0.0)
 
 
 def diurnal_factor(profile: Sequence[float] | None, utc_h: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
@@ -194,6 +205,10 @@ class ProblemOptions:
                              help="requests a copy of a language model or detector serves together (others: 1); "
                                   "above 1 each request waits (b - 1) / (2 x its copy's rate) for its batch to "
                                   "fill and occupies an accelerator for t(b) / b (placement.problem.batching)")
+    batch_rule: Literal["fixed", "load"] = option(
+        "fixed", help="'fixed': batch_size at every host; 'load': per (model, host) the power of two up to "
+                      "batch_size that minimises a request's compute, batch and queue wait at the rate of the "
+                      "model's demands that can reach the host (placement.problem.batching)")
     price_per_kwh: list[float] = option(
         [], check=lambda v: len(v) in (0, len(HOST_KINDS)) and all(0 <= x < float("inf") for x in v),
         expected="4 finite prices >= 0 (satellite, gateway, cloud, local), or none",
@@ -348,8 +363,15 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
                                np.full(C, value(hosts.cloud)), local]).astype(float)
     host_profile = ([hosts.satellite] * n_sat + list(gateway_profiles) + [hosts.cloud] * C
                     + [hosts.local] * n_local)
-    batch_size, batch_s = batch_seconds(models, host_profile, options.batch_size,
-                                        measured_services() if options.measured_service else {})
+    measured = measured_services() if options.measured_service else {}
+    sizes = options.batch_size
+    if options.batch_rule == "load":
+        reach = _reach_rate_per_s(np.asarray(rate, float).reshape(len(names), T).T, cand, candidate_model,
+                                  cand_share, len(models), H)
+        accelerators = np.maximum(np.round(profile("peak_flops_s") / profile("service_flops_s")), 1)  # as queue_servers
+        sizes = batch_sizes_for_load(models, host_profile, options.batch_size, measured, reach, accelerators,
+                                     options.utilization_ceiling)
+    batch_size, batch_s = batch_seconds(models, host_profile, sizes, measured)
     if options.batch_size > 1 and np.ptp(epoch_s) > 0:
         raise InputError(f"epochs of {epoch_s.min():g} to {epoch_s.max():g} s", field="epoch_s",
                          expected="epochs of one length with batch_size > 1 (the batch wait is priced per copy-epoch)")
