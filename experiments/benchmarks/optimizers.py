@@ -153,14 +153,15 @@ def main(argv=None) -> None:
                         help="seconds for the large LP relaxation by PDLP (its bound holds wherever it stops)")
     parser.add_argument("--milp-limit", type=float, default=600.0, help="seconds per small/medium MILP")
     parser.add_argument("--seeds", type=int, default=4)
-    parser.add_argument("--families", default="1,2,3,4", help="which families to run, e.g. 4 on a GPU")
+    parser.add_argument("--families", default="1,2,3,4",
+                        help="which families to run, e.g. 4 on a GPU ('' for none: --largest or --lp-sizes alone)")
     parser.add_argument("--skip-large", action="store_true", help="the same as leaving family 4 out")
     parser.add_argument("--largest", action="store_true", help="find the largest synthetic size proven optimal")
     parser.add_argument("--lp-sizes", action="store_true",
                         help="the LP relaxation by HiGHS and PDLP side by side at 18k-1M variables")
     parser.add_argument("--results", default=str(RESULTS))
     args = parser.parse_args(argv)
-    families = {int(f) for f in args.families.split(",")} - ({4} if args.skip_large else set())
+    families = {int(f) for f in args.families.split(",") if f} - ({4} if args.skip_large else set())
 
     rows, warmed = [], set()
     gaps = {preset: {1: [], 2: [], 3: []} for preset in PRESETS}
@@ -289,7 +290,7 @@ def main(argv=None) -> None:
             rows.append({"case": case, "impl": name, "metric": "gap_to_bound_pct",
                          "value": 100 * (value - best_bound) / best_bound, "unit": "%"})
         summary.update({"large_seconds": seconds, "large_gap_to_bound_pct": 100 * (objective - best_bound) / best_bound})
-        save()
+    save()  # also a run of --largest or --lp-sizes alone
 
 
 def lp_relaxations(case: str, problem: PlacementProblem, limits: dict[str, float], rows: list) -> dict[str, float]:
@@ -326,6 +327,8 @@ def previous(results: Path, families: set[int], rerun: tuple[str, ...] = ()) -> 
     record = json.loads(path.read_text())
     family = lambda case: next((f for prefix, f in FAMILY_OF_CASE if case.startswith(prefix)), None)  # noqa: E731
     rows = [r for r in record["rows"] if family(r["case"]) not in families and not r["case"].startswith(rerun)]
+    if not families:  # only --largest or --lp-sizes: every family's figures are kept
+        return rows, {k: v for k, v in record["summary"].items() if not ("largest" in rerun and k == "largest_proven_optimal")}
     if {1, 2, 3} <= families:  # only the large instance's figures are kept
         return rows, {k: v for k, v in record["summary"].items() if k in LARGE_KEYS}
     if families == {4}:
