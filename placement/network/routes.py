@@ -181,7 +181,7 @@ def bellman_ford(lasers: Lasers, start_ms: jax.Array) -> jax.Array:
             dist, active, order = dist[:, to_front], active[to_front], order[to_front]
         # relax until the columns still changing fit in the next stage (the last: until none is)
         until = widths[stage + 1] if stage + 1 < len(widths) else 0
-        part, part_active = jax.lax.while_loop(lambda s: jnp.sum(s[1]) > until, rounds,
+        part, part_active = jax.lax.while_loop(lambda s, until=until: jnp.sum(s[1]) > until, rounds,
                                                (dist[:, :width], active[:width]))
         dist = jnp.concatenate([part, dist[:, width:]], axis=1)
         active = jnp.concatenate([part_active, active[width:]])
