@@ -29,7 +29,8 @@ from placement.results import save_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
 # (scenario, config, --set overrides): every config whose header asks a question, and its second answer
-# (jurisdictions lifted or extended to the paths, the other stack or filing, a local tier)
+# (jurisdictions lifted or extended to the paths, the other stack or filing, a local tier, the battery
+# limit lifted)
 SCENARIOS = [
     ("quickstart", "quickstart", []),
     ("kenya-hubs", "kenya-hubs", []),
@@ -54,6 +55,8 @@ SCENARIOS = [
     ("starlink-vs-kuiper-filings", "starlink-vs-kuiper-filings", []),
     ("starlink-vs-kuiper-filings-kuiper", "starlink-vs-kuiper-filings", ["constellation.builtin=kuiper"]),
     ("starlink-catalog", "starlink-catalog", []),
+    ("evening-peak-eclipse", "evening-peak-eclipse", []),
+    ("evening-peak-eclipse-no-battery-limit", "evening-peak-eclipse", ["hosts.satellite_battery_wh=1000"]),
 ]
 HEADLINE = (("mean_latency_ms", "ms"), ("p95_latency_ms", "ms"), ("mean_waiting_ms", "ms"),
             ("slo_attainment", "share"), ("unserved_share", "share"), ("share_satellite", "share"),
