@@ -15,7 +15,7 @@ from placement import pipeline
 from placement.config import load_config
 from placement.errors import InputError
 from placement.network.links import KU_USER_DOWNLINK
-from placement.problem import CLOUD, GATEWAY, SATELLITE
+from placement.problem import CLOUD, GATEWAY, SATELLITE, catalog
 from placement.problem.build import JURISDICTION_GROUPS
 from placement.results import load_run
 from placement.scenario import ground_segment, host_options, resolve, sites_and_units
@@ -115,6 +115,24 @@ def test_brazil_drones_five_per_town(tmp_path, monkeypatch):
     problem, run = run_small(tmp_path, monkeypatch, "brazil-agri-drones.toml")
     assert problem.rate_per_s[0].sum() == pytest.approx(345 * 10.0)  # 345 drones (over 4 towns) x 10 frames/s
     assert run.metrics["strategies"]["milp"]["share_satellite"] > 0
+
+
+def test_evening_peak_eclipse_runs_its_batteries_empty(tmp_path, monkeypatch):
+    # 20:00-22:00 UTC on 24 February (local solar time within 20 minutes of UTC): the evening rise of the
+    # Orange profile, satellites above central France in Earth's shadow, four 30-minute epochs
+    night = ["time.start=2026-02-24T20:00:00Z", "time.duration_h=2.0", "problem.epoch_s=1800.0"]
+    problem, run = run_small(tmp_path, monkeypatch, "evening-peak-eclipse.toml", *night)
+    profile = catalog.diurnal_profiles()["orange-fr-fixed-2013"]
+    # the hour-20 rate over the daily mean, for the site at 1.26 E (UTC + 5 min): 10 frames/s x 3,000 homes
+    assert problem.rate_per_s[0, 0] == pytest.approx(30_000 * profile[20] / np.mean(profile))
+    monkeypatch.undo()  # run_small replaced pipeline.prepare with this run's problem
+    _, lifted = run_small(tmp_path, monkeypatch, "evening-peak-eclipse.toml", *night,
+                          "hosts.satellite_battery_wh=1000")
+    limited, free = run.metrics["strategies"]["milp"], lifted.metrics["strategies"]["milp"]
+    assert limited["battery_empty_host_epochs"] > 0 and free["battery_empty_host_epochs"] == 0
+    # lifting a limit cannot cost anything, and here it keeps more of the demand in orbit
+    assert free["objective"] <= limited["objective"] * (1 + 1e-6)
+    assert free["share_satellite"] > limited["share_satellite"]
 
 
 def test_d2c_sites_get_a_beam_not_a_terminal(tmp_path, monkeypatch):
