@@ -1,12 +1,13 @@
 """Every shipped scenario at full size: wall time, peak memory and the headline answer.
 
 Each scenario is one `placement run` of a config in configs/ (with the `--set` a config's header names for
-its second answer: sovereignty without jurisdictions, Kuiper instead of Starlink, a local tier), run as its
-own process into a scratch directory, so its peak resident memory is its own (os.wait4). From the run's
-metrics.json it records the best strategy (lowest objective among the feasible ones) with its mean and p95
-latency, mean wait for an accelerator, SLO attainment, the shares served in orbit, at gateways, in the
-cloud and at the site (a local tier) and the accelerator energy per request; the cloud-only baseline's
-mean latency; and the SLO reach (the most any placement could serve within SLO).
+its second answer: sovereignty without jurisdictions, Kuiper instead of Starlink, a local tier, a battery
+that never runs out), run as its own process into a scratch directory, so its peak resident memory is its
+own (os.wait4). From the run's metrics.json it records the best strategy (lowest objective among the
+feasible ones) with its mean and p95 latency, mean wait for an accelerator, SLO attainment, the shares
+served in orbit, at gateways, in the cloud and at the site (a local tier), the accelerator energy per
+request and the satellite-epochs that end with an empty battery (where the battery binds); the cloud-only
+baseline's mean latency; and the SLO reach (the most any placement could serve within SLO).
 
     python experiments/benchmarks/scenarios.py [--only north-sea-rigs ...]
 
@@ -61,7 +62,7 @@ SCENARIOS = [
 HEADLINE = (("mean_latency_ms", "ms"), ("p95_latency_ms", "ms"), ("mean_waiting_ms", "ms"),
             ("slo_attainment", "share"), ("unserved_share", "share"), ("share_satellite", "share"),
             ("share_gateway", "share"), ("share_cloud", "share"), ("share_local", "share"),
-            ("energy_j_per_request", "J"))
+            ("energy_j_per_request", "J"), ("battery_empty_host_epochs", "host-epochs"))
 
 
 def run_scenario(config: str, overrides: list[str], out: Path) -> tuple[float, float, int]:
