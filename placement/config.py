@@ -191,13 +191,14 @@ class WorkloadConfig:
         0.0, check=lambda x: math.isfinite(x) and x >= 0, expected="a finite number >= 0",
         help="request-ms each request costs per accuracy point below the best option (what accuracy is worth "
              "in latency)")
-    diurnal_profile: list[float] = option(
+    diurnal_profile: list[float] | str = option(
         # a finite sum: the profile is divided by its mean, and an infinite one would zero every rate
-        [], check=lambda v: len(v) in (0, 24) and all(math.isfinite(x) and x >= 0 for x in v)
-        and (not v or 0 < sum(v) < math.inf),
-        expected="24 finite rates >= 0 (not all 0) with a finite sum, or none",
-        help="relative request rate by local solar hour at each site (24 values, hour 0 first); rate_per_s is "
-             "then the daily mean and each epoch's rate follows the site's local time (empty: constant)")
+        [], check=lambda v: bool(v.strip()) if isinstance(v, str) else len(v) in (0, 24)
+        and all(math.isfinite(x) and x >= 0 for x in v) and (not v or 0 < sum(v) < math.inf),
+        expected="24 finite rates >= 0 (not all 0) with a finite sum, none, or a profile's name",
+        help="relative request rate by local solar hour at each site (24 values, hour 0 first), or the name of a "
+             "published profile (placement/problem/data/diurnal.csv, e.g. 'orange-fr-fixed-2013'); rate_per_s "
+             "is then the daily mean and each epoch's rate follows the site's local time (empty: constant)")
 
     def __post_init__(self):
         # each kind's own fields, and none of the other's
@@ -238,6 +239,10 @@ class HostsConfig:
                                          expected="a positive integer",
                                          help="devices of the local profile per demand unit, pooled (e.g. the "
                                               "phones in a Direct-to-Cell beam, each answering its own requests)")
+    satellite_battery_wh: float | None = option(
+        None, check=lambda x: 0 <= x < math.inf, expected="a finite number of Wh >= 0",
+        help="battery energy reserved for a satellite's compute, Wh (empty: placement/problem/data/"
+             "satellite_power.csv's 60 Wh, an assumption); a large value lifts the battery's limit, to measure it")
     satellite_jurisdiction: str = option(_host_default("satellite_jurisdiction"), check=is_country_code,
                                          expected=COUNTRY_CODE,
                                          help="the satellites' state of registry")

@@ -483,7 +483,7 @@ def _workloads(config: Config, sites: GroundNodes, models: tuple[ModelSpec, ...]
         model, rate = ((w.model, w.rate_per_s) if w.kind == "inference" else
                        (bulk.bulk_model_name(w.chunk_bytes), bulk.chunk_rate_per_s(w.rate_gbps, w.chunk_bytes)))
         workload = Workload(model, rate, w.slo_ms, tuple(index[s] for s in w.sites) if w.sites else None,
-                            tuple(w.allowed_jurisdictions) or None, tuple(w.diurnal_profile) or None,
+                            tuple(w.allowed_jurisdictions) or None, _diurnal(config, i),
                             tuple(w.alternatives), w.min_accuracy, w.ms_per_accuracy_point, w.transit,
                             tuple(w.destinations) or None)
         try:
@@ -492,6 +492,19 @@ def _workloads(config: Config, sites: GroundNodes, models: tuple[ModelSpec, ...]
             raise InputError(error.detail, source=config.source, field=error.field, expected=error.expected) from None
         out.append(workload)
     return tuple(out)
+
+
+def _diurnal(config: Config, i: int) -> tuple[float, ...] | None:
+    """Workload `i`'s hour-of-day rates: as given, or the published profile it names (None: constant)."""
+    profile = config.workloads[i].diurnal_profile
+    if not isinstance(profile, str):
+        return tuple(profile) or None
+    published = catalog.diurnal_profiles()
+    if profile not in published:
+        raise InputError(f"unknown profile {profile!r}", source=config.source,
+                         field=f"workloads[{i}].diurnal_profile",
+                         expected="24 rates or a profile of placement/problem/data/diurnal.csv: " + ", ".join(published))
+    return published[profile]
 
 
 def _host_profile(config: Config, name: str, field: str) -> catalog.HostProfile:
@@ -585,7 +598,10 @@ def host_options(config: Config, n_gateways: int) -> HostOptions:
         if local.kind != "local":
             raise InputError(f"profile {h.local_profile!r} is of kind {local.kind!r}", source=config.source,
                              field="hosts.local_profile", expected="a profile of kind 'local' in hosts.csv")
-    return HostOptions(satellite, gateway, cloud, catalog.satellite_power(),
+    power = catalog.satellite_power()
+    if h.satellite_battery_wh is not None:
+        power = dataclasses.replace(power, battery_wh=h.satellite_battery_wh)
+    return HostOptions(satellite, gateway, cloud, power,
                        satellite_jurisdiction=h.satellite_jurisdiction, satellite_link_gbps=h.satellite_link_gbps,
                        gateway_link_gbps=h.gateway_link_gbps, cloud_link_gbps=h.cloud_link_gbps,
                        terminals_per_site=h.terminals_per_site,

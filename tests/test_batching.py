@@ -31,6 +31,9 @@ CITED = {
     # Whisper tiny on a Galaxy S25: encoder 9.327 ms + 100 decoder steps of 1.326 ms
     ("whisper-tiny", "local-phone-8-elite"):
         (9.327 + 100 * 1.326, "ms_per_request", "https://github.com/quic/ai-hub-models/blob/052dc1f"),
+    # MLPerf Inference v3.0, one L4, ResNet-50 SingleStream: mean latency 355,504 ns
+    ("resnet50", "gateway-l4"):
+        (355_504e-6, "ms_per_request", "https://github.com/mlcommons/inference_results_v3.0/blob/main/closed/NVIDIA"),
 }
 
 

@@ -144,3 +144,25 @@ def test_every_solver_keeps_the_batteries_above_empty():
     problem = with_battery(random_problem(5, n_hosts=8, n_demands=12, n_models=2, n_epochs=3, placement="per_epoch",
                                           load=1.2, opening_cost=1e3), energy_j=3_000.0)
     solve_with_every_strategy(problem)
+
+
+@pytest.mark.parametrize("draw_w,empty", [
+    # 60 W throughout (over the battery): the charge is 64.8, 64.8, 28.8, 0, 0 kJ at the boundaries, so
+    # epochs 2 and 3 end empty while drawing
+    ([60, 60, 60, 60], 2),
+    # the sustained budget (60 W, then 64.8 kJ / 1,800 s = 36 W): 64.8, 64.8, 43.2, 21.6, 0 kJ, only epoch 3
+    ([60, 36, 36, 36], 1),
+    # 36 kJ then 28.8 kJ empty it at the end of epoch 2; epoch 3 draws nothing, so its empty battery binds nothing
+    ([60, 60, 48, 0], 1),
+    # 30 W in the eclipse leaves 10.8 kJ
+    ([60, 30, 30, 30], 0),
+])
+def test_evaluator_counts_the_epochs_a_battery_ends_empty(draw_w, empty):
+    problem = one_satellite()
+    share = np.array(draw_w, float) / 60.0 * 1700 / 2000  # of the 2,000 requests/s: 1,700/s is 60 W
+    y = np.zeros((4, 1, 2), bool)
+    y[:, 0, 0] = share > 0
+    report = evaluate(problem, Solution(y, np.stack([share, np.zeros(4)], axis=1)[:, None, :]))
+    assert report.power_w[:, 0] == pytest.approx(draw_w)
+    assert report.battery_empty_host_epochs == empty
+    assert report.summary()["battery_empty_host_epochs"] == empty

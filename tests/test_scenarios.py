@@ -15,7 +15,7 @@ from placement import pipeline
 from placement.config import load_config
 from placement.errors import InputError
 from placement.network.links import KU_USER_DOWNLINK
-from placement.problem import CLOUD, GATEWAY, SATELLITE
+from placement.problem import CLOUD, GATEWAY, SATELLITE, catalog
 from placement.problem.build import JURISDICTION_GROUPS
 from placement.results import load_run
 from placement.scenario import ground_segment, host_options, resolve, sites_and_units
@@ -115,6 +115,25 @@ def test_brazil_drones_five_per_town(tmp_path, monkeypatch):
     problem, run = run_small(tmp_path, monkeypatch, "brazil-agri-drones.toml")
     assert problem.rate_per_s[0].sum() == pytest.approx(345 * 10.0)  # 345 drones (over 4 towns) x 10 frames/s
     assert run.metrics["strategies"]["milp"]["share_satellite"] > 0
+
+
+def test_evening_peak_eclipse_runs_its_batteries_empty(tmp_path, monkeypatch):
+    # 03:00-05:00 UTC on 24 February: evening (19:00-00:30 local solar time) along the Canadian band, the
+    # satellites above it in Earth's shadow; twelve 10-minute epochs, all sixteen towns
+    night = ["time.start=2026-02-24T03:00:00Z", "time.duration_h=2.0"]
+    problem, run = run_small(tmp_path, monkeypatch, "evening-peak-eclipse.toml", *night)
+    profile = catalog.diurnal_profiles()["orange-fr-fixed-2013"]
+    # Prince George (122.75 W) at the first epoch's middle, 03:05 UTC: local solar hour 03:05 - 8:11 = 18:54,
+    # so hour 18 of the profile over its daily mean, for 3,000 homes of 10 frames/s
+    assert problem.rate_per_s[0, 0] == pytest.approx(30_000 * profile[18] / np.mean(profile))
+    monkeypatch.undo()  # run_small replaced pipeline.prepare with this run's problem
+    _, lifted = run_small(tmp_path, monkeypatch, "evening-peak-eclipse.toml", *night,
+                          "hosts.satellite_battery_wh=1000")
+    limited, free = run.metrics["strategies"]["milp"], lifted.metrics["strategies"]["milp"]
+    assert limited["battery_empty_host_epochs"] > 0 and free["battery_empty_host_epochs"] == 0
+    # lifting a limit cannot cost anything, and here it keeps more of the demand in orbit
+    assert free["objective"] <= limited["objective"] * (1 + 1e-6)
+    assert free["share_satellite"] > limited["share_satellite"]
 
 
 def test_d2c_sites_get_a_beam_not_a_terminal(tmp_path, monkeypatch):

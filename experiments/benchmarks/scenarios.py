@@ -1,12 +1,13 @@
 """Every shipped scenario at full size: wall time, peak memory and the headline answer.
 
 Each scenario is one `placement run` of a config in configs/ (with the `--set` a config's header names for
-its second answer: sovereignty without jurisdictions, Kuiper instead of Starlink, a local tier), run as its
-own process into a scratch directory, so its peak resident memory is its own (os.wait4). From the run's
-metrics.json it records the best strategy (lowest objective among the feasible ones) with its mean and p95
-latency, mean wait for an accelerator, SLO attainment, the shares served in orbit, at gateways, in the
-cloud and at the site (a local tier) and the accelerator energy per request; the cloud-only baseline's
-mean latency; and the SLO reach (the most any placement could serve within SLO).
+its second answer: sovereignty without jurisdictions, Kuiper instead of Starlink, a local tier, a battery
+that never runs out), run as its own process into a scratch directory, so its peak resident memory is its
+own (os.wait4). From the run's metrics.json it records the best strategy (lowest objective among the
+feasible ones) with its mean and p95 latency, mean wait for an accelerator, SLO attainment, the shares
+served in orbit, at gateways, in the cloud and at the site (a local tier), the accelerator energy per
+request and the satellite-epochs that end with an empty battery (where the battery binds); the cloud-only
+baseline's mean latency; and the SLO reach (the most any placement could serve within SLO).
 
     python experiments/benchmarks/scenarios.py [--only north-sea-rigs ...]
 
@@ -29,7 +30,8 @@ from placement.results import save_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
 # (scenario, config, --set overrides): every config whose header asks a question, and its second answer
-# (jurisdictions lifted or extended to the paths, the other stack or filing, a local tier)
+# (jurisdictions lifted or extended to the paths, the other stack or filing, a local tier, the battery
+# limit lifted)
 SCENARIOS = [
     ("quickstart", "quickstart", []),
     ("kenya-hubs", "kenya-hubs", []),
@@ -54,11 +56,13 @@ SCENARIOS = [
     ("starlink-vs-kuiper-filings", "starlink-vs-kuiper-filings", []),
     ("starlink-vs-kuiper-filings-kuiper", "starlink-vs-kuiper-filings", ["constellation.builtin=kuiper"]),
     ("starlink-catalog", "starlink-catalog", []),
+    ("evening-peak-eclipse", "evening-peak-eclipse", []),
+    ("evening-peak-eclipse-no-battery-limit", "evening-peak-eclipse", ["hosts.satellite_battery_wh=1000"]),
 ]
 HEADLINE = (("mean_latency_ms", "ms"), ("p95_latency_ms", "ms"), ("mean_waiting_ms", "ms"),
             ("slo_attainment", "share"), ("unserved_share", "share"), ("share_satellite", "share"),
             ("share_gateway", "share"), ("share_cloud", "share"), ("share_local", "share"),
-            ("energy_j_per_request", "J"))
+            ("energy_j_per_request", "J"), ("battery_empty_host_epochs", "host-epochs"))
 
 
 def run_scenario(config: str, overrides: list[str], out: Path) -> tuple[float, float, int]:

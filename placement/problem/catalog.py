@@ -43,6 +43,11 @@ measured.csv (MeasuredService, one row per (model, host profile) with a publishe
   measured. `placement.problem.batching` turns it into the service time the problem uses instead of the
   roofline; pairs without a row keep the roofline.
 
+diurnal.csv (24 rows per named profile: hour, relative_rate, source, date)
+  Published hour-of-day traffic curves a workload may name as its `diurnal_profile` instead of giving 24
+  numbers: the rate of local hour h (h:00 to h+1:00) relative to the daily peak, as measured, with how the
+  values were read in the notes of each profile's hour-0 row. `diurnal_profiles` returns them by name.
+
 satellite_power.csv (SatellitePower, name/value/unit rows)
   Compute power in sunlight (tied to the Orin's 60 W maximum), battery energy reserved for compute
   and its depth-of-discharge cap (assumptions), and the longest eclipse at the shell altitude
@@ -93,6 +98,8 @@ HOST_COLUMNS = ("profile", "kind", "accelerator", "accelerators", "accelerator_p
                 "flops_per_joule", "power_w", "source", "notes")
 POWER_COLUMNS = ("name", "value", "unit", "source", "notes")
 MEASURED_COLUMNS = ("model", "profile", "batch", "value", "unit", "source", "date", "notes")
+DIURNAL_COLUMNS = ("profile", "hour", "relative_rate", "source", "date", "notes")
+HOURS_PER_DAY = 24
 MEASURED_UNITS = ("ms_per_request", "generated_tokens_per_s")
 
 # satellite_power.csv rows: unit, lower bound, upper bound, whether the lower bound is open.
@@ -305,6 +312,33 @@ def measured_services(*, path=None) -> dict[tuple[str, str], MeasuredService]:
             model=key[0], profile=key[1], value=_number(row, "value", source, line, 0.0, math.inf, True, unit),
             unit=unit, source=_require_text(row, "source", source, line),
             date=_require_text(row, "date", source, line), notes=row["notes"].strip())
+    return out
+
+
+def diurnal_profiles(*, path=None) -> dict[str, tuple[float, ...]]:
+    """The published hour-of-day profiles by name: 24 relative rates each, hour 0 first, in file order
+    (`path`: a file of the same columns). Every profile lists each hour once and is not all zero."""
+    source, rows = _read("diurnal.csv", path, DIURNAL_COLUMNS)
+    hours: dict[str, dict[int, float]] = {}
+    for line, row in rows:
+        name = _require_text(row, "profile", source, line)
+        hour = row["hour"].strip()
+        if hour not in {str(h) for h in range(HOURS_PER_DAY)}:
+            raise InputError(f"{hour!r}", source=source, line=line, field="hour",
+                             expected=f"a whole hour 0 to {HOURS_PER_DAY - 1}")
+        if int(hour) in hours.setdefault(name, {}):
+            raise InputError(f"hour {hour} of {name!r} listed twice", source=source, line=line, field="hour",
+                             expected="one row per (profile, hour)")
+        _require_text(row, "source", source, line)
+        _require_text(row, "date", source, line)
+        hours[name][int(hour)] = _number(row, "relative_rate", source, line, 0.0, math.inf, False)
+    out = {}
+    for name, rates in hours.items():
+        missing = [h for h in range(HOURS_PER_DAY) if h not in rates]
+        if missing or not any(rates.values()):
+            raise InputError(f"profile {name!r}: " + (f"no row for hours {missing}" if missing else "all rates 0"),
+                             source=source, field="hour", expected=f"{HOURS_PER_DAY} hours, not all 0")
+        out[name] = tuple(rates[h] for h in range(HOURS_PER_DAY))
     return out
 
 
