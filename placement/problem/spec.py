@@ -21,6 +21,7 @@ import numpy as np
 
 from placement.errors import InputError
 from placement.problem.battery import sustained_power_w
+from placement.problem.host_groups import first_slot_of_host, share_by_group
 from placement.problem.link_rows import check_links, link_shapes, slot_link_terms
 from placement.problem.queueing import chords, formation_request_ms, queue_length
 
@@ -533,29 +534,12 @@ class PlacementProblem:
         return self._host_group
 
     @functools.cached_property
-    def _host_group(self) -> np.ndarray:
-        # computed once per problem: repair asks for it every round (the arrays are frozen)
-        cand, K = self.candidate_host, self.n_slots
-        order = np.argsort(cand, axis=2, kind="stable")  # a host's slots together, in slot order
-        ranked = np.take_along_axis(cand, order, axis=2)
-        starts = np.ones(ranked.shape, bool)
-        starts[..., 1:] = ranked[..., 1:] != ranked[..., :-1]
-        run_start = np.maximum.accumulate(np.where(starts, np.arange(K), 0), axis=2)
-        group = np.empty_like(order)
-        np.put_along_axis(group, order, np.take_along_axis(order, run_start, axis=2), axis=2)
-        return np.where(cand >= 0, group, np.arange(K))
+    def _host_group(self) -> np.ndarray:  # once per problem: the repair asks every round (the arrays are frozen)
+        return first_slot_of_host(self.candidate_host)
 
     def host_share_served(self, assignment: np.ndarray) -> np.ndarray:
         """[epoch, demand, slot]: the share the slot's host serves of the demand-epoch, over all its models."""
-        group = self._host_group_flat  # summed at each host's first slot
-        return np.bincount(group, assignment.ravel(), group.size)[group].reshape(assignment.shape)
-
-    @functools.cached_property
-    def _host_group_flat(self) -> np.ndarray:
-        # flat index of each slot's host group: one bincount instead of np.add.at, which on the optimizer
-        # benchmark's 8.6M slots took 0.5 s of each of the repair's rounds
-        T, D, K = self.candidate_host.shape
-        return (np.arange(T * D)[:, None] * K + self.host_group().reshape(T * D, K)).ravel()
+        return share_by_group(self.host_group(), assignment)
 
     def request_bits_per_s(self) -> np.ndarray:
         """[epoch, demand]: bits/s the whole demand's requests move up where it is all served (constraint 7a)."""
