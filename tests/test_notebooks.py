@@ -37,7 +37,7 @@ def run_dirs(tmp_path_factory):
 def test_every_scenario_has_a_notebook():
     assert {p.stem for p in NOTEBOOKS} == {"quickstart", "kenya_hubs", "north_sea_rigs", "brazil_agri_drones",
                                            "d2c_dead_zones", "remote_datacenter_backhaul", "starlink_vs_kuiper",
-                                           "sovereignty"}
+                                           "sovereignty", "evening_peak_eclipse"}
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
