@@ -4,6 +4,7 @@ against the monolithic MILP on small instances where the cloud host alone joins 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -93,3 +94,13 @@ def test_divide_gives_each_region_its_need_and_never_more_than_the_whole():
     assert (f.sum(axis=0) <= 1 + 1e-12).all()
     # a region that cannot do without the shared hosts (saving inf) comes first
     np.testing.assert_allclose(divide(need, np.array([np.inf, 10.0]))[:, 1], [0.9, 0.1])
+
+
+def test_the_option_reads_from_a_config_and_rejects_unknown_kinds():
+    from placement.config import load_config
+    from placement.errors import InputError
+
+    quickstart = Path(__file__).resolve().parents[1] / "configs" / "quickstart.toml"
+    assert load_config(quickstart, ['solver.milp.coordinated_hosts=["cloud"]']).solver.milp.coordinated_hosts == ("cloud",)
+    with pytest.raises(InputError, match="coordinated_hosts"):
+        load_config(quickstart, ['solver.milp.coordinated_hosts=["cloud", "moon"]'])

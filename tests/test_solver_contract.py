@@ -96,8 +96,8 @@ def config_type(tp) -> bool:
         return all(isinstance(a, str) for a in args)
     if origin in (types.UnionType, typing.Union):
         return len(args) == 2 and type(None) in args and config_type(next(a for a in args if a is not type(None)))
-    if origin is tuple:
-        return args in ((float, float), (float, Ellipsis))
+    if origin is tuple:  # a pair of numbers, or a list of one config type (placement.fields.coerce)
+        return args == (float, float) or (len(args) == 2 and args[1] is Ellipsis and config_type(args[0]))
     return dataclasses.is_dataclass(tp) and tp.__module__ == "placement.solvers.options"
 
 
