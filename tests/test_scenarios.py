@@ -118,14 +118,14 @@ def test_brazil_drones_five_per_town(tmp_path, monkeypatch):
 
 
 def test_evening_peak_eclipse_runs_its_batteries_empty(tmp_path, monkeypatch):
-    # 03:00-05:00 UTC on 24 February: evening (19:00-00:30 local solar time) along the Canadian band, the
-    # satellites above it in Earth's shadow; twelve 10-minute epochs, all sixteen towns
-    night = ["time.start=2026-02-24T03:00:00Z", "time.duration_h=2.0"]
+    # 04:00-05:00 UTC on 24 February: evening (20:00-01:30 local solar time) along the Canadian band, the
+    # satellites above it in Earth's shadow; six 10-minute epochs, all sixteen towns (03:00-04:00 empties none)
+    night = ["time.start=2026-02-24T04:00:00Z", "time.duration_h=1.0"]
     problem, run = run_small(tmp_path, monkeypatch, "evening-peak-eclipse.toml", *night)
     profile = catalog.diurnal_profiles()["orange-fr-fixed-2013"]
-    # Prince George (122.75 W) at the first epoch's middle, 03:05 UTC: local solar hour 03:05 - 8:11 = 18:54,
-    # so hour 18 of the profile over its daily mean, for 3,000 homes of 10 frames/s
-    assert problem.rate_per_s[0, 0] == pytest.approx(30_000 * profile[18] / np.mean(profile))
+    # Prince George (122.75 W) at the first epoch's middle, 04:05 UTC: local solar hour 04:05 - 8:11 = 19:54,
+    # so hour 19 of the profile over its daily mean, for 3,000 homes of 10 frames/s
+    assert problem.rate_per_s[0, 0] == pytest.approx(30_000 * profile[19] / np.mean(profile))
     monkeypatch.undo()  # run_small replaced pipeline.prepare with this run's problem
     _, lifted = run_small(tmp_path, monkeypatch, "evening-peak-eclipse.toml", *night,
                           "hosts.satellite_battery_wh=1000")
