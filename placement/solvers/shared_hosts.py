@@ -46,6 +46,7 @@ from placement.problem.solution import SolveResult, Status
 from placement.problem.spec import HOST_KINDS, PlacementProblem
 from placement.solvers.regions import (STATUS_RANKING, regions, side_by_side, solve_by_region, solve_jobs,
                                       subproblem, summary)
+from placement.solvers.residuals import State
 
 
 def shared_hosts(problem: PlacementProblem, kinds: tuple[str, ...]) -> np.ndarray:
@@ -92,20 +93,15 @@ def without_idle_shared(problem: PlacementProblem, result: SolveResult, shared: 
 
 def needs(problem: PlacementProblem, result: SolveResult) -> np.ndarray:
     """[host] the largest share of each host's compute, link or memory the result's solution uses in any epoch
-    (0 without a solution: the region then asks for nothing it has shown it can use)."""
+    (`State.of` recounts them; 0 without a solution: the region then asks for nothing it has shown it can use)."""
     p = problem
     if result.solution is None:
         return np.zeros(p.n_hosts)
-    x, y = result.solution.assignment, result.solution.placement
-    row = (np.arange(p.n_epochs)[:, None, None] * p.n_hosts + np.maximum(p.candidate_host, 0)).ravel()
-    bits = np.where(p.candidate_host >= 0, x * p.bits_per_s()[:, :, None], 0.0).ravel()
-    link = np.bincount(row, bits, p.n_epochs * p.n_hosts).reshape(p.n_epochs, p.n_hosts)
-    if p.placement == "per_epoch" and p.n_epochs > 1:  # the uploads of new copies
-        link[1:] += ((y[1:] & ~y[:-1]) * p.upload_bps()[1:, :, None]).sum(axis=1)
-    memory = (y * p.model_memory_bytes[None, :, None]).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shares = [p.host_flops_s(x) / p.compute_budget_flops_s(), link / p.link_bps(), memory / p.memory_bytes[None, :]]
-    return np.nanmax([np.where(np.isfinite(s), s, 0.0).max(axis=0) for s in shares], axis=0)
+    state = State.of(p, result.solution)
+    with np.errstate(divide="ignore", invalid="ignore"):  # unlimited (inf) and empty (0) limits give no share
+        shares = [1.0 - state.compute / state.budget, 1.0 - state.link / p.link_bps(),
+                  1.0 - state.memory / p.memory_bytes[None, :]]
+    return np.max([np.where(np.isfinite(s), s, 0.0).max(axis=0) for s in shares], axis=0)
 
 
 LEAST_FRACTION = 1e-6  # a smaller share of a host's limits is left to the others (the MILP's data stay well scaled)
