@@ -32,7 +32,7 @@ from placement.problem.batching import batch_seconds, batch_sizes_for_load
 from placement.problem.bulk import BULK_TASK
 from placement.problem.catalog import (HostProfile, ModelSpec, SatellitePower, host_profiles, measured_services,
                                        satellite_power)
-from placement.problem.queueing import formation_request_ms
+from placement.problem.queueing import formation_request_ms, servers
 from placement.problem.spec import CLOUD, GATEWAY, HOST_KINDS, LOCAL, SATELLITE, PlacementProblem
 
 # Groups of countries a workload may name among its allowed jurisdictions (ISO 3166-1 alpha-2).
@@ -364,11 +364,12 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
     host_profile = ([hosts.satellite] * n_sat + list(gateway_profiles) + [hosts.cloud] * C
                     + [hosts.local] * n_local)
     measured = measured_services() if options.measured_service else {}
+    rate_per_s = np.asarray(rate, float).reshape(len(names), T).T  # [epoch, demand]
     sizes = options.batch_size
     if options.batch_rule == "load":
-        reach = _reach_rate_per_s(np.asarray(rate, float).reshape(len(names), T).T, cand, candidate_model,
+        reach = _reach_rate_per_s(rate_per_s, cand, candidate_model,
                                   cand_share, len(models), H)
-        accelerators = np.maximum(np.round(profile("peak_flops_s") / profile("service_flops_s")), 1)  # as queue_servers
+        accelerators = servers(profile("peak_flops_s"), profile("service_flops_s"))
         sizes = batch_sizes_for_load(models, host_profile, options.batch_size, measured, reach, accelerators,
                                      options.utilization_ceiling)
     batch_size, batch_s = batch_seconds(models, host_profile, sizes, measured)
@@ -407,7 +408,7 @@ def build_problem(network: NetworkTensors, epoch_s: Sequence[float], sunlit_frac
         model_memory_traffic_bytes=[m.memory_traffic_bytes for m in models],
         memory_bandwidth_bytes_s=profile("achievable_bandwidth_bytes_s"),
         demand_name=names, demand_model=demand_model, demand_site=demand_site,
-        rate_per_s=np.asarray(rate, float).reshape(len(names), T).T,
+        rate_per_s=rate_per_s,
         request_bytes=[models[m].request_bytes for m in demand_model],
         response_bytes=[models[m].response_bytes for m in demand_model],
         slo_ms=slo, allowed=allowed, site_name=sites.name, site_uplink_gbps=uplink, site_downlink_gbps=downlink,

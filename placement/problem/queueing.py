@@ -30,6 +30,11 @@ import numpy as np
 BREAKPOINTS = 20  # chords from 0 to the ceiling; tests/test_queueing.py bounds the interpolation error
 
 
+def servers(peak_flops_s: np.ndarray, service_flops_s: np.ndarray) -> np.ndarray:
+    """[host] accelerators that serve requests in parallel: peak over one accelerator's speed, at least 1."""
+    return np.maximum(np.round(peak_flops_s / service_flops_s), 1).astype(np.int64)
+
+
 def erlang_c(servers: np.ndarray, rho: np.ndarray) -> np.ndarray:
     """Probability that a request waits in an M/M/c queue with `servers` c (integers >= 1) at utilisation
     rho in [0, 1): Erlang B by its stable recurrence B_k = a B_(k-1) / (k + a B_(k-1)), a = c rho, then

@@ -23,7 +23,7 @@ from placement.errors import InputError
 from placement.problem.battery import sustained_power_w
 from placement.problem.host_groups import first_slot_of_host, share_by_group
 from placement.problem.link_rows import check_links, link_shapes, slot_link_terms
-from placement.problem.queueing import chords, formation_request_ms, queue_length
+from placement.problem.queueing import chords, formation_request_ms, queue_length, servers
 
 SATELLITE, GATEWAY, CLOUD, LOCAL = 0, 1, 2, 3
 HOST_KINDS = ("satellite", "gateway", "cloud", "local")  # local: at the site itself, no network path
@@ -471,8 +471,8 @@ class PlacementProblem:
         return np.isfinite(self.harvest_w).all(axis=0)
 
     def queue_servers(self) -> np.ndarray:
-        """[host] accelerators that serve requests in parallel: peak over one accelerator's speed, at least 1."""
-        return np.maximum(np.round(self.peak_flops_s / self.service_flops_s), 1).astype(np.int64)
+        """[host] accelerators that serve requests in parallel (`queueing.servers`)."""
+        return servers(self.peak_flops_s, self.service_flops_s)
 
     def waiting_chords(self) -> tuple[np.ndarray, np.ndarray]:
         """Intercepts and slopes [host, chord] of each host's mean queue against utilisation
