@@ -18,6 +18,8 @@ median (experiments/calibrate_access_delay.py).
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import dataclasses
 import functools
 import math
@@ -51,6 +53,9 @@ RADIO_HOP_MS = 4.2
 # Relaying through one more satellite: on-board switching of a packet, tens of microseconds (assumption: no
 # published figure for Starlink's lasers).
 LASER_HOP_MS = 0.1
+# Network chunks computed at once (network_steps): two keep both cores of a 2-core CPU busy (measured on
+# Starlink Gen1, experiments/benchmarks/network.py).
+CHUNKS_IN_FLIGHT = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -252,11 +257,8 @@ def network_steps(r_ecef_km: np.ndarray, lasers_of: tuple[GridShell, ...] | np.n
     steps = np.arange(n_time) if steps is None else np.asarray(steps, int)
     chunk_steps = max(1, min(chunk_steps, len(steps)))
     lookahead = math.ceil(LONGEST_PASS_S / step_s) if spec.access_rule == "longest_view" else 0
-    # JAX dispatches a chunk without waiting for it: the next chunk is dispatched before the current one is
-    # handed over, so the caller's host work on it (epochs.fold_epochs) overlaps the device's work on the next
-    dispatched = None
-    for first in range(0, len(steps), chunk_steps):
-        chunk = steps[first:first + chunk_steps]
+
+    def run(chunk: np.ndarray) -> tuple[np.ndarray, Steps]:
         # a short last chunk repeats its last step, so every chunk has one shape: one compilation; the
         # look-ahead past the horizon is out of view (NaN)
         padded = np.concatenate([chunk, np.repeat(chunk[-1:], chunk_steps - len(chunk))])
@@ -265,16 +267,21 @@ def network_steps(r_ecef_km: np.ndarray, lasers_of: tuple[GridShell, ...] | np.n
                                     np.where((ahead < n_time)[None, :, None],
                                              np.asarray(r_ecef_km[:, np.minimum(ahead, n_time - 1)]), np.nan)], axis=1)
         out = _chunk(jnp.asarray(positions), ground, table, windows, grids, spec, lookahead)
-        if dispatched is not None:
-            yield _to_host(*dispatched)
-        dispatched = chunk, out
-    if dispatched is not None:
-        yield _to_host(*dispatched)
+        return chunk, jax.tree_util.tree_map(lambda a: np.asarray(a[: len(chunk)]), out)
 
-
-def _to_host(chunk: np.ndarray, out: Steps) -> tuple[np.ndarray, Steps]:
-    """A chunk's Steps as numpy, without the padding steps."""
-    return chunk, jax.tree_util.tree_map(lambda a: np.asarray(a[: len(chunk)]), out)
+    # Chunks run CHUNKS_IN_FLIGHT at a time, each dispatched from its own thread: calls dispatched from one
+    # thread run one after another, from separate threads side by side. The caller's host work on a chunk
+    # (epochs.fold_epochs) overlaps the device's work on the next ones.
+    chunks = [steps[first:first + chunk_steps] for first in range(0, len(steps), chunk_steps)]
+    with concurrent.futures.ThreadPoolExecutor(CHUNKS_IN_FLIGHT) as pool:
+        pending = collections.deque(pool.submit(run, chunk) for chunk in chunks[:CHUNKS_IN_FLIGHT])
+        for chunk in chunks[CHUNKS_IN_FLIGHT:] + [None] * CHUNKS_IN_FLIGHT:
+            if not pending:
+                break
+            done = pending.popleft().result()
+            if chunk is not None:
+                pending.append(pool.submit(run, chunk))
+            yield done
 
 
 def laser_table(grids: tuple[GridShell, ...] | np.ndarray, n_sat: int):
