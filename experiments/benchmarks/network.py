@@ -14,7 +14,7 @@ epochs of 300 s. In one run:
     steps, its laser grid inferred from the orbits (isl.infer_plus_grid): its per-step time over Gen1's.
 Peak memory is the process's resident high-water mark.
 
-    python experiments/benchmarks/network.py [--steps 5760] [--scipy-steps 8] [--catalog-steps 240]
+    python experiments/benchmarks/network.py [--steps 5760] [--scipy-steps 8] [--catalog-steps 960]
 
 Writes experiments/results/network.json (network.<gpu>.json on a GPU).
 """
@@ -127,7 +127,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5760)
     parser.add_argument("--chunk-steps", type=int, default=60, help=f"a multiple of {EPOCH_STEPS}")
     parser.add_argument("--scipy-steps", type=int, default=8)
-    parser.add_argument("--catalog-steps", type=int, default=240, help="steps of the real catalog (0: skip it)")
+    parser.add_argument("--catalog-steps", type=int, default=960, help="steps of the real catalog (0: skip it)")
     args = parser.parse_args()
     if args.chunk_steps % EPOCH_STEPS or args.steps % (ORBIT_CHUNKS * args.chunk_steps):
         parser.error(f"--chunk-steps must be a multiple of {EPOCH_STEPS}, and {ORBIT_CHUNKS} of them divide --steps")
