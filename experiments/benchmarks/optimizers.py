@@ -320,21 +320,24 @@ def previous(results: Path, families: set[int], rerun: tuple[str, ...] = ()) -> 
     keeps the others' figures, as the scenarios benchmark's --only does); of the other sections (--lp-sizes,
     --largest) those not run again (`rerun`: their case prefixes)."""
     path = results / "optimizers.json"
-    if families == {1, 2, 3, 4} or not path.exists():
+    if families & {1, 2, 3} and not {1, 2, 3} <= families:
+        raise SystemExit("--families: run families 1-3 together, 4 alone, or all four")
+    if not path.exists():
         return [], {}
     import json
 
     record = json.loads(path.read_text())
     family = lambda case: next((f for prefix, f in FAMILY_OF_CASE if case.startswith(prefix)), None)  # noqa: E731
     rows = [r for r in record["rows"] if family(r["case"]) not in families and not r["case"].startswith(rerun)]
-    if not families:  # only --largest or --lp-sizes: every family's figures are kept
-        return rows, {k: v for k, v in record["summary"].items() if not ("largest" in rerun and k == "largest_proven_optimal")}
-    if {1, 2, 3} <= families:  # only the large instance's figures are kept
-        return rows, {k: v for k, v in record["summary"].items() if k in LARGE_KEYS}
-    if families == {4}:
-        return rows, {k: v for k, v in record["summary"].items() if k not in LARGE_KEYS}
-    raise SystemExit("--families: run families 1-3 together, 4 alone, or all four")
 
+    def run_again(key: str) -> bool:
+        if key in LARGE_KEYS:
+            return 4 in families
+        if key == "largest_proven_optimal":
+            return "largest" in rerun
+        return bool(families & {1, 2, 3})
+
+    return rows, {k: v for k, v in record["summary"].items() if not run_again(k)}
 
 if __name__ == "__main__":
     main()
