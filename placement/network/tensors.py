@@ -270,18 +270,17 @@ def network_steps(r_ecef_km: np.ndarray, lasers_of: tuple[GridShell, ...] | np.n
         return chunk, jax.tree_util.tree_map(lambda a: np.asarray(a[: len(chunk)]), out)
 
     # Chunks run CHUNKS_IN_FLIGHT at a time, each dispatched from its own thread: calls dispatched from one
-    # thread run one after another, from separate threads side by side. The caller's host work on a chunk
+    # thread run one after another, from separate threads side by side. One more chunk waits in the queue, so
+    # a thread takes it up as soon as it hands a chunk over, and the caller's host work on that chunk
     # (epochs.fold_epochs) overlaps the device's work on the next ones.
-    chunks = [steps[first:first + chunk_steps] for first in range(0, len(steps), chunk_steps)]
     with concurrent.futures.ThreadPoolExecutor(CHUNKS_IN_FLIGHT) as pool:
-        pending = collections.deque(pool.submit(run, chunk) for chunk in chunks[:CHUNKS_IN_FLIGHT])
-        for chunk in chunks[CHUNKS_IN_FLIGHT:] + [None] * CHUNKS_IN_FLIGHT:
-            if not pending:
-                break
-            done = pending.popleft().result()
-            if chunk is not None:
-                pending.append(pool.submit(run, chunk))
-            yield done
+        pending = collections.deque()
+        for first in range(0, len(steps), chunk_steps):
+            pending.append(pool.submit(run, steps[first:first + chunk_steps]))
+            if len(pending) > CHUNKS_IN_FLIGHT:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def laser_table(grids: tuple[GridShell, ...] | np.ndarray, n_sat: int):
