@@ -135,7 +135,7 @@ def _over_steps(ms, up, down):
     The P95 of c values is the j-th largest, j = c - ceil(0.95 c) + 1, at most J = floor(0.05 S) + 1 for S
     steps (2 at 20 steps): the loop keeps the J largest so far (ties repeated), sorted, instead of sorting
     all S. A loop over the steps, each adding its slice: XLA fuses the body into one pass, where its own
-    reductions along a middle axis ran about 18 times slower on a CPU, and the compiled size does not grow
+    reductions along a middle axis ran about ten times slower on a CPU, and the compiled size does not grow
     with S."""
     n_steps = ms.shape[1]
     largest = int(0.05 * n_steps) + 1
