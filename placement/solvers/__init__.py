@@ -5,7 +5,8 @@ first use, so that importing the registry, as the config loader does, loads neit
 default options, a preset of one of the classes in `placement.solvers.options`. The config's
 `[solver.<name>]` sections take their type and defaults from here.
 
-Modules: `milp` (the exact model; its docstring states constraints (1)-(15)), `gradient` (the heuristic's
+Modules: `milp` (the exact model; its docstring states constraints (1)-(17); `milp_rows` builds them; `epoch_dual`
+its Lagrangian decomposition over epochs), `gradient` (the heuristic's
 orchestration, from `copy_dual` (copy prices, their bound and fixings), `lagrangian` prices, the
 `relaxation` in JAX, the vectorized `repair` and the per-demand repair, `local_search` and `neighbourhood`),
 `baselines` (fixed rules), `residuals` (the capacity bookkeeping the
@@ -67,7 +68,7 @@ def _check(options) -> None:
 
 _BASELINES = "placement.solvers.baselines"
 SOLVERS: dict[str, Strategy] = {s.name: s for s in (
-    Strategy("milp", "placement.solvers.milp", "solve", MilpOptions(),
+    Strategy("milp", "placement.solvers.epoch_dual", "solve_milp", MilpOptions(),  # milp.solve, or epochs first
              "exact MILP through OR-Tools MathOpt (HiGHS), started from greedy's solution", exact=True),
     Strategy("gradient", "placement.solvers.gradient", "solve", GradientOptions(),
              "Lagrangian prices and augmented Lagrangian relaxations (JAX), repaired, improved by local moves"),

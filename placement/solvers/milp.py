@@ -79,6 +79,10 @@ slot of d in epoch t, h = host(t, d, k), m model, m(d) the model demand d asks f
                                                             a'_l: host -> site (responses): a laser, user
                                                             or Direct-to-Cell beam, feeder, gateway
                                                             (placement.problem.link_rows)
+  (17) with options.epoch_rounds (per_epoch placement, no battery; placement.solvers.epoch_dual), per epoch t:
+       the objective's terms of epoch t (all but the uploads') + sum_m,h (lam[t] - lam[t+1]) y[t,m,h] >= D_t
+                                                            D_t: epoch t's own MILP's bound at the copy
+                                                            prices lam[t] - lam[t+1], 0 <= lam <= c W[m]/1e9
 
 Rows (3) and (4) are merged into one with the tighter right-hand side (problem.compute_budget_flops_s);
 the evaluator checks them apart. Rows whose right-hand side is infinite are not built. (12) is the upper
@@ -103,12 +107,13 @@ from ortools.math_opt.python import mathopt
 from pybind11_abseil.status import StatusNotOk
 
 from placement.errors import InputError
-from placement.problem.queueing import breakpoints, queue_length
 from placement.problem.shortfalls import explain_infeasible
 from placement.problem.solution import Solution, SolveResult, Status
 from placement.problem.spec import PlacementProblem
 from placement.solvers import SOLVERS, lp_bound
 from placement.solvers.copy_epochs import copy_epochs, upload_may_bind
+from placement.solvers.milp_rows import (Builder, battery_rows, capacity_rows, copy_capacity_rows, require_integral,
+                                          waiting_rows)
 from placement.solvers.options import MilpOptions
 
 SOLVER_TYPES = {"highs": mathopt.SolverType.HIGHS, "scip": mathopt.SolverType.GSCIP,
@@ -125,6 +130,8 @@ class MilpModel:
     y_index: np.ndarray  # [n_y, 3]: (epoch, model, host); epoch -1 = every epoch (fixed placement)
     x_ids: np.ndarray
     y_ids: np.ndarray
+    upload_rows: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))  # rows (8)
+    upload_index: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 3), np.int64))  # (t, m, h)
 
     @property
     def n_variables(self) -> int:
@@ -135,73 +142,17 @@ class MilpModel:
         return len(self.proto.linear_constraints.ids)
 
 
-class _Builder:
-    """Accumulates variables and rows as arrays; nothing is built one coefficient at a time."""
-
-    def __init__(self):
-        self.lower, self.upper, self.integer, self.cost = [], [], [], []
-        self.rows_lower, self.rows_upper = [], []
-        self.rows, self.cols, self.coefs = [], [], []
-        self.n_vars = self.n_rows = 0
-
-    def variables(self, n: int, lower, upper, integer: bool, cost) -> np.ndarray:
-        ids = np.arange(self.n_vars, self.n_vars + n)
-        self.n_vars += n
-        self.lower.append(np.broadcast_to(np.asarray(lower, float), (n,)))
-        self.upper.append(np.broadcast_to(np.asarray(upper, float), (n,)))
-        self.integer.append(np.full(n, integer))
-        self.cost.append(np.broadcast_to(np.asarray(cost, float), (n,)))
-        return ids
-
-    def rows_(self, row_of_term, var, coef, lower, upper) -> None:
-        """Rows numbered 0..n-1 by `row_of_term` (dense local numbering), bounds per row."""
-        n = len(lower)
-        self.rows.append(np.asarray(row_of_term) + self.n_rows)
-        self.cols.append(np.asarray(var))
-        self.coefs.append(np.asarray(coef, float))
-        self.rows_lower.append(np.asarray(lower, float))
-        self.rows_upper.append(np.asarray(upper, float))
-        self.n_rows += n
-
-    def proto(self) -> model_pb2.ModelProto:
-        m = model_pb2.ModelProto(name="placement")
-        v = m.variables
-        v.ids.extend(range(self.n_vars))
-        v.lower_bounds.extend(np.concatenate(self.lower).tolist())
-        v.upper_bounds.extend(np.concatenate(self.upper).tolist())
-        v.integers.extend(np.concatenate(self.integer).tolist())
-        cost = np.concatenate(self.cost)
-        nz = np.flatnonzero(cost)
-        m.objective.linear_coefficients.ids.extend(nz.tolist())
-        m.objective.linear_coefficients.values.extend(cost[nz].tolist())
-        c = m.linear_constraints
-        c.ids.extend(range(self.n_rows))
-        c.lower_bounds.extend(np.concatenate(self.rows_lower).tolist())
-        c.upper_bounds.extend(np.concatenate(self.rows_upper).tolist())
-        rows, cols, coefs = (np.concatenate(a) for a in (self.rows, self.cols, self.coefs))
-        keep = coefs != 0
-        rows, cols, coefs = rows[keep], cols[keep], coefs[keep]
-        order = np.lexsort((cols, rows))  # MathOpt wants row-major order
-        mat = m.linear_constraint_matrix
-        mat.row_ids.extend(rows[order].tolist())
-        mat.column_ids.extend(cols[order].tolist())
-        mat.coefficients.extend(coefs[order].tolist())
-        return m
-
-
-def _dense_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Number the distinct keys 0..n-1: returns (unique keys, row of each entry)."""
-    unique, row = np.unique(keys, return_inverse=True)
-    return unique, row
-
-
 def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
-          copies: tuple[np.ndarray, np.ndarray] | None = None, slots: np.ndarray | None = None) -> MilpModel:
+          copies: tuple[np.ndarray, np.ndarray] | None = None, slots: np.ndarray | None = None,
+          floors: tuple[np.ndarray, np.ndarray] | None = None, copy_prices: np.ndarray | None = None
+          ) -> MilpModel:
     """The MILP of the module docstring as a MathOpt model proto, built from arrays. `copies` = (lower,
     upper), each [epoch, model, host] bool, bounds every y: a copy with upper False is closed (its slots get
     no variable), one with lower True is placed; lower = upper = a placement leaves the best assignment at
     those copies. In fixed placement a copy's bounds are read at epoch 0. `slots` ([epoch, demand, slot] bool)
-    keeps only those slots' variables: a restriction whose solutions are the problem's."""
+    keeps only those slots' variables: a restriction whose solutions are the problem's. In per_epoch placement,
+    `copy_prices` [epoch, model, host] (request-ms) is added to each y's objective coefficient, and `floors` =
+    (prices [epoch, model, host], floor [epoch]) adds the rows (17) of `placement.solvers.epoch_dual`."""
     p = problem
     T, D, H = p.n_epochs, p.n_demands, p.n_hosts
     integral = options.solver == "cp-sat"
@@ -209,7 +160,7 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
     # Scaling keeps the objective near the mean latency in ms and every capacity row's right side at 1.
     # CP-SAT takes the data as it is, and only if it is integral (it would round it silently).
     scale = 1.0 if integral else max(float(R.sum()), 1e-12)
-    b = _Builder()
+    b = Builder()
 
     # Assignment variables x: one per usable slot (10), at most its share (12); a binary one (11) is 0 where
     # the share is below 1.
@@ -225,12 +176,13 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
     x_cost = R[t_x, d_x] * p.slot_cost_ms()[t_x, d_x, k_x]
     binary = p.single_source and not options.relax
     share = p.candidate_share[t_x, d_x, k_x]
-    x = b.variables(len(t_x), 0.0, np.floor(share) if binary else share, binary, x_cost / scale)
+    x = b.variables(len(t_x), 0.0, np.floor(share) if binary else share, binary, x_cost / scale, t_x)
 
     # Unserved share u per (epoch, demand); zero when nothing may go unserved.
     must_serve = (p.unserved_penalty_ms is None) & (R > 0)
     penalty = p.unserved_penalty_ms or 0.0
-    u = b.variables(T * D, 0.0, np.where(must_serve, 0.0, 1.0).ravel(), False, (R * penalty).ravel() / scale)
+    u = b.variables(T * D, 0.0, np.where(must_serve, 0.0, 1.0).ravel(), False, (R * penalty).ravel() / scale,
+                    np.repeat(np.arange(T), D))
 
     # Placement variables y: only (model, host) pairs some usable slot could use; other copies never help. In
     # per_epoch placement only the epochs in which a copy could serve or usefully stay loaded (copy_epochs).
@@ -255,11 +207,13 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
         t_y, pair_y = np.nonzero(kept)
         y_index = np.stack([t_y, pm[pair_y], ph[pair_y]], axis=1)
         y_cost = p.opening_cost[pm[pair_y], ph[pair_y]]
+        if copy_prices is not None:
+            y_cost = y_cost + copy_prices[t_y, pm[pair_y], ph[pair_y]]
     if copies is None:
-        y = b.variables(len(y_index), 0.0, 1.0, not options.relax, y_cost / scale)
+        y = b.variables(len(y_index), 0.0, 1.0, not options.relax, y_cost / scale, y_index[:, 0])
     else:
         lower, upper = (c[np.maximum(y_index[:, 0], 0), y_index[:, 1], y_index[:, 2]].astype(float) for c in copies)
-        y = b.variables(len(y_index), lower, upper, not options.relax, y_cost / scale)
+        y = b.variables(len(y_index), lower, upper, not options.relax, y_cost / scale, y_index[:, 0])
     y_at = np.full(kept.shape, -1)  # [epoch (one in fixed placement), pair]: y's id, -1 where it has none
     y_at[t_y, pair_y] = y
     y_of_x = y_at[0 if p.placement == "fixed" else t_x, pair_x]
@@ -273,7 +227,7 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
     _, first, count = np.unique(key, return_index=True, return_counts=True)
     shared = np.isin(key, key[first[count > 1]])
     if shared.any():
-        _capacity_rows(b, key[shared], x[shared], np.ones(int(shared.sum())), p.candidate_share.ravel(), integral)
+        capacity_rows(b, key[shared], x[shared], np.ones(int(shared.sum())), p.candidate_share.ravel(), integral)
 
     # (2) x - y <= 0, one row per slot: the disaggregated (strong) linking
     n = len(x)
@@ -283,18 +237,19 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
     # (3)+(4) compute within min(peak, power x efficiency), per (epoch, host) with any assignment
     flops_rate = p.slot_flops_per_s()[t_x, d_x, k_x]
     if p.queueing:
-        _waiting_rows(b, p, t_x * H + h_x, x, flops_rate, scale)
+        waiting_rows(b, p, t_x * H + h_x, x, flops_rate, scale)
     else:
-        _capacity_rows(b, t_x * H + h_x, x, flops_rate, p.compute_budget_flops_s().ravel(), integral)
+        capacity_rows(b, t_x * H + h_x, x, flops_rate, p.compute_budget_flops_s().ravel(), integral)
 
     if p.harvest_w is not None:
-        _battery_rows(b, p, t_x, h_x, x, flops_rate)
+        battery_rows(b, p, t_x, h_x, x, flops_rate)
     if options.copy_capacity_rows and not integral:  # its normalised coefficients are fractions
         copy = (t_x * p.n_models + m_x) * H + h_x
-        _copy_capacity_rows(b, copy, x, y_of_x, flops_rate, p.compute_budget_flops_s()[t_x, h_x])
-        _copy_capacity_rows(b, copy, x, y_of_x, p.bits_per_s()[t_x, d_x], p.link_bps()[t_x, h_x])
+        copy_capacity_rows(b, copy, x, y_of_x, flops_rate, p.compute_budget_flops_s()[t_x, h_x])
+        copy_capacity_rows(b, copy, x, y_of_x, p.bits_per_s()[t_x, d_x], p.link_bps()[t_x, h_x])
 
     # (6) host link: requests, plus model uploads in per_epoch mode (their z columns join below)
+    uploads = {}
     if p.placement == "per_epoch" and T > 1:
         # (8) z >= y[t] - y[t-1] for each y with t >= 1 (a y[t-1] without a variable is 0), z continuous in [0, 1]
         later = t_y >= 1
@@ -302,148 +257,45 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
         z = b.variables(len(t_z), 0.0, 1.0, False, p.migration_cost()[pm[pair_z]] / scale)
         before = y_at[t_z - 1, pair_z]
         rows, held = np.arange(len(z)), before >= 0
+        uploads = {"upload_rows": b.n_rows + rows, "upload_index": np.stack([t_z, pm[pair_z], ph[pair_z]], axis=1)}
         b.rows_(np.concatenate([rows, rows, rows[held]]), np.concatenate([z, y[later], before[held]]),
                 np.concatenate([np.ones(len(z)), -np.ones(len(z)), np.ones(int(held.sum()))]),
                 np.zeros(len(z)), np.full(len(z), np.inf))
         upload_bps = p.upload_bps()[t_z, pm[pair_z]]
-        _capacity_rows(b, np.concatenate([t_x * H + h_x, t_z * H + ph[pair_z]]), np.concatenate([x, z]),
+        capacity_rows(b, np.concatenate([t_x * H + h_x, t_z * H + ph[pair_z]]), np.concatenate([x, z]),
                        np.concatenate([bits_rate, upload_bps]), link_bps.ravel(), integral)
     else:
-        _capacity_rows(b, t_x * H + h_x, x, bits_rate, link_bps.ravel(), integral)
+        capacity_rows(b, t_x * H + h_x, x, bits_rate, link_bps.ravel(), integral)
 
     # (5) memory: per host (fixed) or per (epoch, host); only where the candidate models could overflow it
     if p.placement == "fixed":
-        _capacity_rows(b, ph, y, p.model_memory_bytes[pm], p.memory_bytes, integral, only_binding=True)
+        capacity_rows(b, ph, y, p.model_memory_bytes[pm], p.memory_bytes, integral, only_binding=True)
     else:
         t_y = y_index[:, 0]
-        _capacity_rows(b, t_y * H + y_index[:, 2], y, p.model_memory_bytes[y_index[:, 1]],
+        capacity_rows(b, t_y * H + y_index[:, 2], y, p.model_memory_bytes[y_index[:, 1]],
                        np.tile(p.memory_bytes, T), integral, only_binding=True)
 
     # (7a) site uplink (requests) and (7b) downlink (responses), per (epoch, site)
     via = p.via_site()[t_x, d_x, k_x]  # a local host's slot does not cross the site's terminals
     site_x = (t_x * p.site_uplink_gbps.shape[1] + p.demand_site[d_x])[via]
     t_v, d_v = t_x[via], d_x[via]
-    _capacity_rows(b, site_x, x[via], p.request_bits_per_s()[t_v, d_v], p.site_uplink_bps().ravel(), integral)
-    _capacity_rows(b, site_x, x[via], p.response_bits_per_s()[t_v, d_v], p.site_downlink_bps().ravel(), integral)
+    capacity_rows(b, site_x, x[via], p.request_bits_per_s()[t_v, d_v], p.site_uplink_bps().ravel(), integral)
+    capacity_rows(b, site_x, x[via], p.response_bits_per_s()[t_v, d_v], p.site_downlink_bps().ravel(), integral)
 
     # (16) shared links: each slot's terms on the (epoch, link) rows it loads
     link_row, link_bits = (a[t_x, d_x, k_x] for a in p.link_terms())  # [n_x, 2L]
     on = link_row >= 0
-    _capacity_rows(b, link_row[on], np.broadcast_to(x[:, None], on.shape)[on], link_bits[on],
+    capacity_rows(b, link_row[on], np.broadcast_to(x[:, None], on.shape)[on], link_bits[on],
                    p.network_link_bps().ravel(), integral)
 
+    if floors is not None:
+        prices, floor = floors
+        b.epoch_floors(np.asarray(floor, float) / scale, y, prices[tuple(y_index.T)] / scale)
     proto = b.proto()
     if integral:
-        _require_integral(proto)
+        require_integral(proto)
     return MilpModel(proto=proto, objective_scale=scale, x_index=np.stack([t_x, d_x, k_x], axis=1),
-                     y_index=y_index, x_ids=x, y_ids=y)
-
-
-def _capacity_rows(b: _Builder, key, var, coef, limit, integral: bool, only_binding: bool = False) -> None:
-    """sum over terms with the same key of coef x var <= limit[key]; rows with an infinite limit are
-    dropped, and with `only_binding` so are rows whose terms cannot reach the limit even all at 1."""
-    keys, row = _dense_rows(key)
-    rhs = limit[keys]
-    keep = np.isfinite(rhs)
-    if only_binding:
-        keep &= np.bincount(row, coef, len(keys)) > rhs
-    if not keep.any():
-        return
-    new_row = np.cumsum(keep) - 1
-    term = keep[row]
-    # Rows normalised to a right side of 1 (0 stays 0): the data spans 1e3 .. 1e15 otherwise.
-    norm = 1.0 if integral else np.where(rhs[keep] > 0, rhs[keep], 1.0)
-    upper = rhs[keep] / norm
-    coef_n = coef[term] / (norm[new_row[row[term]]] if not integral else 1.0)
-    b.rows_(new_row[row[term]], var[term], coef_n, np.full(keep.sum(), -np.inf), upper)
-
-
-def _copy_capacity_rows(b: _Builder, copy, x, y_of_x, coef, capacity) -> None:
-    """(15) per copy (epoch, model, host): the load of the slots it serves <= the host's capacity x y. Valid
-    because an unplaced copy serves nothing, and redundant in integers; in the relaxation it stops a copy
-    opened a little from carrying a whole host's load (the textbook facility-location row sum_j d_j x_ij <=
-    s_i y_i). Only copies whose slots together could exceed the capacity get a row."""
-    keys, row = _dense_rows(copy)
-    cap = np.zeros(len(keys))
-    cap[row] = capacity  # the same for every term of one copy
-    first = np.zeros(len(keys), np.int64)
-    first[row[::-1]] = np.arange(len(row))[::-1]
-    keep = np.isfinite(cap) & (cap > 0) & (np.bincount(row, coef, len(keys)) > cap)
-    if not keep.any():
-        return
-    new_row = np.cumsum(keep) - 1
-    term = keep[row]
-    n = int(keep.sum())
-    # Normalised by the capacity: coef / cap on x, -1 on y, at most 0.
-    b.rows_(np.concatenate([new_row[row[term]], np.arange(n)]), np.concatenate([x[term], y_of_x[first[keep]]]),
-            np.concatenate([coef[term] / cap[row[term]], -np.ones(n)]), np.full(n, -np.inf), np.zeros(n))
-
-
-def _waiting_rows(b: _Builder, p: PlacementProblem, key, var, flops_rate, scale: float) -> None:
-    """(13): per (epoch, host) key with a finite capacity, rho = its load over the capacity (at most the
-    ceiling, the variable's bound) and w at or above each chord of the mean queue that rho can reach."""
-    H = p.n_hosts
-    keys, row = _dense_rows(key)
-    capacity = p.compute_capacity_flops_s().ravel()[keys]
-    keep = np.isfinite(capacity) & (capacity > 0)  # a zero capacity serves nothing: (10) removed its slots
-    if not keep.any():
-        return
-    n = int(keep.sum())
-    new_row = (np.cumsum(keep) - 1)[row]
-    term = keep[row]
-    share = flops_rate[term] / capacity[keep][new_row[term]]  # utilisation of each term's whole demand
-    rho = b.variables(n, 0.0, p.utilization_ceiling, False, 0.0)
-    b.rows_(np.concatenate([new_row[term], np.arange(n)]), np.concatenate([var[term], rho]),
-            np.concatenate([share, -np.ones(n)]), np.zeros(n), np.zeros(n))
-    t, h = keys[keep] // H, keys[keep] % H
-    intercept, slope = p.waiting_chords()
-    reach = np.minimum(np.bincount(new_row[term], share, n), p.utilization_ceiling)
-    # w is bounded by the interpolant at the highest utilisation it can reach (the chords are increasing, and w
-    # is minimised, so no optimum is cut): every variable then has a finite box, which the certified LP bound
-    # of a first-order solver's multipliers needs (lp_bound)
-    w = b.variables(n, 0.0, np.maximum(queue_length(reach, intercept[h], slope[h]), 0.0), False,
-                    1e3 * p.epoch_s[t] / scale)
-    start = breakpoints(p.utilization_ceiling, intercept.shape[1])[:-1]
-    i, j = np.nonzero(start[None, :] < reach[:, None])
-    lines = np.arange(len(i))
-    b.rows_(np.concatenate([lines, lines]), np.concatenate([rho[i], w[i]]),
-            np.concatenate([slope[h[i], j], -np.ones(len(i))]), np.full(len(i), -np.inf), -intercept[h[i], j])
-
-
-def _battery_rows(b: _Builder, p: PlacementProblem, t_x, h_x, x, flops_rate) -> None:
-    """(14) for every battery host some slot uses, in every epoch (an idle epoch charges), each row divided
-    by the battery's energy (by the most an epoch harvests where there is no battery)."""
-    T = p.n_epochs
-    hosts = np.unique(h_x[p.battery_hosts()[h_x]])
-    if not hosts.size:
-        return
-    slot = np.searchsorted(hosts, h_x)
-    on = (slot < len(hosts)) & (hosts[np.minimum(slot, len(hosts) - 1)] == h_x)
-    harvest_j = p.epoch_s[:, None] * p.harvest_w[:, hosts]
-    scale = np.where(p.battery_j[hosts] > 0, p.battery_j[hosts], np.maximum(harvest_j.max(axis=0), 1.0))
-    n = len(hosts)
-    e = b.variables(T * n, 0.0, np.tile(p.battery_j[hosts] / scale, T), False, 0.0).reshape(T, n)  # e[t+1]
-    row = np.arange(T * n).reshape(T, n)
-    draw = p.epoch_s[t_x[on]] * flops_rate[on] / p.flops_per_joule[h_x[on]] / scale[slot[on]]
-    terms_row = [row[t_x[on], slot[on]], row.ravel(), row[1:].ravel()]
-    terms_var = [x[on], e.ravel(), e[:-1].ravel()]
-    terms_coef = [draw, np.ones(T * n), -np.ones((T - 1) * n)]
-    upper = harvest_j / scale[None, :]
-    upper[0] += p.battery_j[hosts] / scale  # e[0] = battery_j, a constant
-    b.rows_(np.concatenate(terms_row), np.concatenate(terms_var), np.concatenate(terms_coef),
-            np.full(T * n, -np.inf), upper.ravel())
-
-
-def _require_integral(proto: model_pb2.ModelProto) -> None:
-    for name, values in (("objective coefficient", proto.objective.linear_coefficients.values),
-                         ("constraint coefficient", proto.linear_constraint_matrix.coefficients),
-                         ("constraint bound", proto.linear_constraints.upper_bounds),
-                         ("variable bound (a share, 12)", proto.variables.upper_bounds)):
-        a = np.asarray(values)
-        a = a[np.isfinite(a)]
-        if a.size and not np.all(a == np.round(a)):
-            raise InputError(f"CP-SAT needs integral data, but a {name} is {a[a != np.round(a)][0]!r}",
-                             field="solver.milp.solver", expected="'highs' or 'scip' for non-integral data")
+                     y_index=y_index, x_ids=x, y_ids=y, **uploads)
 
 
 _TERMINATION = result_pb2.TerminationReasonProto
@@ -455,7 +307,9 @@ def solve(problem: PlacementProblem, options: MilpOptions = MilpOptions(), *, se
     `seed` is the solver's random seed; `hint` a starting solution. Without a hint (and unless `options.relax`:
     an LP has no incumbent to start from) the strategy `options.warm_start` names gives one, with the same
     seed; its time counts in build_seconds. With `options.regions`, a problem that splits into regions
-    (`placement.solvers.regions`, or `shared_hosts` with `coordinated_hosts`) is solved region by region."""
+    (`placement.solvers.regions`, or `shared_hosts` with `coordinated_hosts`) is solved region by region.
+    `options.epoch_rounds` is read by the registry's 'milp' (`placement.solvers.epoch_dual.solve_milp`), which
+    decomposes over epochs before calling this."""
     _check(options)
     if options.regions and not options.relax and hint is None:
         from placement.solvers.shared_hosts import by_regions  # imports this module
@@ -504,32 +358,32 @@ def solve_within(problem: PlacementProblem, copies: tuple[np.ndarray, np.ndarray
     return _solve(problem, options, 0, hint, copies, slots)
 
 
+def solve_priced(problem: PlacementProblem, options: MilpOptions, seed: int, hint: Solution | None,
+                 copy_prices: np.ndarray | None = None, floors: tuple[np.ndarray, np.ndarray] | None = None
+                 ) -> SolveResult:
+    """The MILP with `copy_prices` added to the copies' costs and the rows (17) of `floors` (see `build`;
+    `placement.solvers.epoch_dual`), started from `hint`."""
+    _check(options)
+    return _solve(problem, options, seed, hint, floors=floors, copy_prices=copy_prices)
+
+
 def _solve(problem: PlacementProblem, options: MilpOptions, seed: int, hint: Solution | None,
-           copies: tuple[np.ndarray, np.ndarray] | None = None, slots: np.ndarray | None = None) -> SolveResult:
-    """Build the model (copies within the bounds `copies`, on `slots`, if given), start it from `hint`,
-    solve it."""
+           copies: tuple[np.ndarray, np.ndarray] | None = None, slots: np.ndarray | None = None,
+           floors: tuple[np.ndarray, np.ndarray] | None = None, copy_prices: np.ndarray | None = None
+           ) -> SolveResult:
+    """Build the model (copies within the bounds `copies`, on `slots`, with `floors` and `copy_prices`, if
+    given: see `build`), start it from `hint`, solve it."""
     start = time.perf_counter()
-    model = build(problem, options, copies, slots)
+    model = build(problem, options, copies, slots, floors, copy_prices)
     build_seconds = time.perf_counter() - start
 
-    first_order = options.solver == "pdlp"  # no seed, and its own optimality tolerances
-    params = mathopt.SolveParameters(time_limit=datetime.timedelta(seconds=options.time_limit_s),
-                                     relative_gap_tolerance=None if first_order else options.relative_gap,
-                                     threads=options.threads, random_seed=None if first_order else seed,
-                                     enable_output=options.verbose)
-    params = params.to_proto()
-    if first_order:
-        optimality = params.pdlp.termination_criteria.simple_optimality_criteria
-        optimality.eps_optimal_relative = optimality.eps_optimal_absolute = options.relative_gap
     model_params = model_parameters_pb2.ModelSolveParametersProto()
     if hint is not None:
         _add_hint(model_params, model, problem, hint)
     start = time.perf_counter()
     name = f"milp-{options.solver}" + ("-lp" if options.relax else "")
     try:
-        proto = mathopt_core.solve(model.proto, SOLVER_TYPES[options.solver].value,
-                                   mathopt.StreamableSolverInitArguments().to_proto(), params,
-                                   model_params, None, mathopt.CallbackRegistration().to_proto(), None, None)
+        proto = _run(model, options, seed, model_params)
     except StatusNotOk as e:  # the solver itself failed (HiGHS reports kError on rare models): no result
         return SolveResult(solver=name, status=Status.ERROR, solution=None, build_seconds=build_seconds,
                            solve_seconds=time.perf_counter() - start,
@@ -568,6 +422,37 @@ def _solve(problem: PlacementProblem, options: MilpOptions, seed: int, hint: Sol
     return SolveResult(solver=name, status=status, solution=solution, objective=objective, dual_bound=dual,
                        build_seconds=build_seconds, solve_seconds=solve_seconds,
                        message=f"{message} ({model.n_variables} variables, {model.n_constraints} rows)")
+
+
+def _run(model: MilpModel, options: MilpOptions, seed: int, model_params) -> result_pb2.SolveResultProto:
+    """The solver on the model, within the options' time limit and gap."""
+    first_order = options.solver == "pdlp"  # no seed, and its own optimality tolerances
+    params = mathopt.SolveParameters(time_limit=datetime.timedelta(seconds=options.time_limit_s),
+                                     relative_gap_tolerance=None if first_order else options.relative_gap,
+                                     threads=options.threads, random_seed=None if first_order else seed,
+                                     enable_output=options.verbose)
+    params = params.to_proto()
+    if first_order:
+        optimality = params.pdlp.termination_criteria.simple_optimality_criteria
+        optimality.eps_optimal_relative = optimality.eps_optimal_absolute = options.relative_gap
+    return mathopt_core.solve(model.proto, SOLVER_TYPES[options.solver].value,
+                              mathopt.StreamableSolverInitArguments().to_proto(), params,
+                              model_params, None, mathopt.CallbackRegistration().to_proto(), None, None)
+
+
+def upload_duals(problem: PlacementProblem, options: MilpOptions) -> np.ndarray:
+    """[epoch, model, host]: the multipliers of the uploads' rows (8) in the LP relaxation (request-ms per
+    upload; 0 where the relaxation stops without duals or the copy has no row)."""
+    relax = dataclasses.replace(options, relax=True)
+    model = build(problem, relax)
+    proto = _run(model, relax, 0, model_parameters_pb2.ModelSolveParametersProto())
+    prices = np.zeros((problem.n_epochs, problem.n_models, problem.n_hosts))
+    duals = next((s.dual_solution for s in proto.solutions if s.HasField("dual_solution")), None)
+    if duals is not None and len(model.upload_rows):
+        value = np.zeros(model.n_constraints)
+        value[np.asarray(duals.dual_values.ids, np.int64)] = duals.dual_values.values
+        prices[tuple(model.upload_index.T)] = value[model.upload_rows] * model.objective_scale
+    return prices
 
 
 def _solution(problem: PlacementProblem, model: MilpModel, primal) -> Solution:

@@ -67,6 +67,11 @@ class MilpOptions:
                                                     "(empty: a new local instance), as `placement sweep --address`")
     copy_capacity_rows: bool = option(True, help="add constraint (15), each copy's load within its host's compute "
                                                  "and link capacity times y: same optimum, a tighter relaxation")
+    epoch_rounds: int = option(
+        0, check=_at_least(0), expected=NON_NEGATIVE_INTEGER,
+        help="per_epoch placement: rounds of the epochs' Lagrangian decomposition (placement.solvers.epoch_dual: "
+             "one MILP per epoch, uploads priced) within half the time limit, whose best solution and bound start "
+             "the whole MILP (0: none). 120 x 300 x 5 x 6 in 600 s: gap 0.013% with them, 0.098% without")
     warm_start: str = option(
         "greedy", check=_warm_start, expected="'none' or a strategy of placement.solvers.SOLVERS",
         help="strategy whose solution starts the MILP when no hint is given ('none': no start; not used with "
