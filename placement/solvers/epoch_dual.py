@@ -98,13 +98,13 @@ class Round:
 
 
 def dual_round(problem: PlacementProblem, lam: np.ndarray, options: MilpOptions, seed: int, deadline: float,
-               hints: tuple = ()) -> Round:
+               hints: tuple = (), absent: np.ndarray | None = None) -> Round:
     """D(lam): each epoch's MILP at its copy prices, `threads` at a time (HiGHS lets go of Python's lock while
     it solves: two epochs of 120x300x5 in 11.5 s on 2 cores, 23.0 s one after the other), each within an equal
-    share of the time left to `deadline`."""
+    share of the time left to `deadline`. `absent`: ~copies_with_slots(problem), if the caller has it."""
     p = problem
     prices = lam[:-1] - lam[1:]
-    absent = ~copies_with_slots(p)
+    absent = ~copies_with_slots(p) if absent is None else absent
     threads = min(os.cpu_count() or 1, p.n_epochs)
     limit = max((deadline - time.perf_counter()) * threads / p.n_epochs, 1.0)
     sub_options = dataclasses.replace(options, time_limit_s=limit)
@@ -154,8 +154,9 @@ def solve(problem: PlacementProblem, options: MilpOptions, seed: int = 0) -> Sol
     # The epochs' bounds add up to D: each within a tenth of the gap sought (at a quarter, D stalled 0.003% lower).
     sub_options = dataclasses.replace(options, relative_gap=options.relative_gap / 10)
     rounds, theta, stalled, history = 0, 2.0, 0, []
+    absent = ~copies_with_slots(p)  # the same every round
     while rounds < options.epoch_rounds and time.perf_counter() < deadline:
-        this = dual_round(p, lam, sub_options, seed, deadline, hints)
+        this = dual_round(p, lam, sub_options, seed, deadline, hints, absent)
         rounds, hints = rounds + 1, this.hints
         if best_round is None or this.bound > best_round.bound:
             best_round, stalled = this, 0
