@@ -1,7 +1,7 @@
 """Score and check a placement from the raw problem arrays, independently of every solver.
 
 `evaluate(problem, solution)` recomputes the objective of `placement.solvers.milp` term by term and checks
-each of its constraints (1)-(16) with its own sums (np.add.at over the candidate hosts, not the solver's
+each of its constraints (1)-(16) and (18) with its own sums (np.add.at over the candidate hosts, not the solver's
 matrices), so a solver bug shows up here instead of being trusted. It reports each violated constraint and
 by how much, a latency breakdown per demand, and the load on every host and site link against its limits.
 """
@@ -14,7 +14,7 @@ import numpy as np
 
 from placement.problem.battery import state_of_charge
 from placement.problem.link_rows import LINK_KINDS
-from placement.problem.queueing import formation_request_ms, queue_length
+from placement.problem.queueing import formation_request_ms, queue_length, waiting_ms
 from placement.problem.solution import Solution
 from placement.problem.spec import HOST_KINDS, LOCAL, PlacementProblem
 
@@ -235,8 +235,11 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
     queue = queue_length(np.where(np.isfinite(budget), utilization, 0.0), *p.waiting_chords())  # [T, H]
     arrivals = np.zeros((T, H))
     np.add.at(arrivals, (np.broadcast_to(t_ix, x.shape), host), np.where(padding, 0.0, p.rate_per_s[:, :, None] * x))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        host_waiting_ms = np.where(arrivals > 0, 1e3 * queue / arrivals, 0.0)
+    host_waiting_ms = waiting_ms(queue, arrivals)
+    if p.slo_mode == "constraint" and p.queueing:  # (18) no slot serves where its host's wait exceeds its slack
+        slack = np.where(padding, np.inf, p.slo_slack_ms())
+        flag("(18) SLO with waiting", np.where(used, host_waiting_ms[t_ix, host] - slack, 0)
+             - tolerance * p.slo_ms[None, :, None], slack, slot_label)
     flag("(4) power", np.where(np.isfinite(p.power_budget_w), power - p.power_budget_w * (1 + tolerance), 0),
          p.power_budget_w, lambda t, h: f"epoch {t}, {host_label(h)}")
 

@@ -82,3 +82,10 @@ def formation_request_ms(batch_size, epoch_s):
     """Request-ms the requests of one copy spend waiting for their batches to fill over an epoch of `epoch_s`:
     1e3 x epoch_s x (b - 1) / 2, elementwise over the batch sizes b (derived in placement.problem.batching)."""
     return 1e3 * epoch_s * (np.asarray(batch_size, dtype=float) - 1.0) / 2.0
+
+
+def waiting_ms(queue: np.ndarray, arrivals_per_s: np.ndarray) -> np.ndarray:
+    """[...] the mean wait of a request at a host, ms, from its mean queue Lq and its arrival rate (Little's
+    law: Lq / arrival rate); 0 where nothing arrives."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(arrivals_per_s > 0, 1e3 * queue / arrivals_per_s, 0.0)

@@ -117,7 +117,8 @@ class PlacementProblem:
       latency); the wait for a batch to fill is in opening_cost (`queueing.formation_request_ms`).
     Service-level objectives
       slo_mode ('report': attainment only; 'penalty': each request served in a slot whose latency before
-      waiting exceeds its SLO adds slo_penalty_ms; 'constraint': such slots are unusable (10), and a demand
+      waiting exceeds its SLO adds slo_penalty_ms; 'constraint': such slots are unusable (10), with queueing a
+      slot serves only where its host's mean wait is within the SLO less its latency (18), and a demand
       none of whose slots meets its SLO goes unserved), slo_penalty_ms (request-ms).
     """
 
@@ -348,7 +349,12 @@ class PlacementProblem:
 
     def over_slo(self) -> np.ndarray:
         """[epoch, demand, slot] bool: the slot's latency before waiting exceeds the demand's SLO."""
-        return sum(self.latency_parts_ms()) > self.slo_ms[None, :, None]
+        return self.slo_slack_ms() < 0
+
+    def slo_slack_ms(self) -> np.ndarray:
+        """[epoch, demand, slot]: the demand's SLO less the slot's latency before waiting: the most a request
+        there may wait for an accelerator under slo_mode 'constraint' (18)."""
+        return self.slo_ms[None, :, None] - sum(self.latency_parts_ms())
 
     def slot_cost_ms(self) -> np.ndarray:
         """[epoch, demand, slot]: what one request served in the slot adds to the objective before waiting:

@@ -5,7 +5,7 @@ first use, so that importing the registry, as the config loader does, loads neit
 default options, a preset of one of the classes in `placement.solvers.options`. The config's
 `[solver.<name>]` sections take their type and defaults from here.
 
-Modules: `milp` (the exact model; its docstring states constraints (1)-(17); `milp_rows` builds them; `epoch_dual`
+Modules: `milp` (the exact model; its docstring states constraints (1)-(18); `milp_rows` builds them; `epoch_dual`
 its Lagrangian decomposition over epochs), `gradient` (the heuristic's
 orchestration, from `copy_dual` (copy prices, their bound and fixings), `lagrangian` prices, the
 `relaxation` in JAX, the vectorized `repair` and the per-demand repair, `local_search` and `neighbourhood`),

@@ -2,7 +2,7 @@
 
 Each is a function `(problem, options=BaselineOptions(), *, seed=0, hint=None) -> SolveResult` (the solver
 contract; a baseline has no options and ignores the hint: it is a fixed rule) that works from the candidate
-slots of each demand and returns a solution satisfying every constraint (1)-(15) of `placement.solvers.milp`
+slots of each demand and returns a solution satisfying every constraint (1)-(16) and (18) of `placement.solvers.milp`
 exactly:
 
   cloud_only       every request to the lowest-latency usable cloud slot with spare capacity (split over

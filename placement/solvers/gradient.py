@@ -1,5 +1,5 @@
 """Gradient heuristic: relaxations of the MILP of `placement.solvers.milp` optimised in JAX, then rounded,
-repaired and improved on the host, so the result satisfies every constraint (1)-(15) exactly. This module is
+repaired and improved on the host, so the result satisfies every constraint (1)-(16) and (18) exactly. This module is
 the orchestration and the per-demand repair; each algorithm has its own module.
 
 0a. Copy prices (`placement.solvers.copy_dual`, options `copies`), where the problem has at most
@@ -63,7 +63,7 @@ from placement.solvers.local_search import Improver
 from placement.solvers.options import DualOptions, GradientOptions, MilpOptions
 from placement.solvers.relaxation import relax, relaxed_restarts
 from placement.solvers.repair import choose_copies, relaxed_use, repair
-from placement.solvers.residuals import EPS, State, no_solution
+from placement.solvers.residuals import EPS, State, no_solution, within_slo
 
 
 def _repair(problem: PlacementProblem, x: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> State:
@@ -124,6 +124,7 @@ def solve(problem: PlacementProblem, options: GradientOptions = GradientOptions(
     repaired = []  # (objective, order offered, tag, state): candidate solutions, sorted below
 
     def offer(tag: tuple, state: State) -> None:
+        state = within_slo(state)
         value = objective(p, state.solution()) if state.complete() else np.inf
         repaired.append((value, len(repaired), tag, state))
 
@@ -351,7 +352,10 @@ ASSIGNMENT_LP_LIMIT_S = 60.0  # well above what exact_assignment_slots lets it t
 def _exact_assignment(state: State) -> State | None:
     """Step 4: the best shares at `state`'s copies (the MILP with every y fixed: an LP for splittable demands)
     and the copies left idle dropped; None if the LP finds no solution in its time."""
-    result = milp.best_assignment(state.problem, state.y, MilpOptions(relax=True, time_limit_s=ASSIGNMENT_LP_LIMIT_S))
+    p = state.problem
+    # (18)'s binaries must stay binary; without them the y are fixed and the rest is continuous: an LP
+    relax = not (p.queueing and p.slo_mode == "constraint")
+    result = milp.best_assignment(p, state.y, MilpOptions(relax=relax, time_limit_s=ASSIGNMENT_LP_LIMIT_S))
     if result.solution is None:
         return None
     exact = State.of(state.problem, result.solution)

@@ -83,6 +83,13 @@ slot of d in epoch t, h = host(t, d, k), m model, m(d) the model demand d asks f
        the objective's terms of epoch t (all but the uploads') + sum_m,h (lam[t] - lam[t+1]) y[t,m,h] >= D_t
                                                             D_t: epoch t's own MILP's bound at the copy
                                                             prices lam[t] - lam[t+1], 0 <= lam <= c W[m]/1e9
+  (18) with queueing under slo_mode 'constraint', per slot the host's wait could push over its SLO
+       (S[t,d,k] = slo_ms[d] - L[t,d,k], its slack; problem.slo_slack_ms), with r[t,h] = sum_{d,k: h}
+       rate[t,d] x[t,d,k] the host-epoch's arrivals and v[t,d,k] in {0, 1} (x itself under (11)):
+       x[t,d,k] <= a[t,d,k] v[t,d,k],   1e3 w[t,h] - S[t,d,k] r[t,h] <= 1e3 max(w[t,h]) (1 - v[t,d,k])
+                                                            a request's mean wait, 1e3 Lq / r (Little),
+                                                            within the slack of every slot that serves
+                                                            (milp_rows.slo_waiting_rows: which slots need it)
 
 Rows (3) and (4) are merged into one with the tighter right-hand side (problem.compute_budget_flops_s);
 the evaluator checks them apart. Rows whose right-hand side is infinite are not built. (12) is the upper
@@ -113,7 +120,7 @@ from placement.problem.spec import PlacementProblem
 from placement.solvers import SOLVERS, lp_bound
 from placement.solvers.copy_epochs import copy_epochs, upload_may_bind
 from placement.solvers.milp_rows import (Builder, battery_rows, capacity_rows, copy_capacity_rows, require_integral,
-                                          waiting_rows)
+                                          slo_waiting_rows, waiting_rows)
 from placement.solvers.options import MilpOptions
 
 SOLVER_TYPES = {"highs": mathopt.SolverType.HIGHS, "scip": mathopt.SolverType.GSCIP,
@@ -237,7 +244,10 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
     # (3)+(4) compute within min(peak, power x efficiency), per (epoch, host) with any assignment
     flops_rate = p.slot_flops_per_s()[t_x, d_x, k_x]
     if p.queueing:
-        waiting_rows(b, p, t_x * H + h_x, x, flops_rate, scale)
+        waiting = waiting_rows(b, p, t_x * H + h_x, x, flops_rate, scale)
+        if waiting is not None and p.slo_mode == "constraint":
+            slo_waiting_rows(b, waiting, t_x * H + h_x, x, share, binary, not options.relax, p.rate_per_s[t_x, d_x],
+                             p.flops_per_request()[m_x, h_x], p.slo_slack_ms()[t_x, d_x, k_x], t_x)
     else:
         capacity_rows(b, t_x * H + h_x, x, flops_rate, p.compute_budget_flops_s().ravel(), integral)
 

@@ -3,6 +3,8 @@ that accumulates variables and rows as numpy triplets, and the row families that
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from ortools.math_opt import model_pb2
 
@@ -120,7 +122,7 @@ def copy_capacity_rows(b: Builder, copy, x, y_of_x, coef, capacity) -> None:
             np.concatenate([coef[term] / cap[row[term]], -np.ones(n)]), np.full(n, -np.inf), np.zeros(n))
 
 
-def waiting_rows(b: Builder, p: PlacementProblem, key, var, flops_rate, scale: float) -> None:
+def waiting_rows(b: Builder, p: PlacementProblem, key, var, flops_rate, scale: float) -> Waiting | None:
     """(13): per (epoch, host) key with a finite capacity, rho = its load over the capacity (at most the
     ceiling, the variable's bound) and w at or above each chord of the mean queue that rho can reach."""
     H = p.n_hosts
@@ -128,7 +130,7 @@ def waiting_rows(b: Builder, p: PlacementProblem, key, var, flops_rate, scale: f
     capacity = p.compute_capacity_flops_s().ravel()[keys]
     keep = np.isfinite(capacity) & (capacity > 0)  # a zero capacity serves nothing: (10) removed its slots
     if not keep.any():
-        return
+        return None
     n = int(keep.sum())
     new_row = (np.cumsum(keep) - 1)[row]
     term = keep[row]
@@ -149,6 +151,62 @@ def waiting_rows(b: Builder, p: PlacementProblem, key, var, flops_rate, scale: f
     lines = np.arange(len(i))
     b.rows_(np.concatenate([lines, lines]), np.concatenate([rho[i], w[i]]),
             np.concatenate([slope[h[i], j], -np.ones(len(i))]), np.full(len(i), -np.inf), -intercept[h[i], j])
+    return Waiting(keys[keep], w, np.maximum(queue_length(reach, intercept[h], slope[h]), 0.0), reach, capacity[keep])
+
+
+@dataclasses.dataclass(frozen=True)
+class Waiting:
+    """The (epoch, host) keys of (13) and, per key, its w variable, the most w can be (the queue at the highest
+    utilisation the candidates can bring), that utilisation, and the compute capacity."""
+
+    keys: np.ndarray
+    w: np.ndarray
+    w_upper: np.ndarray
+    reach: np.ndarray
+    capacity: np.ndarray
+
+
+def slo_waiting_rows(b: Builder, waiting: Waiting, key, x, x_upper, x_binary: bool, integer: bool, rate, flops,
+                     slack_ms, epoch) -> None:
+    """(18) per slot whose slack the host's wait could exceed: served (z = 1) only if 1e3 w <= slack x lam,
+    lam the host-epoch's arrival rate (requests/s): Lq / lam, the mean wait (Little), within the slack. z is x
+    itself when x is binary, else a new variable with x <= a z (`integer`: binary, else in [0, 1]). Terms per slot: `key` (epoch x H + host), the
+    variable x and its upper bound a, the demand's rate, the FLOPs of one request, the slack (ms), the epoch.
+
+    A slot needs no row when even the longest wait its host can reach is within its slack: Lq(rho) / rho does
+    not fall as rho grows (Lq is convex and 0 at 0) and lam >= rho C / F_max, so the wait is at most
+    1e3 Lq(reach) / reach x F_max / C."""
+    at = np.searchsorted(waiting.keys, key)
+    at = np.minimum(at, len(waiting.keys) - 1)
+    has = waiting.keys[at] == key
+    heaviest = np.zeros(len(waiting.keys))
+    np.maximum.at(heaviest, at[has], flops[has])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        longest_ms = np.where(waiting.reach > 0, 1e3 * waiting.w_upper / waiting.reach * heaviest / waiting.capacity,
+                              0.0)
+    binds = has & (slack_ms < longest_ms[at])
+    if not binds.any():
+        return
+    # lam per key with a binding slot: lam - sum rate x = 0 over all the key's slots
+    lam_keys, lam_row = dense_rows(at[binds])
+    lam = b.variables(len(lam_keys), 0.0, np.inf, False, 0.0, epoch[binds][np.unique(lam_row, return_index=True)[1]])
+    of_key = np.full(len(waiting.keys), -1)
+    of_key[lam_keys] = np.arange(len(lam_keys))
+    term = has & (of_key[at] >= 0)
+    b.rows_(np.concatenate([of_key[at[term]], np.arange(len(lam))]), np.concatenate([x[term], lam]),
+            np.concatenate([-rate[term], np.ones(len(lam))]), np.zeros(len(lam)), np.zeros(len(lam)))
+    n = int(binds.sum())
+    if x_binary:
+        z = x[binds]
+    else:
+        z = b.variables(n, 0.0, 1.0, integer, 0.0, epoch[binds])
+        b.rows_(np.concatenate([np.arange(n), np.arange(n)]), np.concatenate([x[binds], z]),
+                np.concatenate([np.ones(n), -x_upper[binds]]), np.full(n, -np.inf), np.zeros(n))
+    # normalised by M = 1e3 w_upper, which the row's left side cannot exceed when z = 0
+    big = 1e3 * np.maximum(waiting.w_upper[at[binds]], 1e-12)
+    lines = np.arange(n)
+    b.rows_(np.concatenate([lines, lines, lines]), np.concatenate([waiting.w[at[binds]], lam[of_key[at[binds]]], z]),
+            np.concatenate([1e3 / big, -slack_ms[binds] / big, np.ones(n)]), np.full(n, -np.inf), np.ones(n))
 
 
 def battery_rows(b: Builder, p: PlacementProblem, t_x, h_x, x, flops_rate) -> None:

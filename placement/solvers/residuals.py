@@ -16,12 +16,13 @@ import time
 
 import numpy as np
 
-from placement.problem.queueing import queue_length
+from placement.problem.queueing import queue_length, waiting_ms
 from placement.problem.shortfalls import shortfalls
 from placement.problem.solution import Solution, SolveResult, Status
 from placement.problem.spec import PlacementProblem, inverse_limit
 
 EPS = 1e-12  # a share below this is not worth a copy; a remainder below it counts as served
+BISECTIONS = 40  # halvings of the largest share within the SLO's slack (18): 1e-12 of the share
 
 
 class Residuals:
@@ -64,6 +65,14 @@ class Residuals:
         self.down_per_share = p.response_bits_per_s()  # [epoch, demand] through the site downlink
         self.upload_bps = p.upload_bps()  # [epoch, model]
         self.upload_cost = p.migration_cost()  # [model] request-ms per upload
+        self.budget = p.sustained_budget_flops_s()  # what `compute` counts down from
+        self.per_capacity = inverse_limit(p.compute_capacity_flops_s())  # load -> utilisation
+        self.chords = p.waiting_chords()
+        # (18): with queueing under slo_mode 'constraint', per (epoch, host) the requests/s it serves and the
+        # smallest slack (SLO less latency before waiting, ms) of the slots it serves; None otherwise
+        self.slack = p.slo_slack_ms() if p.queueing and p.slo_mode == "constraint" else None
+        self.arrivals = np.zeros((p.n_epochs, p.n_hosts))
+        self.tightest = np.full((p.n_epochs, p.n_hosts), np.inf)
 
     def _upload(self, t: int, m: int, h: np.ndarray) -> np.ndarray:
         """[len(h)] bits/s a new copy of m on h would upload in epoch t (per_epoch mode, t >= 1)."""
@@ -99,10 +108,37 @@ class Residuals:
         with np.errstate(divide="ignore", invalid="ignore"):
             room = np.where(loads, self.shared[np.maximum(row, 0)] / np.where(loads, per_share, 1.0), np.inf)
         share = np.minimum(share, room.min(axis=1, initial=np.inf))
+        if self.slack is not None:
+            share = self._within_slo(t, d, h, share)
         ok = self.usable[t, d] & fits & (link >= 0) & (share > EPS)
         if p.single_source:
             ok &= share >= rem
         return np.where(ok, share, 0.0)
+
+    def _within_slo(self, t: int, d: int, h: np.ndarray, share: np.ndarray) -> np.ndarray:
+        """[slot] at most `share`, the largest share after which the mean wait at the slot's host (`waiting_ms`
+        of its queue and arrivals) is within the slack of every slot the host serves and of this one (18).
+        The excess wait less slack is convex in the share (the queue is convex in the load, the slack times
+        the arrivals linear), so where the host is within it now the shares that keep it so are an interval
+        from 0, found by bisection; a host already past this slot's slack offers 0."""
+        rate = self.problem.rate_per_s[t, d]
+        if rate <= 0:
+            return share
+        slack = np.minimum(self.slack[t, d], self.tightest[t, h])
+        load, per, flops = self.budget[t, h] - self.compute[t, h], self.per_capacity[t, h], self.flops_per_share[t, d]
+        intercept, slope = self.chords[0][h], self.chords[1][h]
+
+        def excess(a):
+            rho = np.where(per > 0, (load + a * flops) * per, 0.0)
+            return waiting_ms(queue_length(rho, intercept, slope), self.arrivals[t, h] + a * rate) - slack
+
+        low, high = np.zeros_like(share), np.where(excess(np.zeros_like(share)) <= 0, share, 0.0)
+        whole = excess(high) <= 0
+        for _ in range(BISECTIONS):
+            middle = 0.5 * (low + high)
+            fits = excess(middle) <= 0
+            low, high = np.where(fits, middle, low), np.where(fits, high, middle)
+        return np.where(whole, high, low)
 
     def new_copy_cost(self, t: int, d: int) -> np.ndarray:
         """[slot] objective added by placing the slot's model on its host for epoch t (0 if there)."""
@@ -143,6 +179,9 @@ class Residuals:
             self.uplink[t, p.demand_site[d]] -= self.up_per_share[t, d] * share
             self.downlink[t, p.demand_site[d]] -= self.down_per_share[t, d] * share
         self._take_shared(self.shared_row[t, d, k], self.shared_per_share[t, d, k] * share)
+        if self.slack is not None:
+            self.arrivals[t, h] += p.rate_per_s[t, d] * share
+            self.tightest[t, h] = min(self.tightest[t, h], self.slack[t, d, k])
 
     def _take_shared(self, rows: np.ndarray, bits: np.ndarray) -> None:
         """Take `bits` [n] bits/s from the shared links' rows [n] (-1: none)."""
@@ -199,6 +238,44 @@ def no_solution(name: str, problem: PlacementProblem, remaining: np.ndarray, sta
                        solve_seconds=time.perf_counter() - start, message=message)
 
 
+def within_slo(state: State) -> State:
+    """`state` with (18) made to hold where a solver that does not see it (the vectorized repair, an LP's
+    shares) left a host waiting longer than the slack of a slot it serves: each such host gives up its slots
+    of the smallest slack, round after round until every slot it still serves is within its slack (each
+    round frees one slack level at least, so the rounds end); the requests given up are then served again
+    where they fit and pay (`serve_where_it_pays`, which keeps (18)). `state` itself where nothing waits
+    too long."""
+    p = state.problem
+    if state.slack is None:
+        return state
+    x = state.x.copy()
+    T, H = p.n_epochs, p.n_hosts
+    row = np.arange(T)[:, None, None] * H + state.host
+    shed = False
+    while True:
+        load = np.bincount(row.ravel(), (x * state.flops_per_share).ravel(), T * H).reshape(T, H)
+        arrivals = np.bincount(row.ravel(), (x * p.rate_per_s[:, :, None]).ravel(), T * H).reshape(T, H)
+        rho = np.where(state.per_capacity > 0, load * state.per_capacity, 0.0)
+        wait = waiting_ms(queue_length(rho, *state.chords), arrivals)
+        used = x > 0
+        late = used & (wait.ravel()[row] > state.slack)
+        if not late.any():
+            break
+        tightest = np.full(T * H, np.inf)
+        np.minimum.at(tightest, row[used], state.slack[used])
+        late_host = np.zeros(T * H, bool)
+        late_host[row[late]] = True
+        x[used & late_host[row] & (state.slack <= tightest[row])] = 0.0
+        shed = True
+    if not shed:
+        return state
+    state = State.of(p, Solution(state.y, x))
+    penalty = np.inf if p.unserved_penalty_ms is None else p.unserved_penalty_ms
+    for t, d in np.argwhere(state.remaining > EPS):
+        state.serve_where_it_pays(t, d, np.full(p.n_slots, state.requests[t, d]), penalty)
+    return state
+
+
 def uploads_bps(problem: PlacementProblem, y: np.ndarray) -> np.ndarray:
     """[T, H] bits/s the copies new in each epoch upload over the host link (per_epoch placement, t >= 1)."""
     p = problem
@@ -211,7 +288,7 @@ def uploads_bps(problem: PlacementProblem, y: np.ndarray) -> np.ndarray:
 class State(Residuals):
     """`Residuals` that can also give shares and copies back (for local moves), and be saved and restored."""
 
-    _LIMITS = ("compute", "link", "uplink", "downlink", "shared", "memory", "y")
+    _LIMITS = ("compute", "link", "uplink", "downlink", "shared", "memory", "y", "arrivals", "tightest")
 
     def __init__(self, problem: PlacementProblem):
         super().__init__(problem)
@@ -220,9 +297,6 @@ class State(Residuals):
         self.model = p.candidate_model  # [epoch, demand, slot]
         self.slack_link = 1e-9 * np.where(np.isfinite(self.link), np.abs(self.link), 0.0)
         self.slack_memory = 1e-9 * np.abs(self.memory)
-        self.budget = p.sustained_budget_flops_s()  # what `compute` counts down from
-        self.per_capacity = inverse_limit(p.compute_capacity_flops_s())  # load -> utilisation
-        self.chords = p.waiting_chords()
 
     @classmethod
     def of(cls, problem: PlacementProblem, solution: Solution) -> State:
@@ -242,7 +316,17 @@ class State(Residuals):
         state._take_shared(state.shared_row.ravel(), (state.x[..., None] * state.shared_per_share).ravel())
         state.memory -= (state.y * p.model_memory_bytes[None, :, None]).sum(axis=1)
         state.remaining = np.where(state.requests > 0, np.maximum(1.0 - state.x.sum(axis=2), 0.0), 0.0)
+        if state.slack is not None:
+            state.arrivals = np.bincount(row.ravel(), (state.x * p.rate_per_s[:, :, None]).ravel(), T * H).reshape(T, H)
+            for t in range(T):
+                state._tighten(t)
         return state
+
+    def _tighten(self, t: int) -> None:
+        """The smallest slack of the slots each host serves in epoch t, from the shares (18)."""
+        used = self.x[t] > 0
+        self.tightest[t] = np.inf
+        np.minimum.at(self.tightest[t], self.host[t][used], self.slack[t][used])
 
     def save(self, demands=None) -> tuple:
         """What `restore` needs to undo a change: the limits and copies, and the shares of `demands`
@@ -274,8 +358,12 @@ class State(Residuals):
         self.uplink[t, p.demand_site[d]] += self.up_per_share[t, d] * through_site
         self.downlink[t, p.demand_site[d]] += self.down_per_share[t, d] * through_site
         self._take_shared(self.shared_row[t, d].ravel(), -(x[:, None] * self.shared_per_share[t, d]).ravel())
+        if self.slack is not None:
+            np.subtract.at(self.arrivals[t], h[used], p.rate_per_s[t, d] * x[used])
         self.x[t, d] = 0.0
         self.remaining[t, d] = 1.0 if self.requests[t, d] > 0 else 0.0
+        if self.slack is not None:
+            self._tighten(t)
 
     def unplace(self, t: int, m: int, h: int) -> None:
         """Remove copy (m, h) in epoch t (in every epoch in fixed placement); its shares must be released.
