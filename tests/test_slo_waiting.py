@@ -6,11 +6,12 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from placement.evaluation.metrics import evaluate
 from placement.problem.spec import SATELLITE, PlacementProblem
 from placement.problem.synthetic import random_problem
-from placement.solvers import milp
+from placement.solvers import SOLVERS, milp
 from placement.solvers.options import MilpOptions
 from tests.placement_instances import solve_with_every_strategy
 from tests.test_queueing import enumerate_with_waiting
@@ -121,3 +122,22 @@ def test_every_solver_passes_the_evaluator_where_waits_bind(seed):
     problem = slo_from_waits(base, 0.3)
     results = solve_with_every_strategy(problem, seed)
     assert results["milp"].objective > milp.solve(base, EXACT).objective * (1 + 1e-6)  # (18) binds
+
+
+# Six random instances: each new shape compiles the JAX solvers again (about 7 s an instance on 2 cores).
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), hosts=st.integers(3, 10), demands=st.integers(2, 15), epochs=st.integers(1, 2),
+       single=st.booleans(), load=st.floats(0.5, 1.5), slack_ms=st.floats(0.0, 30.0))
+def test_every_solver_keeps_waits_within_slacks(seed, hosts, demands, epochs, single, load, slack_ms):
+    base = random_problem(seed, hosts, demands, 2, epochs, placement="per_epoch", single_source=single, load=load,
+                          opening_cost=1e3)
+    fastest = np.nanmin(np.where(base.usable_slots(), base.latency_ms(), np.nan), axis=(0, 2))
+    problem = dataclasses.replace(base, slo_ms=np.nan_to_num(fastest, nan=1e3) + slack_ms, slo_mode="constraint",
+                                  queueing=True, utilization_ceiling=0.95)
+    milp_result = milp.solve(problem, MilpOptions(time_limit_s=5.0))
+    for name, strategy in SOLVERS.items():
+        result = milp_result if name == "milp" else strategy.solve(problem, seed=seed)
+        assert result.solution is not None, name
+        report = evaluate(problem, result.solution)
+        assert report.feasible, (name, report.violations[:3])
+        assert report.objective == pytest.approx(result.objective, rel=1e-5), name
