@@ -61,6 +61,27 @@ def test_the_bandwidth_fraction_is_what_published_decoding_achieves():
     assert orin.achievable_bandwidth_bytes_s == pytest.approx(0.46 * 204.8e9)
 
 
+# MLPerf Inference v3.0, closed division, NVIDIA, ResNet-50 v1.5 Offline on one GPU, samples/s
+# (github.com/mlcommons/inference_results_v3.0 at dad59af, closed/NVIDIA/results/<system>/resnet50/Offline/
+# performance/run_1/mlperf_log_summary.txt, systems DGX-H100_H100-SXM-80GBx1_TRT and L4x1_TRT). Batched
+# (gpu_batch_size 2048 on the H100, 32 on the L4: configs/resnet50/Offline/__init__.py) and INT8 (precision
+# "int8": configs/resnet50/__init__.py).
+MLPERF_OFFLINE_RESNET50 = {"cloud-h100": 91_825.7, "gateway-l4": 13_157.8}
+
+
+def test_the_arithmetic_fraction_is_what_published_batched_inference_achieves():
+    # A batched ResNet-50 is arithmetic-bound: samples/s x FLOPs a sample over the INT8 dense tensor peak (twice
+    # the FP16 dense peak on Hopper and Ada: 1,979 and 242.5 dense TOPS on the H100 SXM and L4 data sheets) is
+    # the share of peak it reaches: 0.380 on the H100, 0.445 on the L4. The catalog's achievable_fraction
+    # (0.4, FP16) is within 12% of both.
+    resnet, profiles = {m.name: m for m in models()}["resnet50"], host_profiles()
+    for name, samples_s in MLPERF_OFFLINE_RESNET50.items():
+        profile = profiles[name]
+        achieved = samples_s * resnet.flops_per_inference / (2 * profile.accelerator_peak_flops_s)
+        assert achieved == pytest.approx(profile.achievable_fraction, rel=0.12), name
+    assert profiles["cloud-h100"].achievable_fraction == profiles["gateway-l4"].achievable_fraction == 0.4
+
+
 def test_a_measured_host_takes_the_measured_time():
     catalog = {m.name: m for m in models(["llama-3.2-3b-instruct-q4", "yolov8n", "resnet50"])}
     orin, nano, h100 = (host_profiles()[p] for p in ("satellite-orin", "local-orin-nano", "cloud-h100"))
