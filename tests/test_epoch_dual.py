@@ -44,6 +44,22 @@ def test_every_bound_at_or_below_the_optimum(optima):
             found = epoch_dual.dual_round(p, lam, EXACT, 0, time.perf_counter() + 60)
             # the whole MILP's objective is within its relative gap of the optimum, which bounds any valid bound
             assert found.bound <= whole.objective * (1 + 1e-9), (p.migration_cost_per_gb, scale)
+            blocks = epoch_dual.dual_round(p, lam, EXACT, 0, time.perf_counter() + 60, block=2)
+            assert blocks.bound <= whole.objective * (1 + 1e-9), (p.migration_cost_per_gb, scale)
+
+
+def test_blocks_bound_at_least_their_epochs_apart(optima):
+    # Epochs 0-1 as one block keep their upload rows exact where the epochs apart price them: at the same
+    # prices the block's relaxation is the tighter (both solved to optimality here)
+    rng = np.random.default_rng(1)
+    tight = dataclasses.replace(EXACT, relative_gap=1e-9)
+    for p, whole in optima:
+        lam = np.zeros((p.n_epochs + 1, p.n_models, p.n_hosts))
+        lam[1:-1] = p.migration_cost()[None, :, None] * rng.uniform(0, 1, lam[1:-1].shape)
+        apart = epoch_dual.dual_round(p, lam, tight, 0, time.perf_counter() + 60)
+        blocks = epoch_dual.dual_round(p, lam, tight, 0, time.perf_counter() + 60, block=2)
+        assert apart.bound <= blocks.bound * (1 + 1e-9) and blocks.bound <= whole.objective * (1 + 1e-9)
+        assert len(blocks.bounds) == 2 and blocks.placement.shape == (p.n_epochs, p.n_models, p.n_hosts)
 
 
 def test_the_dearer_uploads_make_the_prices_matter(optima):

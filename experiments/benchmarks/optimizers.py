@@ -160,7 +160,7 @@ def main(argv=None) -> None:
     parser.add_argument("--largest", action="store_true", help="find the largest synthetic size proven optimal")
     parser.add_argument("--epoch-rounds", type=int, default=50,
                         help="--largest: the epochs' decomposition's most rounds (MilpOptions.epoch_rounds; they "
-                             "stop at 90% of --milp-limit, epoch_dual.DECOMPOSITION_SHARE)")
+                             "stop at half of --milp-limit, epoch_dual.ROUNDS_SHARE, its blocks at 90%)")
     parser.add_argument("--lp-sizes", action="store_true",
                         help="the LP relaxation by HiGHS and PDLP side by side at 18k-1M variables")
     parser.add_argument("--results", default=str(RESULTS))

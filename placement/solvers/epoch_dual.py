@@ -21,17 +21,21 @@ unless 'none') and raises D by projected subgradient steps (the subgradient at l
 epochs' copies; Polyak's step, twice the gap to the best objective so far, halved after two rounds in a row
 that do not raise the best bound), keeping the best solution, until the gap is within the MILP's relative_gap
 (the decomposition then proves optimality on its own), `MilpOptions.epoch_rounds` rounds are done or
-DECOMPOSITION_SHARE of the time limit is spent. The whole MILP then starts from the best solution with one
-more row per epoch (17):
+ROUNDS_SHARE of the time limit is spent. Then, unless proven, one round of blocks of BLOCK_EPOCHS epochs at the
+best prices: each block's MILP keeps its inner uploads exact and prices only those into and out of it, so
+its bound is at least its epochs' apart at the same prices, and its copies are one more solution. The whole
+MILP then starts from the best solution with one more row per epoch (17):
 
     cost_t + sum_m,h (lam[t] - lam[t+1])[m,h] y[t,m,h] >= the epoch's bound at the best lam
 
 valid for every solution (each epoch's part is a solution of that epoch's problem), so the root relaxation is
 at least D(lam) rather than the LP bound. The optimizer benchmark's synthetic 120x300x5x6 (`python
 experiments/benchmarks/optimizers.py --families '' --largest`, 2-core Xeon): the LP bounds the optimum 0.39%
-below the best solution known; after 600 s the MILP alone ends 0.098% from its bound, started from 11 rounds
-here (the gap after each: 0.033, 0.027, 0.021, 0.017, 0.015, 0.014, 0.013% ...) 0.0129%, short of the 0.01%
-that proves it. At 80x200x5x6 both prove the optimum (263 and 283 s). Where uploads are dear (a few percent of
+below the best solution known; after 600 s the MILP alone ends 0.098% from its bound. Here 7 epoch rounds
+(the gap after each: 0.033, 0.027, 0.021, 0.017, 0.015, 0.015, 0.013%) leave 0.013%, where 11 rounds alone had
+reached only 0.0129%; the blocks of two at the best prices raise the bound by 0.0022% and their copies lower the
+best solution by 0.001-0.002%: 0.0090%, proven (0.01%) in 548 s. At 80x200x5x6 the rounds alone prove it
+(289 s; the MILP alone 246 s). Where uploads are dear (a few percent of
 the objective) the epochs' copies side by side upload too often to be a good solution, and the rounds leave
 the incumbent to the whole MILP; their bound stays valid (tests/test_epoch_dual.py).
 """
@@ -50,9 +54,14 @@ from placement.problem.spec import PlacementProblem
 from placement.solvers import SOLVERS, milp
 from placement.solvers.options import MilpOptions
 
-# The share of the time limit the rounds may take; the whole MILP has the rest. On the 120x300x5x6 instance the
-# whole MILP from the rounds' bound and solution gained nothing in 150 or 300 s (rounds to 75% or 50%).
+# The share of the time limit the decomposition may take; the whole MILP has the rest. On the 120x300x5x6 instance
+# the whole MILP from the rounds' bound and solution gained nothing in 150 or 300 s (rounds to 75% or 50%).
 DECOMPOSITION_SHARE = 0.9
+# The epochs' rounds take up to ROUNDS_SHARE of the time limit, then one round of blocks of BLOCK_EPOCHS epochs
+# at the best prices (to DECOMPOSITION_SHARE). On 120x300x5x6 the epochs' bound gained 0.0004-0.0005% a round
+# by the sixth; the blocks of two at the prices of the seventh, 0.0019% (the three blocks 112, 126 and 70 s).
+ROUNDS_SHARE = 0.5
+BLOCK_EPOCHS = 2
 
 # Every field with an epoch axis first (PlacementProblem checks the shapes: a field missing here fails them).
 EPOCH_FIELDS = ("power_budget_w", "link_gbps", "rate_per_s", "site_uplink_gbps", "site_downlink_gbps",
@@ -66,9 +75,9 @@ def separable(problem: PlacementProblem) -> bool:
     return problem.placement == "per_epoch" and problem.n_epochs > 1 and problem.harvest_w is None
 
 
-def one_epoch(problem: PlacementProblem, t: int) -> PlacementProblem:
-    """Epoch t alone (its copies loaded before it, as a first epoch's)."""
-    return dataclasses.replace(problem, **{name: getattr(problem, name)[t:t + 1] for name in EPOCH_FIELDS
+def epochs(problem: PlacementProblem, first: int, end: int) -> PlacementProblem:
+    """Epochs first..end-1 alone (the first one's copies loaded before it, as a first epoch's)."""
+    return dataclasses.replace(problem, **{name: getattr(problem, name)[first:end] for name in EPOCH_FIELDS
                                            if getattr(problem, name) is not None})
 
 
@@ -84,13 +93,14 @@ def copies_with_slots(problem: PlacementProblem) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class Round:
-    """One evaluation of the dual: each epoch's bound (request-ms, the prices' unplaced part included), the
-    epochs' copies side by side, and the prices they were found at."""
+    """One evaluation of the dual: each block's bound (request-ms, the prices' unplaced part included), the
+    blocks' copies side by side, the copy prices they were found at, and the multipliers."""
 
-    bounds: np.ndarray  # [epoch]
+    bounds: np.ndarray  # [block]
     placement: np.ndarray  # [epoch, model, host] bool
-    prices: np.ndarray  # [epoch, model, host]: lam[t] - lam[t+1]
-    hints: tuple  # each epoch's solution (the next round starts from it)
+    prices: np.ndarray  # [epoch, model, host]: lam[t] - lam[t+1] with blocks of one epoch
+    hints: tuple  # each block's solution (the next round starts from it)
+    lam: np.ndarray  # [epoch + 1, model, host]
 
     @property
     def bound(self) -> float:
@@ -98,27 +108,41 @@ class Round:
 
 
 def dual_round(problem: PlacementProblem, lam: np.ndarray, options: MilpOptions, seed: int, deadline: float,
-               hints: tuple = (), absent: np.ndarray | None = None) -> Round:
-    """D(lam): each epoch's MILP at its copy prices, `threads` at a time (HiGHS lets go of Python's lock while
-    it solves: two epochs of 120x300x5 in 11.5 s on 2 cores, 23.0 s one after the other), each within an equal
-    share of the time left to `deadline`. `absent`: ~copies_with_slots(problem), if the caller has it."""
+               hints: tuple = (), absent: np.ndarray | None = None, block: int = 1) -> Round:
+    """D(lam) over blocks of `block` epochs: each block's MILP, its inner uploads exact, at the copy prices of
+    the uploads (8) into and out of it (+lam[first] on its first epoch's copies, -lam[end] on its last's; with
+    one epoch a block, lam[t] - lam[t+1]), `threads` at a time (HiGHS lets go of Python's lock while it solves:
+    two epochs of 120x300x5 in 11.5 s on 2 cores, 23.0 s one after the other), each within an equal share of
+    the time left to `deadline`. A block relaxes less than its epochs apart, so at the same lam its bound is
+    at least theirs. `absent`: ~copies_with_slots(problem), if the caller has it."""
     p = problem
-    prices = lam[:-1] - lam[1:]
+    starts = list(range(0, p.n_epochs, block))
+    ends = starts[1:] + [p.n_epochs]
+    prices = np.zeros((p.n_epochs, p.n_models, p.n_hosts))
+    for first, end in zip(starts, ends):
+        prices[first] += lam[first]
+        prices[end - 1] -= lam[end]
     absent = ~copies_with_slots(p) if absent is None else absent
-    threads = min(os.cpu_count() or 1, p.n_epochs)
-    limit = max((deadline - time.perf_counter()) * threads / p.n_epochs, 1.0)
+    threads = min(os.cpu_count() or 1, len(starts))
+    limit = max((deadline - time.perf_counter()) * threads / len(starts), 1.0)
     sub_options = dataclasses.replace(options, time_limit_s=limit)
 
-    def epoch(t: int) -> SolveResult:
-        return milp.solve_priced(one_epoch(p, t), sub_options, seed, hints[t] if hints else None, prices[t:t + 1])
+    def solve_block(i: int) -> SolveResult:
+        first, end = starts[i], ends[i]
+        return milp.solve_priced(epochs(p, first, end), sub_options, seed, hints[i] if hints else None,
+                                 prices[first:end])
 
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        results = list(pool.map(epoch, range(p.n_epochs)))
-    unplaced = np.where(absent, np.minimum(p.opening_cost + prices, 0.0), 0.0).sum(axis=(1, 2))
+        results = list(pool.map(solve_block, range(len(starts))))
+    # A copy with no slot in a block's last epoch has no variable there (nothing after it in the block to stay
+    # loaded for), yet may lower the bound where its price is negative; elsewhere in a block prices are >= 0.
+    last = np.array(ends) - 1
+    unplaced = np.where(absent[last], np.minimum(p.opening_cost + prices[last], 0.0), 0.0).sum(axis=(1, 2))
     bounds = np.array([r.dual_bound if np.isfinite(r.dual_bound) else -np.inf for r in results]) + unplaced
-    placement = np.stack([r.solution.placement[0] if r.solution is not None else np.zeros_like(absent[0])
-                          for r in results])
-    return Round(bounds, placement, prices, tuple(r.solution for r in results))
+    placement = np.concatenate([r.solution.placement if r.solution is not None
+                                else np.zeros((end - first,) + absent.shape[1:], bool)
+                                for r, first, end in zip(results, starts, ends)])
+    return Round(bounds, placement, prices, tuple(r.solution for r in results), lam)
 
 
 def assign(problem: PlacementProblem, placement: np.ndarray, options: MilpOptions, deadline: float) -> tuple:
@@ -155,8 +179,9 @@ def solve(problem: PlacementProblem, options: MilpOptions, seed: int = 0) -> Sol
     sub_options = dataclasses.replace(options, relative_gap=options.relative_gap / 10)
     rounds, theta, stalled, history = 0, 2.0, 0, []
     absent = ~copies_with_slots(p)  # the same every round
-    while rounds < options.epoch_rounds and time.perf_counter() < deadline:
-        this = dual_round(p, lam, sub_options, seed, deadline, hints, absent)
+    rounds_deadline = start + ROUNDS_SHARE * options.time_limit_s
+    while rounds < options.epoch_rounds and time.perf_counter() < rounds_deadline:
+        this = dual_round(p, lam, sub_options, seed, rounds_deadline, hints, absent)
         rounds, hints = rounds + 1, this.hints
         if best_round is None or this.bound > best_round.bound:
             best_round, stalled = this, 0
@@ -182,6 +207,16 @@ def solve(problem: PlacementProblem, options: MilpOptions, seed: int = 0) -> Sol
     bound = best_round.bound if best_round is not None else -np.inf
     message = (f"{rounds} epoch-dual rounds: bound {bound:.8g}, best {best_objective:.8g} "
                f"(gap after each round {', '.join(history)})")
+    if (best_round is not None and p.n_epochs > BLOCK_EPOCHS and time.perf_counter() < deadline
+            and best_objective - bound > options.relative_gap * abs(best_objective)):
+        blocks = dual_round(p, best_round.lam, sub_options, seed, deadline, (), absent, BLOCK_EPOCHS)
+        if all(s is not None for s in blocks.hints):
+            solution, objective = assign(p, blocks.placement, options, deadline)
+            if objective < best_objective:
+                best, best_objective = solution, objective
+        bound = max(bound, blocks.bound)
+        message += (f"; blocks of {BLOCK_EPOCHS} epochs at the best prices: bound {blocks.bound:.8g}, "
+                    f"best {best_objective:.8g}")
     if best is not None and best_objective - bound <= options.relative_gap * abs(best_objective):
         return SolveResult(solver=f"milp-{options.solver}-epochs", status=Status.OPTIMAL, solution=best,
                            objective=best_objective, dual_bound=bound, build_seconds=0.0,
