@@ -125,7 +125,9 @@ class Residuals:
         if rate <= 0:
             return share
         slack = np.minimum(self.slack[t, d], self.tightest[t, h])
-        load, per, flops = self.budget[t, h] - self.compute[t, h], self.per_capacity[t, h], self.flops_per_share[t, d]
+        per, flops = self.per_capacity[t, h], self.flops_per_share[t, d]
+        with np.errstate(invalid="ignore"):  # an unlimited host (per = 0) has no queue: its inf - inf is unused
+            load = np.where(per > 0, self.budget[t, h] - self.compute[t, h], 0.0)
         intercept, slope = self.chords[0][h], self.chords[1][h]
 
         def excess(a):
