@@ -113,7 +113,7 @@ def dual_round(problem: PlacementProblem, lam: np.ndarray, options: MilpOptions,
     the uploads (8) into and out of it (+lam[first] on its first epoch's copies, -lam[end] on its last's; with
     one epoch a block, lam[t] - lam[t+1]), `threads` at a time (HiGHS lets go of Python's lock while it solves:
     two epochs of 120x300x5 in 11.5 s on 2 cores, 23.0 s one after the other), each within an equal share of
-    the time left to `deadline`. A block relaxes less than its epochs apart, so at the same lam its bound is
+    the threads' time left to `deadline` and within the deadline. A block relaxes less than its epochs apart, so at the same lam its bound is
     at least theirs. `absent`: ~copies_with_slots(problem), if the caller has it."""
     p = problem
     starts = list(range(0, p.n_epochs, block))
@@ -124,13 +124,15 @@ def dual_round(problem: PlacementProblem, lam: np.ndarray, options: MilpOptions,
         prices[end - 1] -= lam[end]
     absent = ~copies_with_slots(p) if absent is None else absent
     threads = min(os.cpu_count() or 1, len(starts))
-    limit = max((deadline - time.perf_counter()) * threads / len(starts), 1.0)
-    sub_options = dataclasses.replace(options, time_limit_s=limit)
+    share = (deadline - time.perf_counter()) * threads / len(starts)
 
     def solve_block(i: int) -> SolveResult:
+        # an equal share of the threads' time, but never past the deadline (three blocks on two threads: the
+        # third starts after the first ends)
+        limit = max(min(share, deadline - time.perf_counter()), 1.0)
         first, end = starts[i], ends[i]
-        return milp.solve_priced(epochs(p, first, end), sub_options, seed, hints[i] if hints else None,
-                                 prices[first:end])
+        return milp.solve_priced(epochs(p, first, end), dataclasses.replace(options, time_limit_s=limit), seed,
+                                 hints[i] if hints else None, prices[first:end])
 
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         results = list(pool.map(solve_block, range(len(starts))))
