@@ -191,8 +191,8 @@ class ProblemOptions:
                       "'epoch': each epoch's average power budget, sized by the longest eclipse")
     slo_mode: Literal["report", "penalty", "constraint"] = option(
         "report", help="'report': SLO attainment reported only; 'penalty': slo_penalty_ms per request served over "
-                       "its SLO (latency before waiting); 'constraint': slots over the SLO are not used, nor are slots whose "
-                       "host's mean wait (with queueing) would exceed what the SLO leaves them")
+                       "its SLO (latency before waiting); 'constraint': slots over the SLO are not used, nor are "
+                       "slots whose host's mean wait (with queueing) would exceed what the SLO leaves them")
     slo_penalty_ms: float = option(0.0, check=non_negative, expected=NON_NEGATIVE,
                                    help="objective added per request served over its SLO (slo_mode 'penalty')")
     utilization_ceiling: float = option(

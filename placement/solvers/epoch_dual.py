@@ -113,8 +113,9 @@ def dual_round(problem: PlacementProblem, lam: np.ndarray, options: MilpOptions,
     the uploads (8) into and out of it (+lam[first] on its first epoch's copies, -lam[end] on its last's; with
     one epoch a block, lam[t] - lam[t+1]), `threads` at a time (HiGHS lets go of Python's lock while it solves:
     two epochs of 120x300x5 in 11.5 s on 2 cores, 23.0 s one after the other), each within an equal share of
-    the threads' time left to `deadline` and within the deadline. A block relaxes less than its epochs apart, so at the same lam its bound is
-    at least theirs. `absent`: ~copies_with_slots(problem), if the caller has it."""
+    the threads' time left to `deadline` and within the deadline. A block relaxes less than its epochs apart,
+    so at the same lam its bound is at least theirs. `absent`: ~copies_with_slots(problem), if the caller has
+    it."""
     p = problem
     starts = list(range(0, p.n_epochs, block))
     ends = starts[1:] + [p.n_epochs]

@@ -170,8 +170,9 @@ def slo_waiting_rows(b: Builder, waiting: Waiting, key, x, x_upper, x_binary: bo
                      slack_ms, epoch) -> None:
     """(18) per slot whose slack the host's wait could exceed: served (z = 1) only if 1e3 w <= slack x lam,
     lam the host-epoch's arrival rate (requests/s): Lq / lam, the mean wait (Little), within the slack. z is x
-    itself when x is binary, else a new variable with x <= a z (`integer`: binary, else in [0, 1]). Terms per slot: `key` (epoch x H + host), the
-    variable x and its upper bound a, the demand's rate, the FLOPs of one request, the slack (ms), the epoch.
+    itself when x is binary, else a new variable with x <= a z (`integer`: binary, else in [0, 1]). Terms per
+    slot: `key` (epoch x H + host), the variable x and its upper bound a, the demand's rate, the FLOPs of one
+    request, the slack (ms), the epoch.
 
     A slot needs no row when even the longest wait its host can reach is within its slack: Lq(rho) / rho does
     not fall as rho grows (Lq is convex and 0 at 0) and lam >= rho C / F_max, so the wait is at most
