@@ -236,7 +236,7 @@ def evaluate(problem: PlacementProblem, solution: Solution, tolerance: float = D
     arrivals = np.zeros((T, H))
     np.add.at(arrivals, (np.broadcast_to(t_ix, x.shape), host), np.where(padding, 0.0, p.rate_per_s[:, :, None] * x))
     host_waiting_ms = waiting_ms(queue, arrivals)
-    if p.slo_mode == "constraint" and p.queueing:  # (18) no slot serves where its host's wait exceeds its slack
+    if p.slo_counts_waiting:  # (18) no slot serves where its host's wait exceeds its slack
         slack = np.where(padding, np.inf, p.slo_slack_ms())
         flag("(18) SLO with waiting", np.where(used, host_waiting_ms[t_ix, host] - slack, 0)
              - tolerance * p.slo_ms[None, :, None], slack, slot_label)

@@ -351,6 +351,11 @@ class PlacementProblem:
         """[epoch, demand, slot] bool: the slot's latency before waiting exceeds the demand's SLO."""
         return self.slo_slack_ms() < 0
 
+    @property
+    def slo_counts_waiting(self) -> bool:
+        """Whether (18) applies: the SLO is a constraint and requests queue, so the wait counts against it."""
+        return self.queueing and self.slo_mode == "constraint"
+
     def slo_slack_ms(self) -> np.ndarray:
         """[epoch, demand, slot]: the demand's SLO less the slot's latency before waiting: the most a request
         there may wait for an accelerator under slo_mode 'constraint' (18)."""

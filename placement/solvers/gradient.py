@@ -354,7 +354,7 @@ def _exact_assignment(state: State) -> State | None:
     and the copies left idle dropped; None if the LP finds no solution in its time."""
     p = state.problem
     # (18)'s binaries must stay binary; without them the y are fixed and the rest is continuous: an LP
-    relax = not (p.queueing and p.slo_mode == "constraint")
+    relax = not p.slo_counts_waiting
     result = milp.best_assignment(p, state.y, MilpOptions(relax=relax, time_limit_s=ASSIGNMENT_LP_LIMIT_S))
     if result.solution is None:
         return None

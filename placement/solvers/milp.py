@@ -245,7 +245,7 @@ def build(problem: PlacementProblem, options: MilpOptions = MilpOptions(),
     flops_rate = p.slot_flops_per_s()[t_x, d_x, k_x]
     if p.queueing:
         waiting = waiting_rows(b, p, t_x * H + h_x, x, flops_rate, scale)
-        if waiting is not None and p.slo_mode == "constraint":
+        if waiting is not None and p.slo_counts_waiting:
             slo_waiting_rows(b, waiting, t_x * H + h_x, x, share, binary, not options.relax, p.rate_per_s[t_x, d_x],
                              p.flops_per_request()[m_x, h_x], p.slo_slack_ms()[t_x, d_x, k_x], t_x)
     else:

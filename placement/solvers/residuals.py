@@ -70,7 +70,7 @@ class Residuals:
         self.chords = p.waiting_chords()
         # (18): with queueing under slo_mode 'constraint', per (epoch, host) the requests/s it serves and the
         # smallest slack (SLO less latency before waiting, ms) of the slots it serves; None otherwise
-        self.slack = p.slo_slack_ms() if p.queueing and p.slo_mode == "constraint" else None
+        self.slack = p.slo_slack_ms() if p.slo_counts_waiting else None
         self.arrivals = np.zeros((p.n_epochs, p.n_hosts))
         self.tightest = np.full((p.n_epochs, p.n_hosts), np.inf)
 
