@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import argparse
 import ast
-import contextlib
-import gc
 import importlib.metadata
 import logging
 import os
-import signal
 import subprocess
 import sys
-import threading
 import traceback
-from collections.abc import Iterator
 from pathlib import Path
 
 import placement
 from placement.errors import InputError
+from placement.interrupts import Terminated, unwinding
 from placement.listing import FORMATS, KINDS
 from placement.progress import LOG, log_to_stderr
 
@@ -209,44 +205,6 @@ def _compile_cache(command: argparse.ArgumentParser) -> None:
                               "placement/compile_cache.py)")
 
 
-class Terminated(BaseException):
-    """SIGTERM (a scheduler's cancel, `kill`), raised in the main thread so that the job unwinds as it does for
-    Ctrl-C: its staging folder is removed and its output released. A BaseException, as KeyboardInterrupt is, so
-    that no `except Exception` (a sweep's per-point one) takes it for a failed point."""
-
-
-_RAISES = {signal.SIGTERM: Terminated, signal.SIGINT: KeyboardInterrupt}
-
-
-def _unwind(signum, frame):
-    """Raise the signal's exception where the job can unwind from it. Inside a garbage-collection callback or a
-    `__del__`, Python prints an exception and drops it, and the job would run on: jax registers a callback that
-    runs often during JAX work (measured: one Ctrl-C in three during a propagation was lost there). There the
-    signal is sent again a moment later instead."""
-    callbacks = {getattr(callback, "__code__", None) for callback in gc.callbacks}
-    while frame is not None:
-        if frame.f_code in callbacks or frame.f_code.co_name == "__del__":
-            threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
-            return
-        frame = frame.f_back
-    raise _RAISES[signum]
-
-
-@contextlib.contextmanager
-def _signals_unwind() -> Iterator[None]:
-    """SIGTERM and Ctrl-C raise Terminated and KeyboardInterrupt inside the block, never where they would be
-    lost (`_unwind`). Python runs handlers in the main thread only."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {signum: signal.signal(signum, _unwind) for signum in _RAISES}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
 def main(argv: list[str] | None = None) -> int:
     """The command: 0 on success; 2 for bad input (InputError), 1 for a run that failed (a traceback only
     with -v), 130 after Ctrl-C, each with one line on stderr. SIGTERM ends the process with 143 once the job
@@ -300,14 +258,14 @@ def _command(args: argparse.Namespace) -> int:
         print(json_text(config_schema()))
         return 0
     # Everything the jobs import is imported before SIGTERM is taken over: an exception raised by the handler
-    # while a C extension initialises is lost (turned into an ImportError, or ignored inside jax's garbage
-    # collection callback; measured), and until an output is claimed the default action, ending the process at
-    # once, leaves nothing behind. (A signal landing in such a callback later is still lost: the job runs on.)
+    # while a C extension initialises is turned into an ImportError (measured), and until an output is claimed
+    # the default action, ending the process at once, leaves nothing behind. Later a dropped one is sent again
+    # (placement/interrupts.py).
     from placement import compile_cache, pipeline, sweep  # noqa: F401 - sweep's points import pipeline lazily
     from placement.config import load_config
     from placement.scenario import resolve, resolve_propagation
 
-    with _signals_unwind():
+    with unwinding():
         if args.command == "sweep":
             return _sweep(args)
         config = load_config(args.config, args.overrides)
