@@ -105,3 +105,23 @@ def test_windows_are_symmetric_and_nearest_first():
     has = local >= 0
     c, i, s = np.nonzero(has)
     assert np.array_equal(members[c, local[c, i, s]], neighbour[members[c, i], s])
+
+
+@pytest.mark.parametrize("distinct", [150, 280, 350])
+def test_sources_sharing_a_satellite_share_its_routes(distinct):
+    # 400 sources drawn from `distinct` satellites and -1 (a site with no access satellite): routed once per
+    # distinct source (in 200, 300 or all 400 rows, DISTINCT_SHARES), each row as routing it alone gives
+    grids = grid_shells(STARLINK_GEN1[:1])
+    elements = constellation(STARLINK_GEN1[:1], 2461094.5, 0.0)
+    r = jnp.asarray(propagate_orbits(elements, TimeGrid(2461094.5, 0.2, 60.0, 1), np.float64).r_ecef_km[:, 0])
+    lasers = laser_links(r, grids, max_range_km=SPEC.laser_max_range_km,
+                         min_altitude_km=SPEC.laser_grazing_altitude_km, capacity_gbps=100.0, hop_ms=LASER_HOP_MS)
+    rng = np.random.default_rng(distinct)
+    pool = np.append(rng.choice(len(elements), distinct - 1, replace=False), -1)
+    sources = rng.permutation(np.concatenate([pool, rng.choice(pool, 400 - distinct)]))
+    windows = SPEC.windows(plus_grid(grids))
+    shared = jax.jit(local_routes)(windows, jnp.asarray(sources), lasers.latency_ms, r)
+    one_by_one = [jax.jit(local_routes)(windows, jnp.asarray([s]), lasers.latency_ms, r) for s in pool]
+    for field in ("members", "latency_ms", "hops", "exact", "parent"):
+        alone = {s: np.asarray(getattr(o, field))[0] for s, o in zip(pool, one_by_one)}
+        assert all(np.array_equal(np.asarray(getattr(shared, field))[i], alone[s]) for i, s in enumerate(sources))
