@@ -7,7 +7,7 @@ import math
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from placement.network.epochs import _ground_kind
+from placement.network.epochs import _ground_kind, _order_by
 
 
 def reference(ms, up, down):
@@ -46,3 +46,16 @@ def test_ground_fold_matches_definitions(steps, seed, hole):
     np.testing.assert_allclose(got.up_gbps, want["up"], rtol=1e-12)
     np.testing.assert_allclose(got.down_gbps, want["down"], rtol=1e-12)
     np.testing.assert_array_equal(got.host >= 0, np.isfinite(want["mean"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**40), st.sampled_from([np.float32, np.float64]), st.integers(1, 400),
+       st.sampled_from([3, 2**31 + 5]))
+def test_order_by_is_lexsort(seed, dtype, n, key_range):
+    # keys with many repeats and values with ties, zeros and -0.0: the same stable order as np.lexsort, which the
+    # satellite fold used (keys past 2**31 take the two-sort path)
+    rng = np.random.default_rng(seed)
+    key = rng.integers(0, key_range, n) * (rng.integers(0, 2) + 1)
+    value = rng.choice(np.array([0.0, -0.0, 1.5, 7.25, 1e-30, 3e5]), n).astype(dtype)
+    value = np.where(rng.random(n) < 0.5, value, rng.random(n).astype(dtype) * 40)
+    assert np.array_equal(_order_by(key, value), np.lexsort((value, key)))
