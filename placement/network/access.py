@@ -28,6 +28,7 @@ import jax.numpy as jnp
 
 from placement.errors import InputError
 from placement.network.geometry import ground_up_vectors, visible_k_best
+from placement.network.sky_bands import nearby
 from placement.propagation.frames import ecef_to_geodetic
 
 C_KM_PER_MS = 299_792.458 / 1e3
@@ -105,14 +106,37 @@ def _reachable(height_km, range2_km2, reach: Reach):
     return ok
 
 
+def _listed_height_and_range2(frame, ground_ecef_km, sat_ecef_km, candidate):
+    """`_height_and_range2` of the satellites `candidate` [g, C] (sky_bands.nearby) of each ground point:
+    [g, C] each, the same products summed term by term."""
+    up, up_ground, ground2 = frame
+    s = sat_ecef_km[jnp.maximum(candidate, 0)]  # [g, C, 3]
+    height_km = jnp.sum(up[:, None, :] * s, axis=-1) - up_ground
+    range2 = jnp.sum(s * s, axis=-1) + ground2 - 2.0 * jnp.sum(ground_ecef_km[:, None, :] * s, axis=-1)
+    return height_km, range2
+
+
 def _highest(frame, ground_ecef_km, sat_ecef_km, reach: Reach, slots: int):
     """The `slots` highest reachable satellites of each ground point: ([g, slots] index, -1 for none;
-    [g, slots] slant range km, inf for none)."""
-    height_km, range2 = _height_and_range2(frame, ground_ecef_km, sat_ecef_km)
-    range_km = jnp.sqrt(jnp.maximum(range2, 0.0))
-    score = jnp.where(_reachable(height_km, range2, reach), height_km / range_km, -jnp.inf)
-    chosen, _, slant_km = visible_k_best(score[None], range_km[None], -1.0, slots)
-    return chosen[0], slant_km[0]
+    [g, slots] slant range km, inf for none). Only the satellites that can be above the mask are ranked
+    (sky_bands), all of them where that list is not complete."""
+    def best(height_km, range2, listed):
+        range_km = jnp.sqrt(jnp.maximum(range2, 0.0))
+        score = jnp.where(_reachable(height_km, range2, reach) & listed, height_km / range_km, -jnp.inf)
+        chosen, _, slant_km = visible_k_best(score[None], range_km[None], -1.0, slots)
+        return chosen[0], slant_km[0]
+
+    def every_satellite():
+        return best(*_height_and_range2(frame, ground_ecef_km, sat_ecef_km), True)
+
+    def among_listed():
+        at, slant_km = best(*_listed_height_and_range2(frame, ground_ecef_km, sat_ecef_km, candidate), candidate >= 0)
+        return jnp.where(at >= 0, jnp.take_along_axis(candidate, jnp.maximum(at, 0), axis=1), -1), slant_km
+
+    candidate, complete = nearby(ground_ecef_km, sat_ecef_km, reach.min_elevation_deg)
+    if slots > candidate.shape[1]:
+        return every_satellite()
+    return jax.lax.cond(complete, among_listed, every_satellite)
 
 
 def ground_access(ground_ecef_km, sat_ecef_km, reach: Reach, slots: int, up_link, down_link,
@@ -155,18 +179,34 @@ def choose_access(site_ecef_km, r_km, reach: Reach, slots: int, rule: str, up_li
     if rule in ("highest", "gateway_in_view"):
         index = jnp.arange(r_km.shape[1], dtype=jnp.int32)[None, :]
 
-        def step(_, inputs):
+        def highest(score, satellite, n_sat):
             # The highest satellite by the squared sine of its elevation, height^2 / range^2 (no square root
-            # per pair), and the index by a min over those attaining the max (plain reductions; an argmax is
-            # a slow variadic one on a CPU). Half this rule's time on 1,000 sites x 4,408 satellites.
-            r, first = inputs
+            # per pair), and the lowest index among those attaining it by a min (plain reductions; an argmax
+            # is a slow variadic one on a CPU).
+            top = jnp.max(score, axis=1, keepdims=True)
+            return jnp.min(jnp.where(score == top, satellite, n_sat), axis=1), top[:, 0] >= 0
+
+        def every_satellite(r, first):
             height, range2 = _height_and_range2(frame, site_ecef_km, r)  # [site, sat]
             score = jnp.where(_reachable(height, range2, reach), height * height / range2, -1.0)
             if first is not None:  # a preferred satellite in view outranks every other (scores are <= 1)
                 score = jnp.where(first[None, :] & (score >= 0), score + 2.0, score)
-            top = jnp.max(score, axis=1, keepdims=True)
-            best = jnp.min(jnp.where(score == top, index, r.shape[0]), axis=1)
-            seen = top[:, 0] >= 0
+            return highest(score, index, r.shape[0])
+
+        def listed(r, first, candidate):
+            # the same scores, of the satellites sky_bands lists for each site [site, C]
+            height, range2 = _listed_height_and_range2(frame, site_ecef_km, r, candidate)
+            score = jnp.where(_reachable(height, range2, reach) & (candidate >= 0), height * height / range2, -1.0)
+            if first is not None:
+                score = jnp.where(first[jnp.maximum(candidate, 0)] & (score >= 0), score + 2.0, score)
+            return highest(score, candidate, r.shape[0])
+
+        def step(_, inputs):
+            # Only the satellites that can be above the mask are scored (sky_bands: a few hundred of 4,408 at
+            # 1,000 sites), all of them where that list is not complete.
+            r, first = inputs
+            candidate, complete = nearby(site_ecef_km, r, reach.min_elevation_deg)
+            best, seen = jax.lax.cond(complete, lambda: listed(r, first, candidate), lambda: every_satellite(r, first))
             slant = jnp.linalg.norm(r[jnp.where(seen, best, 0)] - site_ecef_km, axis=-1)
             return None, (jnp.where(seen, best, -1)[:, None], jnp.where(seen, slant, jnp.inf)[:, None])
 
