@@ -43,8 +43,7 @@ from placement.network.isl import constellation_lasers, grid_shells
 from placement.network.routes import laser_links
 from placement.network.tensors import Ground, NetworkSpec, network_steps
 from placement.pipeline import enable_float64
-from placement.propagation.orbits import orbit_chunks, propagate_orbits
-from placement.propagation.sgp4 import Propagator
+from placement.propagation.orbits import propagate_orbits
 from placement.propagation.timegrid import TimeGrid
 from placement.results import save_benchmark
 
@@ -113,12 +112,9 @@ def propagate_then_route(elements, lasers_of, grid: TimeGrid, ground: Ground, sp
     this drops). Returns (wall seconds of it all, seconds a step in the steady state: SGP4's and the
     network's rates after their first calls, seconds of those first calls, which compile)."""
     started = time.perf_counter()
-    r = np.empty((len(elements), grid.n_steps, 3), np.float32)
-    sgp4_s, first = [], 0
-    for chunk in orbit_chunks(Propagator.create(elements, jnp.float32), grid, ORBIT_STEPS):
-        r[:, first:first + chunk.grid.n_steps] = np.asarray(chunk.r_ecef_km)
-        first += chunk.grid.n_steps
-        sgp4_s.append(time.perf_counter() - started - sum(sgp4_s))
+    sgp4_s = []
+    r = propagate_orbits(elements, grid, np.float32, ORBIT_STEPS,
+                         on_chunk=lambda *_: sgp4_s.append(time.perf_counter() - started - sum(sgp4_s))).r_ecef_km
     routed = time.perf_counter()
     marks = []
     for _, out in network_steps(r, lasers_of, ground, spec, chunk_steps, STEP_S):
