@@ -186,20 +186,20 @@ def choose_access(site_ecef_km, r_km, reach: Reach, slots: int, rule: str, up_li
             top = jnp.max(score, axis=1, keepdims=True)
             return jnp.min(jnp.where(score == top, satellite, n_sat), axis=1), top[:, 0] >= 0
 
-        def every_satellite(r, first):
-            height, range2 = _height_and_range2(frame, site_ecef_km, r)  # [site, sat]
-            score = jnp.where(_reachable(height, range2, reach), height * height / range2, -1.0)
-            if first is not None:  # a preferred satellite in view outranks every other (scores are <= 1)
-                score = jnp.where(first[None, :] & (score >= 0), score + 2.0, score)
-            return highest(score, index, r.shape[0])
+        def ranked(height, range2, satellite, n_sat, preferred):
+            """(highest, seen) among `satellite` [site or 1, S] (-1: none), `preferred` [site or 1, S] or None."""
+            score = jnp.where(_reachable(height, range2, reach) & (satellite >= 0), height * height / range2, -1.0)
+            if preferred is not None:  # a preferred satellite in view outranks every other (scores are <= 1)
+                score = jnp.where(preferred & (score >= 0), score + 2.0, score)
+            return highest(score, satellite, n_sat)
 
-        def listed(r, first, candidate):
-            # the same scores, of the satellites sky_bands lists for each site [site, C]
-            height, range2 = _listed_height_and_range2(frame, site_ecef_km, r, candidate)
-            score = jnp.where(_reachable(height, range2, reach) & (candidate >= 0), height * height / range2, -1.0)
-            if first is not None:
-                score = jnp.where(first[jnp.maximum(candidate, 0)] & (score >= 0), score + 2.0, score)
-            return highest(score, candidate, r.shape[0])
+        def every_satellite(r, first):
+            return ranked(*_height_and_range2(frame, site_ecef_km, r), index, r.shape[0],
+                          None if first is None else first[None, :])
+
+        def listed(r, first, candidate):  # the satellites sky_bands lists for each site [site, C]
+            return ranked(*_listed_height_and_range2(frame, site_ecef_km, r, candidate), candidate, r.shape[0],
+                          None if first is None else first[jnp.maximum(candidate, 0)])
 
         def step(_, inputs):
             # Only the satellites that can be above the mask are scored (sky_bands: a few hundred of 4,408 at
